@@ -1,0 +1,30 @@
+//! One module per subcommand.
+
+pub mod normalize;
+pub mod score;
+
+/// Errors any subcommand can end with.
+#[derive(Debug, thiserror::Error)]
+pub enum CliError {
+    /// The input file could not be opened or read.
+    #[error("cannot read {path}: {source}")]
+    Input {
+        /// The file (`-` for standard input).
+        path: String,
+        /// The I/O error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// Writing the output failed (other than the reader going away).
+    #[error("cannot write output: {0}")]
+    Output(#[source] std::io::Error),
+    /// The policy file is unreadable or invalid.
+    #[error(transparent)]
+    Policy(#[from] waypoint::PolicyError),
+    /// The scorer could not be built.
+    #[error(transparent)]
+    Scorer(#[from] waypoint::ScorerBuildError),
+    /// The models could not be loaded and degraded scoring was not allowed.
+    #[error("the scorer is degraded ({0}); fix the set-up or pass --allow-degraded to score with what is left")]
+    Degraded(String),
+}

@@ -1,0 +1,159 @@
+//! `waypoint score`: one JSON object per input line.
+
+use std::io::{self, BufWriter, IsTerminal, Write};
+use std::path::PathBuf;
+
+use clap::Args;
+use indicatif::{ProgressBar, ProgressStyle};
+use serde::Serialize;
+use waypoint::policy::Reason;
+use waypoint::text::{Change, LexiconHit};
+use waypoint::{Health, MessageScore, Policy, ResponseLevel, Scorer, Scores};
+
+use super::CliError;
+use crate::input::{Input, Line};
+
+/// Messages scored per model call.
+const BATCH: usize = 64;
+
+/// Arguments of `waypoint score`.
+#[derive(Debug, Args)]
+pub struct ScoreArgs {
+    /// Policy file (default: the built-in default policy).
+    #[arg(long)]
+    policy: Option<PathBuf>,
+    /// Models directory (default: $WAYPOINT_MODELS_DIR, else `models/` found from the current directory up).
+    #[arg(long)]
+    models: Option<PathBuf>,
+    /// Score even when a model cannot be loaded (lexicon-only scores).
+    #[arg(long)]
+    allow_degraded: bool,
+    /// Input file, one message per line; `-` or nothing reads standard input.
+    file: Option<PathBuf>,
+}
+
+#[derive(Serialize)]
+struct Output<'a> {
+    text: &'a str,
+    normalized: &'a str,
+    scores: Scores,
+    lexicon: &'a [LexiconHit],
+    response: ResponseLevel,
+    reasons: &'a [Reason],
+    changes: &'a [Change],
+}
+
+impl<'a> From<&'a MessageScore> for Output<'a> {
+    fn from(m: &'a MessageScore) -> Self {
+        Output {
+            text: &m.normalized.original,
+            normalized: &m.normalized.text,
+            scores: m.scores,
+            lexicon: &m.lexicon,
+            response: m.decision.level,
+            reasons: &m.decision.reasons,
+            changes: &m.normalized.changes,
+        }
+    }
+}
+
+/// Runs `waypoint score`.
+pub fn run(args: &ScoreArgs) -> Result<(), CliError> {
+    let mut input = Input::open(args.file.as_deref())?;
+    let scorer = build_scorer(args.policy.as_ref(), args.models.as_ref())?;
+    if let Health::Degraded { reasons } = scorer.health() {
+        if !args.allow_degraded {
+            return Err(CliError::Degraded(reasons.join("; ")));
+        }
+        eprintln!("waypoint: warning: scoring degraded: {}", reasons.join("; "));
+    }
+
+    let progress = progress_bar(&input);
+    let stdout = io::stdout();
+    let mut out = BufWriter::new(stdout.lock());
+    let mut batch: Vec<String> = Vec::with_capacity(BATCH);
+    let mut skipped = 0_u64;
+    while let Some((number, line, bytes)) = input.next_line()? {
+        if let Some(bar) = &progress {
+            bar.inc(bytes as u64);
+        }
+        match line {
+            Line::Text(text) => batch.push(text),
+            Line::InvalidUtf8 => {
+                skipped += 1;
+                let message = format!("waypoint: {}:{number}: skipped: not valid UTF-8", input.name);
+                match &progress {
+                    Some(bar) => bar.println(message),
+                    None => eprintln!("{message}"),
+                }
+            }
+        }
+        if batch.len() == BATCH && !write_batch(&scorer, &mut batch, &mut out)? {
+            return Ok(());
+        }
+    }
+    if write_batch(&scorer, &mut batch, &mut out)? {
+        flush(&mut out)?;
+    }
+    if let Some(bar) = progress {
+        bar.finish_and_clear();
+    }
+    if skipped > 0 {
+        eprintln!("waypoint: {skipped} line(s) skipped as invalid UTF-8");
+    }
+    Ok(())
+}
+
+/// Builds a scorer from optional policy and models paths.
+pub fn build_scorer(policy: Option<&PathBuf>, models: Option<&PathBuf>) -> Result<Scorer, CliError> {
+    let mut builder = Scorer::builder();
+    if let Some(path) = policy {
+        builder = builder.policy(Policy::from_file(path)?);
+    }
+    if let Some(dir) = models {
+        builder = builder.models_dir(dir);
+    }
+    Ok(builder.build()?)
+}
+
+fn progress_bar(input: &Input) -> Option<ProgressBar> {
+    let len = input.len?;
+    if !io::stderr().is_terminal() {
+        return None;
+    }
+    let bar = ProgressBar::new(len);
+    if let Ok(style) = ProgressStyle::with_template("{bar:40} {bytes}/{total_bytes} {bytes_per_sec} eta {eta}") {
+        bar.set_style(style);
+    }
+    Some(bar)
+}
+
+/// Scores and writes the batch, then empties it. `Ok(false)` means the reader went away.
+fn write_batch(scorer: &Scorer, batch: &mut Vec<String>, out: &mut impl Write) -> Result<bool, CliError> {
+    if batch.is_empty() {
+        return Ok(true);
+    }
+    for scored in scorer.score_batch(batch) {
+        let written = serde_json::to_writer(&mut *out, &Output::from(&scored))
+            .map_err(io::Error::from)
+            .and_then(|()| out.write_all(b"\n"));
+        if !handle_write(written)? {
+            return Ok(false);
+        }
+    }
+    batch.clear();
+    Ok(true)
+}
+
+fn flush(out: &mut impl Write) -> Result<bool, CliError> {
+    handle_write(out.flush())
+}
+
+/// A closed pipe (`waypoint score big.txt | head`) ends the run quietly; other errors are errors.
+fn handle_write(result: io::Result<()>) -> Result<bool, CliError> {
+    match result {
+        Ok(()) => Ok(true),
+        Err(e) if e.kind() == io::ErrorKind::BrokenPipe => Ok(false),
+        Err(e) => Err(CliError::Output(e)),
+    }
+}

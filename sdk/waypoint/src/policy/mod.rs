@@ -1,0 +1,111 @@
+//! The trust-and-safety policy: a TOML file with thresholds that decide responses.
+//!
+//! The documented default lives in `sdk/waypoint/policy.toml` and is compiled in as
+//! [`Policy::default`]. Files are parsed strictly: unknown fields, out-of-range values and
+//! inconsistent thresholds are rejected with the file, line and column.
+
+mod message;
+mod parse;
+
+use std::path::Path;
+
+pub use message::{MessageDecision, Reason, ResponseLevel};
+pub use parse::PolicyError;
+
+use crate::{Category, Scores};
+
+/// The default policy's source text.
+pub const DEFAULT_POLICY_TOML: &str = include_str!("../../policy.toml");
+
+/// Thresholds for one category: the score at which one message earns each response.
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub struct LevelThresholds {
+    /// Score at or above which the sender gets a nudge.
+    pub nudge: Option<f32>,
+    /// Score at or above which the sender gets a help link.
+    pub help: Option<f32>,
+    /// Score at or above which the message is referred to human review.
+    pub review: Option<f32>,
+}
+
+impl LevelThresholds {
+    /// The threshold for `level` (`None` for [`ResponseLevel::None`] or an unset level).
+    pub fn get(&self, level: ResponseLevel) -> Option<f32> {
+        match level {
+            ResponseLevel::None => None,
+            ResponseLevel::Nudge => self.nudge,
+            ResponseLevel::Help => self.help,
+            ResponseLevel::Review => self.review,
+        }
+    }
+}
+
+/// How lexicon hits and model scores combine into one score per category.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct LexiconPolicy {
+    /// Multiplier applied to every lexicon entry's weight before combining (0 disables the lexicon).
+    pub weight_scale: f32,
+}
+
+/// A validated policy.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Policy {
+    /// Free-form version string, reported in responses and referral packets.
+    pub version: String,
+    /// Where the policy came from (a path, or `<default policy>`).
+    pub origin: String,
+    /// Per-category message-level thresholds, in [`Category::ALL`] order.
+    pub message: [LevelThresholds; 4],
+    /// Lexicon combination settings.
+    pub lexicon: LexiconPolicy,
+}
+
+impl Policy {
+    /// Reads and validates a policy file.
+    pub fn from_file(path: &Path) -> Result<Policy, PolicyError> {
+        let source = std::fs::read_to_string(path)
+            .map_err(|source| PolicyError::Read { path: path.display().to_string(), source })?;
+        Policy::from_toml_str(&source, &path.display().to_string())
+    }
+
+    /// Parses and validates policy text; `origin` names it in errors.
+    pub fn from_toml_str(source: &str, origin: &str) -> Result<Policy, PolicyError> {
+        parse::parse(source, origin)
+    }
+
+    /// The thresholds for one category.
+    pub fn thresholds(&self, category: Category) -> &LevelThresholds {
+        &self.message[category.index()]
+    }
+
+    /// The highest response the message-level thresholds give these scores, with reasons.
+    pub fn message_decision(&self, scores: &Scores) -> MessageDecision {
+        message::decide(self, scores)
+    }
+}
+
+impl Default for Policy {
+    /// The documented default policy (`sdk/waypoint/policy.toml`).
+    fn default() -> Self {
+        // The embedded file is validated by a unit test; if it were ever invalid, fall back to the
+        // most conservative policy (no responses) instead of panicking.
+        Policy::from_toml_str(DEFAULT_POLICY_TOML, "<default policy>").unwrap_or_else(|_| Policy {
+            version: "invalid-default".to_owned(),
+            origin: "<default policy>".to_owned(),
+            message: [LevelThresholds::default(); 4],
+            lexicon: LexiconPolicy { weight_scale: 1.0 },
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn default_policy_parses() {
+        let policy = Policy::from_toml_str(DEFAULT_POLICY_TOML, "<default policy>").expect("valid default");
+        assert_eq!(policy, Policy::default());
+        assert!(policy.thresholds(Category::Extremism).review.is_some());
+    }
+}

@@ -1,0 +1,218 @@
+//! Strict TOML parsing and validation of policy files, with line/column errors.
+
+use serde::Deserialize;
+use toml::Spanned;
+
+use super::{LevelThresholds, LexiconPolicy, Policy};
+use crate::Category;
+use crate::location::SourceLocation;
+
+/// Errors reading or validating a policy file.
+#[derive(Debug, thiserror::Error)]
+pub enum PolicyError {
+    /// The file could not be read.
+    #[error("cannot read policy file {path}: {source}")]
+    Read {
+        /// The file.
+        path: String,
+        /// The I/O error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The file is not valid TOML, has an unknown field, or a value of the wrong type.
+    #[error("{location}: {message}")]
+    Syntax {
+        /// Where the problem is.
+        location: SourceLocation,
+        /// What is wrong.
+        message: String,
+    },
+    /// A value parsed but is out of range or inconsistent with another.
+    #[error("{location}: {message}")]
+    Invalid {
+        /// Where the offending value is.
+        location: SourceLocation,
+        /// What is wrong and what is allowed.
+        message: String,
+    },
+}
+
+impl PolicyError {
+    /// Where the problem is, when it is inside the file.
+    pub fn location(&self) -> Option<&SourceLocation> {
+        match self {
+            PolicyError::Read { .. } => None,
+            PolicyError::Syntax { location, .. } | PolicyError::Invalid { location, .. } => Some(location),
+        }
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawPolicy {
+    version: String,
+    #[serde(default)]
+    message: RawMessage,
+    #[serde(default)]
+    lexicon: RawLexicon,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawMessage {
+    #[serde(default)]
+    insult: RawThresholds,
+    #[serde(default)]
+    hate: RawThresholds,
+    #[serde(default)]
+    threat: RawThresholds,
+    #[serde(default)]
+    extremism: RawThresholds,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawThresholds {
+    nudge: Option<Spanned<f64>>,
+    help: Option<Spanned<f64>>,
+    review: Option<Spanned<f64>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawLexicon {
+    weight_scale: Spanned<f64>,
+}
+
+impl Default for RawLexicon {
+    fn default() -> Self {
+        RawLexicon { weight_scale: Spanned::new(0..0, 1.0) }
+    }
+}
+
+pub(super) fn parse(source: &str, origin: &str) -> Result<Policy, PolicyError> {
+    let raw: RawPolicy = toml::from_str(source).map_err(|e| PolicyError::Syntax {
+        location: SourceLocation::of_span(origin, source, e.span()),
+        message: e.message().trim_end().to_owned(),
+    })?;
+    let invalid = |span: std::ops::Range<usize>, message: String| PolicyError::Invalid {
+        location: SourceLocation::at(origin, source, span.start),
+        message,
+    };
+
+    let mut message = [LevelThresholds::default(); 4];
+    let raw_message = [&raw.message.insult, &raw.message.hate, &raw.message.threat, &raw.message.extremism];
+    for (category, raw_thresholds) in Category::ALL.into_iter().zip(raw_message) {
+        let mut previous: Option<(&str, f64)> = None;
+        let levels = [("nudge", &raw_thresholds.nudge), ("help", &raw_thresholds.help), ("review", &raw_thresholds.review)];
+        for (level, value) in levels {
+            let Some(value) = value else { continue };
+            let v = *value.get_ref();
+            if !(v > 0.0 && v <= 1.0) {
+                return Err(invalid(
+                    value.span(),
+                    format!("message.{category}.{level} = {v} is out of range: a threshold must be in (0, 1]"),
+                ));
+            }
+            if let Some((lower_level, lower)) = previous
+                && v < lower
+            {
+                return Err(invalid(
+                    value.span(),
+                    format!(
+                        "message.{category}.{level} = {v} is below message.{category}.{lower_level} = {lower}: \
+                         a stronger response needs a threshold at least as high"
+                    ),
+                ));
+            }
+            previous = Some((level, v));
+        }
+        message[category.index()] = LevelThresholds {
+            nudge: raw_thresholds.nudge.as_ref().map(|s| *s.get_ref() as f32),
+            help: raw_thresholds.help.as_ref().map(|s| *s.get_ref() as f32),
+            review: raw_thresholds.review.as_ref().map(|s| *s.get_ref() as f32),
+        };
+    }
+
+    let scale = *raw.lexicon.weight_scale.get_ref();
+    if !(0.0..=1.0).contains(&scale) {
+        return Err(invalid(
+            raw.lexicon.weight_scale.span(),
+            format!("lexicon.weight_scale = {scale} is out of range: it must be in [0, 1]"),
+        ));
+    }
+
+    Ok(Policy {
+        version: raw.version,
+        origin: origin.to_owned(),
+        message,
+        lexicon: LexiconPolicy { weight_scale: scale as f32 },
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn err(src: &str) -> PolicyError {
+        parse(src, "p.toml").expect_err("must be rejected")
+    }
+
+    #[test]
+    fn unknown_field_is_rejected_with_its_position() {
+        let e = err("version = \"1\"\n[message.hate]\nnudge = 0.5\nnuge = 0.6\n");
+        assert_eq!(e.location().map(|l| (l.line, l.column)), Some((4, 1)), "{e}");
+        assert!(e.to_string().starts_with("p.toml:4:1: "), "{e}");
+        assert!(e.to_string().contains("nuge"), "{e}");
+    }
+
+    #[test]
+    fn out_of_range_threshold_is_rejected_at_the_value() {
+        let e = err("version = \"1\"\n[message.threat]\nreview = 1.5\n");
+        assert!(matches!(e, PolicyError::Invalid { .. }));
+        assert_eq!(e.location().map(|l| (l.line, l.column)), Some((3, 10)), "{e}");
+        assert!(e.to_string().contains("(0, 1]"), "{e}");
+    }
+
+    #[test]
+    fn zero_and_negative_thresholds_are_rejected() {
+        assert!(matches!(err("version = \"1\"\nmessage.insult.nudge = 0.0\n"), PolicyError::Invalid { .. }));
+        assert!(matches!(err("version = \"1\"\nmessage.insult.nudge = -0.2\n"), PolicyError::Invalid { .. }));
+        assert!(matches!(err("version = \"1\"\nmessage.insult.nudge = nan\n"), PolicyError::Invalid { .. }));
+    }
+
+    #[test]
+    fn stronger_response_below_weaker_is_rejected() {
+        let e = err("version = \"1\"\n[message.hate]\nnudge = 0.8\nhelp = 0.6\n");
+        assert_eq!(e.location().map(|l| l.line), Some(4), "{e}");
+        assert!(e.to_string().contains("below message.hate.nudge"), "{e}");
+    }
+
+    #[test]
+    fn wrong_type_and_bad_syntax_name_line_and_column() {
+        let e = err("version = \"1\"\n[message.hate]\nnudge = \"high\"\n");
+        assert_eq!(e.location().map(|l| l.line), Some(3), "{e}");
+        let e = err("version = \"1\"\n[message.hate\n");
+        assert!(matches!(e, PolicyError::Syntax { .. }));
+        assert_eq!(e.location().map(|l| l.line), Some(2), "{e}");
+    }
+
+    #[test]
+    fn missing_version_is_an_error() {
+        assert!(matches!(err("[message.hate]\nnudge = 0.5\n"), PolicyError::Syntax { .. }));
+    }
+
+    #[test]
+    fn unset_levels_stay_unset() {
+        let p = parse("version = \"1\"\nmessage.hate.review = 0.9\n", "p").expect("valid");
+        assert_eq!(p.thresholds(Category::Hate).review, Some(0.9));
+        assert_eq!(p.thresholds(Category::Hate).nudge, None);
+        assert_eq!(p.thresholds(Category::Insult), &LevelThresholds::default());
+    }
+
+    #[test]
+    fn read_error_names_the_file() {
+        let e = Policy::from_file(std::path::Path::new("/no/such/policy.toml")).expect_err("missing");
+        assert!(e.to_string().contains("/no/such/policy.toml"), "{e}");
+    }
+}

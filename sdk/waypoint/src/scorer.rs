@@ -1,0 +1,234 @@
+//! The message scorer: normalise → lexicon → fast-tier model → combined scores → message-level decision.
+//!
+//! Building a [`Scorer`] never fails because a model is missing or corrupt: the scorer then runs
+//! in a declared degraded mode (lexicon only) and says so through [`Scorer::health`], so a game
+//! keeps running. Configuration errors a person made (a malformed policy or lexicon) are errors.
+
+use std::path::{Path, PathBuf};
+
+use serde::Serialize;
+
+use crate::model::{FastModel, ModelError, Runtime, RuntimeError};
+use crate::policy::{MessageDecision, Policy};
+use crate::text::{Lexicon, LexiconError, LexiconHit, NormalizeOptions, Normalized, normalize};
+use crate::{Category, Scores};
+
+/// Environment variable naming the models directory when the builder is not given one.
+pub const MODELS_DIR_ENV: &str = "WAYPOINT_MODELS_DIR";
+
+/// Errors building a [`Scorer`]: only mistakes a person must fix. Missing models are not errors
+/// (see [`Health::Degraded`]).
+#[derive(Debug, thiserror::Error)]
+pub enum ScorerBuildError {
+    /// No models directory was given and none was found.
+    #[error(
+        "no models directory: pass one explicitly, set {MODELS_DIR_ENV}, or run from inside the \
+         Waypoint repository (which ships `models/`)"
+    )]
+    NoModelsDir,
+    /// The lexicon files exist but are malformed.
+    #[error(transparent)]
+    Lexicon(#[from] LexiconError),
+}
+
+/// Whether the scorer runs with everything it was meant to have.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "state", rename_all = "lowercase")]
+pub enum Health {
+    /// Every component loaded.
+    Ready,
+    /// Running without some components; scores come from what remains.
+    Degraded {
+        /// What is missing and why, one line each.
+        reasons: Vec<String>,
+    },
+}
+
+/// Builder for [`Scorer`].
+#[derive(Debug, Clone, Default)]
+pub struct ScorerBuilder {
+    models_dir: Option<PathBuf>,
+    runtime_library: Option<PathBuf>,
+    policy: Option<Policy>,
+    normalize: NormalizeOptions,
+}
+
+impl ScorerBuilder {
+    /// The directory holding `fast/`, `lexicon/` and the other model artifacts.
+    pub fn models_dir(mut self, dir: impl Into<PathBuf>) -> Self {
+        self.models_dir = Some(dir.into());
+        self
+    }
+
+    /// The ONNX Runtime shared library to load (overrides `ORT_DYLIB_PATH` and the cache).
+    pub fn runtime_library(mut self, path: impl Into<PathBuf>) -> Self {
+        self.runtime_library = Some(path.into());
+        self
+    }
+
+    /// The policy to decide responses with (default: [`Policy::default`]).
+    pub fn policy(mut self, policy: Policy) -> Self {
+        self.policy = Some(policy);
+        self
+    }
+
+    /// Normaliser options, such as the message length limit.
+    pub fn normalize_options(mut self, options: NormalizeOptions) -> Self {
+        self.normalize = options;
+        self
+    }
+
+    /// Loads everything. A missing or corrupt model or runtime gives a degraded scorer, not an error.
+    pub fn build(self) -> Result<Scorer, ScorerBuildError> {
+        let models_dir = match self.models_dir {
+            Some(dir) => dir,
+            None => default_models_dir().ok_or(ScorerBuildError::NoModelsDir)?,
+        };
+        let mut degraded = Vec::new();
+
+        let lexicon_dir = models_dir.join("lexicon");
+        let lexicon = if lexicon_dir.is_dir() {
+            Lexicon::load_dir(&lexicon_dir)?
+        } else {
+            degraded.push(format!("lexicon directory {} is missing", lexicon_dir.display()));
+            Lexicon::default()
+        };
+
+        let fast = match load_fast(self.runtime_library.as_deref(), &models_dir) {
+            Ok(model) => Some(model),
+            Err(reason) => {
+                degraded.push(format!("fast-tier model unavailable: {reason}"));
+                None
+            }
+        };
+
+        Ok(Scorer {
+            normalize: self.normalize,
+            lexicon,
+            fast,
+            policy: self.policy.unwrap_or_default(),
+            health: if degraded.is_empty() { Health::Ready } else { Health::Degraded { reasons: degraded } },
+        })
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+enum FastLoadError {
+    #[error(transparent)]
+    Runtime(#[from] RuntimeError),
+    #[error(transparent)]
+    Model(#[from] ModelError),
+}
+
+fn load_fast(library: Option<&Path>, models_dir: &Path) -> Result<FastModel, FastLoadError> {
+    let runtime = Runtime::init(library)?;
+    Ok(FastModel::load(&runtime, models_dir)?)
+}
+
+/// The models directory when none is given: `$WAYPOINT_MODELS_DIR`, else a `models/` directory
+/// holding `fast/manifest.json` in the current directory or one of its ancestors.
+pub fn default_models_dir() -> Option<PathBuf> {
+    if let Some(dir) = std::env::var_os(MODELS_DIR_ENV) {
+        return Some(PathBuf::from(dir));
+    }
+    let cwd = std::env::current_dir().ok()?;
+    cwd.ancestors()
+        .map(|dir| dir.join("models"))
+        .find(|dir| dir.join(crate::model::fast::FAST_MANIFEST_FILE).is_file())
+}
+
+/// Everything known about one scored message.
+#[derive(Debug, Clone, Serialize)]
+pub struct MessageScore {
+    /// The normaliser's output (original text, normalised text, changes).
+    pub normalized: Normalized,
+    /// Fast-tier model probabilities; `None` when the model is unavailable.
+    pub model: Option<Scores>,
+    /// Lexicon entries found in the message.
+    pub lexicon: Vec<LexiconHit>,
+    /// Model and lexicon evidence combined, per category.
+    pub scores: Scores,
+    /// The message-level response and its reasons.
+    pub decision: MessageDecision,
+}
+
+/// Scores messages. Cheap to share behind an `Arc`; all methods take `&self`.
+#[derive(Debug)]
+pub struct Scorer {
+    normalize: NormalizeOptions,
+    lexicon: Lexicon,
+    fast: Option<FastModel>,
+    policy: Policy,
+    health: Health,
+}
+
+impl Scorer {
+    /// A builder with defaults.
+    pub fn builder() -> ScorerBuilder {
+        ScorerBuilder::default()
+    }
+
+    /// Whether every component loaded.
+    pub fn health(&self) -> &Health {
+        &self.health
+    }
+
+    /// The policy in use.
+    pub fn policy(&self) -> &Policy {
+        &self.policy
+    }
+
+    /// The lexicon in use.
+    pub fn lexicon(&self) -> &Lexicon {
+        &self.lexicon
+    }
+
+    /// The fast-tier model version, when loaded.
+    pub fn model_version(&self) -> Option<&str> {
+        self.fast.as_ref().map(FastModel::version)
+    }
+
+    /// Scores one message.
+    pub fn score(&self, text: &str) -> MessageScore {
+        self.score_batch(&[text]).pop().unwrap_or_else(|| self.assemble(normalize(text, &self.normalize), None))
+    }
+
+    /// Scores a batch of messages in one model call; one result per input, in order.
+    pub fn score_batch<S: AsRef<str>>(&self, texts: &[S]) -> Vec<MessageScore> {
+        let normalized: Vec<Normalized> = texts.iter().map(|t| normalize(t.as_ref(), &self.normalize)).collect();
+        let model_scores = self.fast.as_ref().and_then(|model| {
+            let inputs: Vec<&str> = normalized.iter().map(|n| n.text.as_str()).collect();
+            // An inference failure on one batch degrades that batch to lexicon-only scores.
+            model.score_batch(&inputs).ok()
+        });
+        normalized
+            .into_iter()
+            .enumerate()
+            .map(|(i, n)| {
+                let model = model_scores.as_ref().and_then(|all| all.get(i).copied());
+                self.assemble(n, model)
+            })
+            .collect()
+    }
+
+    fn assemble(&self, normalized: Normalized, model: Option<Scores>) -> MessageScore {
+        let lexicon = self.lexicon.find(&normalized);
+        let scores = combine(model.unwrap_or_default(), &lexicon, self.policy.lexicon.weight_scale);
+        let decision = self.policy.message_decision(&scores);
+        MessageScore { normalized, model, lexicon, scores, decision }
+    }
+}
+
+/// Combines model probabilities with lexicon hits as independent evidence (noisy-OR):
+/// `1 - (1 - p) * Π (1 - scale * weight)` per category.
+pub fn combine(model: Scores, hits: &[LexiconHit], weight_scale: f32) -> Scores {
+    let mut combined = model;
+    for category in Category::ALL {
+        let keep = hits
+            .iter()
+            .filter(|hit| hit.category == category)
+            .fold(1.0 - model.get(category), |acc, hit| acc * (1.0 - weight_scale * hit.weight.clamp(0.0, 1.0)));
+        combined.set(category, 1.0 - keep);
+    }
+    combined
+}

@@ -1,0 +1,10 @@
+//! Text handling: the obfuscation-proof normaliser and the extremist-code lexicon.
+//!
+//! Everything downstream (featuriser, lexicon, models) sees only normalised text, so the
+//! same normaliser must be used at training time (`waypoint normalize`) and at run time.
+
+pub mod lexicon;
+mod normalize;
+
+pub use lexicon::{Lexicon, LexiconError, LexiconHit};
+pub use normalize::{Change, NormalizeOptions, Normalized, normalize};
