@@ -21,6 +21,10 @@ enum Command {
     Score(cmd::score::ScoreArgs),
     /// Print the normalised form of each input line (what the models see).
     Normalize(cmd::normalize::NormalizeArgs),
+    /// Merge telemetry JSONL from many servers into one HTML report and a JSON summary.
+    Report(cmd::report::ReportArgs),
+    /// Replay a scripted scenario (JSON lines) through the full engine with a simulated clock.
+    Simulate(cmd::simulate::SimulateArgs),
 }
 
 fn main() -> ExitCode {
@@ -28,6 +32,8 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Score(args) => cmd::score::run(&args),
         Command::Normalize(args) => cmd::normalize::run(&args),
+        Command::Report(args) => cmd::report::run(&args),
+        Command::Simulate(args) => cmd::simulate::run(&args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

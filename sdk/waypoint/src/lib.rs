@@ -16,15 +16,33 @@
 //! ```
 
 pub mod category;
+pub mod clock;
 pub mod digest;
+pub mod engine;
 pub mod error;
+pub mod hooks;
 pub mod location;
 pub mod model;
+pub mod player;
 pub mod policy;
+pub mod referral;
+pub mod response;
 pub mod scorer;
+pub mod signal;
+pub mod telemetry;
 pub mod text;
 
 pub use category::{Category, Scores};
+pub use clock::{Clock, SimulatedClock, SystemClock, Timestamp};
+pub use engine::{
+    Engine, EngineBuildError, EngineBuilder, Outcome, ReviewDecision, SecondStage, ShutdownError, ShutdownGuard, Stats,
+    SubmitError, Verdict,
+};
+pub use hooks::{BeforeReferral, ClosureHooks, Hooks};
 pub use location::SourceLocation;
+pub use player::PlayerKey;
+pub use response::{HelpLink, Nudge, Reasons, Referral, Response};
 pub use policy::{Policy, PolicyError, ResponseLevel};
+pub use signal::{AgeBand, ChatMessage, PlayerId, Signal};
+pub use uuid::Uuid;
 pub use scorer::{Health, MessageScore, Scorer, ScorerBuildError, ScorerBuilder};

@@ -188,13 +188,26 @@ impl Scorer {
         self.fast.as_ref().map(FastModel::version)
     }
 
-    /// Scores one message.
+    /// Scores one message with the scorer's own policy.
     pub fn score(&self, text: &str) -> MessageScore {
-        self.score_batch(&[text]).pop().unwrap_or_else(|| self.assemble(normalize(text, &self.normalize), None))
+        self.score_with(&self.policy, text)
     }
 
-    /// Scores a batch of messages in one model call; one result per input, in order.
+    /// Scores a batch of messages in one model call with the scorer's own policy; one result
+    /// per input, in order.
     pub fn score_batch<S: AsRef<str>>(&self, texts: &[S]) -> Vec<MessageScore> {
+        self.score_batch_with(&self.policy, texts)
+    }
+
+    /// Scores one message, deciding with `policy` (the engine passes its current policy).
+    pub fn score_with(&self, policy: &Policy, text: &str) -> MessageScore {
+        self.score_batch_with(policy, &[text])
+            .pop()
+            .unwrap_or_else(|| self.assemble(policy, normalize(text, &self.normalize), None))
+    }
+
+    /// Scores a batch of messages in one model call, deciding with `policy`.
+    pub fn score_batch_with<S: AsRef<str>>(&self, policy: &Policy, texts: &[S]) -> Vec<MessageScore> {
         let normalized: Vec<Normalized> = texts.iter().map(|t| normalize(t.as_ref(), &self.normalize)).collect();
         let model_scores = self.fast.as_ref().and_then(|model| {
             let inputs: Vec<&str> = normalized.iter().map(|n| n.text.as_str()).collect();
@@ -206,15 +219,15 @@ impl Scorer {
             .enumerate()
             .map(|(i, n)| {
                 let model = model_scores.as_ref().and_then(|all| all.get(i).copied());
-                self.assemble(n, model)
+                self.assemble(policy, n, model)
             })
             .collect()
     }
 
-    fn assemble(&self, normalized: Normalized, model: Option<Scores>) -> MessageScore {
+    fn assemble(&self, policy: &Policy, normalized: Normalized, model: Option<Scores>) -> MessageScore {
         let lexicon = self.lexicon.find(&normalized);
-        let scores = combine(model.unwrap_or_default(), &lexicon, self.policy.lexicon.weight_scale);
-        let decision = self.policy.message_decision(&scores);
+        let scores = combine(model.unwrap_or_default(), &lexicon, policy.lexicon.weight_scale);
+        let decision = policy.message_decision(&scores);
         MessageScore { normalized, model, lexicon, scores, decision }
     }
 }

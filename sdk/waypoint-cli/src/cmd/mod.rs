@@ -1,7 +1,9 @@
 //! One module per subcommand.
 
 pub mod normalize;
+pub mod report;
 pub mod score;
+pub mod simulate;
 
 /// Errors any subcommand can end with.
 #[derive(Debug, thiserror::Error)]
@@ -24,7 +26,23 @@ pub enum CliError {
     /// The scorer could not be built.
     #[error(transparent)]
     Scorer(#[from] waypoint::ScorerBuildError),
+    /// A scenario script line is malformed.
+    #[error("{path}:{line}: {message}")]
+    Script {
+        /// The script file.
+        path: String,
+        /// 1-based line number.
+        line: u64,
+        /// What is wrong.
+        message: String,
+    },
+    /// The engine could not be built.
+    #[error(transparent)]
+    Engine(#[from] waypoint::EngineBuildError),
     /// The models could not be loaded and degraded scoring was not allowed.
     #[error("the scorer is degraded ({0}); fix the set-up or pass --allow-degraded to score with what is left")]
     Degraded(String),
+    /// `waypoint report` failed.
+    #[error(transparent)]
+    Report(#[from] report::ReportError),
 }

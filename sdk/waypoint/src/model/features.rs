@@ -27,7 +27,7 @@ pub const FEATURE_SPEC_VERSION: &str = "waypoint-fast-features/1";
 pub const MIN_CHAR_NGRAM: usize = 2;
 
 /// Longest character n-gram, in Unicode scalar values of the padded token.
-pub const MAX_CHAR_NGRAM: usize = 5;
+pub const MAX_CHAR_NGRAM: usize = 4;
 
 /// ASCII characters trimmed from both ends of every token.
 pub const STRIP_CHARS: &str = ".,!?;:\"'()[]{}<>*_~`";

@@ -1,9 +1,13 @@
 //! Models: the featuriser, ONNX Runtime discovery and sessions, the fast tier.
 
+pub mod deep;
 pub mod fast;
 pub mod features;
 pub mod runtime;
+pub mod sentencepiece;
 
+pub use deep::{DeepEncoder, DeepError, EMBEDDING_DIM, Embedding};
 pub use fast::{FastModel, ModelError};
 pub use features::{FEATURE_DIM, SparseFeatures, featurize, featurize_into};
 pub use runtime::{Runtime, RuntimeError};
+pub use sentencepiece::{SentencePiece, SentencePieceError};

@@ -57,23 +57,29 @@ pub struct MessageDecision {
 }
 
 pub(super) fn decide(policy: &Policy, scores: &Scores) -> MessageDecision {
+    let reasons = reasons_scaled(policy, scores, 1.0);
+    MessageDecision {
+        level: reasons.first().map_or(ResponseLevel::None, |(level, _)| *level),
+        reasons: reasons.into_iter().map(|(_, reason)| reason).collect(),
+    }
+}
+
+/// One reason per category at its highest reached level (thresholds times `factor`, capped at
+/// 1), strongest first.
+pub(super) fn reasons_scaled(policy: &Policy, scores: &Scores, factor: f32) -> Vec<(ResponseLevel, Reason)> {
     let mut reasons: Vec<(ResponseLevel, Reason)> = Vec::new();
     for (category, score) in scores.iter() {
         let thresholds = policy.thresholds(category);
-        let reached = ResponseLevel::LADDER
-            .into_iter()
-            .rev()
-            .find_map(|level| thresholds.get(level).filter(|t| score >= *t).map(|t| (level, t)));
+        let reached = ResponseLevel::LADDER.into_iter().rev().find_map(|level| {
+            thresholds.get(level).map(|t| (t * factor).min(1.0)).filter(|t| score >= *t).map(|t| (level, t))
+        });
         if let Some((level, threshold)) = reached {
             let rule = format!("message.{category}.{}", level.as_str());
             reasons.push((level, Reason { rule, category, score, threshold }));
         }
     }
     reasons.sort_by(|a, b| b.0.cmp(&a.0).then(b.1.score.total_cmp(&a.1.score)));
-    MessageDecision {
-        level: reasons.first().map_or(ResponseLevel::None, |(level, _)| *level),
-        reasons: reasons.into_iter().map(|(_, reason)| reason).collect(),
-    }
+    reasons
 }
 
 #[cfg(test)]

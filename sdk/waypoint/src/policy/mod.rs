@@ -4,14 +4,24 @@
 //! [`Policy::default`]. Files are parsed strictly: unknown fields, out-of-range values and
 //! inconsistent thresholds are rejected with the file, line and column.
 
+pub mod help;
+pub mod ladder;
 mod message;
 mod parse;
+mod parse_sections;
+pub mod settings;
 
 use std::path::Path;
 
 pub use message::{MessageDecision, Reason, ResponseLevel};
+pub use help::{BandSelector, HelpDirectory, HelpEntry};
 pub use parse::PolicyError;
+pub use settings::{
+    AccumulatedThresholds, AgeBandPolicy, AgeBands, BehaviourPolicy, Cooldowns, LadderPolicy, OutcomePolicy,
+    ReportPolicy, RiskPolicy,
+};
 
+use crate::signal::AgeBand;
 use crate::{Category, Scores};
 
 /// The default policy's source text.
@@ -58,6 +68,24 @@ pub struct Policy {
     pub message: [LevelThresholds; 4],
     /// Lexicon combination settings.
     pub lexicon: LexiconPolicy,
+    /// Per-category thresholds on accumulated risk, in [`Category::ALL`] order.
+    pub accumulated: [AccumulatedThresholds; 4],
+    /// Risk decay and state expiry.
+    pub risk: RiskPolicy,
+    /// Minimum time between two responses of the same level to one player.
+    pub cooldowns: Cooldowns,
+    /// How reports and blocks by others amplify a player's own evidence.
+    pub reports: ReportPolicy,
+    /// Behaviour and derived signals (group joins, repetition, message rate).
+    pub behaviour: BehaviourPolicy,
+    /// How the ladder steps.
+    pub ladder: LadderPolicy,
+    /// Adjustments per age band.
+    pub age_bands: AgeBands,
+    /// What platform feedback does.
+    pub outcomes: OutcomePolicy,
+    /// Counselling services per locale and age band.
+    pub help: HelpDirectory,
 }
 
 impl Policy {
@@ -78,9 +106,23 @@ impl Policy {
         &self.message[category.index()]
     }
 
+    /// The accumulated-risk thresholds for one category.
+    pub fn accumulated(&self, category: Category) -> &AccumulatedThresholds {
+        &self.accumulated[category.index()]
+    }
+
     /// The highest response the message-level thresholds give these scores, with reasons.
     pub fn message_decision(&self, scores: &Scores) -> MessageDecision {
         message::decide(self, scores)
+    }
+
+    /// Like [`Policy::message_decision`] with the thresholds of `band` (see `[age_band]`).
+    pub fn message_decision_for(&self, scores: &Scores, band: AgeBand) -> MessageDecision {
+        let reasons = message::reasons_scaled(self, scores, self.age_bands.get(band).threshold_factor);
+        MessageDecision {
+            level: reasons.first().map_or(ResponseLevel::None, |(level, _)| *level),
+            reasons: reasons.into_iter().map(|(_, reason)| reason).collect(),
+        }
     }
 }
 
@@ -94,6 +136,15 @@ impl Default for Policy {
             origin: "<default policy>".to_owned(),
             message: [LevelThresholds::default(); 4],
             lexicon: LexiconPolicy { weight_scale: 1.0 },
+            accumulated: [AccumulatedThresholds::default(); 4],
+            risk: RiskPolicy::default(),
+            cooldowns: Cooldowns::default(),
+            reports: ReportPolicy::default(),
+            behaviour: BehaviourPolicy::default(),
+            ladder: LadderPolicy::default(),
+            age_bands: AgeBands::default(),
+            outcomes: OutcomePolicy::default(),
+            help: HelpDirectory::default(),
         })
     }
 }

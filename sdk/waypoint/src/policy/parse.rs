@@ -3,6 +3,10 @@
 use serde::Deserialize;
 use toml::Spanned;
 
+use super::parse_sections::{
+    RawAccumulated, RawAgeBands, RawBehaviour, RawCooldown, RawHelpDirectory, RawLadder, RawOutcomes, RawReports, RawRisk,
+    RawSections, parse_sections,
+};
 use super::{LevelThresholds, LexiconPolicy, Policy};
 use crate::Category;
 use crate::location::SourceLocation;
@@ -55,6 +59,24 @@ struct RawPolicy {
     message: RawMessage,
     #[serde(default)]
     lexicon: RawLexicon,
+    #[serde(default)]
+    accumulated: RawAccumulated,
+    #[serde(default)]
+    risk: RawRisk,
+    #[serde(default)]
+    cooldown: RawCooldown,
+    #[serde(default)]
+    reports: RawReports,
+    #[serde(default)]
+    behaviour: RawBehaviour,
+    #[serde(default)]
+    ladder: RawLadder,
+    #[serde(default)]
+    age_band: RawAgeBands,
+    #[serde(default)]
+    outcomes: RawOutcomes,
+    #[serde(default)]
+    help_directory: RawHelpDirectory,
 }
 
 #[derive(Deserialize, Default)]
@@ -142,11 +164,36 @@ pub(super) fn parse(source: &str, origin: &str) -> Result<Policy, PolicyError> {
         ));
     }
 
+    let sections = parse_sections(
+        &RawSections {
+            accumulated: &raw.accumulated,
+            risk: &raw.risk,
+            cooldown: &raw.cooldown,
+            reports: &raw.reports,
+            behaviour: &raw.behaviour,
+            ladder: &raw.ladder,
+            age_band: &raw.age_band,
+            outcomes: &raw.outcomes,
+            help_directory: &raw.help_directory,
+        },
+        source,
+        origin,
+    )?;
+
     Ok(Policy {
         version: raw.version,
         origin: origin.to_owned(),
         message,
         lexicon: LexiconPolicy { weight_scale: scale as f32 },
+        accumulated: sections.accumulated,
+        risk: sections.risk,
+        cooldowns: sections.cooldowns,
+        reports: sections.reports,
+        behaviour: sections.behaviour,
+        ladder: sections.ladder,
+        age_bands: sections.age_bands,
+        outcomes: sections.outcomes,
+        help: sections.help,
     })
 }
 

@@ -1,0 +1,168 @@
+//! Deep-tier throughput next to the fast tier, in the same run: the multilingual encoder
+//! (Rust SentencePiece + ONNX model) at batch 1 and batch 32, and the fast tier (normalise +
+//! featurise + model) at the same batch sizes, on one thread.
+//!
+//! Run with `cargo bench -p waypoint --bench deep` after `python3 models/fetch.py`. Criterion
+//! measures each case; a summary table then prints messages per second, per-message time and
+//! the deep/fast ratio. Without `models/fast/fast.onnx` only the deep tier is measured.
+
+use std::hint::black_box;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use criterion::{Criterion, Throughput};
+use waypoint::model::runtime::Runtime;
+use waypoint::model::{DeepEncoder, FastModel};
+use waypoint::text::{NormalizeOptions, normalize};
+
+const CORPUS_LINES: usize = 256;
+
+fn workspace_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+/// Real in-game chat: CONDA validation utterances (held out from training), else the example chat.
+fn corpus() -> (String, Vec<String>) {
+    let conda = workspace_root().join("../shared/data/conda_dota2/CONDA_valid.csv");
+    if let Ok(text) = std::fs::read_to_string(&conda) {
+        let lines: Vec<String> = text
+            .lines()
+            .skip(1)
+            .filter_map(|row| csv_field(row, 3))
+            .filter(|u| !u.trim().is_empty())
+            .take(CORPUS_LINES)
+            .collect();
+        if !lines.is_empty() {
+            return (format!("{} CONDA validation utterances", lines.len()), lines);
+        }
+    }
+    let example = std::fs::read_to_string(workspace_root().join("examples/chat.txt")).unwrap_or_default();
+    let lines: Vec<String> = example.lines().filter(|l| !l.trim().is_empty()).map(str::to_owned).collect();
+    (format!("{} example chat lines", lines.len()), lines)
+}
+
+/// Field `index` of a simple CSV row (quoted fields with doubled quotes supported).
+fn csv_field(row: &str, index: usize) -> Option<String> {
+    let mut fields = Vec::new();
+    let mut field = String::new();
+    let mut quoted = false;
+    let mut chars = row.chars().peekable();
+    while let Some(c) = chars.next() {
+        match (c, quoted) {
+            ('"', true) if chars.peek() == Some(&'"') => {
+                field.push('"');
+                chars.next();
+            }
+            ('"', _) => quoted = !quoted,
+            (',', false) => fields.push(std::mem::take(&mut field)),
+            _ => field.push(c),
+        }
+    }
+    fields.push(field);
+    fields.into_iter().nth(index)
+}
+
+/// Seconds per pass of `run` over the corpus, best of a few passes.
+fn best_pass(mut run: impl FnMut()) -> Duration {
+    run();
+    let mut best = Duration::MAX;
+    for _ in 0..5 {
+        let start = Instant::now();
+        run();
+        best = best.min(start.elapsed());
+    }
+    best
+}
+
+fn main() {
+    let (corpus_name, lines) = corpus();
+    let texts: Vec<&str> = lines.iter().map(String::as_str).collect();
+    let runtime = match Runtime::init(None) {
+        Ok(runtime) => runtime,
+        Err(e) => {
+            eprintln!("deep bench: cannot start ONNX Runtime: {e}");
+            std::process::exit(1);
+        }
+    };
+    let deep = match DeepEncoder::load_default(&runtime)
+        .or_else(|_| DeepEncoder::load(&runtime, &workspace_root().join(".cache/waypoint/encoder")))
+    {
+        Ok(deep) => deep,
+        Err(e) => {
+            eprintln!("deep bench: cannot load the deep-tier encoder: {e}");
+            std::process::exit(1);
+        }
+    };
+    let fast = match FastModel::load(&runtime, &workspace_root().join("models")) {
+        Ok(fast) => Some(fast),
+        Err(e) => {
+            eprintln!("deep bench: fast tier not measured ({e}); measuring the deep tier only");
+            None
+        }
+    };
+    let options = NormalizeOptions::default();
+    let fast_tier = |batch: &[&str]| {
+        let normalized: Vec<String> = batch.iter().map(|t| normalize(t, &options).text).collect();
+        fast.as_ref().map(|f| f.score_batch(&normalized).map(|s| s.len()).unwrap_or(0)).unwrap_or(0)
+    };
+    let deep_tier = |batch: &[&str]| deep.embed_batch(batch).map(|e| e.len()).unwrap_or(0);
+
+    let mut criterion = Criterion::default()
+        .sample_size(10)
+        .warm_up_time(Duration::from_secs(1))
+        .measurement_time(Duration::from_secs(5))
+        .configure_from_args();
+    {
+        let mut group = criterion.benchmark_group("deep");
+        group.throughput(Throughput::Elements(texts.len() as u64));
+        for batch in [1, 32] {
+            group.bench_function(format!("deep_tier_batch_{batch}"), |b| {
+                b.iter(|| texts.chunks(batch).map(|c| deep_tier(black_box(c))).sum::<usize>())
+            });
+            if fast.is_some() {
+                group.bench_function(format!("fast_tier_batch_{batch}"), |b| {
+                    b.iter(|| texts.chunks(batch).map(|c| fast_tier(black_box(c))).sum::<usize>())
+                });
+            }
+        }
+        group.finish();
+    }
+    criterion.final_summary();
+
+    let n = texts.len() as f64;
+    println!("\nDeep vs fast tier on {corpus_name} (one thread)");
+    println!("{:<22} {:>14} {:>16} {:>14}", "case", "messages/s", "per message", "deep / fast");
+    for batch in [1, 32] {
+        let deep_time = best_pass(|| {
+            black_box(texts.chunks(batch).map(&deep_tier).sum::<usize>());
+        });
+        let fast_time = fast.as_ref().map(|_| {
+            best_pass(|| {
+                black_box(texts.chunks(batch).map(&fast_tier).sum::<usize>());
+            })
+        });
+        let per_message = |d: Duration| d.as_secs_f64() / n;
+        println!(
+            "{:<22} {:>14.0} {:>13.1} µs {:>14}",
+            format!("deep tier, batch {batch}"),
+            n / deep_time.as_secs_f64(),
+            per_message(deep_time) * 1e6,
+            fast_time.map_or("-".to_owned(), |f| format!("{:.1}x", deep_time.as_secs_f64() / f.as_secs_f64()))
+        );
+        if let Some(f) = fast_time {
+            println!(
+                "{:<22} {:>14.0} {:>13.1} µs {:>14}",
+                format!("fast tier, batch {batch}"),
+                n / f.as_secs_f64(),
+                per_message(f) * 1e6,
+                ""
+            );
+        }
+    }
+    // Tokenisation alone, to show where the deep tier's time goes.
+    let tokenizer = deep.tokenizer();
+    let tokenize_time = best_pass(|| {
+        black_box(texts.iter().map(|t| tokenizer.encode(t).len()).sum::<usize>());
+    });
+    println!("{:<22} {:>14.0} {:>13.1} µs", "tokenizer only", n / tokenize_time.as_secs_f64(), tokenize_time.as_secs_f64() / n * 1e6);
+}

@@ -1,0 +1,164 @@
+//! Scoring throughput: normaliser, featuriser, fast tier at batch 1 and 64, and the `rustrict`
+//! crate's `is_inappropriate` as the baseline, on the same corpus in the same run.
+//!
+//! Run with `cargo bench -p waypoint --bench scoring`. Criterion measures each stage; a summary
+//! table then prints messages per second, the ratio to rustrict, and per-message latency
+//! percentiles of the full fast-tier path (normalise + lexicon + featurise + model).
+
+use std::hint::black_box;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use criterion::{BatchSize, Criterion, Throughput};
+use rustrict::CensorStr;
+use waypoint::model::featurize;
+use waypoint::text::{NormalizeOptions, normalize};
+use waypoint::{Health, Scorer};
+
+const CORPUS_LINES: usize = 2_000;
+
+fn workspace_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+/// Real in-game chat: the CONDA validation utterances (held out from training), else the example chat.
+fn corpus() -> (String, Vec<String>) {
+    let conda = workspace_root().join("../shared/data/conda_dota2/CONDA_valid.csv");
+    if let Ok(text) = std::fs::read_to_string(&conda) {
+        let lines: Vec<String> = text
+            .lines()
+            .skip(1)
+            .filter_map(|row| csv_field(row, 3))
+            .filter(|u| !u.trim().is_empty())
+            .take(CORPUS_LINES)
+            .collect();
+        if !lines.is_empty() {
+            return (format!("{} CONDA validation utterances", lines.len()), lines);
+        }
+    }
+    let example = std::fs::read_to_string(workspace_root().join("examples/chat.txt")).unwrap_or_default();
+    let lines: Vec<String> = example.lines().map(str::to_owned).collect();
+    (format!("{} example chat lines", lines.len()), lines)
+}
+
+/// Field `index` of a simple CSV row (quoted fields with doubled quotes supported).
+fn csv_field(row: &str, index: usize) -> Option<String> {
+    let mut fields = Vec::new();
+    let mut field = String::new();
+    let mut quoted = false;
+    let mut chars = row.chars().peekable();
+    while let Some(c) = chars.next() {
+        match (c, quoted) {
+            ('"', true) if chars.peek() == Some(&'"') => {
+                field.push('"');
+                chars.next();
+            }
+            ('"', _) => quoted = !quoted,
+            (',', false) => fields.push(std::mem::take(&mut field)),
+            _ => field.push(c),
+        }
+    }
+    fields.push(field);
+    fields.into_iter().nth(index)
+}
+
+struct Figure {
+    name: &'static str,
+    per_second: f64,
+}
+
+/// Messages per second of `run` over the whole corpus, best of a few passes.
+fn throughput(lines: usize, mut run: impl FnMut()) -> f64 {
+    run();
+    let mut best = Duration::MAX;
+    for _ in 0..5 {
+        let start = Instant::now();
+        run();
+        best = best.min(start.elapsed());
+    }
+    lines as f64 / best.as_secs_f64()
+}
+
+fn main() {
+    let (corpus_name, lines) = corpus();
+    let options = NormalizeOptions::default();
+    let normalized: Vec<String> = lines.iter().map(|l| normalize(l, &options).text).collect();
+    let scorer = Scorer::builder().models_dir(workspace_root().join("models")).build();
+    let scorer = match scorer {
+        Ok(s) if *s.health() == Health::Ready => Some(s),
+        Ok(s) => {
+            eprintln!("scoring bench: fast tier skipped, scorer degraded: {:?}", s.health());
+            None
+        }
+        Err(e) => {
+            eprintln!("scoring bench: fast tier skipped: {e}");
+            None
+        }
+    };
+
+    let mut criterion = Criterion::default().configure_from_args();
+    {
+        let mut group = criterion.benchmark_group("scoring");
+        group.throughput(Throughput::Elements(lines.len() as u64));
+        group.bench_function("rustrict_is_inappropriate", |b| {
+            b.iter(|| lines.iter().filter(|l| black_box(l.as_str()).is_inappropriate()).count())
+        });
+        group.bench_function("normalize", |b| b.iter(|| lines.iter().map(|l| normalize(black_box(l), &options)).count()));
+        group.bench_function("featurize", |b| b.iter(|| normalized.iter().map(|t| featurize(black_box(t))).count()));
+        if let Some(scorer) = &scorer {
+            group.bench_function("fast_tier_batch_1", |b| b.iter(|| lines.iter().map(|l| scorer.score(black_box(l))).count()));
+            group.bench_function("fast_tier_batch_64", |b| {
+                b.iter_batched(|| lines.clone(), |ls| ls.chunks(64).map(|c| scorer.score_batch(c).len()).sum::<usize>(), BatchSize::LargeInput)
+            });
+        }
+        group.finish();
+    }
+    criterion.final_summary();
+
+    // Summary table in one run, so the ratios compare like with like on a noisy machine.
+    let n = lines.len();
+    let mut figures = vec![
+        Figure { name: "rustrict is_inappropriate (baseline)", per_second: throughput(n, || {
+            black_box(lines.iter().filter(|l| l.as_str().is_inappropriate()).count());
+        }) },
+        Figure { name: "normalize", per_second: throughput(n, || {
+            black_box(lines.iter().map(|l| normalize(l, &options)).count());
+        }) },
+        Figure { name: "featurize", per_second: throughput(n, || {
+            black_box(normalized.iter().map(|t| featurize(t)).count());
+        }) },
+    ];
+    if let Some(scorer) = &scorer {
+        figures.push(Figure { name: "fast tier, batch 1", per_second: throughput(n, || {
+            black_box(lines.iter().map(|l| scorer.score(l)).count());
+        }) });
+        figures.push(Figure { name: "fast tier, batch 64", per_second: throughput(n, || {
+            black_box(lines.chunks(64).map(|c| scorer.score_batch(c).len()).sum::<usize>());
+        }) });
+    }
+    let baseline = figures[0].per_second;
+    println!("\nScoring throughput on {corpus_name} (one thread)");
+    println!("{:<40} {:>14} {:>12}", "stage", "messages/s", "vs rustrict");
+    for f in &figures {
+        println!("{:<40} {:>14.0} {:>11.2}x", f.name, f.per_second, f.per_second / baseline);
+    }
+    if let Some(scorer) = &scorer {
+        let mut latencies: Vec<Duration> = Vec::with_capacity(n * 3);
+        for _ in 0..3 {
+            for line in &lines {
+                let start = Instant::now();
+                black_box(scorer.score(line));
+                latencies.push(start.elapsed());
+            }
+        }
+        latencies.sort();
+        let pct = |p: f64| latencies[((latencies.len() - 1) as f64 * p) as usize].as_secs_f64() * 1e6;
+        println!(
+            "fast tier per message (batch 1, full path): p50 {:.1} µs, p90 {:.1} µs, p99 {:.1} µs, max {:.1} µs",
+            pct(0.50),
+            pct(0.90),
+            pct(0.99),
+            pct(1.0)
+        );
+    }
+}

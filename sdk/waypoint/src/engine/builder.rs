@@ -1,0 +1,227 @@
+//! [`EngineBuilder`]: models, policy, hooks, pseudonym key, queue sizes, clock.
+
+use std::path::PathBuf;
+use std::sync::atomic::AtomicBool;
+use std::sync::{Arc, Mutex};
+
+use arc_swap::ArcSwap;
+
+use super::worker::Worker;
+use super::{Engine, SecondStage, Shared, stats};
+use crate::clock::{Clock, SystemClock};
+use crate::hooks::{BeforeReferral, ClosureHooks, Hooks};
+use crate::player::Pseudonymizer;
+use crate::policy::{Policy, PolicyError};
+use crate::response::{HelpLink, Nudge, Referral};
+use crate::scorer::{Scorer, ScorerBuildError};
+
+/// Environment variable holding the pseudonym key when the builder is not given one.
+pub const PSEUDONYM_KEY_ENV: &str = "WAYPOINT_PSEUDONYM_KEY";
+/// Default capacity of the signal queue.
+pub const DEFAULT_QUEUE_CAPACITY: usize = 16_384;
+/// Default capacity of the response outbox read by `drain_responses`.
+pub const DEFAULT_OUTBOX_CAPACITY: usize = 4_096;
+
+/// Errors building an [`Engine`].
+#[derive(Debug, thiserror::Error)]
+pub enum EngineBuildError {
+    /// The scorer could not be built (no models directory, malformed lexicon).
+    #[error(transparent)]
+    Scorer(#[from] ScorerBuildError),
+    /// The policy file is unreadable or invalid.
+    #[error(transparent)]
+    Policy(#[from] PolicyError),
+    /// A queue capacity of zero was asked for.
+    #[error("the {0} capacity must be at least 1")]
+    ZeroCapacity(&'static str),
+    /// The worker thread could not be started.
+    #[error("cannot start the waypoint-scorer thread: {0}")]
+    Spawn(#[source] std::io::Error),
+}
+
+/// Builder for [`Engine`]. Every setting has a default.
+#[derive(Default)]
+pub struct EngineBuilder {
+    models_dir: Option<PathBuf>,
+    runtime_library: Option<PathBuf>,
+    scorer: Option<Arc<Scorer>>,
+    policy: Option<Policy>,
+    policy_path: Option<PathBuf>,
+    hooks: Vec<Arc<dyn Hooks>>,
+    closures: ClosureHooks,
+    before_referral: Option<BeforeReferral>,
+    pseudonym_key: Option<Vec<u8>>,
+    queue_capacity: Option<usize>,
+    outbox_capacity: Option<usize>,
+    clock: Option<Arc<dyn Clock>>,
+    second_stage: Option<Arc<dyn SecondStage>>,
+}
+
+impl std::fmt::Debug for EngineBuilder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("EngineBuilder")
+            .field("models_dir", &self.models_dir)
+            .field("policy_path", &self.policy_path)
+            .field("hooks", &self.hooks.len())
+            .field("queue_capacity", &self.queue_capacity)
+            .finish_non_exhaustive()
+    }
+}
+
+impl EngineBuilder {
+    /// The models directory (default: `$WAYPOINT_MODELS_DIR`, else `models/` found upwards).
+    pub fn models_dir(mut self, dir: impl Into<PathBuf>) -> Self {
+        self.models_dir = Some(dir.into());
+        self
+    }
+
+    /// The ONNX Runtime shared library to load.
+    pub fn runtime_library(mut self, path: impl Into<PathBuf>) -> Self {
+        self.runtime_library = Some(path.into());
+        self
+    }
+
+    /// Uses an already built scorer (its models and lexicon) instead of loading them again.
+    pub fn scorer(mut self, scorer: Arc<Scorer>) -> Self {
+        self.scorer = Some(scorer);
+        self
+    }
+
+    /// The policy (default: [`Policy::default`]).
+    pub fn policy(mut self, policy: Policy) -> Self {
+        self.policy = Some(policy);
+        self
+    }
+
+    /// Reads the policy from a file at build time (errors carry line and column).
+    pub fn policy_file(mut self, path: impl Into<PathBuf>) -> Self {
+        self.policy_path = Some(path.into());
+        self
+    }
+
+    /// Adds a [`Hooks`] implementation; several run in the order added.
+    pub fn hooks(mut self, hooks: impl Hooks) -> Self {
+        self.hooks.push(Arc::new(hooks));
+        self
+    }
+
+    /// Runs `f` for every nudge.
+    pub fn on_nudge(mut self, f: impl Fn(&Nudge) + Send + Sync + 'static) -> Self {
+        self.closures = self.closures.on_nudge(f);
+        self
+    }
+
+    /// Runs `f` for every help link.
+    pub fn on_help_link(mut self, f: impl Fn(&HelpLink) + Send + Sync + 'static) -> Self {
+        self.closures = self.closures.on_help_link(f);
+        self
+    }
+
+    /// Runs `f` for every referral that `before_referral` let through.
+    pub fn on_referral(mut self, f: impl Fn(&Referral) + Send + Sync + 'static) -> Self {
+        self.closures = self.closures.on_referral(f);
+        self
+    }
+
+    /// Sees every referral first; may redact it or drop it (`None`).
+    pub fn before_referral(mut self, f: impl Fn(Referral) -> Option<Referral> + Send + Sync + 'static) -> Self {
+        self.before_referral = Some(Arc::new(f));
+        self
+    }
+
+    /// The secret key for player pseudonyms (default: `$WAYPOINT_PSEUDONYM_KEY`, else a random
+    /// key per process, so state cannot be linked across restarts).
+    pub fn pseudonym_key(mut self, key: impl Into<Vec<u8>>) -> Self {
+        self.pseudonym_key = Some(key.into());
+        self
+    }
+
+    /// Capacity of the signal queue (default [`DEFAULT_QUEUE_CAPACITY`]).
+    pub fn queue_capacity(mut self, capacity: usize) -> Self {
+        self.queue_capacity = Some(capacity);
+        self
+    }
+
+    /// Capacity of the response outbox (default [`DEFAULT_OUTBOX_CAPACITY`]); when the game
+    /// does not drain it, the oldest responses are kept and later ones counted as overflow.
+    pub fn outbox_capacity(mut self, capacity: usize) -> Self {
+        self.outbox_capacity = Some(capacity);
+        self
+    }
+
+    /// The clock (default: [`SystemClock`]); use a `SimulatedClock` to replay scenarios.
+    pub fn clock(mut self, clock: impl Clock) -> Self {
+        self.clock = Some(Arc::new(clock));
+        self
+    }
+
+    /// A second scoring stage run on the worker after the fast tier.
+    pub fn second_stage(mut self, stage: Arc<dyn SecondStage>) -> Self {
+        self.second_stage = Some(stage);
+        self
+    }
+
+    /// Loads the scorer and policy and starts the `waypoint-scorer` thread.
+    pub fn build(self) -> Result<Engine, EngineBuildError> {
+        let queue_capacity = self.queue_capacity.unwrap_or(DEFAULT_QUEUE_CAPACITY);
+        let outbox_capacity = self.outbox_capacity.unwrap_or(DEFAULT_OUTBOX_CAPACITY);
+        if queue_capacity == 0 {
+            return Err(EngineBuildError::ZeroCapacity("queue"));
+        }
+        if outbox_capacity == 0 {
+            return Err(EngineBuildError::ZeroCapacity("outbox"));
+        }
+        let policy = match (self.policy_path, self.policy) {
+            (Some(path), _) => Policy::from_file(&path)?,
+            (None, Some(policy)) => policy,
+            (None, None) => Policy::default(),
+        };
+        let scorer = match self.scorer {
+            Some(scorer) => scorer,
+            None => {
+                let mut builder = Scorer::builder();
+                if let Some(dir) = self.models_dir {
+                    builder = builder.models_dir(dir);
+                }
+                if let Some(lib) = self.runtime_library {
+                    builder = builder.runtime_library(lib);
+                }
+                Arc::new(builder.build()?)
+            }
+        };
+        let pseudonymizer = match self.pseudonym_key.or_else(|| std::env::var(PSEUDONYM_KEY_ENV).ok().map(String::into_bytes)) {
+            Some(key) => Pseudonymizer::new(&key),
+            None => Pseudonymizer::random(),
+        };
+        let mut hooks = self.hooks;
+        hooks.push(Arc::new(self.closures));
+
+        let (queue_tx, queue_rx) = crossbeam_channel::bounded(queue_capacity);
+        let (outbox_tx, outbox_rx) = crossbeam_channel::bounded(outbox_capacity);
+        let (done_tx, done_rx) = crossbeam_channel::bounded(1);
+        let shared = Arc::new(Shared {
+            policy: ArcSwap::from_pointee(policy),
+            scorer,
+            clock: self.clock.unwrap_or_else(|| Arc::new(SystemClock::new())),
+            stats: stats::Counters::default(),
+            outbox: outbox_rx,
+            worker_alive: AtomicBool::new(true),
+            second_stage: self.second_stage.as_ref().map(|s| s.name().to_owned()),
+        });
+        let worker = Worker::new(
+            Arc::clone(&shared),
+            queue_rx,
+            outbox_tx,
+            done_tx,
+            pseudonymizer,
+            hooks,
+            self.before_referral,
+            self.second_stage,
+        );
+        let handle = std::thread::Builder::new()
+            .name("waypoint-scorer".to_owned())
+            .spawn(move || worker.run())
+            .map_err(EngineBuildError::Spawn)?;
+        Ok(Engine { shared, queue: queue_tx, done: done_rx, worker: Arc::new(Mutex::new(Some(handle))) })
+    }
+}

@@ -1,0 +1,351 @@
+//! The engine: one handle a game server keeps for its lifetime.
+//!
+//! - [`Engine::check_chat`] scores one line inline on the caller's thread (fast tier only) for a
+//!   pre-send nudge. It reads no player state.
+//! - [`Engine::submit`] never blocks: it stamps the signal with the clock and `try_send`s it into
+//!   a bounded queue. A full queue drops the signal and counts it ([`Engine::stats`]).
+//! - The `waypoint-scorer` thread scores what is queued in batches, runs the optional second
+//!   stage, updates player state, walks the ladder and calls the hooks. Responses also go to an
+//!   outbox the game loop can [`Engine::drain_responses`].
+//! - [`Engine::reload_policy`] swaps the policy atomically; an invalid file changes nothing.
+//! - [`Engine::shutdown`] and the [`ShutdownGuard`] flush with a bounded wait.
+//!
+//! ```no_run
+//! use std::time::Duration;
+//! use waypoint::{ChatMessage, Engine, Response};
+//!
+//! # fn main() -> Result<(), waypoint::EngineBuildError> {
+//! let engine = Engine::builder()
+//!     .models_dir("models")
+//!     .policy_file("policy.toml")
+//!     .pseudonym_key(b"a secret from your config".to_vec())
+//!     .on_help_link(|help| println!("show {} a link to {:?}", help.player, help.help))
+//!     .before_referral(|mut referral| {
+//!         referral.evidence = None; // redact before it leaves the game server
+//!         Some(referral)
+//!     })
+//!     .build()?;
+//! let _guard = engine.shutdown_guard(Duration::from_secs(2));
+//!
+//! let line = ChatMessage::new("steam:42", "gg wp").locale("en");
+//! if engine.check_chat(&line).should_nudge() {
+//!     // ask "are you sure?" before sending
+//! }
+//! let _ = engine.submit(line); // never blocks
+//! for response in engine.drain_responses() {
+//!     if let Response::Nudge(nudge) = response {
+//!         println!("to {}: {}", nudge.player, nudge.text);
+//!     }
+//! }
+//! # Ok(())
+//! # }
+//! ```
+
+mod builder;
+mod process;
+mod stats;
+mod worker;
+
+use std::path::Path;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use arc_swap::ArcSwap;
+use crossbeam_channel::{Receiver, Sender, TrySendError};
+use serde::Serialize;
+use uuid::Uuid;
+
+pub use builder::{EngineBuildError, EngineBuilder};
+pub use stats::Stats;
+
+use crate::clock::{Clock, Timestamp};
+use crate::policy::{Policy, PolicyError, Reason, ResponseLevel};
+use crate::response::{Response, default_nudge_text};
+use crate::scorer::{Health, MessageScore, Scorer};
+use crate::signal::{ChatMessage, PlayerId, Signal};
+use crate::text::LexiconHit;
+use crate::Scores;
+
+/// A second scoring stage run on the worker after the fast tier (for example a multilingual
+/// encoder). It may change each message's `model`, `scores` and `decision`; the engine then
+/// takes `scores` as final.
+pub trait SecondStage: Send + Sync + 'static {
+    /// A short name for health reports.
+    fn name(&self) -> &str;
+    /// Refines a batch of fast-tier results in place.
+    fn refine(&self, policy: &Policy, batch: &mut [MessageScore]);
+}
+
+/// The inline verdict on one chat line, before it is sent.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Verdict {
+    /// The message-level response the line earns on its own (no player history).
+    pub level: ResponseLevel,
+    /// The rules reached, strongest first.
+    pub reasons: Vec<Reason>,
+    /// Combined scores.
+    pub scores: Scores,
+    /// Lexicon entries found.
+    pub lexicon: Vec<LexiconHit>,
+    /// A default "are you sure?" text in the player's language, when the line earns a response.
+    pub nudge_text: Option<&'static str>,
+}
+
+impl Verdict {
+    /// Whether the game should ask "are you sure?" before sending.
+    pub fn should_nudge(&self) -> bool {
+        self.level >= ResponseLevel::Nudge
+    }
+}
+
+/// Errors from [`Engine::submit`] and [`Engine::record_outcome`]. Neither ever blocks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum SubmitError {
+    /// The queue is full; the signal was dropped and counted.
+    #[error("the scoring queue is full; the signal was dropped")]
+    QueueFull,
+    /// The engine has shut down.
+    #[error("the engine has shut down")]
+    ShutDown,
+}
+
+/// Errors from [`Engine::shutdown`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum ShutdownError {
+    /// The worker did not finish the queued work in time; it finishes in the background.
+    #[error("the scoring worker did not finish within {0:?}")]
+    Timeout(Duration),
+}
+
+/// A review decision made by a person on the platform.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ReviewDecision {
+    /// The reviewer agreed with the referral. Recorded; Waypoint never punishes.
+    Upheld,
+    /// The reviewer found nothing wrong: the player's risk is lowered and the ladder starts over.
+    Dismissed,
+}
+
+/// Feedback from the platform.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Outcome {
+    /// The player opened a help link.
+    HelpOpened {
+        /// The player.
+        player: PlayerId,
+    },
+    /// A reviewer decided a referral.
+    Review {
+        /// The referral's case id.
+        case_id: Uuid,
+        /// The decision.
+        decision: ReviewDecision,
+    },
+}
+
+enum Job {
+    Signal { signal: Signal, at: Timestamp },
+    Outcome { outcome: Outcome, at: Timestamp },
+    Flush(Sender<()>),
+    Shutdown,
+}
+
+struct Shared {
+    policy: ArcSwap<Policy>,
+    scorer: Arc<Scorer>,
+    clock: Arc<dyn Clock>,
+    stats: stats::Counters,
+    outbox: Receiver<Response>,
+    worker_alive: AtomicBool,
+    second_stage: Option<String>,
+}
+
+/// The Waypoint engine. Cheap to clone; every clone talks to the same worker.
+#[derive(Clone)]
+pub struct Engine {
+    shared: Arc<Shared>,
+    queue: Sender<Job>,
+    done: Receiver<()>,
+    worker: Arc<Mutex<Option<JoinHandle<()>>>>,
+}
+
+impl std::fmt::Debug for Engine {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Engine").field("policy", &self.shared.policy.load().version).finish_non_exhaustive()
+    }
+}
+
+impl Engine {
+    /// A builder with defaults.
+    pub fn builder() -> EngineBuilder {
+        EngineBuilder::default()
+    }
+
+    /// Scores one chat line inline (fast tier only, no player history) for a pre-send nudge.
+    pub fn check_chat(&self, chat: &ChatMessage) -> Verdict {
+        let policy = self.shared.policy.load();
+        let scored = self.shared.scorer.score_with(&policy, &chat.text);
+        let band = chat.age_band.unwrap_or_default();
+        let decision = policy.message_decision_for(&scored.scores, band);
+        Verdict {
+            level: decision.level,
+            nudge_text: (decision.level >= ResponseLevel::Nudge).then(|| default_nudge_text(chat.locale.as_deref())),
+            reasons: decision.reasons,
+            scores: scored.scores,
+            lexicon: scored.lexicon,
+        }
+    }
+
+    /// Queues a signal for the worker. Never blocks: a full queue drops the signal and counts it.
+    pub fn submit(&self, signal: impl Into<Signal>) -> Result<(), SubmitError> {
+        let at = self.shared.clock.now();
+        match self.queue.try_send(Job::Signal { signal: signal.into(), at }) {
+            Ok(()) => {
+                self.shared.stats.submitted.fetch_add(1, Ordering::Relaxed);
+                Ok(())
+            }
+            Err(TrySendError::Full(_)) => {
+                self.shared.stats.dropped.fetch_add(1, Ordering::Relaxed);
+                Err(SubmitError::QueueFull)
+            }
+            Err(TrySendError::Disconnected(_)) => Err(SubmitError::ShutDown),
+        }
+    }
+
+    /// Queues platform feedback. Never blocks.
+    pub fn record_outcome(&self, outcome: Outcome) -> Result<(), SubmitError> {
+        let at = self.shared.clock.now();
+        match self.queue.try_send(Job::Outcome { outcome, at }) {
+            Ok(()) => Ok(()),
+            Err(TrySendError::Full(_)) => {
+                self.shared.stats.dropped.fetch_add(1, Ordering::Relaxed);
+                Err(SubmitError::QueueFull)
+            }
+            Err(TrySendError::Disconnected(_)) => Err(SubmitError::ShutDown),
+        }
+    }
+
+    /// Responses decided since the last call, oldest first (also given to the hooks).
+    pub fn drain_responses(&self) -> Vec<Response> {
+        self.shared.outbox.try_iter().collect()
+    }
+
+    /// The policy in force.
+    pub fn policy(&self) -> Arc<Policy> {
+        self.shared.policy.load_full()
+    }
+
+    /// Replaces the policy atomically; signals already queued are decided with the new one.
+    pub fn set_policy(&self, policy: Policy) {
+        self.shared.policy.store(Arc::new(policy));
+        self.shared.stats.policy_reloads.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Reads, validates and swaps in a policy file. An invalid file is rejected with its
+    /// line/column error and the policy in force stays.
+    pub fn reload_policy(&self, path: &Path) -> Result<Arc<Policy>, PolicyError> {
+        match Policy::from_file(path) {
+            Ok(policy) => {
+                let policy = Arc::new(policy);
+                self.shared.policy.store(Arc::clone(&policy));
+                self.shared.stats.policy_reloads.fetch_add(1, Ordering::Relaxed);
+                Ok(policy)
+            }
+            Err(e) => {
+                self.shared.stats.policy_rejected.fetch_add(1, Ordering::Relaxed);
+                Err(e)
+            }
+        }
+    }
+
+    /// Whether scoring runs with everything it was meant to have; a stopped worker is reported too.
+    pub fn health(&self) -> Health {
+        let mut reasons = match self.shared.scorer.health() {
+            Health::Ready => Vec::new(),
+            Health::Degraded { reasons } => reasons.clone(),
+        };
+        if !self.shared.worker_alive.load(Ordering::SeqCst) {
+            reasons.push("the waypoint-scorer worker has stopped".to_owned());
+        }
+        if reasons.is_empty() { Health::Ready } else { Health::Degraded { reasons } }
+    }
+
+    /// The scorer, for inline scoring outside the engine.
+    pub fn scorer(&self) -> &Scorer {
+        &self.shared.scorer
+    }
+
+    /// The name of the second stage, when one is installed.
+    pub fn second_stage(&self) -> Option<&str> {
+        self.shared.second_stage.as_deref()
+    }
+
+    /// Counters since start.
+    pub fn stats(&self) -> Stats {
+        self.shared.stats.snapshot(self.queue.len())
+    }
+
+    /// Waits until everything queued before this call has been processed, at most `timeout`.
+    /// Returns whether it was.
+    pub fn flush(&self, timeout: Duration) -> bool {
+        let deadline = Instant::now() + timeout;
+        let (tx, rx) = crossbeam_channel::bounded(1);
+        if self.queue.send_deadline(Job::Flush(tx), deadline).is_err() {
+            return false;
+        }
+        rx.recv_deadline(deadline).is_ok()
+    }
+
+    /// Processes what is queued and stops the worker, waiting at most `timeout`. Later
+    /// `submit`s fail with [`SubmitError::ShutDown`].
+    pub fn shutdown(&self, timeout: Duration) -> Result<(), ShutdownError> {
+        let deadline = Instant::now() + timeout;
+        let handle = self.worker.lock().unwrap_or_else(PoisonError::into_inner).take();
+        let Some(handle) = handle else { return Ok(()) };
+        if self.queue.send_deadline(Job::Shutdown, deadline).is_err() && !handle.is_finished() {
+            self.put_back(handle);
+            return Err(ShutdownError::Timeout(timeout));
+        }
+        if self.done.recv_deadline(deadline).is_err() && !handle.is_finished() {
+            self.put_back(handle);
+            return Err(ShutdownError::Timeout(timeout));
+        }
+        // The worker has signalled completion; joining only collects the thread.
+        let _ = handle.join();
+        Ok(())
+    }
+
+    fn put_back(&self, handle: JoinHandle<()>) {
+        *self.worker.lock().unwrap_or_else(PoisonError::into_inner) = Some(handle);
+    }
+
+    /// A guard that shuts the engine down (waiting at most `timeout`) when dropped.
+    pub fn shutdown_guard(&self, timeout: Duration) -> ShutdownGuard {
+        ShutdownGuard { engine: self.clone(), timeout }
+    }
+}
+
+/// Shuts the engine down with a bounded wait when dropped. Keep it alive for as long as the
+/// engine should run (for example, in `main`).
+#[must_use = "the engine shuts down when the guard is dropped"]
+#[derive(Debug)]
+pub struct ShutdownGuard {
+    engine: Engine,
+    timeout: Duration,
+}
+
+impl ShutdownGuard {
+    /// The engine this guard shuts down.
+    pub fn engine(&self) -> &Engine {
+        &self.engine
+    }
+}
+
+impl Drop for ShutdownGuard {
+    fn drop(&mut self) {
+        let _ = self.engine.shutdown(self.timeout);
+    }
+}

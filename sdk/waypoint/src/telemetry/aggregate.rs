@@ -1,0 +1,381 @@
+//! Counts per window and server, and how they merge.
+//!
+//! Everything in an [`Aggregate`] is a [`Tally`] (or a plain sum), and merging adds tallies cell
+//! by cell with saturating addition. Addition of non-negative integers is exact, associative and
+//! commutative, so merging windows and servers in any grouping and any order gives the same
+//! result as counting the whole stream at once. The two histograms (scores and latency) use
+//! fixed bucket boundaries for the same reason: a bucket index means the same thing everywhere.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::time::Duration;
+
+use super::event::{Decision, Event, Language, ResponseKind, SignalKind};
+use crate::signal::AgeBand;
+use crate::{Category, Scores};
+
+/// Number of categories ([`Category::ALL`]).
+pub const CATEGORIES: usize = Category::ALL.len();
+/// Number of age bands ([`AgeBand::ALL`]).
+pub const AGE_BANDS: usize = AgeBand::ALL.len();
+/// Number of score buckets per category: bucket `b` holds scores in `[b/10, (b+1)/10)`, the last
+/// one also holds `1.0`.
+pub const SCORE_BUCKETS: usize = 10;
+/// Number of latency buckets (see [`latency_bucket`]).
+pub const LATENCY_BUCKETS: usize = 8 + (LATENCY_MAX_EXP - 2) * LATENCY_SUB_BUCKETS + 1;
+const LATENCY_SUB_BUCKETS: usize = 4;
+/// Highest power of two (in microseconds) with its own buckets: 2^26 µs ≈ 67 s.
+const LATENCY_MAX_EXP: usize = 26;
+
+/// A count, as far as it is known.
+///
+/// Inside a running [`Aggregate`] `suppressed` is always 0. An aggregate rebuilt from exported
+/// records counts in `suppressed` the cells that were exported as suppressed: each hides a value
+/// below the record's `k`, so the true total lies in `count ..= count + suppressed × (k − 1)`
+/// (without noise).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Tally {
+    /// The sum of the known counts.
+    pub count: u64,
+    /// How many suppressed cells were merged into this one.
+    pub suppressed: u64,
+}
+
+impl Tally {
+    /// A known count.
+    pub const fn known(count: u64) -> Tally {
+        Tally { count, suppressed: 0 }
+    }
+
+    /// One suppressed cell.
+    pub const SUPPRESSED: Tally = Tally { count: 0, suppressed: 1 };
+
+    /// Adds `other` into `self`.
+    pub fn merge(&mut self, other: &Tally) {
+        self.count = self.count.saturating_add(other.count);
+        self.suppressed = self.suppressed.saturating_add(other.suppressed);
+    }
+
+    /// Adds one to the known count.
+    fn bump(&mut self) {
+        self.count = self.count.saturating_add(1);
+    }
+
+    /// Whether nothing at all was counted.
+    pub fn is_empty(&self) -> bool {
+        self.count == 0 && self.suppressed == 0
+    }
+}
+
+/// The score bucket of probability `p` (NaN counts as 0).
+pub fn score_bucket(p: f32) -> usize {
+    if p.is_nan() || p <= 0.0 {
+        return 0;
+    }
+    // Truncation is the point: bucket b holds [b/10, (b+1)/10).
+    ((p * SCORE_BUCKETS as f32) as usize).min(SCORE_BUCKETS - 1)
+}
+
+/// The latency bucket of `micros`, HDR-style: values below 8 µs have a bucket each; above, every
+/// power of two is split into 4 equal sub-buckets (at most 25 % wide); everything from 2^27 µs
+/// (about 134 s) up shares the last bucket.
+pub fn latency_bucket(micros: u64) -> usize {
+    if micros < 8 {
+        return micros as usize;
+    }
+    let exp = 63 - micros.leading_zeros() as usize; // floor(log2), >= 3
+    if exp > LATENCY_MAX_EXP {
+        return LATENCY_BUCKETS - 1;
+    }
+    let sub = ((micros >> (exp - 2)) & 3) as usize;
+    8 + (exp - 3) * LATENCY_SUB_BUCKETS + sub
+}
+
+/// The half-open range `[low, high)` of microseconds that latency bucket `bucket` holds (the
+/// last bucket's `high` is `u64::MAX`).
+pub fn latency_bucket_bounds(bucket: usize) -> (u64, u64) {
+    if bucket < 8 {
+        return (bucket as u64, bucket as u64 + 1);
+    }
+    if bucket >= LATENCY_BUCKETS - 1 {
+        return (1u64 << (LATENCY_MAX_EXP + 1), u64::MAX);
+    }
+    let exp = (bucket - 8) / LATENCY_SUB_BUCKETS + 3;
+    let sub = ((bucket - 8) % LATENCY_SUB_BUCKETS) as u64;
+    let step = 1u64 << (exp - 2);
+    let low = (1u64 << exp) + sub * step;
+    (low, low + step)
+}
+
+/// Counts for one window of one server (or, after merging, of many).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Aggregate {
+    /// Texts scored, per detected language.
+    pub messages: BTreeMap<Language, Tally>,
+    /// Non-text signals processed, indexed by [`SignalKind::index`].
+    pub signals: [Tally; SignalKind::ALL.len()],
+    /// Score histograms: `[category][bucket]` (see [`score_bucket`]).
+    pub scores: [[Tally; SCORE_BUCKETS]; CATEGORIES],
+    /// Responses given: `[response][category][age band]`.
+    pub responses: [[[Tally; AGE_BANDS]; CATEGORIES]; ResponseKind::ALL.len()],
+    /// Help links opened: `[category][age band]` (links shown are `responses[HelpLink]`).
+    pub help_opened: [[Tally; AGE_BANDS]; CATEGORIES],
+    /// Referrals to human review: `[category]`.
+    pub referrals: [Tally; CATEGORIES],
+    /// Review decisions: `[category][decision]` (see [`Decision::index`]).
+    pub outcomes: [[Tally; Decision::ALL.len()]; CATEGORIES],
+    /// Signals dropped because a queue was full.
+    pub queue_drops: Tally,
+    /// Scoring latency histogram, sparse: bucket index (see [`latency_bucket`]) → count.
+    pub latency: BTreeMap<usize, Tally>,
+    /// Milliseconds of degraded scoring (an operational figure, not about players: exported as is).
+    pub degraded_ms: u64,
+    /// Telemetry records lost by exporters before this window closed (operational, exported as is).
+    pub export_drops: u64,
+}
+
+impl Aggregate {
+    /// Counts one event.
+    pub fn record(&mut self, event: &Event) {
+        match event {
+            Event::Scored { language, scores, latency } => self.record_scored(*language, scores, *latency),
+            Event::Signal { kind } => self.signals[kind.index()].bump(),
+            Event::Response { kind, category, age_band } => {
+                self.responses[kind.index()][category.index()][age_band.index()].bump();
+            }
+            Event::HelpOpened { category, age_band } => self.help_opened[category.index()][age_band.index()].bump(),
+            Event::Referral { category } => self.referrals[category.index()].bump(),
+            Event::Outcome { category, upheld } => {
+                self.outcomes[category.index()][Decision::from_upheld(*upheld).index()].bump();
+            }
+            Event::Drop => self.queue_drops.bump(),
+            Event::Degraded { duration } => {
+                let ms = u64::try_from(duration.as_millis()).unwrap_or(u64::MAX);
+                self.degraded_ms = self.degraded_ms.saturating_add(ms);
+            }
+        }
+    }
+
+    fn record_scored(&mut self, language: Language, scores: &Scores, latency: Duration) {
+        self.messages.entry(language).or_default().bump();
+        for (category, p) in scores.iter() {
+            self.scores[category.index()][score_bucket(p)].bump();
+        }
+        let micros = u64::try_from(latency.as_micros()).unwrap_or(u64::MAX);
+        self.latency.entry(latency_bucket(micros)).or_default().bump();
+    }
+
+    /// Adds every cell of `other` into `self`.
+    pub fn merge(&mut self, other: &Aggregate) {
+        for (lang, tally) in &other.messages {
+            self.messages.entry(*lang).or_default().merge(tally);
+        }
+        merge_slice(&mut self.signals, &other.signals);
+        for (mine, theirs) in self.scores.iter_mut().zip(&other.scores) {
+            merge_slice(mine, theirs);
+        }
+        for (mine, theirs) in self.responses.iter_mut().zip(&other.responses) {
+            for (mine, theirs) in mine.iter_mut().zip(theirs) {
+                merge_slice(mine, theirs);
+            }
+        }
+        for (mine, theirs) in self.help_opened.iter_mut().zip(&other.help_opened) {
+            merge_slice(mine, theirs);
+        }
+        merge_slice(&mut self.referrals, &other.referrals);
+        for (mine, theirs) in self.outcomes.iter_mut().zip(&other.outcomes) {
+            merge_slice(mine, theirs);
+        }
+        self.queue_drops.merge(&other.queue_drops);
+        for (bucket, tally) in &other.latency {
+            self.latency.entry(*bucket).or_default().merge(tally);
+        }
+        self.degraded_ms = self.degraded_ms.saturating_add(other.degraded_ms);
+        self.export_drops = self.export_drops.saturating_add(other.export_drops);
+    }
+
+    /// Subtracts the known counts of `other` cell by cell (saturating at zero); suppressed
+    /// marks are left alone.
+    pub fn subtract_known(&mut self, other: &Aggregate) {
+        fn sub(mine: &mut Tally, theirs: &Tally) {
+            mine.count = mine.count.saturating_sub(theirs.count);
+        }
+        for (lang, tally) in &other.messages {
+            if let Some(mine) = self.messages.get_mut(lang) {
+                sub(mine, tally);
+            }
+        }
+        self.messages.retain(|_, t| !t.is_empty());
+        for (mine, theirs) in self.signals.iter_mut().zip(&other.signals) {
+            sub(mine, theirs);
+        }
+        for (mine, theirs) in self.scores.iter_mut().flatten().zip(other.scores.iter().flatten()) {
+            sub(mine, theirs);
+        }
+        for (mine, theirs) in
+            self.responses.iter_mut().flatten().flatten().zip(other.responses.iter().flatten().flatten())
+        {
+            sub(mine, theirs);
+        }
+        for (mine, theirs) in self.help_opened.iter_mut().flatten().zip(other.help_opened.iter().flatten()) {
+            sub(mine, theirs);
+        }
+        for (mine, theirs) in self.referrals.iter_mut().zip(&other.referrals) {
+            sub(mine, theirs);
+        }
+        for (mine, theirs) in self.outcomes.iter_mut().flatten().zip(other.outcomes.iter().flatten()) {
+            sub(mine, theirs);
+        }
+        sub(&mut self.queue_drops, &other.queue_drops);
+        for (bucket, tally) in &other.latency {
+            if let Some(mine) = self.latency.get_mut(bucket) {
+                sub(mine, tally);
+            }
+        }
+        self.latency.retain(|_, t| !t.is_empty());
+        self.degraded_ms = self.degraded_ms.saturating_sub(other.degraded_ms);
+        self.export_drops = self.export_drops.saturating_sub(other.export_drops);
+    }
+
+    /// Whether no event was counted.
+    pub fn is_empty(&self) -> bool {
+        *self == Aggregate::default()
+    }
+
+    /// Total texts scored.
+    pub fn total_messages(&self) -> Tally {
+        sum(self.messages.values())
+    }
+
+    /// Total responses of `kind`, over categories and age bands.
+    pub fn total_responses(&self, kind: ResponseKind) -> Tally {
+        sum(self.responses[kind.index()].iter().flatten())
+    }
+
+    /// Total responses of `kind` for `category`, over age bands.
+    pub fn responses_for(&self, kind: ResponseKind, category: Category) -> Tally {
+        sum(self.responses[kind.index()][category.index()].iter())
+    }
+
+    /// Total help links opened.
+    pub fn total_help_opened(&self) -> Tally {
+        sum(self.help_opened.iter().flatten())
+    }
+
+    /// Review decisions for `category`.
+    pub fn decisions(&self, category: Category, decision: Decision) -> Tally {
+        self.outcomes[category.index()][decision.index()]
+    }
+
+    /// The latency below which `quantile` (in `[0, 1]`) of the known latency counts fall, as the
+    /// upper bound of that bucket in microseconds; `None` without known latencies. Suppressed
+    /// buckets are left out, so with suppression this is an estimate.
+    pub fn latency_quantile_micros(&self, quantile: f64) -> Option<u64> {
+        let total: u64 = self.latency.values().map(|t| t.count).sum();
+        if total == 0 {
+            return None;
+        }
+        let target = (quantile.clamp(0.0, 1.0) * total as f64).ceil().max(1.0) as u64;
+        let mut seen = 0u64;
+        for (bucket, tally) in &self.latency {
+            seen = seen.saturating_add(tally.count);
+            if tally.count > 0 && seen >= target {
+                let (low, high) = latency_bucket_bounds(*bucket);
+                return Some(if high == u64::MAX { low } else { high });
+            }
+        }
+        None
+    }
+}
+
+fn merge_slice(mine: &mut [Tally], theirs: &[Tally]) {
+    for (m, t) in mine.iter_mut().zip(theirs) {
+        m.merge(t);
+    }
+}
+
+/// Sums tallies.
+pub fn sum<'a>(tallies: impl IntoIterator<Item = &'a Tally>) -> Tally {
+    let mut total = Tally::default();
+    for t in tallies {
+        total.merge(t);
+    }
+    total
+}
+
+/// Many windows of many servers, merged per window.
+///
+/// Windows are keyed by their start (Unix seconds). Two records for the same window (from two
+/// servers, or from one server that restarted within the window) are added together.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Rollup {
+    /// Per window start: the merged counts.
+    pub windows: BTreeMap<u64, Aggregate>,
+    /// Per window start: the servers that contributed.
+    pub servers_per_window: BTreeMap<u64, BTreeSet<String>>,
+    /// Every server seen.
+    pub servers: BTreeSet<String>,
+    /// The window lengths seen (normally one).
+    pub window_secs: BTreeSet<u64>,
+    /// The largest `k` of any merged record (the bound a suppressed cell stays below).
+    pub max_k: u64,
+    /// The noise budgets of merged records that had noise, ascending, without repeats.
+    pub epsilons: Vec<f64>,
+    /// Whether any merged record had no noise.
+    pub any_exact: bool,
+}
+
+impl Rollup {
+    /// Adds one window of one server.
+    pub fn add(
+        &mut self,
+        server: &str,
+        window_start: u64,
+        window_secs: u64,
+        k: u64,
+        epsilon: Option<f64>,
+        agg: &Aggregate,
+    ) {
+        self.windows.entry(window_start).or_default().merge(agg);
+        self.servers_per_window.entry(window_start).or_default().insert(server.to_owned());
+        self.servers.insert(server.to_owned());
+        self.window_secs.insert(window_secs);
+        self.max_k = self.max_k.max(k);
+        match epsilon {
+            Some(eps) => self.add_epsilon(eps),
+            None => self.any_exact = true,
+        }
+    }
+
+    fn add_epsilon(&mut self, eps: f64) {
+        if !self.epsilons.iter().any(|e| e.to_bits() == eps.to_bits()) {
+            self.epsilons.push(eps);
+            self.epsilons.sort_by(f64::total_cmp);
+        }
+    }
+
+    /// Adds everything in `other`.
+    pub fn merge(&mut self, other: &Rollup) {
+        for (start, agg) in &other.windows {
+            self.windows.entry(*start).or_default().merge(agg);
+        }
+        for (start, servers) in &other.servers_per_window {
+            self.servers_per_window.entry(*start).or_default().extend(servers.iter().cloned());
+        }
+        self.servers.extend(other.servers.iter().cloned());
+        self.window_secs.extend(other.window_secs.iter().copied());
+        self.max_k = self.max_k.max(other.max_k);
+        for eps in &other.epsilons {
+            self.add_epsilon(*eps);
+        }
+        self.any_exact |= other.any_exact;
+    }
+
+    /// All windows added together.
+    pub fn total(&self) -> Aggregate {
+        let mut total = Aggregate::default();
+        for agg in self.windows.values() {
+            total.merge(agg);
+        }
+        total
+    }
+}

@@ -1,0 +1,433 @@
+//! The lexicon file format (TOML) and its validation.
+//!
+//! Parsing turns one file into a [`FileSpec`]: every value that a later check may complain about
+//! keeps its line and column, so errors found after all files are merged (duplicate ids, unknown
+//! word lists) still point into the right file. The format is documented for data authors in
+//! `models/lexicon/README.md`.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::ops::Range;
+
+use serde::de::{self, Deserializer};
+use serde::{Deserialize, Serialize};
+use toml::Spanned;
+
+use super::LexiconError;
+use crate::Category;
+
+/// Largest `window` / `cue_window` a rule may ask for, in tokens.
+pub(crate) const MAX_WINDOW: usize = 20;
+/// Longest accepted pattern or context word, in characters.
+const MAX_PATTERN_CHARS: usize = 200;
+/// Longest accepted description, in characters.
+const MAX_DESCRIPTION_CHARS: usize = 400;
+
+/// What kind of code an entry describes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Kind {
+    /// A number standing for letters or a slogan (`88` = HH, `14` = the 14 words).
+    NumberCode,
+    /// A slogan or motto of a movement.
+    Slogan,
+    /// A coded or euphemistic term for an extremist idea (`great replacement`, `omvolking`).
+    Euphemism,
+    /// A call to join, travel for, or fight for a violent group.
+    Recruitment,
+    /// Glorification of attackers or attacks (`saint tarrant`).
+    Glorification,
+    /// An emoji or emoji sequence used as a code.
+    Emoji,
+    /// A non-emoji symbol or glyph (runes, hooked cross).
+    Symbol,
+}
+
+impl Kind {
+    /// The `match_on` used when an entry does not set one.
+    pub(crate) fn default_target(self) -> MatchOn {
+        match self {
+            Kind::NumberCode | Kind::Emoji | Kind::Symbol => MatchOn::Folded,
+            _ => MatchOn::Both,
+        }
+    }
+}
+
+/// Which normalised field of a message a pattern is matched on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub(crate) enum MatchOn {
+    /// `Normalized::text` (leetspeak mapped, repeats squeezed, spaced letters joined).
+    Text,
+    /// `Normalized::folded` (digits, repeats and spacing as written).
+    Folded,
+    /// Both, one hit per entry.
+    Both,
+}
+
+/// A line and column (both from 1) in a lexicon file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub(crate) struct Loc {
+    pub(crate) line: usize,
+    pub(crate) column: usize,
+}
+
+impl Loc {
+    /// The line and column of byte `offset` in `src` (columns count characters).
+    pub(crate) fn at(src: &str, offset: usize) -> Loc {
+        let mut offset = offset.min(src.len());
+        while !src.is_char_boundary(offset) {
+            offset -= 1;
+        }
+        let before = src.get(..offset).unwrap_or("");
+        let line = before.matches('\n').count() + 1;
+        let line_start = before.rfind('\n').map_or(0, |i| i + 1);
+        let column = before.get(line_start..).map_or(0, |s| s.chars().count()) + 1;
+        Loc { line, column }
+    }
+}
+
+/// A value with the place it was written.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct Located<T> {
+    pub(crate) value: T,
+    pub(crate) loc: Loc,
+}
+
+/// One parsed lexicon file.
+#[derive(Debug, Clone)]
+pub(crate) struct FileSpec {
+    /// Where the file came from (a path or a name given by the caller).
+    pub(crate) origin: String,
+    /// The file's data version.
+    pub(crate) version: String,
+    /// Named word lists: name → (where defined, words).
+    pub(crate) lists: Vec<(Located<String>, Vec<Located<String>>)>,
+    /// The entries, in file order.
+    pub(crate) entries: Vec<EntrySpec>,
+}
+
+impl FileSpec {
+    /// An error at `loc` in this file.
+    pub(crate) fn error(&self, loc: Loc, message: impl fmt::Display) -> LexiconError {
+        invalid(&self.origin, loc, message)
+    }
+}
+
+/// One parsed entry.
+#[derive(Debug, Clone)]
+pub(crate) struct EntrySpec {
+    pub(crate) id: Located<String>,
+    pub(crate) category: Category,
+    pub(crate) weight: f32,
+    pub(crate) lang: String,
+    pub(crate) kind: Kind,
+    pub(crate) description: String,
+    pub(crate) source: Option<String>,
+    pub(crate) patterns: Vec<Located<String>>,
+    pub(crate) match_on: MatchOn,
+    pub(crate) compact: bool,
+    pub(crate) context: ContextSpec,
+}
+
+/// The parsed context rules of one entry.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct ContextSpec {
+    pub(crate) window: usize,
+    pub(crate) cue_window: usize,
+    pub(crate) forbid_near: Vec<Located<String>>,
+    pub(crate) require_any: Vec<Located<String>>,
+    pub(crate) soften_near: Vec<Located<String>>,
+    pub(crate) soften_factor: f32,
+    pub(crate) standalone: bool,
+    pub(crate) embedded: bool,
+    pub(crate) with_other_hit: bool,
+}
+
+/// Builds the file:line:column error.
+pub(crate) fn invalid(origin: &str, loc: Loc, message: impl fmt::Display) -> LexiconError {
+    LexiconError::Invalid {
+        origin: origin.to_owned(),
+        line: loc.line,
+        column: loc.column,
+        message: message.to_string(),
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Raw serde shapes.
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawFile {
+    version: Spanned<String>,
+    #[serde(default)]
+    #[expect(dead_code, reason = "free-text field for data authors, accepted and ignored")]
+    about: Option<String>,
+    #[serde(default)]
+    lists: BTreeMap<Spanned<String>, Vec<Spanned<String>>>,
+    #[serde(default, rename = "entry")]
+    entries: Vec<RawEntry>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawEntry {
+    id: Spanned<String>,
+    category: Category,
+    weight: Unit,
+    lang: Spanned<String>,
+    kind: Kind,
+    description: Spanned<String>,
+    patterns: Spanned<Vec<Spanned<String>>>,
+    #[serde(default)]
+    match_on: Option<MatchOn>,
+    #[serde(default)]
+    compact: Option<bool>,
+    #[serde(default)]
+    source: Option<String>,
+    #[serde(default)]
+    context: RawContext,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawContext {
+    #[serde(default)]
+    window: Option<Window>,
+    #[serde(default)]
+    cue_window: Option<Window>,
+    #[serde(default)]
+    forbid_near: Vec<Spanned<String>>,
+    #[serde(default)]
+    require_any: Vec<Spanned<String>>,
+    #[serde(default)]
+    soften_near: Vec<Spanned<String>>,
+    #[serde(default)]
+    soften_factor: Option<Unit>,
+    #[serde(default)]
+    standalone: bool,
+    #[serde(default)]
+    embedded: bool,
+    #[serde(default)]
+    with_other_hit: bool,
+}
+
+/// A number in `[0, 1]`, checked while parsing so the error carries the value's position.
+struct Unit(f32);
+
+impl<'de> Deserialize<'de> for Unit {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let v = f64::deserialize(deserializer)?;
+        if v.is_finite() && (0.0..=1.0).contains(&v) {
+            Ok(Unit(v as f32))
+        } else {
+            Err(de::Error::custom(format!(
+                "{v} is out of range: expected a number from 0 to 1"
+            )))
+        }
+    }
+}
+
+/// A token count in `0..=MAX_WINDOW`, checked while parsing.
+struct Window(usize);
+
+impl<'de> Deserialize<'de> for Window {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let v = i64::deserialize(deserializer)?;
+        match usize::try_from(v) {
+            Ok(w) if w <= MAX_WINDOW => Ok(Window(w)),
+            _ => Err(de::Error::custom(format!(
+                "{v} is out of range: expected a token count from 0 to {MAX_WINDOW}"
+            ))),
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Parsing and per-file checks.
+
+/// Parses and checks one lexicon file. Checks that need every file (duplicate ids, word list
+/// references, patterns) happen when the lexicon is built.
+pub(crate) fn parse_file(src: &str, origin: &str) -> Result<FileSpec, LexiconError> {
+    let raw: RawFile = toml::from_str(src).map_err(|e| {
+        let loc = e.span().map_or(Loc { line: 1, column: 1 }, |s| Loc::at(src, s.start));
+        invalid(origin, loc, e.message().trim_end())
+    })?;
+    let at = |span: Range<usize>| Loc::at(src, span.start);
+    let err = |span: Range<usize>, msg: String| invalid(origin, at(span), msg);
+
+    let version = raw.version.get_ref().trim().to_owned();
+    if version.is_empty()
+        || version.len() > 40
+        || !version.chars().all(|c| c.is_ascii_alphanumeric() || "._-+".contains(c))
+    {
+        return Err(err(
+            raw.version.span(),
+            format!(
+                "invalid version {:?}: use letters, digits and . _ - + (e.g. \"2026.11.1\")",
+                version
+            ),
+        ));
+    }
+
+    let located = |s: &Spanned<String>| Located {
+        value: s.get_ref().clone(),
+        loc: at(s.span()),
+    };
+    let mut lists = Vec::with_capacity(raw.lists.len());
+    for (name, words) in &raw.lists {
+        if !is_identifier(name.get_ref()) {
+            return Err(err(
+                name.span(),
+                format!("invalid list name {:?}: use a-z, 0-9 and _", name.get_ref()),
+            ));
+        }
+        for w in words {
+            check_word(w.get_ref()).map_err(|m| err(w.span(), m))?;
+            if w.get_ref().starts_with('@') {
+                return Err(err(w.span(), "a word list cannot refer to another list".to_owned()));
+            }
+        }
+        lists.push((located(name), words.iter().map(located).collect()));
+    }
+
+    let mut entries = Vec::with_capacity(raw.entries.len());
+    for e in raw.entries {
+        let id = e.id.get_ref();
+        if id.is_empty()
+            || id.len() > 80
+            || !id
+                .chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || "._-".contains(c))
+        {
+            return Err(err(
+                e.id.span(),
+                format!("invalid id {id:?}: use a-z, 0-9, '.', '_' and '-'"),
+            ));
+        }
+        let lang = e.lang.get_ref();
+        let lang_ok = lang == "any" || ((2..=3).contains(&lang.len()) && lang.chars().all(|c| c.is_ascii_lowercase()));
+        if !lang_ok {
+            return Err(err(
+                e.lang.span(),
+                format!("invalid lang {lang:?}: use an ISO 639 code such as \"en\" or \"nl\", or \"any\""),
+            ));
+        }
+        let description = e.description.get_ref().trim();
+        if description.is_empty() || description.chars().count() > MAX_DESCRIPTION_CHARS {
+            return Err(err(
+                e.description.span(),
+                format!("description must be 1 to {MAX_DESCRIPTION_CHARS} characters"),
+            ));
+        }
+        if e.patterns.get_ref().is_empty() {
+            return Err(err(e.patterns.span(), format!("entry {id:?} has no patterns")));
+        }
+        for p in e.patterns.get_ref() {
+            check_pattern(p.get_ref()).map_err(|m| err(p.span(), m))?;
+        }
+        let c = e.context;
+        for w in c.forbid_near.iter().chain(&c.require_any).chain(&c.soften_near) {
+            check_word(w.get_ref()).map_err(|m| err(w.span(), m))?;
+        }
+        entries.push(EntrySpec {
+            id: located(&e.id),
+            category: e.category,
+            weight: e.weight.0,
+            lang: lang.clone(),
+            kind: e.kind,
+            description: description.to_owned(),
+            source: e.source,
+            patterns: e.patterns.get_ref().iter().map(located).collect(),
+            match_on: e.match_on.unwrap_or_else(|| e.kind.default_target()),
+            compact: e.compact.unwrap_or(true),
+            context: ContextSpec {
+                window: c.window.map_or(3, |w| w.0),
+                cue_window: c.cue_window.map_or(0, |w| w.0),
+                forbid_near: c.forbid_near.iter().map(located).collect(),
+                require_any: c.require_any.iter().map(located).collect(),
+                soften_near: c.soften_near.iter().map(located).collect(),
+                soften_factor: c.soften_factor.map_or(0.5, |f| f.0),
+                standalone: c.standalone,
+                embedded: c.embedded,
+                with_other_hit: c.with_other_hit,
+            },
+        });
+    }
+    Ok(FileSpec {
+        origin: origin.to_owned(),
+        version,
+        lists,
+        entries,
+    })
+}
+
+fn is_identifier(s: &str) -> bool {
+    !s.is_empty()
+        && s.len() <= 64
+        && s.chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
+}
+
+/// Checks a pattern's shape: length, wildcards only at the ends.
+fn check_pattern(p: &str) -> Result<(), String> {
+    let n = p.chars().count();
+    if n == 0 || n > MAX_PATTERN_CHARS {
+        return Err(format!("pattern must be 1 to {MAX_PATTERN_CHARS} characters"));
+    }
+    let inner = p.strip_prefix('*').unwrap_or(p);
+    let inner = inner.strip_suffix('*').unwrap_or(inner);
+    if inner.contains('*') {
+        return Err(format!(
+            "invalid pattern {p:?}: '*' is only allowed at the start or the end"
+        ));
+    }
+    if inner.trim().is_empty() {
+        return Err(format!("invalid pattern {p:?}: nothing to match"));
+    }
+    Ok(())
+}
+
+/// Checks a context word (or an `@list` reference).
+fn check_word(w: &str) -> Result<(), String> {
+    if let Some(name) = w.strip_prefix('@') {
+        return if is_identifier(name) {
+            Ok(())
+        } else {
+            Err(format!("invalid list reference {w:?}"))
+        };
+    }
+    let inner = w.strip_suffix('*').unwrap_or(w);
+    if inner.trim().is_empty() || inner.contains('*') || inner.chars().count() > MAX_PATTERN_CHARS {
+        return Err(format!(
+            "invalid context word {w:?}: one word, optionally ending in '*'"
+        ));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn loc_counts_lines_and_chars() {
+        let src = "a = 1\nbé = x\n";
+        assert_eq!(Loc::at(src, 0), Loc { line: 1, column: 1 });
+        assert_eq!(Loc::at(src, 6), Loc { line: 2, column: 1 });
+        // 'é' is two bytes but one column.
+        assert_eq!(Loc::at(src, 11), Loc { line: 2, column: 5 });
+        assert_eq!(Loc::at(src, 999), Loc { line: 3, column: 1 });
+    }
+
+    #[test]
+    fn pattern_shapes() {
+        assert!(check_pattern("volksverrader*").is_ok());
+        assert!(check_pattern("*").is_err());
+        assert!(check_pattern("a*b").is_err());
+        assert!(check_pattern("").is_err());
+        assert!(check_word("@quantity").is_ok());
+        assert!(check_word("@Bad").is_err());
+    }
+}

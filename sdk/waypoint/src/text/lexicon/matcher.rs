@@ -1,0 +1,587 @@
+//! The compiled matcher: one Aho-Corasick automaton per normalised field, plus context rules.
+//!
+//! Patterns, context words and messages all go through the same normaliser and the same
+//! tokeniser ([`super::tokens`]), so a pattern written in plain text matches whatever the
+//! normaliser makes of an obfuscated message. `find` tokenises each field once, scans the
+//! canonical token string once, and only looks at context for the rare candidate matches.
+
+use std::collections::{HashMap, HashSet};
+use std::ops::Range;
+
+use aho_corasick::{AhoCorasick, MatchKind};
+
+use super::format::{FileSpec, Located, MatchOn, invalid};
+use super::tokens::{TokenKind, TokenStream, stretches, tokenize_with};
+use super::{EntryInfo, Field, LexiconError, LexiconHit, MatchRule};
+use crate::text::{NormalizeOptions, Normalized, normalize};
+
+/// Shortest compact form (`dayoftherope`) generated from a multi-word pattern, in characters.
+const MIN_COMPACT_CHARS: usize = 6;
+
+/// A set of canonical context words; a word ending in `*` matches any token it starts, and a
+/// word or phrase of several tokens (`ww2`, `so called`) matches that token sequence.
+#[derive(Debug, Clone, Default)]
+struct WordSet {
+    exact: HashSet<Box<str>>,
+    prefixes: Vec<Box<str>>,
+    sequences: Vec<Box<[Box<str>]>>,
+}
+
+impl WordSet {
+    fn is_empty(&self) -> bool {
+        self.exact.is_empty() && self.prefixes.is_empty() && self.sequences.is_empty()
+    }
+
+    fn contains(&self, token: &str) -> bool {
+        self.exact.contains(token) || self.prefixes.iter().any(|p| token.starts_with(&**p))
+    }
+
+    /// Whether a listed token sequence starts at token `i` and ends before token `end`.
+    fn sequence_at(&self, s: &TokenStream, i: usize, end: usize) -> bool {
+        self.sequences
+            .iter()
+            .any(|seq| i + seq.len() <= end && seq.iter().enumerate().all(|(k, w)| s.text(i + k) == &**w))
+    }
+}
+
+/// Context words of one entry, normalised for one field.
+#[derive(Debug, Clone, Default)]
+struct ContextWords {
+    forbid: WordSet,
+    cues: WordSet,
+    soften: WordSet,
+}
+
+/// Context rules of one entry that do not depend on the field.
+#[derive(Debug, Clone)]
+struct Rules {
+    window: usize,
+    cue_window: usize,
+    standalone: bool,
+    embedded: bool,
+    cue: bool,
+    with_other_hit: bool,
+    soften_factor: f32,
+}
+
+impl Rules {
+    /// Whether any gate is configured (otherwise every non-vetoed occurrence counts).
+    fn gated(&self) -> bool {
+        self.standalone || self.embedded || self.cue || self.with_other_hit
+    }
+}
+
+#[derive(Debug, Clone)]
+struct CompiledEntry {
+    rules: Rules,
+    /// Indexed by [`Field::index`].
+    words: [ContextWords; 2],
+}
+
+/// One (entry, pattern) behind an automaton pattern.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct PatternRef {
+    entry: usize,
+    left_wild: bool,
+    right_wild: bool,
+    /// Bit `k` set: pattern token `k` must be glued to token `k - 1` (as in `c18`).
+    glue: u64,
+    /// On the `text` field, the pattern's words before letter runs were collapsed, when any
+    /// word had a repeated letter: a message word must stretch each of them.
+    words: Option<Box<[Box<str>]>>,
+}
+
+/// The automaton for one field.
+#[derive(Debug, Clone)]
+struct Side {
+    ac: AhoCorasick,
+    refs: Vec<Vec<PatternRef>>,
+}
+
+/// The compiled lexicon.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Matcher {
+    pub(crate) infos: Vec<EntryInfo>,
+    entries: Vec<CompiledEntry>,
+    sides: [Option<Side>; 2],
+}
+
+/// A candidate occurrence before overlap resolution.
+#[derive(Debug, Clone)]
+struct Candidate {
+    entry: usize,
+    field: Field,
+    first: usize,
+    last: usize,
+    span: Range<usize>,
+    weight: f32,
+    rule: Option<MatchRule>,
+    softened: bool,
+}
+
+impl Candidate {
+    fn contains(&self, other: &Candidate) -> bool {
+        self.field == other.field
+            && self.first <= other.first
+            && other.last <= self.last
+            && (self.first, self.last) != (other.first, other.last)
+    }
+
+    fn overlaps(&self, other: &Candidate) -> bool {
+        self.field == other.field && self.first <= other.last && other.first <= self.last
+    }
+}
+
+impl Field {
+    /// Whether letter runs are collapsed in this field's canonical string.
+    fn collapses(self) -> bool {
+        self == Field::Text
+    }
+}
+
+fn normalize_for(field: Field, s: &str) -> String {
+    let n = normalize(s, &NormalizeOptions::default());
+    match field {
+        Field::Text => n.text,
+        Field::Folded => n.folded,
+    }
+}
+
+fn fields(on: MatchOn) -> &'static [Field] {
+    match on {
+        MatchOn::Text => &[Field::Text],
+        MatchOn::Folded => &[Field::Folded],
+        MatchOn::Both => &[Field::Text, Field::Folded],
+    }
+}
+
+impl Matcher {
+    /// Compiles parsed files; checks ids, list references and patterns across all files.
+    pub(crate) fn compile(files: &[FileSpec]) -> Result<Matcher, LexiconError> {
+        let mut lists: Lists<'_> = HashMap::new();
+        for file in files {
+            for (name, words) in &file.lists {
+                if let Some((first, _)) = lists.insert(&name.value, (&file.origin, words)) {
+                    return Err(file.error(
+                        name.loc,
+                        format!("word list {:?} is already defined in {first}", name.value),
+                    ));
+                }
+            }
+        }
+
+        let mut ids: HashMap<&str, String> = HashMap::new();
+        let mut infos = Vec::new();
+        let mut entries = Vec::new();
+        let mut pats: [Vec<String>; 2] = [Vec::new(), Vec::new()];
+        let mut refs: [Vec<Vec<PatternRef>>; 2] = [Vec::new(), Vec::new()];
+        let mut index: [HashMap<String, usize>; 2] = [HashMap::new(), HashMap::new()];
+
+        for file in files {
+            for spec in &file.entries {
+                let here = format!("{}:{}:{}", file.origin, spec.id.loc.line, spec.id.loc.column);
+                if let Some(first) = ids.insert(&spec.id.value, here) {
+                    return Err(file.error(
+                        spec.id.loc,
+                        format!("duplicate id {:?} (first defined at {first})", spec.id.value),
+                    ));
+                }
+                let entry = entries.len();
+                let ctx = &spec.context;
+                let mut words: [ContextWords; 2] = Default::default();
+                for &field in fields(spec.match_on) {
+                    let f = field.index();
+                    for p in &spec.patterns {
+                        for (canon, pref) in compile_pattern(file, entry, field, p, spec.compact)? {
+                            let slot = *index[f].entry(canon.clone()).or_insert_with(|| {
+                                pats[f].push(canon);
+                                refs[f].push(Vec::new());
+                                refs[f].len() - 1
+                            });
+                            if let Some(list) = refs[f].get_mut(slot)
+                                && !list.contains(&pref)
+                            {
+                                list.push(pref);
+                            }
+                        }
+                    }
+                    words[f] = ContextWords {
+                        forbid: word_set(file, &lists, field, &ctx.forbid_near)?,
+                        cues: word_set(file, &lists, field, &ctx.require_any)?,
+                        soften: word_set(file, &lists, field, &ctx.soften_near)?,
+                    };
+                }
+                entries.push(CompiledEntry {
+                    rules: Rules {
+                        window: ctx.window,
+                        cue_window: ctx.cue_window,
+                        standalone: ctx.standalone,
+                        embedded: ctx.embedded,
+                        cue: !ctx.require_any.is_empty(),
+                        with_other_hit: ctx.with_other_hit,
+                        soften_factor: ctx.soften_factor,
+                    },
+                    words,
+                });
+                infos.push(EntryInfo {
+                    id: spec.id.value.clone(),
+                    category: spec.category,
+                    weight: spec.weight,
+                    lang: spec.lang.clone(),
+                    kind: spec.kind,
+                    description: spec.description.clone(),
+                    source: spec.source.clone(),
+                });
+            }
+        }
+
+        let mut sides: [Option<Side>; 2] = [None, None];
+        for (f, (p, r)) in pats.into_iter().zip(refs).enumerate() {
+            if p.is_empty() {
+                continue;
+            }
+            let ac = AhoCorasick::builder()
+                .match_kind(MatchKind::Standard)
+                .build(&p)
+                .map_err(|e| LexiconError::Build { message: e.to_string() })?;
+            if let Some(slot) = sides.get_mut(f) {
+                *slot = Some(Side { ac, refs: r });
+            }
+        }
+        Ok(Matcher { infos, entries, sides })
+    }
+
+    /// Finds entries in a normalised message.
+    pub(crate) fn find(&self, n: &Normalized) -> Vec<LexiconHit> {
+        let mut cands: Vec<Candidate> = Vec::new();
+        for field in [Field::Text, Field::Folded] {
+            let Some(side) = &self.sides[field.index()] else {
+                continue;
+            };
+            let haystack = match field {
+                Field::Text => &n.text,
+                Field::Folded => &n.folded,
+            };
+            let stream = tokenize_with(haystack, field.collapses());
+            if stream.tokens.is_empty() {
+                continue;
+            }
+            for m in side.ac.find_overlapping_iter(&stream.canon) {
+                let Some(prefs) = side.refs.get(m.pattern().as_usize()) else {
+                    continue;
+                };
+                for pref in prefs {
+                    if let Some(c) = self.candidate(field, haystack, &stream, m.start(), m.end(), pref) {
+                        cands.push(c);
+                    }
+                }
+            }
+        }
+        if cands.is_empty() {
+            return Vec::new();
+        }
+        self.resolve(cands, n)
+    }
+
+    /// Checks boundaries, glue and context for one automaton match.
+    fn candidate(
+        &self,
+        field: Field,
+        haystack: &str,
+        s: &TokenStream,
+        start: usize,
+        end: usize,
+        pref: &PatternRef,
+    ) -> Option<Candidate> {
+        let canon = s.canon.as_bytes();
+        let boundary = |i: usize| matches!(canon.get(i), None | Some(b' ' | b'\n'));
+        let left_ok = pref.left_wild || start == 0 || boundary(start - 1);
+        if !left_ok || !(pref.right_wild || boundary(end)) {
+            return None;
+        }
+        let first = s.token_at(start);
+        let last = s.token_before(end)?;
+        if last < first {
+            return None;
+        }
+        for k in 1..=(last - first).min(63) {
+            if pref.glue & (1u64 << k) != 0 && !s.tokens.get(first + k).is_some_and(|t| t.glued) {
+                return None;
+            }
+        }
+        if let Some(words) = &pref.words {
+            let n = last - first;
+            if words.len() != n + 1 {
+                return None;
+            }
+            for (k, word) in words.iter().enumerate() {
+                let t = s.tokens.get(first + k)?;
+                let (lw, rw) = (pref.left_wild && k == 0, pref.right_wild && k == n);
+                if !stretches(haystack.get(t.start..t.end)?, word, lw, rw) {
+                    return None;
+                }
+            }
+        }
+        let entry = self.entries.get(pref.entry)?;
+        let words = &entry.words[field.index()];
+        let r = &entry.rules;
+        if !words.forbid.is_empty() && near(s, first, last, r.window, &words.forbid) {
+            return None;
+        }
+        let rule = if !r.gated() {
+            Some(MatchRule::Pattern)
+        } else if r.standalone && standalone(s, first, last) {
+            Some(MatchRule::Standalone)
+        } else if r.embedded && embedded(s, first, last) {
+            Some(MatchRule::Embedded)
+        } else if !words.cues.is_empty() && cue_near(s, first, last, r.cue_window, &words.cues) {
+            Some(MatchRule::Cue)
+        } else if r.with_other_hit {
+            None
+        } else {
+            return None;
+        };
+        let softened = !words.soften.is_empty() && near(s, first, last, r.window, &words.soften);
+        let weight = self.infos.get(pref.entry)?.weight * if softened { r.soften_factor } else { 1.0 };
+        let span = s.tokens.get(first)?.start..s.tokens.get(last)?.end;
+        Some(Candidate {
+            entry: pref.entry,
+            field,
+            first,
+            last,
+            span,
+            weight,
+            rule,
+            softened,
+        })
+    }
+
+    /// Applies the other-hit gate, drops occurrences inside longer ones, keeps one hit per entry.
+    fn resolve(&self, cands: Vec<Candidate>, n: &Normalized) -> Vec<LexiconHit> {
+        let (accepted, deferred): (Vec<_>, Vec<_>) = cands.into_iter().partition(|c| c.rule.is_some());
+        let mut accepted = drop_contained(accepted);
+        let mut extra = Vec::new();
+        for mut d in deferred {
+            let blocked = accepted.iter().any(|a| a.overlaps(&d));
+            if !blocked && accepted.iter().any(|a| a.entry != d.entry) {
+                d.rule = Some(MatchRule::OtherHit);
+                extra.push(d);
+            }
+        }
+        if !extra.is_empty() {
+            accepted.extend(extra);
+            accepted = drop_contained(accepted);
+        }
+
+        let mut best: Vec<Candidate> = Vec::with_capacity(accepted.len());
+        for c in accepted {
+            match best.iter_mut().find(|b| b.entry == c.entry) {
+                Some(b) if c.weight > b.weight => *b = c,
+                Some(_) => {}
+                None => best.push(c),
+            }
+        }
+        best.sort_by_key(|c| (c.field.index(), c.span.start));
+        best.into_iter()
+            .filter_map(|c| {
+                let info = self.infos.get(c.entry)?;
+                let haystack = match c.field {
+                    Field::Text => &n.text,
+                    Field::Folded => &n.folded,
+                };
+                Some(LexiconHit {
+                    id: info.id.clone(),
+                    category: info.category,
+                    weight: c.weight,
+                    matched: haystack.get(c.span.clone()).unwrap_or_default().to_owned(),
+                    lang: info.lang.clone(),
+                    kind: info.kind,
+                    description: info.description.clone(),
+                    field: c.field,
+                    span: c.span,
+                    rule: c.rule.unwrap_or(MatchRule::Pattern),
+                    softened: c.softened,
+                })
+            })
+            .collect()
+    }
+}
+
+/// Drops candidates lying strictly inside a candidate of another entry in the same field.
+fn drop_contained(cands: Vec<Candidate>) -> Vec<Candidate> {
+    let keep: Vec<bool> = cands
+        .iter()
+        .map(|c| !cands.iter().any(|o| o.entry != c.entry && o.contains(c)))
+        .collect();
+    cands
+        .into_iter()
+        .zip(keep)
+        .filter_map(|(c, k)| k.then_some(c))
+        .collect()
+}
+
+/// Whether a token within `window` tokens of `first..=last` (anywhere if 0) is in `set`.
+fn near(s: &TokenStream, first: usize, last: usize, window: usize, set: &WordSet) -> bool {
+    near_where(s, first, last, window, set, |_| true)
+}
+
+/// Whether a cue word is near; a repetition of the matched words is no cue (`zog zog`).
+fn cue_near(s: &TokenStream, first: usize, last: usize, window: usize, set: &WordSet) -> bool {
+    near_where(s, first, last, window, set, |t| !(first..=last).any(|i| s.text(i) == t))
+}
+
+/// Whether a word of `set` accepted by `keep` lies within `window` tokens either side of
+/// `first..=last` (anywhere else in the message if `window` is 0).
+fn near_where(
+    s: &TokenStream,
+    first: usize,
+    last: usize,
+    window: usize,
+    set: &WordSet,
+    keep: impl Fn(&str) -> bool,
+) -> bool {
+    let n = s.tokens.len();
+    let (lo, hi) = if window == 0 {
+        (0, n)
+    } else {
+        (first.saturating_sub(window), (last + 1 + window).min(n))
+    };
+    let hit = |i: usize, end: usize| {
+        let t = s.text(i);
+        (set.contains(t) && keep(t)) || set.sequence_at(s, i, end)
+    };
+    (lo..first).any(|i| hit(i, first)) || (last + 1..hi).any(|i| hit(i, hi))
+}
+
+/// Whether nothing but symbols/emoji surrounds `first..=last`.
+fn standalone(s: &TokenStream, first: usize, last: usize) -> bool {
+    s.tokens
+        .iter()
+        .enumerate()
+        .all(|(i, t)| (first..=last).contains(&i) || t.kind == TokenKind::Sym)
+}
+
+/// Whether the occurrence is glued to letters (`xx1488xx`, `aryan88`).
+fn embedded(s: &TokenStream, first: usize, last: usize) -> bool {
+    let before = first.checked_sub(1).and_then(|i| s.tokens.get(i));
+    let starts_glued = s.tokens.get(first).is_some_and(|t| t.glued);
+    let after = s.tokens.get(last + 1);
+    (starts_glued && before.is_some_and(|t| t.kind == TokenKind::Word))
+        || after.is_some_and(|t| t.glued && t.kind == TokenKind::Word)
+}
+
+/// Normalises and tokenises one pattern for `field`; returns its automaton forms.
+fn compile_pattern(
+    file: &FileSpec,
+    entry: usize,
+    field: Field,
+    p: &Located<String>,
+    compact: bool,
+) -> Result<Vec<(String, PatternRef)>, LexiconError> {
+    let raw = p.value.as_str();
+    let left_wild = raw.starts_with('*');
+    let right_wild = raw.len() > 1 && raw.ends_with('*');
+    let inner = raw.strip_prefix('*').unwrap_or(raw);
+    let inner = inner.strip_suffix('*').unwrap_or(inner);
+    let normalized = normalize_for(field, inner);
+    let s = tokenize_with(&normalized, false);
+    if s.tokens.is_empty() {
+        return Err(file.error(
+            p.loc,
+            format!("pattern {raw:?} is empty after normalisation ({field:?} field)"),
+        ));
+    }
+    let mut glue = 0u64;
+    for (k, t) in s.tokens.iter().enumerate().skip(1).take(63) {
+        if t.glued {
+            glue |= 1u64 << k;
+        }
+    }
+    let texts: Vec<&str> = (0..s.tokens.len()).map(|i| s.text(i)).collect();
+    let (canon, words) = if field.collapses() {
+        let collapsed = tokenize_with(&normalized, true).canon;
+        let words = (collapsed != s.canon).then(|| texts.iter().map(|&t| Box::from(t)).collect());
+        (collapsed, words)
+    } else {
+        (s.canon.clone(), None)
+    };
+    let mut out = vec![(
+        canon,
+        PatternRef {
+            entry,
+            left_wild,
+            right_wild,
+            glue,
+            words,
+        },
+    )];
+    let all_words = s.tokens.iter().all(|t| t.kind == TokenKind::Word);
+    if compact && s.tokens.len() > 1 && all_words && !left_wild && !right_wild {
+        let joined: String = texts.concat();
+        if joined.chars().count() >= MIN_COMPACT_CHARS {
+            let collapsed = tokenize_with(&joined, field.collapses()).canon;
+            let words = (collapsed != joined).then(|| vec![Box::from(joined.as_str())].into_boxed_slice());
+            out.push((
+                collapsed,
+                PatternRef {
+                    entry,
+                    left_wild: false,
+                    right_wild: false,
+                    glue: 0,
+                    words,
+                },
+            ));
+        }
+    }
+    Ok(out)
+}
+
+/// Word lists by name: (defining file's origin, words).
+type Lists<'a> = HashMap<&'a str, (&'a str, &'a [Located<String>])>;
+
+/// Expands `@list` references and normalises context words for `field`.
+fn word_set(
+    file: &FileSpec,
+    lists: &Lists<'_>,
+    field: Field,
+    words: &[Located<String>],
+) -> Result<WordSet, LexiconError> {
+    let mut set = WordSet::default();
+    for w in words {
+        let (origin, expanded): (&str, &[Located<String>]) = match w.value.strip_prefix('@') {
+            Some(name) => match lists.get(name) {
+                Some(&(origin, list)) => (origin, list),
+                None => return Err(file.error(w.loc, format!("unknown word list {:?}", w.value))),
+            },
+            None => (&file.origin, std::slice::from_ref(w)),
+        };
+        for word in expanded {
+            let (inner, prefix) = match word.value.strip_suffix('*') {
+                Some(inner) => (inner, true),
+                None => (word.value.as_str(), false),
+            };
+            let s = tokenize_with(&normalize_for(field, inner), field.collapses());
+            match s.tokens.len() {
+                // The normaliser removes it from messages too: it can never be near anything.
+                0 => {}
+                1 => {
+                    let t: Box<str> = s.text(0).into();
+                    if prefix {
+                        set.prefixes.push(t);
+                    } else {
+                        set.exact.insert(t);
+                    }
+                }
+                _ if prefix => {
+                    return Err(invalid(
+                        origin,
+                        word.loc,
+                        format!("context word {:?}: a trailing '*' needs a single word", word.value),
+                    ));
+                }
+                n => set.sequences.push((0..n).map(|i| Box::from(s.text(i))).collect()),
+            }
+        }
+    }
+    Ok(set)
+}

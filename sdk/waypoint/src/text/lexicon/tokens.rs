@@ -1,0 +1,331 @@
+//! The tokeniser shared by lexicon patterns and messages.
+//!
+//! A haystack (a normalised message, or a pattern at load time) is cut into tokens:
+//!
+//! - **word**: a run of letters (any script);
+//! - **number**: a run of ASCII digits; a `.` or `,` between two digits stays inside the number,
+//!   so prices and decimals (`14.88`, `1,488`) are one token and never look like `14` + `88`
+//!   (digits spelled out one by one, `1.4.8.8`, are separate numbers instead);
+//! - **symbol**: one emoji or other non-letter symbol (`⚡`, `🐸`, `€`, `%`, `&`, `+`).
+//!
+//! Letters and digits that touch (`aryan88`, `xx1488xx`) become separate tokens marked *glued*,
+//! so number codes inside name-like tokens can be found without substring matching.
+//! Whitespace and most punctuation (`-`, `/`, `_`, `#`, `@`, quotes, brackets) separate tokens;
+//! sentence punctuation (`.`, `,`, `;`, `:`, `!`, `?`, newlines) separates them with a *break*
+//! that multi-word patterns never cross. Variation selectors, skin-tone modifiers, joiners,
+//! zero-width characters and combining marks are skipped without splitting a token.
+//!
+//! The tokens are written into a canonical string (tokens joined by a space, or a newline at a
+//! break) which the Aho-Corasick automaton scans in one pass. For the `text` field the canonical
+//! string also collapses repeated letters inside words (`siieg` → `sieg`), because the normaliser
+//! keeps two of a stretched letter; [`stretches`] then checks that a message word is the
+//! pattern word with letters repeated, never with letters dropped (`hou ze` is not `hou zee`).
+
+/// What a token is made of.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum TokenKind {
+    /// Letters.
+    Word,
+    /// ASCII digits (with inner `.`/`,` between digits).
+    Num,
+    /// One symbol or emoji character.
+    Sym,
+}
+
+/// One token of a haystack.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Token {
+    /// What the token is made of.
+    pub(crate) kind: TokenKind,
+    /// Byte offset of the token's first character in the haystack.
+    pub(crate) start: usize,
+    /// Byte offset just after the token's last character in the haystack.
+    pub(crate) end: usize,
+    /// Byte offset of the token in [`TokenStream::canon`].
+    pub(crate) cstart: usize,
+    /// Byte offset just after the token in [`TokenStream::canon`].
+    pub(crate) cend: usize,
+    /// The token directly follows the previous one with no separator (`aryan|88`).
+    pub(crate) glued: bool,
+}
+
+/// A tokenised haystack: the canonical string and its tokens, in order.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub(crate) struct TokenStream {
+    /// Tokens joined by `' '`, or by `'\n'` where sentence punctuation separated them.
+    pub(crate) canon: String,
+    /// The tokens, in order.
+    pub(crate) tokens: Vec<Token>,
+}
+
+impl TokenStream {
+    /// The canonical text of token `i`.
+    pub(crate) fn text(&self, i: usize) -> &str {
+        self.tokens
+            .get(i)
+            .and_then(|t| self.canon.get(t.cstart..t.cend))
+            .unwrap_or("")
+    }
+
+    /// Index of the token containing canonical byte offset `offset` (or the next one).
+    pub(crate) fn token_at(&self, offset: usize) -> usize {
+        self.tokens.partition_point(|t| t.cend <= offset)
+    }
+
+    /// Index of the last token starting before canonical byte offset `end`.
+    pub(crate) fn token_before(&self, end: usize) -> Option<usize> {
+        self.tokens.partition_point(|t| t.cstart < end).checked_sub(1)
+    }
+}
+
+/// How one character is treated.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Class {
+    Letter,
+    Digit,
+    Symbol,
+    Ignore,
+    Space,
+    Break,
+}
+
+/// Characters that are invisible or modify the previous character: skipped, never splitting.
+fn is_ignorable(c: char) -> bool {
+    matches!(c,
+        '\u{00AD}'
+        | '\u{0300}'..='\u{036F}'
+        | '\u{0483}'..='\u{0489}'
+        | '\u{1AB0}'..='\u{1AFF}'
+        | '\u{1DC0}'..='\u{1DFF}'
+        | '\u{200B}'..='\u{200F}'
+        | '\u{202A}'..='\u{202E}'
+        | '\u{2060}'..='\u{206F}'
+        | '\u{20D0}'..='\u{20FF}'
+        | '\u{FE00}'..='\u{FE0F}'
+        | '\u{FE20}'..='\u{FE2F}'
+        | '\u{FEFF}'
+        | '\u{1F3FB}'..='\u{1F3FF}'
+        | '\u{E0000}'..='\u{E007F}'
+        | '\u{E0100}'..='\u{E01EF}')
+}
+
+fn classify(c: char) -> Class {
+    if c.is_ascii_digit() {
+        Class::Digit
+    } else if c == '\n' || c == '\r' {
+        Class::Break
+    } else if c.is_whitespace() {
+        Class::Space
+    } else if is_ignorable(c) {
+        Class::Ignore
+    } else if c == '卐' || c == '卍' {
+        // CJK ideographs by category, but used as stand-alone symbols.
+        Class::Symbol
+    } else if c.is_alphanumeric() {
+        Class::Letter
+    } else if c.is_ascii() {
+        match c {
+            '.' | ',' | ';' | ':' | '!' | '?' => Class::Break,
+            '%' | '$' | '&' | '+' => Class::Symbol,
+            _ => Class::Space,
+        }
+    } else {
+        match c {
+            '…' | '¡' | '¿' | '‼' | '⁇' | '⁈' | '⁉' | '。' | '、' | '！' | '？' | '；' | '：' => {
+                Class::Break
+            }
+            // Quotes, dashes, bullets and the rest of General Punctuation, Latin-1 marks.
+            '\u{2000}'..='\u{206F}' | '«' | '»' | '·' | '¨' | '´' | '¯' | '¸' | '§' | '¶' | '¬' => {
+                Class::Space
+            }
+            _ => Class::Symbol,
+        }
+    }
+}
+
+/// Tokenises `haystack` without collapsing letter runs.
+#[cfg(test)]
+pub(crate) fn tokenize(haystack: &str) -> TokenStream {
+    tokenize_with(haystack, false)
+}
+
+/// Tokenises `haystack`; with `collapse`, runs of one repeated letter inside a word are written
+/// once into the canonical string (token spans in the haystack are unchanged).
+pub(crate) fn tokenize_with(haystack: &str, collapse: bool) -> TokenStream {
+    let mut out = TokenStream {
+        canon: String::with_capacity(haystack.len() + 8),
+        tokens: Vec::with_capacity(haystack.len() / 3 + 1),
+    };
+    // The token being built: (kind, haystack start).
+    let mut current: Option<(TokenKind, usize)> = None;
+    let mut last_end = 0usize;
+    let mut last_char: Option<char> = None;
+    // Digits since the start of the number or its last inner separator.
+    let mut run = 0usize;
+    let mut separated = true;
+    let mut broken = false;
+
+    for (i, c) in haystack.char_indices() {
+        let class = classify(c);
+        let kind = match class {
+            Class::Letter => TokenKind::Word,
+            Class::Digit => TokenKind::Num,
+            Class::Symbol => TokenKind::Sym,
+            Class::Ignore => continue,
+            Class::Space | Class::Break => {
+                let mut class = class;
+                if matches!(current, Some((TokenKind::Num, _))) && (c == '.' || c == ',') {
+                    let rest = haystack.get(i + 1..).unwrap_or("");
+                    let next_run = rest.bytes().take_while(u8::is_ascii_digit).count();
+                    if next_run > 0 && (run > 1 || next_run > 1) {
+                        // A '.' or ',' inside a number stays: "14.88", "1,488".
+                        out.canon.push(c);
+                        last_end = i + c.len_utf8();
+                        run = 0;
+                        continue;
+                    }
+                    if next_run > 0 {
+                        // Digits spelled out one by one ("1.4.8.8"): separate, no break.
+                        class = Class::Space;
+                    }
+                }
+                finish(&mut out, &mut current, last_end);
+                separated = true;
+                broken |= class == Class::Break;
+                continue;
+            }
+        };
+        match current {
+            Some((k, _)) if k == kind && kind != TokenKind::Sym => {}
+            _ => {
+                finish(&mut out, &mut current, last_end);
+                if !out.canon.is_empty() {
+                    out.canon.push(if broken { '\n' } else { ' ' });
+                }
+                let glued = !separated && !out.tokens.is_empty();
+                out.tokens.push(Token {
+                    kind,
+                    start: i,
+                    end: i,
+                    cstart: out.canon.len(),
+                    cend: out.canon.len(),
+                    glued,
+                });
+                current = Some((kind, i));
+                last_char = None;
+                run = 0;
+                separated = false;
+                broken = false;
+            }
+        }
+        if !(collapse && kind == TokenKind::Word && last_char == Some(c)) {
+            out.canon.push(c);
+        }
+        last_char = Some(c);
+        run += 1;
+        last_end = i + c.len_utf8();
+    }
+    finish(&mut out, &mut current, last_end);
+    out
+}
+
+/// Runs of one repeated character, ignorable characters skipped: `siieg` → s1 i2 e1 g1.
+fn runs(word: &str) -> Vec<(char, usize)> {
+    let mut out: Vec<(char, usize)> = Vec::with_capacity(word.len());
+    for c in word.chars().filter(|&c| !is_ignorable(c)) {
+        match out.last_mut() {
+            Some((p, n)) if *p == c => *n += 1,
+            _ => out.push((c, 1)),
+        }
+    }
+    out
+}
+
+/// Whether message word `word` is pattern word `pattern` with letters repeated (each run at
+/// least as long, none missing). With a wildcard on a side, `pattern` may be a prefix
+/// (`right_wild`), a suffix (`left_wild`) or any part (both) of `word`.
+pub(crate) fn stretches(word: &str, pattern: &str, left_wild: bool, right_wild: bool) -> bool {
+    let (m, p) = (runs(word), runs(pattern));
+    if p.len() > m.len() || (!left_wild && !right_wild && p.len() != m.len()) {
+        return false;
+    }
+    let fits = |o: usize| p.iter().zip(&m[o..]).all(|(a, b)| a.0 == b.0 && b.1 >= a.1);
+    match (left_wild, right_wild) {
+        (false, _) => fits(0),
+        (true, false) => fits(m.len() - p.len()),
+        (true, true) => (0..=m.len() - p.len()).any(fits),
+    }
+}
+
+/// Closes the token being built, if any.
+fn finish(out: &mut TokenStream, current: &mut Option<(TokenKind, usize)>, last_end: usize) {
+    if current.take().is_some() {
+        let cend = out.canon.len();
+        if let Some(t) = out.tokens.last_mut() {
+            t.end = last_end;
+            t.cend = cend;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn texts(s: &str) -> Vec<String> {
+        let ts = tokenize(s);
+        (0..ts.tokens.len()).map(|i| ts.text(i).to_owned()).collect()
+    }
+
+    #[test]
+    fn splits_letters_digits_and_symbols() {
+        assert_eq!(texts("xx1488xx"), ["xx", "1488", "xx"]);
+        assert_eq!(texts("14/88"), ["14", "88"]);
+        assert_eq!(texts("gg 14-0"), ["gg", "14", "0"]);
+        assert_eq!(texts("costs 14.88 or 1,488"), ["costs", "14.88", "or", "1,488"]);
+        assert_eq!(texts("1.4.8.8 v1.2"), ["1", "4", "8", "8", "v", "1", "2"]);
+        assert_eq!(tokenize("1.4.8.8").canon, "1 4 8 8");
+        assert_eq!(tokenize("1,488.50").canon, "1,488.50");
+        assert_eq!(texts("⚡️⚡️ ok"), ["⚡", "⚡", "ok"]);
+        assert_eq!(texts("👌🏽"), ["👌"]);
+        assert_eq!(texts("it's #dayoftherope"), ["it", "s", "dayoftherope"]);
+        assert_eq!(texts("88%"), ["88", "%"]);
+        assert_eq!(texts("z\u{200B}og"), ["zog"]);
+    }
+
+    #[test]
+    fn marks_glue_and_breaks() {
+        let ts = tokenize("aryan88 sieg. heil");
+        assert_eq!(ts.canon, "aryan 88 sieg\nheil");
+        let glued: Vec<bool> = ts.tokens.iter().map(|t| t.glued).collect();
+        assert_eq!(glued, [false, true, false, false]);
+        assert_eq!(&"aryan88 sieg. heil"[ts.tokens[1].start..ts.tokens[1].end], "88");
+        assert_eq!(&"aryan88 sieg. heil"[ts.tokens[3].start..ts.tokens[3].end], "heil");
+    }
+
+    #[test]
+    fn collapse_and_stretch() {
+        let ts = tokenize_with("siieg heiil 88 boogaloo", true);
+        assert_eq!(ts.canon, "sieg heil 88 bogalo");
+        assert_eq!(ts.tokens[3].end, "siieg heiil 88 boogaloo".len());
+        assert!(stretches("siieg", "sieg", false, false));
+        assert!(stretches("boogaloo", "boogaloo", false, false));
+        assert!(!stretches("bogalo", "boogaloo", false, false));
+        assert!(!stretches("ze", "zee", false, false));
+        assert!(stretches("volksverraders", "volksverrad", false, true));
+        assert!(!stretches("volksverraders", "volksverrad", false, false));
+        assert!(stretches("xxheil", "heil", true, false));
+        assert!(stretches("xxheilxx", "heil", true, true));
+    }
+
+    #[test]
+    fn spans_are_char_boundaries() {
+        let s = "ä⚡️b 12,5 ,x 🐸🐸";
+        let ts = tokenize(s);
+        for t in &ts.tokens {
+            assert!(s.get(t.start..t.end).is_some());
+            assert!(ts.canon.get(t.cstart..t.cend).is_some());
+        }
+        assert_eq!(texts(s), ["ä", "⚡", "b", "12,5", "x", "🐸", "🐸"]);
+    }
+}

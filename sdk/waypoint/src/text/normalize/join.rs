@@ -1,0 +1,189 @@
+//! Re-joining letters spelled out one at a time: `k i l l` → `kill`, `s.t.u.p.i.d` →
+//! `stupid`, `f - u - c - k` → `fuck`.
+//!
+//! A run is joined when it has at least three single characters, at least two of them
+//! letters, and at least one letter that is not a common one-letter chat word
+//! (`a c i k n o r u x y`: "u r a noob", "i c u", "r u o k" stay as they are). Ordinary
+//! sentences never have three one-letter words in a row that pass this test, so "i am a
+//! noob" is untouched. A single character is an ASCII letter or digit, `@` or `$` (the
+//! leetspeak mapping that runs next turns `k 1 l l` into `kill`).
+
+/// Separator characters between spelled-out letters.
+fn is_separator(b: u8) -> bool {
+    matches!(
+        b,
+        b'.' | b'-'
+            | b'_'
+            | b'*'
+            | b'~'
+            | b'+'
+            | b'!'
+            | b'|'
+            | b'/'
+            | b'\\'
+            | b','
+            | b'\''
+            | b'`'
+            | b':'
+            | b';'
+            | b'^'
+            | b'='
+            | b'#'
+    )
+}
+
+fn is_single_char(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || b == b'@' || b == b'$'
+}
+
+fn is_single(token: &str) -> bool {
+    token.len() == 1 && token.bytes().all(is_single_char)
+}
+
+fn is_separator_token(token: &str) -> bool {
+    !token.is_empty() && token.bytes().all(is_separator)
+}
+
+/// Letters that are words of their own in chat.
+fn is_chat_letter(b: u8) -> bool {
+    matches!(
+        b,
+        b'a' | b'c' | b'i' | b'k' | b'n' | b'o' | b'r' | b'u' | b'x' | b'y'
+    )
+}
+
+/// Tally of a candidate run.
+#[derive(Default)]
+struct Run {
+    singles: usize,
+    letters: usize,
+    uncommon: bool,
+}
+
+impl Run {
+    fn add(&mut self, b: u8) {
+        self.singles += 1;
+        if b.is_ascii_alphabetic() {
+            self.letters += 1;
+            self.uncommon |= !is_chat_letter(b);
+        }
+    }
+
+    fn joins(&self) -> bool {
+        self.singles >= 3 && self.letters >= 2 && self.uncommon
+    }
+}
+
+/// Joins spelled-out runs in `folded` (single-spaced, trimmed). Returns the new text and how
+/// many runs were joined.
+pub(crate) fn join(folded: &str) -> (String, usize) {
+    let tokens: Vec<&str> = folded.split(' ').filter(|t| !t.is_empty()).collect();
+    let mut out = String::with_capacity(folded.len());
+    let mut joined = 0;
+    let mut i = 0;
+    while i < tokens.len() {
+        if !out.is_empty() {
+            out.push(' ');
+        }
+        if !is_single(tokens[i]) {
+            match join_dotted(tokens[i]) {
+                Some(word) => {
+                    joined += 1;
+                    out.push_str(&word);
+                }
+                None => out.push_str(tokens[i]),
+            }
+            i += 1;
+            continue;
+        }
+        // A run of single characters, possibly with separator-only tokens between them.
+        let mut run = Run::default();
+        let mut last = i;
+        let mut j = i;
+        while let Some(t) = tokens.get(j) {
+            if is_single(t) {
+                run.add(t.as_bytes()[0]);
+                last = j;
+            } else if !is_separator_token(t) {
+                break;
+            }
+            j += 1;
+        }
+        if run.joins() {
+            joined += 1;
+            for t in tokens[i..=last].iter().filter(|t| is_single(t)) {
+                out.push_str(t);
+            }
+        } else {
+            out.push_str(&tokens[i..=last].join(" "));
+        }
+        i = last + 1;
+    }
+    (out, joined)
+}
+
+/// `s.t.u.p.i.d` → `stupid`: single characters separated inside one token. Leading and
+/// trailing separators are kept (`u.s.a.` → `usa.`).
+fn join_dotted(token: &str) -> Option<String> {
+    let bytes = token.as_bytes();
+    let start = bytes.iter().position(|&b| !is_separator(b))?;
+    let end = bytes.iter().rposition(|&b| !is_separator(b))? + 1;
+    let core = &bytes[start..end];
+    let mut run = Run::default();
+    let mut letters = Vec::with_capacity(core.len() / 2 + 1);
+    for piece in core.split(|&b| is_separator(b)).filter(|p| !p.is_empty()) {
+        match piece {
+            [b] if is_single_char(*b) => {
+                run.add(*b);
+                letters.push(*b);
+            }
+            _ => return None,
+        }
+    }
+    if !run.joins() {
+        return None;
+    }
+    let mut out = String::with_capacity(token.len());
+    out.push_str(token.get(..start)?);
+    letters.iter().for_each(|&b| out.push(char::from(b)));
+    out.push_str(token.get(end..)?);
+    Some(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn j(s: &str) -> String {
+        join(s).0
+    }
+
+    #[test]
+    fn spaced() {
+        assert_eq!(j("k i l l"), "kill");
+        assert_eq!(j("k i l l yourself"), "kill yourself");
+        assert_eq!(j("f - u - c - k off"), "fuck off");
+        assert_eq!(j("i am a noob"), "i am a noob");
+        assert_eq!(j("u r a noob"), "u r a noob");
+        assert_eq!(j("r u o k"), "r u o k");
+        assert_eq!(j("a b c"), "abc");
+        assert_eq!(j("2 v 2"), "2 v 2");
+        assert_eq!(j("1 4 8 8"), "1 4 8 8");
+        assert_eq!(j("k 1 l l"), "k1ll");
+        assert_eq!(j("plan b"), "plan b");
+        assert_eq!(j("- k i l l -"), "- kill -");
+    }
+
+    #[test]
+    fn dotted() {
+        assert_eq!(j("s.t.u.p.i.d"), "stupid");
+        assert_eq!(j("n-i-c-e"), "nice");
+        assert_eq!(j("f!u!c!k!"), "fuck!");
+        assert_eq!(j("f*u*c*k"), "fuck");
+        assert_eq!(j("e.g."), "e.g.");
+        assert_eq!(j("1.4.8.8"), "1.4.8.8");
+        assert_eq!(j("3.14"), "3.14");
+        assert_eq!(j("b-day"), "b-day");
+        assert_eq!(j("..."), "...");
+    }
+}
