@@ -46,3 +46,8 @@ pub use policy::{Policy, PolicyError, ResponseLevel};
 pub use signal::{AgeBand, ChatMessage, PlayerId, Signal};
 pub use uuid::Uuid;
 pub use scorer::{Health, MessageScore, Scorer, ScorerBuildError, ScorerBuilder};
+
+/// The README's code examples, compiled as doctests so they cannot drift from the API.
+#[cfg(doctest)]
+#[doc = include_str!("../../../README.md")]
+pub struct ReadmeDoctests;
