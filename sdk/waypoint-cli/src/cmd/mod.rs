@@ -45,4 +45,7 @@ pub enum CliError {
     /// `waypoint report` failed.
     #[error(transparent)]
     Report(#[from] report::ReportError),
+    /// A command-line option has an unusable value.
+    #[error("{0}")]
+    Usage(String),
 }

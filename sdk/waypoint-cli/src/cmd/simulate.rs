@@ -9,6 +9,8 @@ use std::time::Duration;
 use clap::Args;
 use serde::{Deserialize, Serialize};
 use waypoint::policy::HelpEntry;
+use waypoint::referral::WebhookConfig;
+use waypoint::telemetry::TelemetryConfig;
 use waypoint::{
     AgeBand, Category, ChatMessage, Engine, Health, Outcome, PlayerId, Policy, Reasons, Response, ReviewDecision,
     Scorer, Signal, SimulatedClock, Timestamp, Uuid,
@@ -19,6 +21,8 @@ use crate::input::{Input, Line};
 
 /// How long one scripted step may take to process before the run is abandoned.
 const STEP_TIMEOUT: Duration = Duration::from_secs(30);
+/// Environment variable holding the webhook secret for `--webhook`.
+const WEBHOOK_SECRET_ENV: &str = "WAYPOINT_WEBHOOK_SECRET";
 
 /// Arguments of `waypoint simulate`.
 #[derive(Debug, Args)]
@@ -32,6 +36,20 @@ pub struct SimulateArgs {
     /// Run even when a model cannot be loaded (lexicon-only scores).
     #[arg(long)]
     allow_degraded: bool,
+    /// POST every referral as a signed case packet to this URL (overrides the policy's
+    /// `[referral.webhook] url`). The secret is read from $WAYPOINT_WEBHOOK_SECRET; the key id is
+    /// the policy's, else `default`.
+    #[arg(long, value_name = "URL")]
+    webhook: Option<String>,
+    /// Folder of the referral spool (default: the policy's `[referral.spool] dir`).
+    #[arg(long, value_name = "DIR")]
+    spool_dir: Option<PathBuf>,
+    /// Write aggregate telemetry (JSONL, readable by `waypoint report`) to this folder.
+    #[arg(long, value_name = "DIR")]
+    telemetry_dir: Option<PathBuf>,
+    /// How long to wait at the end for referrals to be delivered, in seconds.
+    #[arg(long, value_name = "SECS", default_value_t = 30.0)]
+    delivery_timeout: f64,
     /// The scenario, one JSON object per line; `-` or nothing reads standard input.
     script: Option<PathBuf>,
 }
@@ -135,17 +153,56 @@ pub fn run(args: &SimulateArgs) -> Result<(), CliError> {
         }
         eprintln!("waypoint: warning: scoring degraded: {}", reasons.join("; "));
     }
-    let policy = match &args.policy {
+    let mut policy = match &args.policy {
         Some(path) => Policy::from_file(path)?,
         None => Policy::default(),
     };
+    if let Some(url) = &args.webhook {
+        let key_id = policy.referral.webhook.as_ref().map_or_else(|| "default".to_owned(), |w| w.key_id.clone());
+        policy.referral.webhook =
+            Some(WebhookConfig { url: url.clone(), secret_env: WEBHOOK_SECRET_ENV.to_owned(), key_id });
+        policy.referral.validate().map_err(|e| CliError::Usage(format!("--webhook: {e}")))?;
+    }
+    if let Some(dir) = &args.telemetry_dir {
+        policy.telemetry.get_or_insert_with(TelemetryConfig::default).file_dir = Some(dir.clone());
+    }
+    let delivery_timeout = Duration::try_from_secs_f64(args.delivery_timeout)
+        .map_err(|_| CliError::Usage(format!("--delivery-timeout {}: expected seconds", args.delivery_timeout)))?;
     let clock = SimulatedClock::new();
-    let engine = Engine::builder()
+    let mut builder = Engine::builder()
         .scorer(std::sync::Arc::new(scorer))
         .policy(policy)
         .clock(clock.clone())
-        .pseudonym_key(b"waypoint simulate".to_vec())
-        .build()?;
+        .pseudonym_key(b"waypoint simulate".to_vec());
+    if let Some(dir) = &args.spool_dir {
+        builder = builder.referral_spool_dir(dir);
+    }
+    let engine = builder.build()?;
+    let result = replay(&engine, &clock, &mut input);
+    finish(&engine, delivery_timeout);
+    result
+}
+
+/// Waits for every referral to be delivered (bounded), reports what is left, and shuts down.
+fn finish(engine: &Engine, delivery_timeout: Duration) {
+    let _ = engine.flush(STEP_TIMEOUT);
+    if let Some(status) = engine.flush_referrals(delivery_timeout)
+        && status.pending > 0
+    {
+        let spooled = engine.referral_sender().is_some_and(|s| s.sync_spool(STEP_TIMEOUT));
+        let dir = engine.referral_sender().map(|s| s.spool_dir().display().to_string()).unwrap_or_default();
+        eprintln!(
+            "waypoint: {} referral(s) not delivered within {:?}; {} in the spool at {dir} for the next run",
+            status.pending,
+            delivery_timeout,
+            if spooled { "all are kept" } else { "not all could be written; some are" },
+        );
+    }
+    let _ = engine.shutdown(STEP_TIMEOUT);
+}
+
+/// Feeds the script to the engine and writes the responses.
+fn replay(engine: &Engine, clock: &SimulatedClock, input: &mut Input) -> Result<(), CliError> {
 
     let stdout = io::stdout();
     let mut out = BufWriter::new(stdout.lock());
@@ -183,7 +240,6 @@ pub fn run(args: &SimulateArgs) -> Result<(), CliError> {
             }
         }
     }
-    let _ = engine.shutdown(STEP_TIMEOUT);
     match out.flush() {
         Err(e) if e.kind() != io::ErrorKind::BrokenPipe => Err(CliError::Output(e)),
         _ => Ok(()),

@@ -13,7 +13,9 @@ use crate::hooks::{BeforeReferral, ClosureHooks, Hooks};
 use crate::player::Pseudonymizer;
 use crate::policy::{Policy, PolicyError};
 use crate::response::{HelpLink, Nudge, Referral};
+use crate::referral::{ReferralSender, StartError, now_unix_ms};
 use crate::scorer::{Scorer, ScorerBuildError};
+use crate::telemetry::{Telemetry, TelemetryBuildError};
 
 /// Environment variable holding the pseudonym key when the builder is not given one.
 pub const PSEUDONYM_KEY_ENV: &str = "WAYPOINT_PSEUDONYM_KEY";
@@ -37,6 +39,13 @@ pub enum EngineBuildError {
     /// The worker thread could not be started.
     #[error("cannot start the waypoint-scorer thread: {0}")]
     Spawn(#[source] std::io::Error),
+    /// The policy configures a referral webhook that cannot be started (missing secret,
+    /// unusable spool folder, …).
+    #[error("cannot start referral delivery: {0}")]
+    Referral(#[from] StartError),
+    /// The policy's `[telemetry]` section cannot be started.
+    #[error("cannot start telemetry: {0}")]
+    Telemetry(#[from] TelemetryBuildError),
 }
 
 /// Builder for [`Engine`]. Every setting has a default.
@@ -55,6 +64,8 @@ pub struct EngineBuilder {
     outbox_capacity: Option<usize>,
     clock: Option<Arc<dyn Clock>>,
     second_stage: Option<Arc<dyn SecondStage>>,
+    referral_spool_dir: Option<PathBuf>,
+    webhook_secret: Option<Vec<u8>>,
 }
 
 impl std::fmt::Debug for EngineBuilder {
@@ -161,7 +172,23 @@ impl EngineBuilder {
         self
     }
 
-    /// Loads the scorer and policy and starts the `waypoint-scorer` thread.
+    /// The referral spool folder, overriding the policy's `[referral.spool] dir` (used only when
+    /// the policy configures a webhook).
+    pub fn referral_spool_dir(mut self, dir: impl Into<PathBuf>) -> Self {
+        self.referral_spool_dir = Some(dir.into());
+        self
+    }
+
+    /// The webhook signing secret, instead of reading the variable named by
+    /// `[referral.webhook] secret_env`.
+    pub fn webhook_secret(mut self, secret: impl Into<Vec<u8>>) -> Self {
+        self.webhook_secret = Some(secret.into());
+        self
+    }
+
+    /// Loads the scorer and policy and starts the `waypoint-scorer` thread, plus referral
+    /// delivery when the policy has a `[referral.webhook]` and telemetry when it has a
+    /// `[telemetry]` section. Both are set up once: a policy reloaded later does not change them.
     pub fn build(self) -> Result<Engine, EngineBuildError> {
         let queue_capacity = self.queue_capacity.unwrap_or(DEFAULT_QUEUE_CAPACITY);
         let outbox_capacity = self.outbox_capacity.unwrap_or(DEFAULT_OUTBOX_CAPACITY);
@@ -193,6 +220,25 @@ impl EngineBuilder {
             Some(key) => Pseudonymizer::new(&key),
             None => Pseudonymizer::random(),
         };
+        let referral = match &policy.referral.webhook {
+            Some(_) => {
+                let mut sender = ReferralSender::builder().config(&policy.referral);
+                if let Some(dir) = self.referral_spool_dir {
+                    sender = sender.spool_dir(dir);
+                }
+                if let Some(secret) = self.webhook_secret {
+                    sender = sender.secret(secret);
+                }
+                Some(sender.start()?)
+            }
+            None => None,
+        };
+        let telemetry = match &policy.telemetry {
+            Some(config) => Some(Telemetry::builder(config.clone()).build()?),
+            None => None,
+        };
+        let clock = self.clock.unwrap_or_else(|| Arc::new(SystemClock::new()));
+        let base_unix_ms = now_unix_ms().saturating_sub(clock.now().0);
         let mut hooks = self.hooks;
         hooks.push(Arc::new(self.closures));
 
@@ -202,11 +248,14 @@ impl EngineBuilder {
         let shared = Arc::new(Shared {
             policy: ArcSwap::from_pointee(policy),
             scorer,
-            clock: self.clock.unwrap_or_else(|| Arc::new(SystemClock::new())),
+            clock,
             stats: stats::Counters::default(),
             outbox: outbox_rx,
             worker_alive: AtomicBool::new(true),
             second_stage: self.second_stage.as_ref().map(|s| s.name().to_owned()),
+            referral,
+            telemetry,
+            base_unix_ms,
         });
         let worker = Worker::new(
             Arc::clone(&shared),

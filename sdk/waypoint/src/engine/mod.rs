@@ -62,6 +62,8 @@ pub use stats::Stats;
 
 use crate::clock::{Clock, Timestamp};
 use crate::policy::{Policy, PolicyError, Reason, ResponseLevel};
+use crate::referral::{FlushStatus, ReferralHealth, ReferralSender};
+use crate::telemetry::{Event, Telemetry};
 use crate::response::{Response, default_nudge_text};
 use crate::scorer::{Health, MessageScore, Scorer};
 use crate::signal::{ChatMessage, PlayerId, Signal};
@@ -147,7 +149,7 @@ pub enum Outcome {
 }
 
 enum Job {
-    Signal { signal: Signal, at: Timestamp },
+    Signal { signal: Signal, at: Timestamp, arrived: Instant },
     Outcome { outcome: Outcome, at: Timestamp },
     Flush(Sender<()>),
     Shutdown,
@@ -161,6 +163,24 @@ struct Shared {
     outbox: Receiver<Response>,
     worker_alive: AtomicBool,
     second_stage: Option<String>,
+    /// Webhook delivery of referrals, when the policy configures a webhook.
+    referral: Option<ReferralSender>,
+    /// Aggregate telemetry, when the policy has a `[telemetry]` section.
+    telemetry: Option<Telemetry>,
+    /// Unix milliseconds at the clock's [`Timestamp::ZERO`].
+    base_unix_ms: u64,
+}
+
+impl Shared {
+    fn record(&self, event: Event) {
+        if let Some(telemetry) = &self.telemetry {
+            telemetry.record(event);
+        }
+    }
+
+    fn unix_ms(&self, at: Timestamp) -> u64 {
+        self.base_unix_ms.saturating_add(at.0)
+    }
 }
 
 /// The Waypoint engine. Cheap to clone; every clone talks to the same worker.
@@ -202,13 +222,14 @@ impl Engine {
     /// Queues a signal for the worker. Never blocks: a full queue drops the signal and counts it.
     pub fn submit(&self, signal: impl Into<Signal>) -> Result<(), SubmitError> {
         let at = self.shared.clock.now();
-        match self.queue.try_send(Job::Signal { signal: signal.into(), at }) {
+        match self.queue.try_send(Job::Signal { signal: signal.into(), at, arrived: Instant::now() }) {
             Ok(()) => {
                 self.shared.stats.submitted.fetch_add(1, Ordering::Relaxed);
                 Ok(())
             }
             Err(TrySendError::Full(_)) => {
                 self.shared.stats.dropped.fetch_add(1, Ordering::Relaxed);
+                self.shared.record(Event::Drop);
                 Err(SubmitError::QueueFull)
             }
             Err(TrySendError::Disconnected(_)) => Err(SubmitError::ShutDown),
@@ -222,6 +243,7 @@ impl Engine {
             Ok(()) => Ok(()),
             Err(TrySendError::Full(_)) => {
                 self.shared.stats.dropped.fetch_add(1, Ordering::Relaxed);
+                self.shared.record(Event::Drop);
                 Err(SubmitError::QueueFull)
             }
             Err(TrySendError::Disconnected(_)) => Err(SubmitError::ShutDown),
@@ -270,6 +292,16 @@ impl Engine {
         if !self.shared.worker_alive.load(Ordering::SeqCst) {
             reasons.push("the waypoint-scorer worker has stopped".to_owned());
         }
+        if let Some(health) = self.referral_health() {
+            let problems = [
+                (!health.running, "referral delivery has stopped"),
+                (health.spool_full, "the referral spool is full"),
+                (health.queue_full, "the referral queue is full"),
+                (health.spool_write_failing, "writing to the referral spool fails"),
+                (health.endpoint_failing, "the referral webhook is failing"),
+            ];
+            reasons.extend(problems.iter().filter(|(bad, _)| *bad).map(|(_, text)| (*text).to_owned()));
+        }
         if reasons.is_empty() { Health::Ready } else { Health::Degraded { reasons } }
     }
 
@@ -283,9 +315,33 @@ impl Engine {
         self.shared.second_stage.as_deref()
     }
 
-    /// Counters since start.
+    /// Counters since start, including the referral webhook's when one is configured.
     pub fn stats(&self) -> Stats {
-        self.shared.stats.snapshot(self.queue.len())
+        let mut stats = self.shared.stats.snapshot(self.queue.len());
+        stats.referral = self.shared.referral.as_ref().map(ReferralSender::stats);
+        stats
+    }
+
+    /// Health of referral webhook delivery, when the policy configures a webhook.
+    pub fn referral_health(&self) -> Option<ReferralHealth> {
+        self.shared.referral.as_ref().map(ReferralSender::health)
+    }
+
+    /// The referral sender, when the policy configures a webhook.
+    pub fn referral_sender(&self) -> Option<&ReferralSender> {
+        self.shared.referral.as_ref()
+    }
+
+    /// The telemetry handle, when the policy has a `[telemetry]` section.
+    pub fn telemetry(&self) -> Option<&Telemetry> {
+        self.shared.telemetry.as_ref()
+    }
+
+    /// Waits at most `timeout` until every referral handed to the webhook sender is delivered
+    /// (or permanently failed). `None` when no webhook is configured. Call [`Engine::flush`]
+    /// first so that queued signals have made their referrals.
+    pub fn flush_referrals(&self, timeout: Duration) -> Option<FlushStatus> {
+        self.shared.referral.as_ref().map(|sender| sender.flush(timeout))
     }
 
     /// Waits until everything queued before this call has been processed, at most `timeout`.
@@ -315,7 +371,25 @@ impl Engine {
         }
         // The worker has signalled completion; joining only collects the thread.
         let _ = handle.join();
+        self.shutdown_outputs(deadline);
         Ok(())
+    }
+
+    /// Flushes and stops referral delivery and telemetry within what is left of the deadline.
+    /// Undelivered referrals stay in the spool for the next start.
+    fn shutdown_outputs(&self, deadline: Instant) {
+        if let Some(sender) = &self.shared.referral {
+            let status = sender.shutdown(deadline.saturating_duration_since(Instant::now()));
+            if status.pending > 0 || status.unspooled > 0 {
+                eprintln!(
+                    "waypoint: {} referral(s) not yet delivered ({} not yet spooled); they are retried on the next start",
+                    status.pending, status.unspooled
+                );
+            }
+        }
+        if let Some(telemetry) = &self.shared.telemetry {
+            let _ = telemetry.shutdown(deadline.saturating_duration_since(Instant::now()));
+        }
     }
 
     fn put_back(&self, handle: JoinHandle<()>) {

@@ -1,6 +1,6 @@
 //! One signal through player state and the ladder: evidence → decayed risk → response.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::hash::{DefaultHasher, Hash, Hasher};
 
 use uuid::Uuid;
@@ -12,8 +12,12 @@ use crate::policy::ladder::{self, LadderInput, LadderOutcome, Risk};
 use crate::policy::{Policy, ResponseLevel};
 use crate::response::{HelpLink, Nudge, Reasons, Referral, Response, default_help_text, default_nudge_text};
 use crate::scorer::MessageScore;
-use crate::signal::Signal;
+use crate::signal::{AgeBand, Signal};
+use crate::telemetry::Event;
 use crate::{Category, Scores};
+
+/// Most earlier responses remembered per player for referral packets.
+const MAX_EARLIER: usize = 16;
 
 /// What processing one signal gave.
 pub(super) enum Processed {
@@ -21,13 +25,31 @@ pub(super) enum Processed {
     Nothing,
     /// A response was due but cooling down.
     CoolingDown,
-    /// A response is due.
-    Respond(Box<Response>),
+    /// A response is due, with the responses given to the player before it (oldest first).
+    Respond(Box<Response>, Vec<Earlier>),
+}
+
+/// An earlier response to a player, kept for the referral packet.
+#[derive(Debug, Clone)]
+pub(super) struct Earlier {
+    pub at: Timestamp,
+    pub level: &'static str,
+    pub category: Option<Category>,
+    pub rule: String,
+}
+
+/// What the engine remembers about a player's responses beyond the ladder state.
+#[derive(Debug, Default)]
+struct History {
+    earlier: VecDeque<Earlier>,
+    /// Category and age band of the last help link shown, for help-opened telemetry.
+    last_help: Option<(Category, AgeBand)>,
 }
 
 /// Results of recording an outcome.
 pub(super) enum OutcomeResult {
-    Recorded,
+    /// Recorded; the telemetry event it gives, when one is known.
+    Recorded(Option<Event>),
     UnknownCase,
 }
 
@@ -35,7 +57,8 @@ pub(super) enum OutcomeResult {
 pub(super) struct State {
     pub store: PlayerStore,
     pseudonymizer: Pseudonymizer,
-    cases: HashMap<Uuid, (PlayerKey, Timestamp)>,
+    cases: HashMap<Uuid, (PlayerKey, Timestamp, Option<Category>)>,
+    history: HashMap<PlayerKey, History>,
     last_sweep: Timestamp,
 }
 
@@ -47,7 +70,7 @@ fn text_hash(text: &str) -> u64 {
 
 impl State {
     pub fn new(pseudonymizer: Pseudonymizer) -> State {
-        State { store: PlayerStore::default(), pseudonymizer, cases: HashMap::new(), last_sweep: Timestamp::ZERO }
+        State { store: PlayerStore::default(), pseudonymizer, cases: HashMap::new(), history: HashMap::new(), last_sweep: Timestamp::ZERO }
     }
 
     /// Forgets expired players and cases, at most once a minute of clock time.
@@ -57,7 +80,9 @@ impl State {
         }
         self.last_sweep = now;
         self.store.sweep(now, policy.risk.ttl);
-        self.cases.retain(|_, (_, at)| now.since(*at) < policy.risk.ttl);
+        self.cases.retain(|_, (_, at, _)| now.since(*at) < policy.risk.ttl);
+        let store = &self.store;
+        self.history.retain(|key, _| store.get(key).is_some());
     }
 
     pub fn process(
@@ -161,6 +186,23 @@ impl State {
         };
         let player = signal.subject().clone();
         let locale = state.locale().map(str::to_owned);
+        let history = self.history.entry(key).or_default();
+        let earlier: Vec<Earlier> = history.earlier.iter().cloned().collect();
+        let main_category = reasons.categories.first().copied();
+        if history.earlier.len() >= MAX_EARLIER {
+            history.earlier.pop_front();
+        }
+        let level_name = match decision.level {
+            ResponseLevel::None | ResponseLevel::Nudge => "nudge",
+            ResponseLevel::Help => "help",
+            ResponseLevel::Review => "review",
+        };
+        history.earlier.push_back(Earlier { at, level: level_name, category: main_category, rule: reasons.rule.clone() });
+        if decision.level == ResponseLevel::Help
+            && let Some(category) = main_category
+        {
+            history.last_help = Some((category, reasons.age_band));
+        }
         let response = match decision.level {
             ResponseLevel::None | ResponseLevel::Nudge => Response::Nudge(Nudge {
                 player,
@@ -176,11 +218,11 @@ impl State {
             }
             ResponseLevel::Review => {
                 let case_id = Uuid::new_v4();
-                self.cases.insert(case_id, (key, at));
+                self.cases.insert(case_id, (key, at, main_category));
                 Response::ReviewReferral(Referral { case_id, player, pseudonym: key, at, evidence, reasons })
             }
         };
-        Processed::Respond(Box::new(response))
+        Processed::Respond(Box::new(response), earlier)
     }
 
     pub fn outcome(&mut self, policy: &Policy, outcome: &Outcome, at: Timestamp) -> OutcomeResult {
@@ -190,10 +232,15 @@ impl State {
                 let state = self.store.entry(key, at);
                 let counts = state.outcomes_mut();
                 counts.help_opened = counts.help_opened.saturating_add(1);
-                OutcomeResult::Recorded
+                let event = self
+                    .history
+                    .get(&key)
+                    .and_then(|h| h.last_help)
+                    .map(|(category, age_band)| Event::HelpOpened { category, age_band });
+                OutcomeResult::Recorded(event)
             }
             Outcome::Review { case_id, decision } => {
-                let Some((key, _)) = self.cases.get(case_id).copied() else { return OutcomeResult::UnknownCase };
+                let Some((key, _, category)) = self.cases.get(case_id).copied() else { return OutcomeResult::UnknownCase };
                 let Some(state) = self.store.get_mut(&key) else { return OutcomeResult::UnknownCase };
                 state.advance(at, policy);
                 match decision {
@@ -209,7 +256,8 @@ impl State {
                     }
                 }
                 self.cases.remove(case_id);
-                OutcomeResult::Recorded
+                let upheld = matches!(decision, ReviewDecision::Upheld);
+                OutcomeResult::Recorded(category.map(|category| Event::Outcome { category, upheld }))
             }
         }
     }

@@ -4,6 +4,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use serde::Serialize;
 
+use crate::referral::ReferralStats;
+
 #[derive(Debug, Default)]
 pub(super) struct Counters {
     pub submitted: AtomicU64,
@@ -22,6 +24,7 @@ pub(super) struct Counters {
     pub policy_reloads: AtomicU64,
     pub policy_rejected: AtomicU64,
     pub players: AtomicU64,
+    pub referrals_unsent: AtomicU64,
 }
 
 impl Counters {
@@ -45,6 +48,8 @@ impl Counters {
             policy_reloads: get(&self.policy_reloads),
             policy_rejected: get(&self.policy_rejected),
             players: get(&self.players),
+            referrals_unsent: get(&self.referrals_unsent),
+            referral: None,
         }
     }
 
@@ -90,4 +95,10 @@ pub struct Stats {
     pub policy_rejected: u64,
     /// Players with state.
     pub players: u64,
+    /// Referrals the webhook sender refused (queue or spool full, stopped); each was reported on
+    /// standard error and still reached the platform hooks and `drain_responses`.
+    pub referrals_unsent: u64,
+    /// Counters of the referral webhook sender, when the policy configures a webhook.
+    #[serde(skip)]
+    pub referral: Option<ReferralStats>,
 }

@@ -3,15 +3,22 @@
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
+use std::time::Instant;
 
 use crossbeam_channel::{Receiver, Sender, TrySendError};
 
-use super::process::{OutcomeResult, Processed, State};
+use super::process::{Earlier, OutcomeResult, Processed, State};
 use super::stats::Counters;
 use super::{Job, SecondStage, Shared};
 use crate::hooks::{BeforeReferral, Hooks};
 use crate::player::Pseudonymizer;
-use crate::response::Response;
+use crate::referral::{
+    CaseInput, CasePacket, CategoryScore, EarlierResponse, InputLexiconHit, InputMessage, TrajectoryPoint, Versions,
+};
+use crate::response::{Referral, Response};
+use crate::signal::Signal;
+use crate::telemetry::{Event, Language, ResponseKind, SignalKind};
+use crate::Category;
 
 /// Most jobs taken from the queue per model call.
 const MAX_BATCH: usize = 64;
@@ -25,6 +32,8 @@ pub(super) struct Worker {
     hooks: Vec<Arc<dyn Hooks>>,
     before_referral: Option<BeforeReferral>,
     second_stage: Option<Arc<dyn SecondStage>>,
+    /// When the last batch found scoring degraded (for `Event::Degraded` durations).
+    degraded_since: Option<Instant>,
 }
 
 /// Marks the worker as stopped however it ends (including by a panic).
@@ -48,7 +57,7 @@ impl Worker {
         before_referral: Option<BeforeReferral>,
         second_stage: Option<Arc<dyn SecondStage>>,
     ) -> Worker {
-        Worker { shared, queue, outbox, done, state: State::new(pseudonymizer), hooks, before_referral, second_stage }
+        Worker { shared, queue, outbox, done, state: State::new(pseudonymizer), hooks, before_referral, second_stage, degraded_since: None }
     }
 
     pub fn run(mut self) {
@@ -71,6 +80,7 @@ impl Worker {
 
     /// Processes and empties the batch; returns whether a shutdown was asked for.
     fn run_batch(&mut self, batch: &mut Vec<Job>) -> bool {
+        self.note_degraded();
         let policy = self.shared.policy.load_full();
         let stats = &self.shared.stats;
         let texts: Vec<&str> = batch
@@ -95,21 +105,24 @@ impl Worker {
         let mut last_at = None;
         for job in batch.drain(..) {
             match job {
-                Job::Signal { signal, at } => {
+                Job::Signal { signal, at, arrived } => {
                     let message = if signal.text().is_some() { scored.next() } else { None };
+                    self.record_signal(&signal, message.as_ref().map(|m| &m.scores), arrived);
                     let processed = self.state.process(&policy, &signal, at, message, model_version.as_deref());
                     Counters::inc(&stats.processed);
                     last_at = Some(at);
                     match processed {
                         Processed::Nothing => {}
                         Processed::CoolingDown => Counters::inc(&stats.cooling_down),
-                        Processed::Respond(response) => self.deliver(*response),
+                        Processed::Respond(response, earlier) => self.deliver(*response, &earlier),
                     }
                 }
                 Job::Outcome { outcome, at } => {
                     Counters::inc(&stats.outcomes);
-                    if let OutcomeResult::UnknownCase = self.state.outcome(&policy, &outcome, at) {
-                        Counters::inc(&stats.unknown_cases);
+                    match self.state.outcome(&policy, &outcome, at) {
+                        OutcomeResult::UnknownCase => Counters::inc(&stats.unknown_cases),
+                        OutcomeResult::Recorded(Some(event)) => self.shared.record(event),
+                        OutcomeResult::Recorded(None) => {}
                     }
                 }
                 Job::Flush(reply) => {
@@ -125,7 +138,157 @@ impl Worker {
         stop
     }
 
-    fn deliver(&self, response: Response) {
+    /// Records `Event::Degraded` for the time since the previous batch while scoring is degraded.
+    fn note_degraded(&mut self) {
+        if self.shared.telemetry.is_none() {
+            return;
+        }
+        let now = Instant::now();
+        if matches!(self.shared.scorer.health(), crate::scorer::Health::Degraded { .. }) {
+            let duration = self.degraded_since.map_or_else(Default::default, |since| now.saturating_duration_since(since));
+            self.shared.record(Event::Degraded { duration });
+            self.degraded_since = Some(now);
+        } else {
+            self.degraded_since = None;
+        }
+    }
+
+    /// Telemetry for one processed signal: its scores (no text) or its kind.
+    fn record_signal(&self, signal: &Signal, scores: Option<&crate::Scores>, arrived: Instant) {
+        if self.shared.telemetry.is_none() {
+            return;
+        }
+        if let Some(scores) = scores {
+            let language = match signal {
+                Signal::Chat(chat) => chat.locale.as_deref().map_or(Language::UNDETERMINED, Language::new),
+                _ => Language::UNDETERMINED,
+            };
+            self.shared.record(Event::Scored { language, scores: *scores, latency: arrived.elapsed() });
+        }
+        let kind = match signal {
+            Signal::Chat(_) => None,
+            Signal::Report { .. } => Some(SignalKind::Report),
+            Signal::Block { .. } => Some(SignalKind::Block),
+            Signal::NameChange { .. } => Some(SignalKind::NameChange),
+            Signal::GroupJoin { .. } => Some(SignalKind::GroupJoin),
+            Signal::Custom { .. } => Some(SignalKind::Custom),
+        };
+        if let Some(kind) = kind {
+            self.shared.record(Event::Signal { kind });
+        }
+    }
+
+    /// Hands a referral that passed the hooks to the webhook sender, as a case packet.
+    fn send_referral(&self, referral: &Referral, earlier: &[Earlier]) {
+        let Some(sender) = &self.shared.referral else { return };
+        let policy = self.shared.policy.load();
+        let packet = CasePacket::new(self.case_input(referral, earlier), &policy.referral);
+        if sender.send(packet).is_err() {
+            // The sender has already reported it loudly; the platform hooks still got the referral.
+            Counters::inc(&self.shared.stats.referrals_unsent);
+        }
+    }
+
+    fn case_input(&self, referral: &Referral, earlier: &[Earlier]) -> CaseInput {
+        let reasons = &referral.reasons;
+        let scores = reasons.scores.map(|s| {
+            Category::ALL.iter().map(|c| CategoryScore::new(c.to_string(), s.0[c.index()])).collect::<Vec<_>>()
+        });
+        let mut categories: Vec<CategoryScore> = Vec::new();
+        for rule in &reasons.rules {
+            let name = rule.category.to_string();
+            if !categories.iter().any(|c| c.category == name) {
+                categories.push(CategoryScore { category: name, score: rule.score, threshold: Some(rule.threshold) });
+            }
+        }
+        let at_ms = self.shared.unix_ms(referral.at);
+        let messages = referral
+            .evidence
+            .iter()
+            .map(|text| InputMessage {
+                sent_at_unix_ms: at_ms,
+                channel: reasons.channel.clone(),
+                text: text.clone(),
+                flagged: true,
+                scores: scores.clone().unwrap_or_default(),
+            })
+            .collect::<Vec<_>>();
+        let has_message = !messages.is_empty();
+        let lexicon_hits = reasons
+            .lexicon
+            .iter()
+            .map(|hit| InputLexiconHit {
+                term: hit.id.clone(),
+                family: (!hit.description.is_empty()).then(|| hit.description.clone()),
+                message_index: has_message.then_some(0),
+            })
+            .collect();
+        let trajectory = reasons
+            .trajectory
+            .iter()
+            .map(|p| {
+                let top = Category::ALL
+                    .iter()
+                    .copied()
+                    .max_by(|a, b| p.risk.0[a.index()].total_cmp(&p.risk.0[b.index()]))
+                    .filter(|c| p.risk.0[c.index()] > 0.0)
+                    .map(|c| c.to_string());
+                TrajectoryPoint::new(self.shared.unix_ms(p.at), p.risk.0.iter().sum(), top)
+            })
+            .collect();
+        let earlier_responses = earlier
+            .iter()
+            .map(|e| {
+                EarlierResponse::new(
+                    self.shared.unix_ms(e.at),
+                    e.level,
+                    e.category.map(|c| c.to_string()),
+                    Some(e.rule.clone()),
+                )
+            })
+            .collect();
+        let mut models = std::collections::BTreeMap::new();
+        if let Some(version) = &reasons.model_version {
+            models.insert("fast".to_owned(), version.clone());
+        }
+        if let Some(stage) = &self.shared.second_stage {
+            models.insert("second_stage".to_owned(), stage.clone());
+        }
+        CaseInput {
+            case_id: Some(referral.case_id),
+            created_at_unix_ms: Some(at_ms),
+            player_pseudonym: referral.pseudonym.to_string(),
+            age_band: Some(reasons.age_band.to_string()),
+            rule: reasons.rule.clone(),
+            categories,
+            messages,
+            lexicon_hits,
+            trajectory,
+            earlier_responses,
+            versions: Versions { sdk: String::new(), policy: reasons.policy_version.clone(), models },
+            facts_and_circumstances: None,
+        }
+    }
+
+    /// Telemetry for a response handed to the platform.
+    fn record_response(&self, response: &Response) {
+        if self.shared.telemetry.is_none() {
+            return;
+        }
+        let reasons = response.reasons();
+        let Some(category) = reasons.categories.first().copied() else { return };
+        let kind = match response {
+            Response::Nudge(_) => ResponseKind::Nudge,
+            Response::HelpLink(_) => ResponseKind::HelpLink,
+            Response::ReviewReferral(_) => ResponseKind::Review,
+        };
+        self.shared.record(Event::Response { kind, category, age_band: reasons.age_band });
+        if kind == ResponseKind::Review {
+            self.shared.record(Event::Referral { category });
+        }
+    }
+
+    fn deliver(&self, response: Response, earlier: &[Earlier]) {
         let stats = &self.shared.stats;
         let response = match response {
             Response::Nudge(_) => {
@@ -164,6 +327,10 @@ impl Worker {
             if called.is_err() {
                 Counters::inc(&stats.hook_panics);
             }
+        }
+        self.record_response(&response);
+        if let Response::ReviewReferral(referral) = &response {
+            self.send_referral(referral, earlier);
         }
         if let Err(TrySendError::Full(_)) = self.outbox.try_send(response) {
             Counters::inc(&stats.outbox_overflow);

@@ -21,7 +21,9 @@ pub use settings::{
     ReportPolicy, RiskPolicy,
 };
 
+use crate::referral::ReferralConfig;
 use crate::signal::AgeBand;
+use crate::telemetry::TelemetryConfig;
 use crate::{Category, Scores};
 
 /// The default policy's source text.
@@ -86,6 +88,11 @@ pub struct Policy {
     pub outcomes: OutcomePolicy,
     /// Counselling services per locale and age band.
     pub help: HelpDirectory,
+    /// `[referral]`: statement-of-reasons texts, context size, and the optional signed webhook
+    /// with its durable spool.
+    pub referral: ReferralConfig,
+    /// `[telemetry]`: aggregate pilot telemetry; `None` when the section is absent (no telemetry).
+    pub telemetry: Option<TelemetryConfig>,
 }
 
 impl Policy {
@@ -145,6 +152,8 @@ impl Default for Policy {
             age_bands: AgeBands::default(),
             outcomes: OutcomePolicy::default(),
             help: HelpDirectory::default(),
+            referral: ReferralConfig::default(),
+            telemetry: None,
         })
     }
 }

@@ -10,6 +10,8 @@ use super::parse_sections::{
 use super::{LevelThresholds, LexiconPolicy, Policy};
 use crate::Category;
 use crate::location::SourceLocation;
+use crate::referral::ReferralConfig;
+use crate::telemetry::TelemetryConfig;
 
 /// Errors reading or validating a policy file.
 #[derive(Debug, thiserror::Error)]
@@ -77,6 +79,10 @@ struct RawPolicy {
     outcomes: RawOutcomes,
     #[serde(default)]
     help_directory: RawHelpDirectory,
+    #[serde(default)]
+    referral: Option<Spanned<ReferralConfig>>,
+    #[serde(default)]
+    telemetry: Option<Spanned<TelemetryConfig>>,
 }
 
 #[derive(Deserialize, Default)]
@@ -175,6 +181,8 @@ pub(super) fn parse(source: &str, origin: &str) -> Result<Policy, PolicyError> {
             age_band: &raw.age_band,
             outcomes: &raw.outcomes,
             help_directory: &raw.help_directory,
+            referral: raw.referral.as_ref(),
+            telemetry: raw.telemetry.as_ref(),
         },
         source,
         origin,
@@ -194,6 +202,8 @@ pub(super) fn parse(source: &str, origin: &str) -> Result<Policy, PolicyError> {
         age_bands: sections.age_bands,
         outcomes: sections.outcomes,
         help: sections.help,
+        referral: sections.referral,
+        telemetry: sections.telemetry,
     })
 }
 

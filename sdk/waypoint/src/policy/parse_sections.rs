@@ -7,6 +7,9 @@ use std::time::Duration;
 use serde::Deserialize;
 use toml::Spanned;
 
+use crate::referral::ReferralConfig;
+use crate::telemetry::TelemetryConfig;
+
 use super::PolicyError;
 use super::help::{BandSelector, HelpDirectory, HelpEntry};
 use super::settings::{
@@ -139,6 +142,8 @@ pub(super) struct RawSections<'a> {
     pub age_band: &'a RawAgeBands,
     pub outcomes: &'a RawOutcomes,
     pub help_directory: &'a RawHelpDirectory,
+    pub referral: Option<&'a Spanned<ReferralConfig>>,
+    pub telemetry: Option<&'a Spanned<TelemetryConfig>>,
 }
 
 /// The validated trajectory sections.
@@ -152,6 +157,8 @@ pub(super) struct Sections {
     pub age_bands: AgeBands,
     pub outcomes: OutcomePolicy,
     pub help: HelpDirectory,
+    pub referral: ReferralConfig,
+    pub telemetry: Option<TelemetryConfig>,
 }
 
 struct Ctx<'a> {
@@ -285,7 +292,22 @@ pub(super) fn parse_sections(raw: &RawSections<'_>, source: &str, origin: &str) 
     };
 
     let help = help_directory(&ctx, raw.help_directory)?;
-    Ok(Sections { accumulated, risk, cooldowns, reports, behaviour, ladder, age_bands, outcomes, help })
+
+    let referral = match raw.referral {
+        Some(spanned) => {
+            spanned.get_ref().validate().map_err(|e| ctx.invalid(spanned.span(), e.to_string()))?;
+            spanned.get_ref().clone()
+        }
+        None => ReferralConfig::default(),
+    };
+    let telemetry = match raw.telemetry {
+        Some(spanned) => {
+            spanned.get_ref().validate().map_err(|e| ctx.invalid(spanned.span(), e.to_string()))?;
+            Some(spanned.get_ref().clone())
+        }
+        None => None,
+    };
+    Ok(Sections { accumulated, risk, cooldowns, reports, behaviour, ladder, age_bands, outcomes, help, referral, telemetry })
 }
 
 fn accumulated_thresholds(ctx: &Ctx<'_>, category: Category, raw: &RawAccThresholds) -> Result<AccumulatedThresholds, PolicyError> {
@@ -447,5 +469,33 @@ mod tests {
         assert!(e.to_string().contains("\"de\""), "{e}");
         let e = err("version = \"1\"\n[[help_directory.entry]]\nlocale = \"en\"\nage_band = \"teen\"\norganisation = \"O\"\nurl = \"https://o.org\"\ntext = \"t\"\n");
         assert_eq!(at(&e).map(|p| p.0), Some(4), "{e}");
+    }
+
+    #[test]
+    fn referral_and_telemetry_sections_parse_strictly() {
+        let p = Policy::from_toml_str(
+            "version = \"1\"\n[referral]\nground = \"ToS 4.2\"\n[referral.webhook]\nurl = \"http://127.0.0.1:9/h\"\nsecret_env = \"S\"\nkey_id = \"k1\"\n[telemetry]\nk = 3\n",
+            "p.toml",
+        )
+        .expect("valid");
+        assert_eq!(p.referral.ground, "ToS 4.2");
+        assert_eq!(p.referral.webhook.as_ref().map(|w| w.key_id.as_str()), Some("k1"));
+        assert_eq!(p.telemetry.as_ref().map(|t| t.k), Some(3));
+        let d = Policy::default();
+        assert!(d.referral.webhook.is_none(), "no webhook by default");
+        assert!(d.telemetry.as_ref().is_none_or(|t| t.file_dir.is_none()), "no telemetry file by default");
+
+        let e = err("version = \"1\"\n[referral]\ngrounds = \"x\"\n");
+        assert!(matches!(e, PolicyError::Syntax { .. }), "{e}");
+        assert_eq!(at(&e).map(|p| p.0), Some(3), "{e}");
+        let e = err("version = \"1\"\n\n[referral.webhook]\nurl = \"ftp://x\"\nsecret_env = \"S\"\nkey_id = \"k\"\n");
+        assert!(matches!(e, PolicyError::Invalid { .. }), "{e}");
+        assert!(e.to_string().starts_with("p.toml:"), "{e}");
+        assert!(e.to_string().contains("referral.webhook.url"), "{e}");
+        let e = err("version = \"1\"\n[telemetry]\nk = 0\n");
+        assert!(matches!(e, PolicyError::Invalid { .. }), "{e}");
+        assert!(at(&e).is_some(), "{e}");
+        let e = err("version = \"1\"\n[telemetry]\nwindow = 5\n");
+        assert_eq!(at(&e).map(|p| p.0), Some(3), "{e}");
     }
 }
