@@ -17,6 +17,8 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 _LINE_BREAKING = re.compile("[\t\n\x0b\x0c\r\x1c\x1d\x1e\x85\u2028\u2029]")
 
 CLI = ["cargo", "run", "--release", "-q", "-p", "waypoint-cli", "--", "normalize", "-"]
+# Optional: path to an already built `waypoint` binary to use instead of `cargo run`.
+BIN_ENV = "WAYPOINT_BIN"
 
 # Development only: WAYPOINT_DEV_PY_NORMALIZER=1 replaces the CLI with lowercase + whitespace
 # squeeze. Artifacts built that way are marked in the manifest and must not be shipped.
@@ -47,7 +49,8 @@ def normalize_all(texts: Sequence[str]) -> tuple[dict[str, str], str]:
         out = [_dev_normalize(t) for t in unique]
     else:
         payload = ("\n".join(unique) + "\n").encode("utf-8")
-        proc = subprocess.run(CLI, input=payload, capture_output=True, cwd=REPO_ROOT, check=False)
+        cmd = [os.environ[BIN_ENV], "normalize", "-"] if os.environ.get(BIN_ENV) else CLI
+        proc = subprocess.run(cmd, input=payload, capture_output=True, cwd=REPO_ROOT, check=False)
         if proc.returncode != 0:
             raise RuntimeError(
                 "`waypoint normalize` failed (exit %d): %s"

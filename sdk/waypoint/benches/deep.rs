@@ -7,75 +7,22 @@
 //! the deep/fast ratio. Without `models/fast/fast.onnx` only the deep tier is measured.
 
 use std::hint::black_box;
-use std::path::{Path, PathBuf};
-use std::time::{Duration, Instant};
+#[path = "support/mod.rs"]
+mod support;
+
+use std::time::Duration;
 
 use criterion::{Criterion, Throughput};
+use support::{best_pass, corpus, workspace_root};
 use waypoint::model::runtime::Runtime;
 use waypoint::model::{DeepEncoder, FastModel};
 use waypoint::text::{NormalizeOptions, normalize};
 
 const CORPUS_LINES: usize = 256;
 
-fn workspace_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
-
-/// Real in-game chat: CONDA validation utterances (held out from training), else the example chat.
-fn corpus() -> (String, Vec<String>) {
-    let conda = workspace_root().join("../shared/data/conda_dota2/CONDA_valid.csv");
-    if let Ok(text) = std::fs::read_to_string(&conda) {
-        let lines: Vec<String> = text
-            .lines()
-            .skip(1)
-            .filter_map(|row| csv_field(row, 3))
-            .filter(|u| !u.trim().is_empty())
-            .take(CORPUS_LINES)
-            .collect();
-        if !lines.is_empty() {
-            return (format!("{} CONDA validation utterances", lines.len()), lines);
-        }
-    }
-    let example = std::fs::read_to_string(workspace_root().join("examples/chat.txt")).unwrap_or_default();
-    let lines: Vec<String> = example.lines().filter(|l| !l.trim().is_empty()).map(str::to_owned).collect();
-    (format!("{} example chat lines", lines.len()), lines)
-}
-
-/// Field `index` of a simple CSV row (quoted fields with doubled quotes supported).
-fn csv_field(row: &str, index: usize) -> Option<String> {
-    let mut fields = Vec::new();
-    let mut field = String::new();
-    let mut quoted = false;
-    let mut chars = row.chars().peekable();
-    while let Some(c) = chars.next() {
-        match (c, quoted) {
-            ('"', true) if chars.peek() == Some(&'"') => {
-                field.push('"');
-                chars.next();
-            }
-            ('"', _) => quoted = !quoted,
-            (',', false) => fields.push(std::mem::take(&mut field)),
-            _ => field.push(c),
-        }
-    }
-    fields.push(field);
-    fields.into_iter().nth(index)
-}
-
-/// Seconds per pass of `run` over the corpus, best of a few passes.
-fn best_pass(mut run: impl FnMut()) -> Duration {
-    run();
-    let mut best = Duration::MAX;
-    for _ in 0..5 {
-        let start = Instant::now();
-        run();
-        best = best.min(start.elapsed());
-    }
-    best
-}
 
 fn main() {
-    let (corpus_name, lines) = corpus();
+    let (corpus_name, lines) = corpus(CORPUS_LINES);
     let texts: Vec<&str> = lines.iter().map(String::as_str).collect();
     let runtime = match Runtime::init(None) {
         Ok(runtime) => runtime,

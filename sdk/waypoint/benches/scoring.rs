@@ -6,81 +6,32 @@
 //! percentiles of the full fast-tier path (normalise + lexicon + featurise + model).
 
 use std::hint::black_box;
-use std::path::{Path, PathBuf};
+#[path = "support/mod.rs"]
+mod support;
+
 use std::time::{Duration, Instant};
 
 use criterion::{BatchSize, Criterion, Throughput};
 use rustrict::CensorStr;
+use support::{best_pass, corpus, workspace_root};
 use waypoint::model::featurize;
 use waypoint::text::{NormalizeOptions, normalize};
 use waypoint::{Health, Scorer};
 
 const CORPUS_LINES: usize = 2_000;
 
-fn workspace_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
-
-/// Real in-game chat: the CONDA validation utterances (held out from training), else the example chat.
-fn corpus() -> (String, Vec<String>) {
-    let conda = workspace_root().join("../shared/data/conda_dota2/CONDA_valid.csv");
-    if let Ok(text) = std::fs::read_to_string(&conda) {
-        let lines: Vec<String> = text
-            .lines()
-            .skip(1)
-            .filter_map(|row| csv_field(row, 3))
-            .filter(|u| !u.trim().is_empty())
-            .take(CORPUS_LINES)
-            .collect();
-        if !lines.is_empty() {
-            return (format!("{} CONDA validation utterances", lines.len()), lines);
-        }
-    }
-    let example = std::fs::read_to_string(workspace_root().join("examples/chat.txt")).unwrap_or_default();
-    let lines: Vec<String> = example.lines().map(str::to_owned).collect();
-    (format!("{} example chat lines", lines.len()), lines)
-}
-
-/// Field `index` of a simple CSV row (quoted fields with doubled quotes supported).
-fn csv_field(row: &str, index: usize) -> Option<String> {
-    let mut fields = Vec::new();
-    let mut field = String::new();
-    let mut quoted = false;
-    let mut chars = row.chars().peekable();
-    while let Some(c) = chars.next() {
-        match (c, quoted) {
-            ('"', true) if chars.peek() == Some(&'"') => {
-                field.push('"');
-                chars.next();
-            }
-            ('"', _) => quoted = !quoted,
-            (',', false) => fields.push(std::mem::take(&mut field)),
-            _ => field.push(c),
-        }
-    }
-    fields.push(field);
-    fields.into_iter().nth(index)
-}
-
 struct Figure {
     name: &'static str,
     per_second: f64,
 }
 
-/// Messages per second of `run` over the whole corpus, best of a few passes.
-fn throughput(lines: usize, mut run: impl FnMut()) -> f64 {
-    run();
-    let mut best = Duration::MAX;
-    for _ in 0..5 {
-        let start = Instant::now();
-        run();
-        best = best.min(start.elapsed());
-    }
-    lines as f64 / best.as_secs_f64()
+/// Messages per second of `run` over `lines` messages, best of a few passes.
+fn throughput(lines: usize, run: impl FnMut()) -> f64 {
+    lines as f64 / best_pass(run).as_secs_f64()
 }
 
 fn main() {
-    let (corpus_name, lines) = corpus();
+    let (corpus_name, lines) = corpus(CORPUS_LINES);
     let options = NormalizeOptions::default();
     let normalized: Vec<String> = lines.iter().map(|l| normalize(l, &options).text).collect();
     let scorer = Scorer::builder().models_dir(workspace_root().join("models")).build();
