@@ -13,7 +13,12 @@ use waypoint::{ResponseLevel, Scorer};
 fn scorer() -> Option<&'static Scorer> {
     static SCORER: OnceLock<Option<Scorer>> = OnceLock::new();
     SCORER
-        .get_or_init(|| Scorer::builder().models_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/../models")).build().ok())
+        .get_or_init(|| {
+            Scorer::builder()
+                .models_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/../models"))
+                .build()
+                .ok()
+        })
         .as_ref()
 }
 
@@ -21,16 +26,28 @@ fuzz_target!(|data: &[u8]| {
     let Some(scorer) = scorer() else { return };
     let text = String::from_utf8_lossy(data);
     // Score the message alone and in a batch with its halves: padding must not change results.
-    let half = text.char_indices().nth(text.chars().count() / 2).map_or(0, |(i, _)| i);
+    let half = text
+        .char_indices()
+        .nth(text.chars().count() / 2)
+        .map_or(0, |(i, _)| i);
     let (left, right) = text.split_at(half);
     let single = scorer.score(&text);
     let batch = scorer.score_batch(&[text.as_ref(), left, right]);
     assert_eq!(batch.len(), 3);
     for (_, p) in single.scores.iter() {
-        assert!((0.0..=1.0).contains(&p), "score {p} out of range for {text:?}");
+        assert!(
+            (0.0..=1.0).contains(&p),
+            "score {p} out of range for {text:?}"
+        );
     }
     for ((_, a), (_, b)) in single.scores.iter().zip(batch[0].scores.iter()) {
-        assert!((a - b).abs() < 1e-4, "batch and single disagree for {text:?}");
+        assert!(
+            (a - b).abs() < 1e-4,
+            "batch and single disagree for {text:?}"
+        );
     }
-    assert_eq!(single.decision.level == ResponseLevel::None, single.decision.reasons.is_empty());
+    assert_eq!(
+        single.decision.level == ResponseLevel::None,
+        single.decision.reasons.is_empty()
+    );
 });

@@ -1,7 +1,12 @@
 //! The engine delivers a referral as a signed case packet to a real loopback webhook, under the
 //! player's pseudonym and never the platform's player id.
 
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, reason = "test set-up fails loudly")]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    reason = "test set-up fails loudly"
+)]
 
 #[path = "../../sdk/waypoint/tests/referral_support/mod.rs"]
 mod referral_support;
@@ -11,7 +16,9 @@ use std::time::Duration;
 
 use referral_support::{KEY_ID, SECRET, TestReceiver, free_port};
 use waypoint::referral::verify_signature;
-use waypoint::{Category, ChatMessage, Engine, Policy, Response, Signal, SimulatedClock, Timestamp};
+use waypoint::{
+    Category, ChatMessage, Engine, Policy, Response, Signal, SimulatedClock, Timestamp,
+};
 
 const PLATFORM_ID: &str = "steam:canary-platform-7731";
 
@@ -42,7 +49,11 @@ fn a_drifting_player_reaches_review_and_the_webhook_gets_a_signed_pseudonymous_p
         .unwrap();
 
     clock.set(Timestamp::from_secs_f64(0.0));
-    engine.submit(Signal::Chat(ChatMessage::new(PLATFORM_ID, "gg").locale("en"))).unwrap();
+    engine
+        .submit(Signal::Chat(
+            ChatMessage::new(PLATFORM_ID, "gg").locale("en"),
+        ))
+        .unwrap();
     for i in 1..=8 {
         clock.set(Timestamp::from_secs_f64(f64::from(i) * 60.0));
         engine
@@ -63,7 +74,9 @@ fn a_drifting_player_reaches_review_and_the_webhook_gets_a_signed_pseudonymous_p
             _ => None,
         })
         .expect("the drifting player reaches review");
-    let status = engine.flush_referrals(Duration::from_secs(30)).expect("a webhook is configured");
+    let status = engine
+        .flush_referrals(Duration::from_secs(30))
+        .expect("a webhook is configured");
     assert_eq!(status.pending, 0, "{status:?}");
     assert!(receiver.wait_for(1, Duration::from_secs(10)));
 
@@ -85,13 +98,30 @@ fn a_drifting_player_reaches_review_and_the_webhook_gets_a_signed_pseudonymous_p
     assert_eq!(packet["categories"][0]["category"], "extremism");
     assert_eq!(packet["statement_of_reasons"]["ground"], "ToS 4.2");
     assert_eq!(packet["versions"]["policy"], "webhook-test");
-    assert!(packet["trajectory"].as_array().is_some_and(|t| !t.is_empty()), "{body}");
-    assert!(packet["earlier_responses"].as_array().is_some_and(|e| e.len() >= 2), "nudge and help came first: {body}");
-    assert!(!body.contains(PLATFORM_ID) && !body.contains("canary-platform"), "platform id leaked: {body}");
+    assert!(
+        packet["trajectory"]
+            .as_array()
+            .is_some_and(|t| !t.is_empty()),
+        "{body}"
+    );
+    assert!(
+        packet["earlier_responses"]
+            .as_array()
+            .is_some_and(|e| e.len() >= 2),
+        "nudge and help came first: {body}"
+    );
+    assert!(
+        !body.contains(PLATFORM_ID) && !body.contains("canary-platform"),
+        "platform id leaked: {body}"
+    );
 
     let stats = engine.stats();
     assert_eq!(stats.referral.map(|s| s.delivered), Some(1), "{stats:?}");
     assert_eq!(stats.referrals_unsent, 0);
-    assert!(engine.referral_health().is_some_and(|h| h.running && !h.endpoint_failing));
+    assert!(
+        engine
+            .referral_health()
+            .is_some_and(|h| h.running && !h.endpoint_failing)
+    );
     engine.shutdown(Duration::from_secs(10)).unwrap();
 }

@@ -44,9 +44,18 @@ fn referral_crash_child() {
     let (Ok(spool), Ok(url)) = (std::env::var(CHILD_SPOOL), std::env::var(CHILD_URL)) else {
         return; // An ordinary test run: nothing to do.
     };
-    let retry = RetryConfig { request_timeout_ms: 120_000, ..fast_retry() };
-    let sender =
-        ReferralSender::builder().url(url).key_id(KEY_ID).secret(SECRET).spool_dir(spool).retry(retry).start().unwrap();
+    let retry = RetryConfig {
+        request_timeout_ms: 120_000,
+        ..fast_retry()
+    };
+    let sender = ReferralSender::builder()
+        .url(url)
+        .key_id(KEY_ID)
+        .secret(SECRET)
+        .spool_dir(spool)
+        .retry(retry)
+        .start()
+        .unwrap();
     let mut out = std::io::stdout().lock();
     for i in 0..REFERRALS {
         let id = sender.send(packet(i)).unwrap();
@@ -65,7 +74,12 @@ fn sigkill_mid_delivery_loses_nothing() {
     let hanging = HangingServer::start();
     let mut child = KillOnDrop(
         Command::new(std::env::current_exe().unwrap())
-            .args(["referral_crash_child", "--exact", "--nocapture", "--test-threads=1"])
+            .args([
+                "referral_crash_child",
+                "--exact",
+                "--nocapture",
+                "--test-threads=1",
+            ])
             .env(CHILD_SPOOL, spool.path())
             .env(CHILD_URL, hanging.url())
             .stdout(Stdio::piped())
@@ -86,7 +100,9 @@ fn sigkill_mid_delivery_loses_nothing() {
     });
     let mut ids = HashSet::new();
     loop {
-        let line = rx.recv_timeout(Duration::from_secs(60)).expect("child did not report its referrals");
+        let line = rx
+            .recv_timeout(Duration::from_secs(60))
+            .expect("child did not report its referrals");
         // libtest may print "test referral_crash_child ... " on the same line first.
         if let Some((_, id)) = line.split_once("CHILD-ID ") {
             ids.insert(id.trim().to_owned());

@@ -20,9 +20,16 @@ use waypoint::referral::{ReferralSender, RetryConfig};
 fn tick_is_not_delayed_while_the_endpoint_hangs() {
     let spool = tempfile::tempdir().unwrap();
     let hanging = HangingServer::start();
-    let retry = RetryConfig { request_timeout_ms: 30_000, ..fast_retry() };
-    let sender =
-        ReferralSender::builder().url(hanging.url()).key_id(KEY_ID).secret(SECRET).spool_dir(spool.path()).retry(retry);
+    let retry = RetryConfig {
+        request_timeout_ms: 30_000,
+        ..fast_retry()
+    };
+    let sender = ReferralSender::builder()
+        .url(hanging.url())
+        .key_id(KEY_ID)
+        .secret(SECRET)
+        .spool_dir(spool.path())
+        .retry(retry);
     let sender = sender.start().unwrap();
 
     let tick = Duration::from_micros(16_667);
@@ -45,12 +52,20 @@ fn tick_is_not_delayed_while_the_endpoint_hangs() {
     work.sort();
     let median = work[work.len() / 2];
     let worst = work[work.len() - 1];
-    eprintln!("game loop: 120 ticks in {elapsed:?}; referral work per tick median {median:?}, worst {worst:?}");
+    eprintln!(
+        "game loop: 120 ticks in {elapsed:?}; referral work per tick median {median:?}, worst {worst:?}"
+    );
     // The endpoint never answered during the whole loop.
     assert!(hanging.connections() >= 1);
     assert_eq!(sender.stats().delivered, 0);
-    assert!(worst < Duration::from_millis(50), "a tick spent {worst:?} on referrals");
-    assert!(elapsed < Duration::from_secs(4), "120 ticks took {elapsed:?}");
+    assert!(
+        worst < Duration::from_millis(50),
+        "a tick spent {worst:?} on referrals"
+    );
+    assert!(
+        elapsed < Duration::from_secs(4),
+        "120 ticks took {elapsed:?}"
+    );
     assert!(sender.sync_spool(Duration::from_secs(20)));
     assert_eq!(sender.stats().spooled, sent as u64);
     let status = sender.shutdown(Duration::from_millis(200));

@@ -14,8 +14,14 @@ use waypoint::telemetry::{
 };
 use waypoint::{Category, Scores};
 
-const CANARIES: [&str; 6] =
-    ["CANARYtext7f3a", "canary-player-91b2", "CANARYchannel55e", "CANARYreason0c4", "CANARYgroup88d", "canaryname-x1"];
+const CANARIES: [&str; 6] = [
+    "CANARYtext7f3a",
+    "canary-player-91b2",
+    "CANARYchannel55e",
+    "CANARYreason0c4",
+    "CANARYgroup88d",
+    "canaryname-x1",
+];
 
 /// The events an engine would derive from `signal`: only codes, categories, scores and times.
 fn events_for(signal: &Signal, i: u64) -> Vec<Event> {
@@ -29,28 +35,48 @@ fn events_for(signal: &Signal, i: u64) -> Vec<Event> {
                 scores: Scores([0.9, 0.1, 0.05, 0.0]),
                 latency: Duration::from_micros(200 + i % 900),
             }];
-            out.push(Event::Response { kind: ResponseKind::ALL[(i % 3) as usize], category, age_band: band });
+            out.push(Event::Response {
+                kind: ResponseKind::ALL[(i % 3) as usize],
+                category,
+                age_band: band,
+            });
             if i % 3 == 1 {
-                out.push(Event::HelpOpened { category, age_band: band });
+                out.push(Event::HelpOpened {
+                    category,
+                    age_band: band,
+                });
             }
             if i % 3 == 2 {
                 out.push(Event::Referral { category });
-                out.push(Event::Outcome { category, upheld: i.is_multiple_of(2) });
+                out.push(Event::Outcome {
+                    category,
+                    upheld: i.is_multiple_of(2),
+                });
             }
             out
         }
-        Signal::Report { .. } => vec![Event::Signal { kind: SignalKind::Report }],
-        Signal::Block { .. } => vec![Event::Signal { kind: SignalKind::Block }],
+        Signal::Report { .. } => vec![Event::Signal {
+            kind: SignalKind::Report,
+        }],
+        Signal::Block { .. } => vec![Event::Signal {
+            kind: SignalKind::Block,
+        }],
         Signal::NameChange { name, .. } => vec![
-            Event::Signal { kind: SignalKind::NameChange },
+            Event::Signal {
+                kind: SignalKind::NameChange,
+            },
             Event::Scored {
                 language: Language::new(name),
                 scores: Scores::default(),
                 latency: Duration::from_micros(90),
             },
         ],
-        Signal::GroupJoin { .. } => vec![Event::Signal { kind: SignalKind::GroupJoin }],
-        _ => vec![Event::Signal { kind: SignalKind::Custom }],
+        Signal::GroupJoin { .. } => vec![Event::Signal {
+            kind: SignalKind::GroupJoin,
+        }],
+        _ => vec![Event::Signal {
+            kind: SignalKind::Custom,
+        }],
     }
 }
 
@@ -58,10 +84,17 @@ fn signals(n: u64) -> Vec<Signal> {
     let mut out = Vec::new();
     for i in 0..n {
         let player = PlayerId::new(format!("{}-{i}", CANARIES[1]));
-        let chat = ChatMessage::new(player.clone(), format!("{} you are {} #{i}", CANARIES[0], CANARIES[5]))
-            .channel(CANARIES[2])
-            .locale(if i % 2 == 0 { "nl-BE".to_owned() } else { format!("{}-{i}", CANARIES[0]) })
-            .age_band(AgeBand::ALL[(i % 3) as usize]);
+        let chat = ChatMessage::new(
+            player.clone(),
+            format!("{} you are {} #{i}", CANARIES[0], CANARIES[5]),
+        )
+        .channel(CANARIES[2])
+        .locale(if i % 2 == 0 {
+            "nl-BE".to_owned()
+        } else {
+            format!("{}-{i}", CANARIES[0])
+        })
+        .age_band(AgeBand::ALL[(i % 3) as usize]);
         out.push(Signal::Chat(chat));
         match i % 4 {
             0 => out.push(Signal::Report {
@@ -69,9 +102,19 @@ fn signals(n: u64) -> Vec<Signal> {
                 target: player,
                 reason: CANARIES[3].to_owned(),
             }),
-            1 => out.push(Signal::Block { by: PlayerId::new(CANARIES[1]), target: player }),
-            2 => out.push(Signal::NameChange { player, name: CANARIES[5].to_owned() }),
-            _ => out.push(Signal::GroupJoin { player, group: CANARIES[4].to_owned(), flagged: true }),
+            1 => out.push(Signal::Block {
+                by: PlayerId::new(CANARIES[1]),
+                target: player,
+            }),
+            2 => out.push(Signal::NameChange {
+                player,
+                name: CANARIES[5].to_owned(),
+            }),
+            _ => out.push(Signal::GroupJoin {
+                player,
+                group: CANARIES[4].to_owned(),
+                flagged: true,
+            }),
         }
     }
     out
@@ -90,15 +133,23 @@ fn no_exported_byte_contains_chat_text_or_player_ids() {
         for mut request in srv.incoming_requests() {
             let mut body = Vec::new();
             let _ = request.as_reader().read_to_end(&mut body);
-            sink.lock().unwrap().extend_from_slice(request.url().as_bytes());
+            sink.lock()
+                .unwrap()
+                .extend_from_slice(request.url().as_bytes());
             sink.lock().unwrap().extend_from_slice(&body);
             let _ = request.respond(tiny_http::Response::empty(200));
         }
     });
 
     // A canary cannot even be the server id.
-    let bad = TelemetryConfig { server_id: CANARIES[1].replace('-', " "), ..TelemetryConfig::default() };
-    assert!(matches!(bad.validate(), Err(TelemetryConfigError::ServerId(_))));
+    let bad = TelemetryConfig {
+        server_id: CANARIES[1].replace('-', " "),
+        ..TelemetryConfig::default()
+    };
+    assert!(matches!(
+        bad.validate(),
+        Err(TelemetryConfigError::ServerId(_))
+    ));
 
     let dir = tempfile::tempdir().unwrap();
     for (k, epsilon) in [(1, None), (10, None), (10, Some(1.0))] {
@@ -114,7 +165,10 @@ fn no_exported_byte_contains_chat_text_or_player_ids() {
         let telemetry = Telemetry::builder(config).build().unwrap();
         for (i, signal) in signals(600).iter().enumerate() {
             for event in events_for(signal, i as u64) {
-                telemetry.record_at(event, UNIX_EPOCH + Duration::from_secs(1_800_000_000 + i as u64));
+                telemetry.record_at(
+                    event,
+                    UNIX_EPOCH + Duration::from_secs(1_800_000_000 + i as u64),
+                );
             }
         }
         telemetry.shutdown(Duration::from_secs(10)).unwrap();
@@ -134,15 +188,27 @@ fn no_exported_byte_contains_chat_text_or_player_ids() {
         exported.len()
     );
     let text = String::from_utf8(exported).unwrap().to_lowercase();
-    assert!(text.contains("\"language\":\"nl\""), "the locale's language code is kept");
-    assert!(text.contains("\"language\":\"und\""), "a free-form locale becomes und");
+    assert!(
+        text.contains("\"language\":\"nl\""),
+        "the locale's language code is kept"
+    );
+    assert!(
+        text.contains("\"language\":\"und\""),
+        "a free-form locale becomes und"
+    );
     for canary in CANARIES {
         let needle = canary.to_lowercase();
-        assert!(!text.contains(&needle), "exported telemetry contains {canary:?}");
+        assert!(
+            !text.contains(&needle),
+            "exported telemetry contains {canary:?}"
+        );
         // Not even a fragment long enough to identify it.
         for window in needle.as_bytes().windows(8) {
             let fragment = std::str::from_utf8(window).unwrap();
-            assert!(!text.contains(fragment), "exported telemetry contains a fragment {fragment:?} of {canary:?}");
+            assert!(
+                !text.contains(fragment),
+                "exported telemetry contains a fragment {fragment:?} of {canary:?}"
+            );
         }
     }
     server.unblock();

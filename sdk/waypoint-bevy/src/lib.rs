@@ -123,14 +123,18 @@ impl Plugin for WaypointPlugin {
             .add_message::<WaypointResponse>()
             .configure_sets(PreUpdate, WaypointSystems::Deliver)
             .configure_sets(PostUpdate, WaypointSystems::Submit)
-            .add_systems(PreUpdate, deliver_responses.in_set(WaypointSystems::Deliver))
+            .add_systems(
+                PreUpdate,
+                deliver_responses.in_set(WaypointSystems::Deliver),
+            )
             .add_systems(PostUpdate, submit_signals.in_set(WaypointSystems::Submit));
         match self.engine() {
             Ok(engine) => {
                 if let waypoint::Health::Degraded { reasons } = engine.health() {
                     log::warn!("waypoint: running degraded: {}", reasons.join("; "));
                 }
-                app.insert_resource(WaypointEngine(engine)).insert_resource(WaypointStatus::Running);
+                app.insert_resource(WaypointEngine(engine))
+                    .insert_resource(WaypointStatus::Running);
             }
             Err(e) => {
                 log::error!("waypoint: the engine could not start, signals will be ignored: {e}");
@@ -161,7 +165,10 @@ pub fn submit_signals(
 }
 
 /// Writes responses the engine decided since the last frame.
-pub fn deliver_responses(engine: Option<Res<WaypointEngine>>, mut out: MessageWriter<WaypointResponse>) {
+pub fn deliver_responses(
+    engine: Option<Res<WaypointEngine>>,
+    mut out: MessageWriter<WaypointResponse>,
+) {
     let Some(engine) = engine else { return };
     for response in engine.0.drain_responses() {
         out.write(WaypointResponse(response));

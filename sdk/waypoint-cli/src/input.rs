@@ -37,31 +37,59 @@ impl Input {
     /// Opens `path`, or standard input for `None` or `-`.
     pub fn open(path: Option<&Path>) -> Result<Input, CliError> {
         match path {
-            None => Ok(Input::from_reader(Box::new(BufReader::new(io::stdin())), None, "-")),
-            Some(p) if p.as_os_str() == "-" => Ok(Input::from_reader(Box::new(BufReader::new(io::stdin())), None, "-")),
+            None => Ok(Input::from_reader(
+                Box::new(BufReader::new(io::stdin())),
+                None,
+                "-",
+            )),
+            Some(p) if p.as_os_str() == "-" => Ok(Input::from_reader(
+                Box::new(BufReader::new(io::stdin())),
+                None,
+                "-",
+            )),
             Some(p) => {
                 let name = p.display().to_string();
-                let file = File::open(p).map_err(|source| CliError::Input { path: name.clone(), source })?;
-                let len = file.metadata().ok().filter(|m| m.is_file()).map(|m| m.len());
+                let file = File::open(p).map_err(|source| CliError::Input {
+                    path: name.clone(),
+                    source,
+                })?;
+                let len = file
+                    .metadata()
+                    .ok()
+                    .filter(|m| m.is_file())
+                    .map(|m| m.len());
                 if file.metadata().is_ok_and(|m| m.is_dir()) {
                     return Err(CliError::Input {
                         path: name,
                         source: io::Error::new(io::ErrorKind::InvalidInput, "is a directory"),
                     });
                 }
-                Ok(Input::from_reader(Box::new(BufReader::with_capacity(1 << 16, file)), len, &name))
+                Ok(Input::from_reader(
+                    Box::new(BufReader::with_capacity(1 << 16, file)),
+                    len,
+                    &name,
+                ))
             }
         }
     }
 
     fn from_reader(reader: Box<dyn BufRead>, len: Option<u64>, name: &str) -> Input {
-        Input { reader, len, name: name.to_owned(), line_number: 0, buffer: Vec::new() }
+        Input {
+            reader,
+            len,
+            name: name.to_owned(),
+            line_number: 0,
+            buffer: Vec::new(),
+        }
     }
 
     /// The next line with its 1-based number and the bytes it took, or `None` at the end.
     pub fn next_line(&mut self) -> Result<Option<(u64, Line, usize)>, CliError> {
         self.buffer.clear();
-        let read_err = |source| CliError::Input { path: self.name.clone(), source };
+        let read_err = |source| CliError::Input {
+            path: self.name.clone(),
+            source,
+        };
         let mut consumed = (&mut self.reader)
             .take(MAX_LINE_BYTES as u64)
             .read_until(b'\n', &mut self.buffer)
@@ -70,7 +98,10 @@ impl Input {
             return Ok(None);
         }
         if self.buffer.last() != Some(&b'\n') && consumed == MAX_LINE_BYTES {
-            consumed += self.skip_rest_of_line().map_err(|source| CliError::Input { path: self.name.clone(), source })?;
+            consumed += self.skip_rest_of_line().map_err(|source| CliError::Input {
+                path: self.name.clone(),
+                source,
+            })?;
             // Cut back to a character boundary so a valid line does not look invalid.
             let valid_up_to = match std::str::from_utf8(&self.buffer) {
                 Ok(_) => self.buffer.len(),
@@ -116,10 +147,13 @@ mod tests {
         let mut input = Input::from_reader(Box::new(io::Cursor::new(bytes.to_vec())), None, "t");
         let mut out = Vec::new();
         while let Some((n, line, _)) = input.next_line().expect("read") {
-            out.push((n, match line {
-                Line::Text(t) => Some(t),
-                Line::InvalidUtf8 => None,
-            }));
+            out.push((
+                n,
+                match line {
+                    Line::Text(t) => Some(t),
+                    Line::InvalidUtf8 => None,
+                },
+            ));
         }
         out
     }
@@ -127,7 +161,14 @@ mod tests {
     #[test]
     fn splits_lines_and_flags_invalid_utf8() {
         let got = lines(b"hello\r\n\xff\xfe bad\nlast");
-        assert_eq!(got, vec![(1, Some("hello".into())), (2, None), (3, Some("last".into()))]);
+        assert_eq!(
+            got,
+            vec![
+                (1, Some("hello".into())),
+                (2, None),
+                (3, Some("last".into()))
+            ]
+        );
     }
 
     #[test]
@@ -136,7 +177,10 @@ mod tests {
         bytes.extend_from_slice(b"\nnext\n");
         let got = lines(&bytes);
         assert_eq!(got.len(), 2);
-        let first = got[0].1.as_ref().expect("valid utf-8 after cutting at a boundary");
+        let first = got[0]
+            .1
+            .as_ref()
+            .expect("valid utf-8 after cutting at a boundary");
         assert!(first.len() <= MAX_LINE_BYTES);
         assert_eq!(got[1], (2, Some("next".into())));
     }

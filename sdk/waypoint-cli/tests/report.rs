@@ -1,7 +1,11 @@
 //! `waypoint report`: merges telemetry from several servers into an HTML page and a JSON summary,
 //! and the page renders in headless Chromium.
 
-#![expect(clippy::unwrap_used, clippy::panic, reason = "test helpers fail loudly")]
+#![expect(
+    clippy::unwrap_used,
+    clippy::panic,
+    reason = "test helpers fail loudly"
+)]
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -33,7 +37,10 @@ fn generate(dir: &Path, hours: u64, epsilon: Option<f64>) -> Vec<PathBuf> {
         }
         telemetry.shutdown(Duration::from_secs(10)).unwrap();
     }
-    let mut files: Vec<PathBuf> = std::fs::read_dir(dir).unwrap().map(|e| e.unwrap().path()).collect();
+    let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
     files.sort();
     files
 }
@@ -43,8 +50,19 @@ fn waypoint() -> Command {
 }
 
 fn run_report(files: &[PathBuf], out: &Path) -> serde_json::Value {
-    let output = waypoint().arg("report").arg("--input").args(files).arg("--out").arg(out).output().unwrap();
-    assert!(output.status.success(), "report failed: {}", String::from_utf8_lossy(&output.stderr));
+    let output = waypoint()
+        .arg("report")
+        .arg("--input")
+        .args(files)
+        .arg("--out")
+        .arg(out)
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "report failed: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
     let summary = std::fs::read_to_string(out.with_extension("json")).unwrap();
     serde_json::from_str(&summary).unwrap()
 }
@@ -63,7 +81,14 @@ fn report_merges_servers_into_html_and_summary() {
     for file in &files {
         for line in std::fs::read_to_string(file).unwrap().lines() {
             let r = Record::from_json(line).unwrap();
-            rollup.add(&r.server, r.window_start, r.window_secs, r.k, r.epsilon, &r.to_aggregate().unwrap());
+            rollup.add(
+                &r.server,
+                r.window_start,
+                r.window_secs,
+                r.k,
+                r.epsilon,
+                &r.to_aggregate().unwrap(),
+            );
             records += 1;
         }
     }
@@ -73,9 +98,15 @@ fn report_merges_servers_into_html_and_summary() {
     assert_eq!(summary["sources"]["windows"], 48);
     assert_eq!(summary["messages"]["count"], total.total_messages().count);
     assert_eq!(summary["sources"]["k"], 10);
-    assert!(summary["suppressed_cells"].as_u64().unwrap() > 0, "a quiet server has small cells");
+    assert!(
+        summary["suppressed_cells"].as_u64().unwrap() > 0,
+        "a quiet server has small cells"
+    );
     for category in ["insult", "hate", "threat", "extremism"] {
-        assert!(summary["reviews"][category]["precision"].as_f64().is_some(), "{category}: no precision");
+        assert!(
+            summary["reviews"][category]["precision"].as_f64().is_some(),
+            "{category}: no precision"
+        );
     }
     assert!(summary["latency"]["p99_ms"].as_f64().unwrap() > 0.0);
     assert_eq!(summary["windows"].as_array().unwrap().len(), 48);
@@ -93,8 +124,14 @@ fn report_merges_servers_into_html_and_summary() {
     ] {
         assert!(html.contains(heading), "missing section {heading}");
     }
-    assert!(html.contains("class=\"hidden\""), "suppressed cells are marked in tables");
-    assert!(html.contains("hidden for privacy"), "suppressed ranges are marked in charts");
+    assert!(
+        html.contains("class=\"hidden\""),
+        "suppressed cells are marked in tables"
+    );
+    assert!(
+        html.contains("hidden for privacy"),
+        "suppressed ranges are marked in charts"
+    );
     assert!(!html.contains("<script"), "no scripts");
     for external in ["src=\"http", "href=\"http", "url(http", "@import"] {
         assert!(!html.contains(external), "self-contained: found {external}");
@@ -118,14 +155,25 @@ fn report_reads_directories_and_reports_bad_lines_with_their_location() {
         .status()
         .unwrap();
     assert!(status.success());
-    let summary: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&summary_path).unwrap()).unwrap();
+    let summary: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&summary_path).unwrap()).unwrap();
     assert_eq!(summary["sources"]["epsilons"][0], 1.0);
-    assert!(std::fs::read_to_string(&out).unwrap().contains("random noise"));
+    assert!(
+        std::fs::read_to_string(&out)
+            .unwrap()
+            .contains("random noise")
+    );
 
     let bad = dir.path().join("bad.jsonl");
     std::fs::write(&bad, "{\"schema\":\"waypoint-telemetry\",\"version\":1}\n").unwrap();
-    let output =
-        waypoint().arg("report").arg("--input").arg(&bad).arg("--out").arg(dir.path().join("x.html")).output().unwrap();
+    let output = waypoint()
+        .arg("report")
+        .arg("--input")
+        .arg(&bad)
+        .arg("--out")
+        .arg(dir.path().join("x.html"))
+        .output()
+        .unwrap();
     assert!(!output.status.success());
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(stderr.contains("bad.jsonl:1"), "{stderr}");
@@ -146,7 +194,11 @@ fn report_reads_directories_and_reports_bad_lines_with_their_location() {
 
 /// Runs a command, killing it after `limit`.
 fn run_with_limit(mut command: Command, limit: Duration) -> std::process::ExitStatus {
-    let mut child = command.stdout(Stdio::null()).stderr(Stdio::null()).spawn().unwrap();
+    let mut child = command
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
     let started = Instant::now();
     loop {
         if let Some(status) = child.try_wait().unwrap() {
@@ -181,8 +233,19 @@ fn report_renders_in_headless_chromium() {
     let profile = dir.path().join("chromium-profile");
     let mut command = Command::new(chromium);
     command
-        .args(["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run"])
-        .args(["--disable-background-networking", "--disable-component-update", "--disable-sync", "--hide-scrollbars"])
+        .args([
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-quic",
+            "--no-first-run",
+        ])
+        .args([
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--hide-scrollbars",
+        ])
         .arg(format!("--user-data-dir={}", profile.display()))
         .arg(format!("--screenshot={}", png_path.display()))
         .arg("--window-size=1280,2000")
@@ -190,7 +253,9 @@ fn report_renders_in_headless_chromium() {
     let status = run_with_limit(command, Duration::from_secs(120));
     assert!(status.success(), "chromium exited with {status}");
 
-    let decoder = png::Decoder::new(std::io::BufReader::new(std::fs::File::open(&png_path).unwrap()));
+    let decoder = png::Decoder::new(std::io::BufReader::new(
+        std::fs::File::open(&png_path).unwrap(),
+    ));
     let mut reader = decoder.read_info().unwrap();
     let mut buf = vec![0; reader.output_buffer_size().unwrap()];
     let info = reader.next_frame(&mut buf).unwrap();
@@ -207,6 +272,13 @@ fn report_renders_in_headless_chromium() {
         }
     }
     let total = (info.width * info.height) as usize;
-    assert!(colours.len() > 50, "only {} distinct colours: the page looks blank", colours.len());
-    assert!(non_white * 10 > total, "only {non_white} of {total} pixels are not white");
+    assert!(
+        colours.len() > 50,
+        "only {} distinct colours: the page looks blank",
+        colours.len()
+    );
+    assert!(
+        non_white * 10 > total,
+        "only {non_white} of {total} pixels are not white"
+    );
 }

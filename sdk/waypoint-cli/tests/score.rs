@@ -19,13 +19,22 @@ fn waypoint(args: &[&str], stdin: &[u8]) -> Output {
         .stderr(Stdio::piped())
         .spawn()
         .expect("spawn waypoint");
-    child.stdin.take().expect("stdin").write_all(stdin).expect("write stdin");
+    child
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(stdin)
+        .expect("write stdin");
     child.wait_with_output().expect("wait")
 }
 
 fn score_lines(lines: &[&str]) -> Vec<Value> {
     let out = waypoint(&["score", "-"], lines.join("\n").as_bytes());
-    assert!(out.status.success(), "waypoint score failed: {}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "waypoint score failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     String::from_utf8(out.stdout)
         .expect("utf-8 output")
         .lines()
@@ -49,12 +58,28 @@ fn flags_obfuscated_insult_and_coded_extremism_but_not_game_talk() {
     assert_ne!(response(0), "none", "obfuscated insult: {}", out[0]);
     assert_eq!(out[0]["normalized"], "you r a worthless idiot");
     assert_ne!(response(1), "none", "coded extremism: {}", out[1]);
-    assert!(!out[1]["lexicon"].as_array().expect("lexicon").is_empty(), "{}", out[1]);
+    assert!(
+        !out[1]["lexicon"].as_array().expect("lexicon").is_empty(),
+        "{}",
+        out[1]
+    );
     for (i, line) in lines.iter().enumerate().skip(2) {
-        assert_eq!(response(i), "none", "ordinary game talk flagged: {line}: {}", out[i]);
+        assert_eq!(
+            response(i),
+            "none",
+            "ordinary game talk flagged: {line}: {}",
+            out[i]
+        );
     }
     for o in &out {
-        for key in ["text", "normalized", "scores", "lexicon", "response", "reasons"] {
+        for key in [
+            "text",
+            "normalized",
+            "scores",
+            "lexicon",
+            "response",
+            "reasons",
+        ] {
             assert!(o.get(key).is_some(), "missing {key} in {o}");
         }
         for category in ["insult", "hate", "threat", "extremism"] {
@@ -67,9 +92,19 @@ fn flags_obfuscated_insult_and_coded_extremism_but_not_game_talk() {
 #[test]
 fn example_chat_file_scores_every_line() {
     let out = waypoint(&["score", "examples/chat.txt"], b"");
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    let expected = std::fs::read_to_string(repo().join("examples/chat.txt")).expect("example").lines().count();
-    assert_eq!(String::from_utf8_lossy(&out.stdout).lines().count(), expected);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let expected = std::fs::read_to_string(repo().join("examples/chat.txt"))
+        .expect("example")
+        .lines()
+        .count();
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout).lines().count(),
+        expected
+    );
 }
 
 #[test]
@@ -97,8 +132,15 @@ fn unreadable_input_and_bad_arguments_fail_clearly() {
 fn malformed_policy_is_rejected_with_line_and_column() {
     let dir = tempfile::tempdir().expect("tempdir");
     let policy = dir.path().join("policy.toml");
-    std::fs::write(&policy, "version = \"x\"\n\n[message.threat]\nreview = 1.5\n").expect("write");
-    let out = waypoint(&["score", "--policy", policy.to_str().expect("path")], b"gg\n");
+    std::fs::write(
+        &policy,
+        "version = \"x\"\n\n[message.threat]\nreview = 1.5\n",
+    )
+    .expect("write");
+    let out = waypoint(
+        &["score", "--policy", policy.to_str().expect("path")],
+        b"gg\n",
+    );
     assert!(!out.status.success());
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("policy.toml:4:10:"), "{stderr}");
@@ -112,9 +154,16 @@ fn missing_models_fail_unless_degraded_is_allowed() {
     let out = waypoint(&["score", "--models", models], b"gg\n");
     assert!(!out.status.success());
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(stderr.contains("degraded") && stderr.contains("--allow-degraded"), "{stderr}");
+    assert!(
+        stderr.contains("degraded") && stderr.contains("--allow-degraded"),
+        "{stderr}"
+    );
 
     let out = waypoint(&["score", "--models", models, "--allow-degraded"], b"gg\n");
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert_eq!(String::from_utf8_lossy(&out.stdout).lines().count(), 1);
 }

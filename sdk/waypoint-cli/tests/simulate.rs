@@ -12,9 +12,14 @@ fn models() -> PathBuf {
 fn simulate(script: &str, policy: Option<&str>) -> Output {
     let dir = tempfile::tempdir().expect("tempdir");
     let script_path = dir.path().join("scenario.jsonl");
-    std::fs::File::create(&script_path).and_then(|mut f| f.write_all(script.as_bytes())).expect("write");
+    std::fs::File::create(&script_path)
+        .and_then(|mut f| f.write_all(script.as_bytes()))
+        .expect("write");
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_waypoint"));
-    cmd.arg("simulate").arg("--models").arg(models()).arg("--allow-degraded");
+    cmd.arg("simulate")
+        .arg("--models")
+        .arg(models())
+        .arg("--allow-degraded");
     if let Some(policy) = policy {
         let policy_path = dir.path().join("policy.toml");
         std::fs::write(&policy_path, policy).expect("write");
@@ -28,44 +33,77 @@ const POLICY: &str = "version = \"sim\"\naccumulated.extremism = { floor = 0.4, 
 
 #[test]
 fn responses_are_json_lines_with_reasons_help_and_case_ids() {
-    let mut script = String::from("# a drifting player\n{\"t\": 0, \"type\": \"chat\", \"player\": \"ana\", \"text\": \"gg\", \"locale\": \"en\"}\n");
+    let mut script = String::from(
+        "# a drifting player\n{\"t\": 0, \"type\": \"chat\", \"player\": \"ana\", \"text\": \"gg\", \"locale\": \"en\"}\n",
+    );
     for i in 1..=6 {
         script.push_str(&format!(
             "{{\"t\": {}, \"type\": \"custom\", \"player\": \"ana\", \"kind\": \"note\", \"weight\": 0.6, \"category\": \"extremism\"}}\n",
             i * 60
         ));
     }
-    script.push_str("{\"t\": 9000, \"type\": \"outcome\", \"player\": \"ana\", \"outcome\": \"dismissed\"}\n");
+    script.push_str(
+        "{\"t\": 9000, \"type\": \"outcome\", \"player\": \"ana\", \"outcome\": \"dismissed\"}\n",
+    );
     script.push_str("{\"t\": 9001, \"type\": \"report\", \"reporter\": \"bo\", \"target\": \"ana\", \"reason\": \"hate\"}\n");
     let out = simulate(&script, Some(POLICY));
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let lines: Vec<serde_json::Value> = String::from_utf8_lossy(&out.stdout)
         .lines()
         .map(|l| serde_json::from_str(l).expect("json line"))
         .collect();
-    let kinds: Vec<&str> = lines.iter().map(|l| l["response"].as_str().expect("response")).collect();
+    let kinds: Vec<&str> = lines
+        .iter()
+        .map(|l| l["response"].as_str().expect("response"))
+        .collect();
     assert_eq!(kinds, ["nudge", "help", "review"], "{lines:#?}");
     assert_eq!(lines[0]["player"], "ana");
     assert_eq!(lines[0]["categories"][0], "extremism");
     assert_eq!(lines[0]["reasons"]["rule"], "accumulated.extremism.nudge");
     assert_eq!(lines[1]["help"]["organisation"], "Org");
-    assert!(lines[2]["case_id"].as_str().is_some_and(|id| id.len() == 36));
-    assert!(lines[2]["t"].as_f64() > lines[1]["t"].as_f64(), "times are the simulated clock");
+    assert!(
+        lines[2]["case_id"]
+            .as_str()
+            .is_some_and(|id| id.len() == 36)
+    );
+    assert!(
+        lines[2]["t"].as_f64() > lines[1]["t"].as_f64(),
+        "times are the simulated clock"
+    );
 }
 
 #[test]
 fn a_bad_line_is_an_error_with_its_line_number() {
-    let out = simulate("{\"t\": 0, \"type\": \"chat\", \"player\": \"a\", \"text\": \"hi\"}\n{\"t\": 1, \"type\": \"chat\", \"player\": \"a\", \"txt\": \"hi\"}\n", None);
+    let out = simulate(
+        "{\"t\": 0, \"type\": \"chat\", \"player\": \"a\", \"text\": \"hi\"}\n{\"t\": 1, \"type\": \"chat\", \"player\": \"a\", \"txt\": \"hi\"}\n",
+        None,
+    );
     assert!(!out.status.success());
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("scenario.jsonl:2:"), "{stderr}");
-    let out = simulate("{\"t\": 5, \"type\": \"block\", \"by\": \"a\", \"target\": \"b\"}\n{\"t\": 1, \"type\": \"block\", \"by\": \"a\", \"target\": \"b\"}\n", None);
-    assert!(String::from_utf8_lossy(&out.stderr).contains(":2: t = 1"), "{}", String::from_utf8_lossy(&out.stderr));
+    let out = simulate(
+        "{\"t\": 5, \"type\": \"block\", \"by\": \"a\", \"target\": \"b\"}\n{\"t\": 1, \"type\": \"block\", \"by\": \"a\", \"target\": \"b\"}\n",
+        None,
+    );
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains(":2: t = 1"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 }
 
 #[test]
 fn telemetry_dir_gets_jsonl_that_report_renders_without_any_name_or_text() {
-    const CANARIES: [&str; 4] = ["canaryplayer9d1", "CANARYchatline4e2", "canarychannel77", "canaryreporter31"];
+    const CANARIES: [&str; 4] = [
+        "canaryplayer9d1",
+        "CANARYchatline4e2",
+        "canarychannel77",
+        "canaryreporter31",
+    ];
     let dir = tempfile::tempdir().expect("tempdir");
     let telemetry = dir.path().join("telemetry");
     let mut script = String::new();
@@ -92,7 +130,11 @@ fn telemetry_dir_gets_jsonl_that_report_renders_without_any_name_or_text() {
         .arg(&script_path)
         .output()
         .expect("run waypoint");
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 
     let files: Vec<PathBuf> = std::fs::read_dir(&telemetry)
         .expect("telemetry dir exists")
@@ -107,7 +149,10 @@ fn telemetry_dir_gets_jsonl_that_report_renders_without_any_name_or_text() {
     assert!(!bytes.is_empty());
     let text = String::from_utf8_lossy(&bytes).to_lowercase();
     for canary in CANARIES {
-        assert!(!text.contains(&canary.to_lowercase()), "{canary} reached telemetry: {text}");
+        assert!(
+            !text.contains(&canary.to_lowercase()),
+            "{canary} reached telemetry: {text}"
+        );
     }
     for line in String::from_utf8_lossy(&bytes).lines() {
         serde_json::from_str::<serde_json::Value>(line).expect("each line is JSON");
@@ -122,11 +167,21 @@ fn telemetry_dir_gets_jsonl_that_report_renders_without_any_name_or_text() {
         .arg(&html)
         .output()
         .expect("run waypoint report");
-    assert!(report.status.success(), "{}", String::from_utf8_lossy(&report.stderr));
+    assert!(
+        report.status.success(),
+        "{}",
+        String::from_utf8_lossy(&report.stderr)
+    );
     let html = std::fs::read_to_string(&html).expect("report written");
-    assert!(html.contains("<html") || html.contains("<!DOCTYPE") || html.contains("<!doctype"), "not HTML");
+    assert!(
+        html.contains("<html") || html.contains("<!DOCTYPE") || html.contains("<!doctype"),
+        "not HTML"
+    );
     for canary in CANARIES {
-        assert!(!html.to_lowercase().contains(&canary.to_lowercase()), "{canary} reached the report");
+        assert!(
+            !html.to_lowercase().contains(&canary.to_lowercase()),
+            "{canary} reached the report"
+        );
     }
 }
 
@@ -148,7 +203,14 @@ fn an_unreachable_webhook_leaves_the_referral_in_the_spool_and_says_so() {
     // Port 9 (discard) on loopback: nothing listens, the connection is refused.
     let out = Command::new(env!("CARGO_BIN_EXE_waypoint"))
         .env("WAYPOINT_WEBHOOK_SECRET", "cli-test-secret")
-        .args(["simulate", "--allow-degraded", "--delivery-timeout", "1", "--webhook", "http://127.0.0.1:9/hook"])
+        .args([
+            "simulate",
+            "--allow-degraded",
+            "--delivery-timeout",
+            "1",
+            "--webhook",
+            "http://127.0.0.1:9/hook",
+        ])
         .arg("--models")
         .arg(models())
         .arg("--policy")

@@ -20,7 +20,6 @@ use waypoint::text::{NormalizeOptions, normalize};
 
 const CORPUS_LINES: usize = 256;
 
-
 fn main() {
     let (corpus_name, lines) = corpus(CORPUS_LINES);
     let texts: Vec<&str> = lines.iter().map(String::as_str).collect();
@@ -50,7 +49,9 @@ fn main() {
     let options = NormalizeOptions::default();
     let fast_tier = |batch: &[&str]| {
         let normalized: Vec<String> = batch.iter().map(|t| normalize(t, &options).text).collect();
-        fast.as_ref().map(|f| f.score_batch(&normalized).map(|s| s.len()).unwrap_or(0)).unwrap_or(0)
+        fast.as_ref()
+            .map(|f| f.score_batch(&normalized).map(|s| s.len()).unwrap_or(0))
+            .unwrap_or(0)
     };
     let deep_tier = |batch: &[&str]| deep.embed_batch(batch).map(|e| e.len()).unwrap_or(0);
 
@@ -64,11 +65,21 @@ fn main() {
         group.throughput(Throughput::Elements(texts.len() as u64));
         for batch in [1, 32] {
             group.bench_function(format!("deep_tier_batch_{batch}"), |b| {
-                b.iter(|| texts.chunks(batch).map(|c| deep_tier(black_box(c))).sum::<usize>())
+                b.iter(|| {
+                    texts
+                        .chunks(batch)
+                        .map(|c| deep_tier(black_box(c)))
+                        .sum::<usize>()
+                })
             });
             if fast.is_some() {
                 group.bench_function(format!("fast_tier_batch_{batch}"), |b| {
-                    b.iter(|| texts.chunks(batch).map(|c| fast_tier(black_box(c))).sum::<usize>())
+                    b.iter(|| {
+                        texts
+                            .chunks(batch)
+                            .map(|c| fast_tier(black_box(c)))
+                            .sum::<usize>()
+                    })
                 });
             }
         }
@@ -78,7 +89,10 @@ fn main() {
 
     let n = texts.len() as f64;
     println!("\nDeep vs fast tier on {corpus_name} (one thread)");
-    println!("{:<22} {:>14} {:>16} {:>14}", "case", "messages/s", "per message", "deep / fast");
+    println!(
+        "{:<22} {:>14} {:>16} {:>14}",
+        "case", "messages/s", "per message", "deep / fast"
+    );
     for batch in [1, 32] {
         let deep_time = best_pass(|| {
             black_box(texts.chunks(batch).map(&deep_tier).sum::<usize>());
@@ -94,7 +108,10 @@ fn main() {
             format!("deep tier, batch {batch}"),
             n / deep_time.as_secs_f64(),
             per_message(deep_time) * 1e6,
-            fast_time.map_or("-".to_owned(), |f| format!("{:.1}x", deep_time.as_secs_f64() / f.as_secs_f64()))
+            fast_time.map_or("-".to_owned(), |f| format!(
+                "{:.1}x",
+                deep_time.as_secs_f64() / f.as_secs_f64()
+            ))
         );
         if let Some(f) = fast_time {
             println!(
@@ -109,7 +126,17 @@ fn main() {
     // Tokenisation alone, to show where the deep tier's time goes.
     let tokenizer = deep.tokenizer();
     let tokenize_time = best_pass(|| {
-        black_box(texts.iter().map(|t| tokenizer.encode(t).len()).sum::<usize>());
+        black_box(
+            texts
+                .iter()
+                .map(|t| tokenizer.encode(t).len())
+                .sum::<usize>(),
+        );
     });
-    println!("{:<22} {:>14.0} {:>13.1} µs", "tokenizer only", n / tokenize_time.as_secs_f64(), tokenize_time.as_secs_f64() / n * 1e6);
+    println!(
+        "{:<22} {:>14.0} {:>13.1} µs",
+        "tokenizer only",
+        n / tokenize_time.as_secs_f64(),
+        tokenize_time.as_secs_f64() / n * 1e6
+    );
 }

@@ -13,8 +13,12 @@ use criterion::{BatchSize, Criterion, criterion_group, criterion_main};
 use waypoint::{ChatMessage, Engine, Signal};
 
 const MESSAGES: [&str; 6] = [
-    "gg wp", "push mid, they are weak there", "anyone up for ranked later?", "you guys are trash lol",
-    "rotate to B", "nice shot!",
+    "gg wp",
+    "push mid, they are weak there",
+    "anyone up for ranked later?",
+    "you guys are trash lol",
+    "rotate to B",
+    "nice shot!",
 ];
 
 fn engine(capacity: usize) -> Engine {
@@ -27,7 +31,12 @@ fn engine(capacity: usize) -> Engine {
 
 fn signals(n: usize) -> Vec<Signal> {
     (0..n)
-        .map(|i| Signal::Chat(ChatMessage::new(format!("player{}", i % 5_000), MESSAGES[i % MESSAGES.len()]).locale("en")))
+        .map(|i| {
+            Signal::Chat(
+                ChatMessage::new(format!("player{}", i % 5_000), MESSAGES[i % MESSAGES.len()])
+                    .locale("en"),
+            )
+        })
         .collect()
 }
 
@@ -63,7 +72,12 @@ fn manual_table() {
     println!("Engine::submit on the calling thread ({N} calls, worker scoring concurrently)");
     println!("| statistic | time |");
     println!("|---|---|");
-    for (name, p) in [("p50", 0.50), ("p90", 0.90), ("p99", 0.99), ("p99.9", 0.999)] {
+    for (name, p) in [
+        ("p50", 0.50),
+        ("p90", 0.90),
+        ("p99", 0.99),
+        ("p99.9", 0.999),
+    ] {
         println!("| {name} | {:?} |", percentile(&timings, p));
     }
     println!("| max | {:?} |", timings[timings.len() - 1]);
@@ -78,7 +92,11 @@ fn bench(c: &mut Criterion) {
     let engine = engine(1 << 16);
     let template = signals(1).remove(0);
     c.bench_function("engine_submit", |b| {
-        b.iter_batched(|| template.clone(), |signal| black_box(engine.submit(signal)), BatchSize::SmallInput)
+        b.iter_batched(
+            || template.clone(),
+            |signal| black_box(engine.submit(signal)),
+            BatchSize::SmallInput,
+        )
     });
     println!("criterion run: {:?}", engine.stats());
 }

@@ -12,12 +12,23 @@ use std::time::{Duration, Instant};
 use waypoint::{ChatMessage, Engine, Health};
 
 const MESSAGES: [&str; 10] = [
-    "gg wp", "push mid, they are weak there", "anyone up for ranked later?", "you guys are trash lol",
-    "rotate to B", "nice shot!", "kill the healer", "camp B", "the media lies about everything", "14 words",
+    "gg wp",
+    "push mid, they are weak there",
+    "anyone up for ranked later?",
+    "you guys are trash lol",
+    "rotate to B",
+    "nice shot!",
+    "kill the healer",
+    "camp B",
+    "the media lies about everything",
+    "14 words",
 ];
 
 fn env_or(name: &str, default: u64) -> u64 {
-    std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
 }
 
 fn main() {
@@ -42,7 +53,11 @@ fn main() {
     for tick in 0..secs * 100 {
         for _ in 0..per_tick {
             let i = sent as usize;
-            let chat = ChatMessage::new(format!("player{}", i % 20_000), MESSAGES[i % MESSAGES.len()]).locale("en");
+            let chat = ChatMessage::new(
+                format!("player{}", i % 20_000),
+                MESSAGES[i % MESSAGES.len()],
+            )
+            .locale("en");
             let t = Instant::now();
             let _ = engine.submit(chat);
             let took = t.elapsed();
@@ -68,13 +83,26 @@ fn main() {
     println!("| submitted | {} |", stats.submitted);
     println!("| dropped | {} |", stats.dropped);
     println!("| processed | {} |", stats.processed);
-    println!("| achieved offer rate | {:.0} msg/s |", sent as f64 / offered.as_secs_f64());
+    println!(
+        "| achieved offer rate | {:.0} msg/s |",
+        sent as f64 / offered.as_secs_f64()
+    );
     println!("| peak queue depth (sampled every 10 ms) | {peak_queue} |");
     println!("| backlog drained after the run in | {drain:?} (flushed: {flushed}) |");
-    println!("| mean submit | {:?} |", submit_total / u32::try_from(sent.max(1)).unwrap_or(u32::MAX));
+    println!(
+        "| mean submit | {:?} |",
+        submit_total / u32::try_from(sent.max(1)).unwrap_or(u32::MAX)
+    );
     println!("| worst submit | {worst_submit:?} |");
-    println!("| model batches | {} ({:.1} msgs/batch) |", stats.batches, stats.processed as f64 / stats.batches.max(1) as f64);
-    println!("| responses (nudge/help/review) | {}/{}/{} |", stats.nudges, stats.help_links, stats.referrals);
+    println!(
+        "| model batches | {} ({:.1} msgs/batch) |",
+        stats.batches,
+        stats.processed as f64 / stats.batches.max(1) as f64
+    );
+    println!(
+        "| responses (nudge/help/review) | {}/{}/{} |",
+        stats.nudges, stats.help_links, stats.referrals
+    );
     println!("| players with state | {} |", stats.players);
     let _ = engine.shutdown(Duration::from_secs(10));
 }

@@ -34,11 +34,16 @@ fn main() {
     let (corpus_name, lines) = corpus(CORPUS_LINES);
     let options = NormalizeOptions::default();
     let normalized: Vec<String> = lines.iter().map(|l| normalize(l, &options).text).collect();
-    let scorer = Scorer::builder().models_dir(workspace_root().join("models")).build();
+    let scorer = Scorer::builder()
+        .models_dir(workspace_root().join("models"))
+        .build();
     let scorer = match scorer {
         Ok(s) if *s.health() == Health::Ready => Some(s),
         Ok(s) => {
-            eprintln!("scoring bench: fast tier skipped, scorer degraded: {:?}", s.health());
+            eprintln!(
+                "scoring bench: fast tier skipped, scorer degraded: {:?}",
+                s.health()
+            );
             None
         }
         Err(e) => {
@@ -52,14 +57,38 @@ fn main() {
         let mut group = criterion.benchmark_group("scoring");
         group.throughput(Throughput::Elements(lines.len() as u64));
         group.bench_function("rustrict_is_inappropriate", |b| {
-            b.iter(|| lines.iter().filter(|l| black_box(l.as_str()).is_inappropriate()).count())
+            b.iter(|| {
+                lines
+                    .iter()
+                    .filter(|l| black_box(l.as_str()).is_inappropriate())
+                    .count()
+            })
         });
-        group.bench_function("normalize", |b| b.iter(|| lines.iter().map(|l| normalize(black_box(l), &options)).count()));
-        group.bench_function("featurize", |b| b.iter(|| normalized.iter().map(|t| featurize(black_box(t))).count()));
+        group.bench_function("normalize", |b| {
+            b.iter(|| {
+                lines
+                    .iter()
+                    .map(|l| normalize(black_box(l), &options))
+                    .count()
+            })
+        });
+        group.bench_function("featurize", |b| {
+            b.iter(|| normalized.iter().map(|t| featurize(black_box(t))).count())
+        });
         if let Some(scorer) = &scorer {
-            group.bench_function("fast_tier_batch_1", |b| b.iter(|| lines.iter().map(|l| scorer.score(black_box(l))).count()));
+            group.bench_function("fast_tier_batch_1", |b| {
+                b.iter(|| lines.iter().map(|l| scorer.score(black_box(l))).count())
+            });
             group.bench_function("fast_tier_batch_64", |b| {
-                b.iter_batched(|| lines.clone(), |ls| ls.chunks(64).map(|c| scorer.score_batch(c).len()).sum::<usize>(), BatchSize::LargeInput)
+                b.iter_batched(
+                    || lines.clone(),
+                    |ls| {
+                        ls.chunks(64)
+                            .map(|c| scorer.score_batch(c).len())
+                            .sum::<usize>()
+                    },
+                    BatchSize::LargeInput,
+                )
             });
         }
         group.finish();
@@ -69,29 +98,59 @@ fn main() {
     // Summary table in one run, so the ratios compare like with like on a noisy machine.
     let n = lines.len();
     let mut figures = vec![
-        Figure { name: "rustrict is_inappropriate (baseline)", per_second: throughput(n, || {
-            black_box(lines.iter().filter(|l| l.as_str().is_inappropriate()).count());
-        }) },
-        Figure { name: "normalize", per_second: throughput(n, || {
-            black_box(lines.iter().map(|l| normalize(l, &options)).count());
-        }) },
-        Figure { name: "featurize", per_second: throughput(n, || {
-            black_box(normalized.iter().map(|t| featurize(t)).count());
-        }) },
+        Figure {
+            name: "rustrict is_inappropriate (baseline)",
+            per_second: throughput(n, || {
+                black_box(
+                    lines
+                        .iter()
+                        .filter(|l| l.as_str().is_inappropriate())
+                        .count(),
+                );
+            }),
+        },
+        Figure {
+            name: "normalize",
+            per_second: throughput(n, || {
+                black_box(lines.iter().map(|l| normalize(l, &options)).count());
+            }),
+        },
+        Figure {
+            name: "featurize",
+            per_second: throughput(n, || {
+                black_box(normalized.iter().map(|t| featurize(t)).count());
+            }),
+        },
     ];
     if let Some(scorer) = &scorer {
-        figures.push(Figure { name: "fast tier, batch 1", per_second: throughput(n, || {
-            black_box(lines.iter().map(|l| scorer.score(l)).count());
-        }) });
-        figures.push(Figure { name: "fast tier, batch 64", per_second: throughput(n, || {
-            black_box(lines.chunks(64).map(|c| scorer.score_batch(c).len()).sum::<usize>());
-        }) });
+        figures.push(Figure {
+            name: "fast tier, batch 1",
+            per_second: throughput(n, || {
+                black_box(lines.iter().map(|l| scorer.score(l)).count());
+            }),
+        });
+        figures.push(Figure {
+            name: "fast tier, batch 64",
+            per_second: throughput(n, || {
+                black_box(
+                    lines
+                        .chunks(64)
+                        .map(|c| scorer.score_batch(c).len())
+                        .sum::<usize>(),
+                );
+            }),
+        });
     }
     let baseline = figures[0].per_second;
     println!("\nScoring throughput on {corpus_name} (one thread)");
     println!("{:<40} {:>14} {:>12}", "stage", "messages/s", "vs rustrict");
     for f in &figures {
-        println!("{:<40} {:>14.0} {:>11.2}x", f.name, f.per_second, f.per_second / baseline);
+        println!(
+            "{:<40} {:>14.0} {:>11.2}x",
+            f.name,
+            f.per_second,
+            f.per_second / baseline
+        );
     }
     if let Some(scorer) = &scorer {
         let mut latencies: Vec<Duration> = Vec::with_capacity(n * 3);
@@ -103,7 +162,8 @@ fn main() {
             }
         }
         latencies.sort();
-        let pct = |p: f64| latencies[((latencies.len() - 1) as f64 * p) as usize].as_secs_f64() * 1e6;
+        let pct =
+            |p: f64| latencies[((latencies.len() - 1) as f64 * p) as usize].as_secs_f64() * 1e6;
         println!(
             "fast tier per message (batch 1, full path): p50 {:.1} µs, p90 {:.1} µs, p99 {:.1} µs, max {:.1} µs",
             pct(0.50),

@@ -20,7 +20,12 @@ pub enum Category {
 
 impl Category {
     /// Every category, in the fixed order of model outputs and score vectors.
-    pub const ALL: [Category; 4] = [Category::Insult, Category::Hate, Category::Threat, Category::Extremism];
+    pub const ALL: [Category; 4] = [
+        Category::Insult,
+        Category::Hate,
+        Category::Threat,
+        Category::Extremism,
+    ];
 
     /// Position of this category in [`Category::ALL`] and in model outputs.
     pub const fn index(self) -> usize {
@@ -66,7 +71,11 @@ impl Scores {
 
     /// Sets the probability for `category`, clamped to `[0, 1]` (NaN becomes 0).
     pub fn set(&mut self, category: Category, value: f32) {
-        self.0[category.index()] = if value.is_nan() { 0.0 } else { value.clamp(0.0, 1.0) };
+        self.0[category.index()] = if value.is_nan() {
+            0.0
+        } else {
+            value.clamp(0.0, 1.0)
+        };
     }
 
     /// Iterates `(category, probability)` pairs in [`Category::ALL`] order.
@@ -76,8 +85,9 @@ impl Scores {
 
     /// The category with the highest probability and that probability.
     pub fn max(&self) -> (Category, f32) {
-        self.iter()
-            .fold((Category::Insult, f32::MIN), |best, cur| if cur.1 > best.1 { cur } else { best })
+        self.iter().fold((Category::Insult, f32::MIN), |best, cur| {
+            if cur.1 > best.1 { cur } else { best }
+        })
     }
 }
 

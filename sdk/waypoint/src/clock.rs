@@ -38,7 +38,10 @@ impl Timestamp {
 
     /// `self + d`, saturating.
     pub fn plus(self, d: Duration) -> Timestamp {
-        Timestamp(self.0.saturating_add(u64::try_from(d.as_millis()).unwrap_or(u64::MAX)))
+        Timestamp(
+            self.0
+                .saturating_add(u64::try_from(d.as_millis()).unwrap_or(u64::MAX)),
+        )
     }
 }
 
@@ -69,7 +72,9 @@ pub struct SystemClock {
 impl SystemClock {
     /// A clock starting now.
     pub fn new() -> SystemClock {
-        SystemClock { start: Instant::now() }
+        SystemClock {
+            start: Instant::now(),
+        }
     }
 }
 
@@ -105,7 +110,11 @@ impl SimulatedClock {
     /// Moves the time forward by `d`.
     pub fn advance(&self, d: Duration) {
         let millis = u64::try_from(d.as_millis()).unwrap_or(u64::MAX);
-        let _ = self.millis.fetch_update(Ordering::SeqCst, Ordering::SeqCst, |m| Some(m.saturating_add(millis)));
+        let _ = self
+            .millis
+            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |m| {
+                Some(m.saturating_add(millis))
+            });
     }
 }
 
@@ -133,7 +142,10 @@ mod tests {
     #[test]
     fn timestamp_arithmetic_saturates() {
         assert_eq!(Timestamp(5).since(Timestamp(10)), Duration::ZERO);
-        assert_eq!(Timestamp(u64::MAX).plus(Duration::from_secs(1)), Timestamp(u64::MAX));
+        assert_eq!(
+            Timestamp(u64::MAX).plus(Duration::from_secs(1)),
+            Timestamp(u64::MAX)
+        );
         assert_eq!(Timestamp::from_secs_f64(-3.0), Timestamp::ZERO);
     }
 }

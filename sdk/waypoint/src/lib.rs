@@ -35,17 +35,17 @@ pub mod text;
 pub use category::{Category, Scores};
 pub use clock::{Clock, SimulatedClock, SystemClock, Timestamp};
 pub use engine::{
-    Engine, EngineBuildError, EngineBuilder, Outcome, ReviewDecision, SecondStage, ShutdownError, ShutdownGuard, Stats,
-    SubmitError, Verdict,
+    Engine, EngineBuildError, EngineBuilder, Outcome, ReviewDecision, SecondStage, ShutdownError,
+    ShutdownGuard, Stats, SubmitError, Verdict,
 };
 pub use hooks::{BeforeReferral, ClosureHooks, Hooks};
 pub use location::SourceLocation;
 pub use player::PlayerKey;
-pub use response::{HelpLink, Nudge, Reasons, Referral, Response};
 pub use policy::{Policy, PolicyError, ResponseLevel};
+pub use response::{HelpLink, Nudge, Reasons, Referral, Response};
+pub use scorer::{Health, MessageScore, Scorer, ScorerBuildError, ScorerBuilder};
 pub use signal::{AgeBand, ChatMessage, PlayerId, Signal};
 pub use uuid::Uuid;
-pub use scorer::{Health, MessageScore, Scorer, ScorerBuildError, ScorerBuilder};
 
 /// The README's code examples, compiled as doctests so they cannot drift from the API.
 #[cfg(doctest)]

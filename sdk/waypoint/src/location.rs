@@ -25,7 +25,11 @@ impl SourceLocation {
         let line = before.matches('\n').count() + 1;
         let line_start = before.rfind('\n').map_or(0, |i| i + 1);
         let column = before[line_start..].chars().count() + 1;
-        SourceLocation { file: file.to_owned(), line, column }
+        SourceLocation {
+            file: file.to_owned(),
+            line,
+            column,
+        }
     }
 
     /// The location of the start of `span`, or of the file's start when there is none.

@@ -172,7 +172,8 @@ impl PlayerState {
     pub fn advance(&mut self, now: Timestamp, policy: &Policy) {
         let elapsed = now.since(self.decayed_at);
         if !elapsed.is_zero() {
-            self.risk.scale(decay_factor(elapsed, policy.risk.half_life));
+            self.risk
+                .scale(decay_factor(elapsed, policy.risk.half_life));
             self.blocks *= decay_factor(elapsed, policy.reports.half_life);
             self.rate *= (-(elapsed.as_secs_f64() / RATE_TIME_CONSTANT.as_secs_f64())).exp() as f32;
             self.decayed_at = now;
@@ -202,11 +203,19 @@ impl PlayerState {
             return;
         }
         if self.reporters.len() >= MAX_REPORTERS
-            && let Some(oldest) = self.reporters.iter().enumerate().min_by_key(|(_, m)| m.at).map(|(i, _)| i)
+            && let Some(oldest) = self
+                .reporters
+                .iter()
+                .enumerate()
+                .min_by_key(|(_, m)| m.at)
+                .map(|(i, _)| i)
         {
             self.reporters.swap_remove(oldest);
         }
-        self.reporters.push(ReporterMark { tag: reporter, at: now });
+        self.reporters.push(ReporterMark {
+            tag: reporter,
+            at: now,
+        });
     }
 
     /// Records a block or mute by another player.
@@ -216,7 +225,10 @@ impl PlayerState {
 
     /// Distinct recent reporters, each weighted by how recent the report is.
     pub fn reporters(&self, now: Timestamp, policy: &Policy) -> f32 {
-        self.reporters.iter().map(|m| decay_factor(now.since(m.at), policy.reports.half_life)).sum()
+        self.reporters
+            .iter()
+            .map(|m| decay_factor(now.since(m.at), policy.reports.half_life))
+            .sum()
     }
 
     /// Recent blocks and mutes (decayed).
@@ -293,7 +305,8 @@ impl PlayerState {
             self.trajectory.pop_front();
         }
         if self.trajectory.capacity() < TRAJECTORY_POINTS {
-            self.trajectory.reserve_exact(TRAJECTORY_POINTS - self.trajectory.len());
+            self.trajectory
+                .reserve_exact(TRAJECTORY_POINTS - self.trajectory.len());
         }
         self.trajectory.push_back(point);
     }
@@ -326,7 +339,9 @@ pub struct PlayerStore {
 impl PlayerStore {
     /// The state for `key`, created at `now` if new.
     pub fn entry(&mut self, key: PlayerKey, now: Timestamp) -> &mut PlayerState {
-        self.players.entry(key).or_insert_with(|| PlayerState::new(now))
+        self.players
+            .entry(key)
+            .or_insert_with(|| PlayerState::new(now))
     }
 
     /// The state for `key`, if any.
@@ -342,7 +357,8 @@ impl PlayerStore {
     /// Forgets players not seen for `ttl`; returns how many were forgotten.
     pub fn sweep(&mut self, now: Timestamp, ttl: Duration) -> usize {
         let before = self.players.len();
-        self.players.retain(|_, state| now.since(state.last_seen) < ttl);
+        self.players
+            .retain(|_, state| now.since(state.last_seen) < ttl);
         before - self.players.len()
     }
 
@@ -386,7 +402,12 @@ mod tests {
             state.note_message(i);
             state.add_risk(&Risk([0.1, 0.2, 0.3, 0.4]));
             state.record_response(ResponseLevel::Help, now);
-            state.push_trajectory(TrajectoryPoint { at: now, signal: "chat", added: 1.0, risk: state.risk() });
+            state.push_trajectory(TrajectoryPoint {
+                at: now,
+                signal: "chat",
+                added: 1.0,
+                risk: state.risk(),
+            });
         }
         let bytes = state.memory_bytes();
         assert!(bytes <= 1024, "{bytes} bytes per player");

@@ -29,7 +29,9 @@ pub fn default_help_text(locale: Option<&str>) -> &'static str {
 }
 
 fn language(locale: Option<&str>) -> &str {
-    locale.and_then(|l| l.split(['-', '_']).next()).unwrap_or("en")
+    locale
+        .and_then(|l| l.split(['-', '_']).next())
+        .unwrap_or("en")
 }
 
 /// Why a response was given.

@@ -90,7 +90,10 @@ impl ScorerBuilder {
         let lexicon = if lexicon_dir.is_dir() {
             Lexicon::load_dir(&lexicon_dir)?
         } else {
-            degraded.push(format!("lexicon directory {} is missing", lexicon_dir.display()));
+            degraded.push(format!(
+                "lexicon directory {} is missing",
+                lexicon_dir.display()
+            ));
             Lexicon::default()
         };
 
@@ -107,7 +110,11 @@ impl ScorerBuilder {
             lexicon,
             fast,
             policy: self.policy.unwrap_or_default(),
-            health: if degraded.is_empty() { Health::Ready } else { Health::Degraded { reasons: degraded } },
+            health: if degraded.is_empty() {
+                Health::Ready
+            } else {
+                Health::Degraded { reasons: degraded }
+            },
         })
     }
 }
@@ -207,8 +214,15 @@ impl Scorer {
     }
 
     /// Scores a batch of messages in one model call, deciding with `policy`.
-    pub fn score_batch_with<S: AsRef<str>>(&self, policy: &Policy, texts: &[S]) -> Vec<MessageScore> {
-        let normalized: Vec<Normalized> = texts.iter().map(|t| normalize(t.as_ref(), &self.normalize)).collect();
+    pub fn score_batch_with<S: AsRef<str>>(
+        &self,
+        policy: &Policy,
+        texts: &[S],
+    ) -> Vec<MessageScore> {
+        let normalized: Vec<Normalized> = texts
+            .iter()
+            .map(|t| normalize(t.as_ref(), &self.normalize))
+            .collect();
         let model_scores = self.fast.as_ref().and_then(|model| {
             let inputs: Vec<&str> = normalized.iter().map(|n| n.text.as_str()).collect();
             // An inference failure on one batch degrades that batch to lexicon-only scores.
@@ -224,11 +238,26 @@ impl Scorer {
             .collect()
     }
 
-    fn assemble(&self, policy: &Policy, normalized: Normalized, model: Option<Scores>) -> MessageScore {
+    fn assemble(
+        &self,
+        policy: &Policy,
+        normalized: Normalized,
+        model: Option<Scores>,
+    ) -> MessageScore {
         let lexicon = self.lexicon.find(&normalized);
-        let scores = combine(model.unwrap_or_default(), &lexicon, policy.lexicon.weight_scale);
+        let scores = combine(
+            model.unwrap_or_default(),
+            &lexicon,
+            policy.lexicon.weight_scale,
+        );
         let decision = policy.message_decision(&scores);
-        MessageScore { normalized, model, lexicon, scores, decision }
+        MessageScore {
+            normalized,
+            model,
+            lexicon,
+            scores,
+            decision,
+        }
     }
 }
 
@@ -240,7 +269,9 @@ pub fn combine(model: Scores, hits: &[LexiconHit], weight_scale: f32) -> Scores 
         let keep = hits
             .iter()
             .filter(|hit| hit.category == category)
-            .fold(1.0 - model.get(category), |acc, hit| acc * (1.0 - weight_scale * hit.weight.clamp(0.0, 1.0)));
+            .fold(1.0 - model.get(category), |acc, hit| {
+                acc * (1.0 - weight_scale * hit.weight.clamp(0.0, 1.0))
+            });
         combined.set(category, 1.0 - keep);
     }
     combined

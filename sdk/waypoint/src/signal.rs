@@ -118,7 +118,13 @@ pub struct ChatMessage {
 impl ChatMessage {
     /// A chat line on the `all` channel with no locale or age band.
     pub fn new(player: impl Into<PlayerId>, text: impl Into<String>) -> ChatMessage {
-        ChatMessage { player: player.into(), channel: "all".to_owned(), text: text.into(), locale: None, age_band: None }
+        ChatMessage {
+            player: player.into(),
+            channel: "all".to_owned(),
+            text: text.into(),
+            locale: None,
+            age_band: None,
+        }
     }
 
     /// Sets the channel.
@@ -197,9 +203,9 @@ impl Signal {
         match self {
             Signal::Chat(chat) => &chat.player,
             Signal::Report { target, .. } | Signal::Block { target, .. } => target,
-            Signal::NameChange { player, .. } | Signal::GroupJoin { player, .. } | Signal::Custom { player, .. } => {
-                player
-            }
+            Signal::NameChange { player, .. }
+            | Signal::GroupJoin { player, .. }
+            | Signal::Custom { player, .. } => player,
         }
     }
 
@@ -237,7 +243,11 @@ mod tests {
 
     #[test]
     fn subject_of_report_is_the_target() {
-        let s = Signal::Report { reporter: "a".into(), target: "b".into(), reason: "hate".into() };
+        let s = Signal::Report {
+            reporter: "a".into(),
+            target: "b".into(),
+            reason: "hate".into(),
+        };
         assert_eq!(s.subject().as_str(), "b");
         assert_eq!(s.kind(), "report");
         assert_eq!(s.text(), None);
@@ -245,7 +255,10 @@ mod tests {
 
     #[test]
     fn names_are_scored_text() {
-        let s = Signal::NameChange { player: "a".into(), name: "xX1488Xx".into() };
+        let s = Signal::NameChange {
+            player: "a".into(),
+            name: "xX1488Xx".into(),
+        };
         assert_eq!(s.text(), Some("xX1488Xx"));
     }
 

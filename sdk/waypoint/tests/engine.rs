@@ -10,8 +10,8 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use waypoint::{
-    AgeBand, Category, ChatMessage, Engine, Outcome, Policy, Response, ResponseLevel, ReviewDecision, Signal,
-    SimulatedClock, Timestamp,
+    AgeBand, Category, ChatMessage, Engine, Outcome, Policy, Response, ResponseLevel,
+    ReviewDecision, Signal, SimulatedClock, Timestamp,
 };
 
 const WAIT: Duration = Duration::from_secs(30);
@@ -39,17 +39,31 @@ fn engine_with(policy: &str, clock: &SimulatedClock) -> Engine {
 }
 
 fn evidence(player: &str, weight: f32) -> Signal {
-    Signal::Custom { player: player.into(), kind: "moderator_note".into(), category: Some(Category::Extremism), weight }
+    Signal::Custom {
+        player: player.into(),
+        kind: "moderator_note".into(),
+        category: Some(Category::Extremism),
+        weight,
+    }
 }
 
 /// Replays `(seconds, signal)` steps and returns `(seconds, level)` per response.
-fn replay(engine: &Engine, clock: &SimulatedClock, steps: Vec<(f64, Signal)>) -> Vec<(f64, ResponseLevel, Response)> {
+fn replay(
+    engine: &Engine,
+    clock: &SimulatedClock,
+    steps: Vec<(f64, Signal)>,
+) -> Vec<(f64, ResponseLevel, Response)> {
     let mut out = Vec::new();
     for (t, signal) in steps {
         clock.set(Timestamp::from_secs_f64(t));
         engine.submit(signal).expect("queued");
         assert!(engine.flush(WAIT), "flushed");
-        out.extend(engine.drain_responses().into_iter().map(|r| (r.at().as_secs_f64(), r.level(), r)));
+        out.extend(
+            engine
+                .drain_responses()
+                .into_iter()
+                .map(|r| (r.at().as_secs_f64(), r.level(), r)),
+        );
     }
     out
 }
@@ -62,13 +76,28 @@ fn levels(responses: &[(f64, ResponseLevel, Response)]) -> Vec<ResponseLevel> {
 fn ladder_climbs_in_order_with_reasons() {
     let clock = SimulatedClock::new();
     let engine = engine_with(POLICY, &clock);
-    let steps = (0..8).map(|i| (f64::from(i) * 60.0, evidence("p1", 0.6))).collect();
+    let steps = (0..8)
+        .map(|i| (f64::from(i) * 60.0, evidence("p1", 0.6)))
+        .collect();
     let got = replay(&engine, &clock, steps);
-    assert_eq!(levels(&got), [ResponseLevel::Nudge, ResponseLevel::Help, ResponseLevel::Review], "{got:#?}");
-    let Response::ReviewReferral(referral) = &got[2].2 else { panic!("a referral") };
+    assert_eq!(
+        levels(&got),
+        [
+            ResponseLevel::Nudge,
+            ResponseLevel::Help,
+            ResponseLevel::Review
+        ],
+        "{got:#?}"
+    );
+    let Response::ReviewReferral(referral) = &got[2].2 else {
+        panic!("a referral")
+    };
     assert_eq!(referral.reasons.rule, "accumulated.extremism.review");
     assert_eq!(referral.reasons.categories, [Category::Extremism]);
-    assert!(referral.reasons.trajectory.len() >= 3, "the trajectory that led here");
+    assert!(
+        referral.reasons.trajectory.len() >= 3,
+        "the trajectory that led here"
+    );
     assert_eq!(referral.player.as_str(), "p1");
     assert_eq!(referral.case_id.get_version_num(), 4);
 }
@@ -76,9 +105,14 @@ fn ladder_climbs_in_order_with_reasons() {
 #[test]
 fn nudge_cooldown_prevents_a_storm() {
     let clock = SimulatedClock::new();
-    let engine = engine_with("version = \"c\"\naccumulated.extremism = { floor = 0.4, nudge = 0.5 }\ncooldown.nudge_secs = 300\n", &clock);
+    let engine = engine_with(
+        "version = \"c\"\naccumulated.extremism = { floor = 0.4, nudge = 0.5 }\ncooldown.nudge_secs = 300\n",
+        &clock,
+    );
     // One signal every 30 s for 20 minutes: nudges at 0, 300, 600, 900 s only.
-    let steps = (0..40).map(|i| (f64::from(i) * 30.0, evidence("p", 0.6))).collect();
+    let steps = (0..40)
+        .map(|i| (f64::from(i) * 30.0, evidence("p", 0.6)))
+        .collect();
     let got = replay(&engine, &clock, steps);
     let times: Vec<f64> = got.iter().map(|r| r.0).collect();
     assert_eq!(times, [0.0, 300.0, 600.0, 900.0], "{times:?}");
@@ -90,7 +124,10 @@ fn minors_get_help_earlier_and_longer_cooldowns() {
     let clock = SimulatedClock::new();
     let engine = engine_with(POLICY, &clock);
     let minor = |t: f64| {
-        (t, Signal::Chat(ChatMessage::new("kid", "hello").age_band(AgeBand::Minor)))
+        (
+            t,
+            Signal::Chat(ChatMessage::new("kid", "hello").age_band(AgeBand::Minor)),
+        )
     };
     // Register the age band, then identical evidence for a minor and an adult.
     let mut steps = vec![minor(0.0)];
@@ -100,17 +137,28 @@ fn minors_get_help_earlier_and_longer_cooldowns() {
         steps.push((t + 1.0, evidence("adult", 0.5)));
     }
     let got = replay(&engine, &clock, steps);
-    let first = |who: &str, level| got.iter().find(|r| r.2.player().as_str() == who && r.1 == level).map(|r| r.0);
+    let first = |who: &str, level| {
+        got.iter()
+            .find(|r| r.2.player().as_str() == who && r.1 == level)
+            .map(|r| r.0)
+    };
     let kid_help = first("kid", ResponseLevel::Help).expect("the minor gets a help link");
     if let Some(adult_help) = first("adult", ResponseLevel::Help) {
         assert!(kid_help < adult_help);
     }
-    let Some(Response::HelpLink(help)) = got.iter().find(|r| r.1 == ResponseLevel::Help).map(|r| &r.2) else {
+    let Some(Response::HelpLink(help)) = got
+        .iter()
+        .find(|r| r.1 == ResponseLevel::Help)
+        .map(|r| &r.2)
+    else {
         panic!("help")
     };
     assert_eq!(help.reasons.age_band, AgeBand::Minor);
     // Minor nudge cooldown is 600 s: a second nudge rule 400 s after the first is held back.
-    assert_eq!(waypoint::policy::ladder::cooldown(&engine.policy(), ResponseLevel::Nudge, AgeBand::Minor), Duration::from_secs(600));
+    assert_eq!(
+        waypoint::policy::ladder::cooldown(&engine.policy(), ResponseLevel::Nudge, AgeBand::Minor),
+        Duration::from_secs(600)
+    );
 }
 
 #[test]
@@ -118,7 +166,16 @@ fn reports_by_many_escalate_faster_than_no_reports() {
     let clock = SimulatedClock::new();
     let engine = engine_with(POLICY, &clock);
     let mut steps: Vec<(f64, Signal)> = (0..6)
-        .map(|i| (0.0, Signal::Report { reporter: format!("r{i}").into(), target: "reported".into(), reason: "hate".into() }))
+        .map(|i| {
+            (
+                0.0,
+                Signal::Report {
+                    reporter: format!("r{i}").into(),
+                    target: "reported".into(),
+                    reason: "hate".into(),
+                },
+            )
+        })
         .collect();
     for i in 0..8 {
         let t = 60.0 * f64::from(i + 1);
@@ -126,10 +183,21 @@ fn reports_by_many_escalate_faster_than_no_reports() {
         steps.push((t, evidence("quiet", 0.4)));
     }
     let got = replay(&engine, &clock, steps);
-    let review_at = |who: &str| got.iter().find(|r| r.2.player().as_str() == who && r.1 == ResponseLevel::Review).map(|r| r.0);
+    let review_at = |who: &str| {
+        got.iter()
+            .find(|r| r.2.player().as_str() == who && r.1 == ResponseLevel::Review)
+            .map(|r| r.0)
+    };
     let reported = review_at("reported").expect("the reported player reaches review");
-    assert!(review_at("quiet").is_none_or(|quiet| reported < quiet), "{got:#?}");
-    assert!(got.iter().find(|r| r.2.player().as_str() == "reported").is_some_and(|r| r.2.reasons().amplification > 1.0));
+    assert!(
+        review_at("quiet").is_none_or(|quiet| reported < quiet),
+        "{got:#?}"
+    );
+    assert!(
+        got.iter()
+            .find(|r| r.2.player().as_str() == "reported")
+            .is_some_and(|r| r.2.reasons().amplification > 1.0)
+    );
 }
 
 #[test]
@@ -137,7 +205,16 @@ fn reports_alone_never_respond() {
     let clock = SimulatedClock::new();
     let engine = engine_with(POLICY, &clock);
     let steps = (0..50)
-        .map(|i| (f64::from(i), Signal::Report { reporter: format!("r{i}").into(), target: "victim".into(), reason: "hate".into() }))
+        .map(|i| {
+            (
+                f64::from(i),
+                Signal::Report {
+                    reporter: format!("r{i}").into(),
+                    target: "victim".into(),
+                    reason: "hate".into(),
+                },
+            )
+        })
         .collect();
     assert!(replay(&engine, &clock, steps).is_empty());
 }
@@ -146,12 +223,32 @@ fn reports_alone_never_respond() {
 fn dismissed_review_lowers_risk_and_restarts_the_ladder_upheld_changes_nothing() {
     let clock = SimulatedClock::new();
     let engine = engine_with(POLICY, &clock);
-    let got = replay(&engine, &clock, (0..8).map(|i| (f64::from(i) * 60.0, evidence("p", 0.6))).collect());
+    let got = replay(
+        &engine,
+        &clock,
+        (0..8)
+            .map(|i| (f64::from(i) * 60.0, evidence("p", 0.6)))
+            .collect(),
+    );
     let case_id = got.iter().find_map(|r| r.2.case_id()).expect("referral");
-    engine.record_outcome(Outcome::Review { case_id, decision: ReviewDecision::Dismissed }).expect("queued");
-    engine.record_outcome(Outcome::Review { case_id, decision: ReviewDecision::Upheld }).expect("queued");
+    engine
+        .record_outcome(Outcome::Review {
+            case_id,
+            decision: ReviewDecision::Dismissed,
+        })
+        .expect("queued");
+    engine
+        .record_outcome(Outcome::Review {
+            case_id,
+            decision: ReviewDecision::Upheld,
+        })
+        .expect("queued");
     let after = replay(&engine, &clock, vec![(4000.0, evidence("p", 0.6))]);
-    assert_eq!(levels(&after), [ResponseLevel::Nudge], "the ladder starts over: {after:#?}");
+    assert_eq!(
+        levels(&after),
+        [ResponseLevel::Nudge],
+        "the ladder starts over: {after:#?}"
+    );
     assert!(after[0].2.reasons().risk.get(Category::Extremism) < 3.0);
     assert_eq!(engine.stats().unknown_cases, 1, "a case is decided once");
 }
@@ -181,7 +278,13 @@ fn hooks_run_and_before_referral_redacts_or_drops() {
         .build()
         .expect("engine");
     for who in ["kept", "dropped"] {
-        replay(&engine, &clock, (0..8).map(|i| (f64::from(i) * 60.0, evidence(who, 0.6))).collect());
+        replay(
+            &engine,
+            &clock,
+            (0..8)
+                .map(|i| (f64::from(i) * 60.0, evidence(who, 0.6)))
+                .collect(),
+        );
     }
     let seen = seen.lock().expect("lock");
     assert_eq!(seen.len(), 1);
@@ -190,8 +293,15 @@ fn hooks_run_and_before_referral_redacts_or_drops() {
     assert_eq!(nudges.load(Ordering::SeqCst), 2);
     let stats = engine.stats();
     assert_eq!((stats.referrals, stats.referrals_dropped_by_hook), (2, 1));
-    assert_eq!(stats.hook_panics, 2, "panicking hooks are caught and counted");
-    assert_eq!(engine.health(), *engine.scorer().health(), "the worker survived");
+    assert_eq!(
+        stats.hook_panics, 2,
+        "panicking hooks are caught and counted"
+    );
+    assert_eq!(
+        engine.health(),
+        *engine.scorer().health(),
+        "the worker survived"
+    );
 }
 
 #[test]
@@ -221,7 +331,13 @@ fn submit_never_blocks_when_the_queue_is_full() {
     let clock = SimulatedClock::new();
     let engine = Engine::builder()
         .models_dir(models_dir())
-        .policy(Policy::from_toml_str("version = \"q\"\naccumulated.extremism = { nudge = 0.1 }\n", "q").expect("valid"))
+        .policy(
+            Policy::from_toml_str(
+                "version = \"q\"\naccumulated.extremism = { nudge = 0.1 }\n",
+                "q",
+            )
+            .expect("valid"),
+        )
         .clock(clock)
         .queue_capacity(8)
         // The first nudge blocks the worker until the test releases it.
@@ -253,29 +369,60 @@ fn shutdown_processes_what_is_queued_and_later_submits_fail() {
     {
         let _guard = engine.shutdown_guard(WAIT);
         for i in 0..100 {
-            engine.submit(evidence(&format!("p{i}"), 0.1)).expect("queued");
+            engine
+                .submit(evidence(&format!("p{i}"), 0.1))
+                .expect("queued");
         }
     }
     assert_eq!(engine.stats().processed, 100);
     assert!(engine.submit(evidence("late", 0.1)).is_err());
-    assert!(engine.shutdown(WAIT).is_ok(), "a second shutdown is a no-op");
+    assert!(
+        engine.shutdown(WAIT).is_ok(),
+        "a second shutdown is a no-op"
+    );
     assert!(matches!(engine.health(), waypoint::Health::Degraded { .. }));
 }
 
 #[test]
 fn check_chat_gives_a_pre_send_verdict_inline() {
-    let engine = Engine::builder().models_dir(models_dir()).build().expect("engine");
-    let verdict = engine.check_chat(&ChatMessage::new("p", "we must secure the existence of our people and a future for white children").locale("nl"));
+    let engine = Engine::builder()
+        .models_dir(models_dir())
+        .build()
+        .expect("engine");
+    let verdict = engine.check_chat(
+        &ChatMessage::new(
+            "p",
+            "we must secure the existence of our people and a future for white children",
+        )
+        .locale("nl"),
+    );
     assert!(verdict.should_nudge(), "{verdict:?}");
     assert!(verdict.nudge_text.is_some_and(|t| t.starts_with("Dat")));
-    assert!(!engine.check_chat(&ChatMessage::new("p", "gg wp, nice flank")).should_nudge());
+    assert!(
+        !engine
+            .check_chat(&ChatMessage::new("p", "gg wp, nice flank"))
+            .should_nudge()
+    );
 }
 
 #[test]
 fn names_are_scored_like_chat() {
     let clock = SimulatedClock::new();
-    let engine = engine_with("version = \"n\"\nmessage.extremism = { nudge = 0.5 }\n", &clock);
-    let got = replay(&engine, &clock, vec![(0.0, Signal::NameChange { player: "p".into(), name: "xX1488Xx".into() })]);
+    let engine = engine_with(
+        "version = \"n\"\nmessage.extremism = { nudge = 0.5 }\n",
+        &clock,
+    );
+    let got = replay(
+        &engine,
+        &clock,
+        vec![(
+            0.0,
+            Signal::NameChange {
+                player: "p".into(),
+                name: "xX1488Xx".into(),
+            },
+        )],
+    );
     assert_eq!(levels(&got), [ResponseLevel::Nudge], "{got:#?}");
     assert_eq!(got[0].2.reasons().signal, "name");
     assert!(!got[0].2.reasons().lexicon.is_empty());

@@ -1,7 +1,10 @@
 //! Corpus-driven tests for the extremist-code lexicon: the shipped data in `models/lexicon`,
 //! positive and negative chat lines in English and Dutch, obfuscations that depend on the
 //! normaliser, the context rules, load errors with file:line:column, and speed.
-#![expect(clippy::panic, reason = "a failing test panics with the collected failures")]
+#![expect(
+    clippy::panic,
+    reason = "a failing test panics with the collected failures"
+)]
 
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
@@ -123,7 +126,10 @@ fn shipped_lexicon_loads() {
     assert!(lexicon.len() >= 80, "only {} entries", lexicon.len());
     assert_eq!(lexicon.version(), "2026.11.1");
     for lang in ["en", "nl", "any"] {
-        assert!(lexicon.entries().iter().any(|e| e.lang == lang), "no {lang} entries");
+        assert!(
+            lexicon.entries().iter().any(|e| e.lang == lang),
+            "no {lang} entries"
+        );
     }
     for kind in [
         Kind::NumberCode,
@@ -133,10 +139,17 @@ fn shipped_lexicon_loads() {
         Kind::Emoji,
         Kind::Symbol,
     ] {
-        assert!(lexicon.entries().iter().any(|e| e.kind == kind), "no {kind:?} entries");
+        assert!(
+            lexicon.entries().iter().any(|e| e.kind == kind),
+            "no {kind:?} entries"
+        );
     }
     for e in lexicon.entries() {
-        assert!(!e.description.is_empty() && (0.0..=1.0).contains(&e.weight), "{}", e.id);
+        assert!(
+            !e.description.is_empty() && (0.0..=1.0).contains(&e.weight),
+            "{}",
+            e.id
+        );
         // Emoji are nearly always innocent: they must stay weak evidence.
         if e.kind == Kind::Emoji {
             assert!(e.weight <= 0.4, "emoji entry {} weighs {}", e.id, e.weight);
@@ -144,7 +157,9 @@ fn shipped_lexicon_loads() {
     }
     let mut counts = std::collections::BTreeMap::new();
     for e in lexicon.entries() {
-        *counts.entry((e.lang.clone(), format!("{:?}", e.kind))).or_insert(0) += 1;
+        *counts
+            .entry((e.lang.clone(), format!("{:?}", e.kind)))
+            .or_insert(0) += 1;
     }
     eprintln!(
         "lexicon {}: {} entries; by (lang, kind): {counts:?}",
@@ -183,7 +198,10 @@ fn obfuscations_needing_the_normalizer_are_reported() {
     let mut missed = Vec::new();
     for &(cat, id, message) in NEEDS_NORMALIZER {
         let hits = find(lexicon, message);
-        if !hits.iter().any(|h| h.id == id && h.category.as_str() == cat) {
+        if !hits
+            .iter()
+            .any(|h| h.id == id && h.category.as_str() == cat)
+        {
             missed.push(format!("{message:?} → expected {id}"));
         }
     }
@@ -210,7 +228,8 @@ fn ids(lexicon: &Lexicon, message: &str) -> Vec<String> {
     find(lexicon, message).into_iter().map(|h| h.id).collect()
 }
 
-const ENTRY: &str = "category = \"extremism\"\nweight = 0.5\nlang = \"any\"\ndescription = \"test\"\n";
+const ENTRY: &str =
+    "category = \"extremism\"\nweight = 0.5\nlang = \"any\"\ndescription = \"test\"\n";
 
 #[test]
 fn ungated_entries_match_whole_tokens_only() {
@@ -251,7 +270,11 @@ fn forbid_near_vetoes_within_window() {
     assert_eq!(ids(&l, "88"), ["n"]);
     assert!(ids(&l, "88 kills").is_empty());
     assert!(ids(&l, "got 88 more kills").is_empty());
-    assert_eq!(ids(&l, "88 and then some kills"), ["n"], "outside the window");
+    assert_eq!(
+        ids(&l, "88 and then some kills"),
+        ["n"],
+        "outside the window"
+    );
     assert!(ids(&l, "lvls 88").is_empty(), "prefix word");
     let l = lexicon(&format!(
         "[[entry]]\nid = \"n\"\nkind = \"number_code\"\n{ENTRY}patterns = [\"88\"]\n\
@@ -275,7 +298,10 @@ fn gates_standalone_embedded_cue() {
     assert_eq!(ids(&l, "xx14xx"), ["e"]);
     assert!(ids(&l, "i am 14").is_empty());
     assert_eq!(ids(&l, "white 28"), ["c"]);
-    assert!(ids(&l, "white team gets 28").is_empty(), "cue outside cue_window");
+    assert!(
+        ids(&l, "white team gets 28").is_empty(),
+        "cue outside cue_window"
+    );
     let hits = find(&l, "xx14xx");
     assert_eq!(hits[0].rule, MatchRule::Embedded);
 }
@@ -288,10 +314,16 @@ fn other_hit_gate_needs_an_independent_hit() {
          [[entry]]\nid = \"code\"\nkind = \"number_code\"\n{ENTRY}patterns = [\"1488\"]\n"
     ));
     assert!(ids(&l, "🐸").is_empty());
-    assert!(ids(&l, "🐸👌").is_empty(), "gated entries do not support each other");
+    assert!(
+        ids(&l, "🐸👌").is_empty(),
+        "gated entries do not support each other"
+    );
     let hits = find(&l, "🐸 1488");
     assert_eq!(hits.len(), 2);
-    assert!(hits.iter().any(|h| h.id == "frog" && h.rule == MatchRule::OtherHit));
+    assert!(
+        hits.iter()
+            .any(|h| h.id == "frog" && h.rule == MatchRule::OtherHit)
+    );
 }
 
 #[test]
@@ -344,7 +376,11 @@ fn hits_serialize_with_reasons() {
     assert_eq!(hit["field"], "folded");
     assert_eq!(hit["rule"], "pattern");
     assert_eq!(hit["matched"], "1488");
-    assert!(hit["description"].as_str().is_some_and(|d| d.contains("14")));
+    assert!(
+        hit["description"]
+            .as_str()
+            .is_some_and(|d| d.contains("14"))
+    );
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -374,7 +410,10 @@ fn malformed_toml_reports_file_line_column() {
     let Err(e) = Lexicon::from_toml_str(src, "bad.toml") else {
         panic!("no error")
     };
-    assert!(e.to_string().starts_with(&format!("bad.toml:4:{column}: ")), "{e}");
+    assert!(
+        e.to_string().starts_with(&format!("bad.toml:4:{column}: ")),
+        "{e}"
+    );
 }
 
 #[test]
@@ -416,13 +455,21 @@ fn invalid_entries_are_rejected() {
             "empty after normalisation",
         ),
         (GOOD_ENTRY.replace("[\"abc\"]", "[]"), 9, "no patterns"),
-        (GOOD_ENTRY.replace("id = \"x\"", "id = \"Bad Id\""), 3, "invalid id"),
+        (
+            GOOD_ENTRY.replace("id = \"x\"", "id = \"Bad Id\""),
+            3,
+            "invalid id",
+        ),
         (
             GOOD_ENTRY.replace("lang = \"en\"", "lang = \"english\""),
             6,
             "invalid lang",
         ),
-        (GOOD_ENTRY.replace("kind = \"slogan\"", "kind = \"meme\""), 7, "meme"),
+        (
+            GOOD_ENTRY.replace("kind = \"slogan\"", "kind = \"meme\""),
+            7,
+            "meme",
+        ),
         (
             GOOD_ENTRY.replace("category = \"hate\"", "category = \"spam\""),
             4,
@@ -442,7 +489,10 @@ fn invalid_entries_are_rejected() {
     ];
     for (body, want_line, want_text) in bad {
         let (_, line, _, message) = load_error(&format!("version = \"1\"\n{body}"));
-        assert!(message.contains(want_text), "{message} (wanted {want_text:?})");
+        assert!(
+            message.contains(want_text),
+            "{message} (wanted {want_text:?})"
+        );
         assert_eq!(line, want_line, "{message}");
     }
     let (_, line, _, message) = load_error("version = \"\"\n");
@@ -516,7 +566,10 @@ fn versions_combine() {
 #[test]
 fn load_dir_errors() {
     let missing = Path::new(env!("CARGO_MANIFEST_DIR")).join("no-such-lexicon-dir");
-    assert!(matches!(Lexicon::load_dir(&missing), Err(LexiconError::ReadDir { .. })));
+    assert!(matches!(
+        Lexicon::load_dir(&missing),
+        Err(LexiconError::ReadDir { .. })
+    ));
 
     let dir = match tempfile::tempdir() {
         Ok(d) => d,
@@ -537,7 +590,10 @@ fn load_dir_errors() {
         Ok(l) => assert_eq!(l.len(), 1),
         Err(e) => panic!("{e}"),
     }
-    write("b.toml", "version = \"1\"\n\n[[entry]]\nid = \"y\"\nweight = 2\n");
+    write(
+        "b.toml",
+        "version = \"1\"\n\n[[entry]]\nid = \"y\"\nweight = 2\n",
+    );
     match Lexicon::load_dir(dir.path()) {
         Err(e @ LexiconError::Invalid { .. }) => {
             let text = e.to_string();
@@ -598,5 +654,8 @@ fn find_is_fast_on_typical_messages() {
         lexicon.len()
     );
     let limit = if cfg!(debug_assertions) { 500 } else { 25 };
-    assert!(per_message.as_micros() < limit, "{per_message:?} per message");
+    assert!(
+        per_message.as_micros() < limit,
+        "{per_message:?} per message"
+    );
 }

@@ -10,7 +10,10 @@ fn models_dir() -> PathBuf {
 }
 
 fn ready_scorer() -> Scorer {
-    let scorer = Scorer::builder().models_dir(models_dir()).build().expect("scorer builds");
+    let scorer = Scorer::builder()
+        .models_dir(models_dir())
+        .build()
+        .expect("scorer builds");
     assert_eq!(
         scorer.health(),
         &Health::Ready,
@@ -22,7 +25,13 @@ fn ready_scorer() -> Scorer {
 #[test]
 fn batch_and_single_scoring_agree() {
     let scorer = ready_scorer();
-    let lines = ["gg wp", "y0u r a w0rthl3ss 1d10t", "", "kill the healer first", "omvolking 1488"];
+    let lines = [
+        "gg wp",
+        "y0u r a w0rthl3ss 1d10t",
+        "",
+        "kill the healer first",
+        "omvolking 1488",
+    ];
     let batch = scorer.score_batch(&lines);
     assert_eq!(batch.len(), lines.len());
     for (line, scored) in lines.iter().zip(&batch) {
@@ -59,8 +68,11 @@ fn copy_models_with(fast_onnx: &[u8], manifest_sha: Option<String>) -> tempfile:
     std::fs::create_dir_all(dir.path().join("fast")).expect("mkdir");
     std::fs::write(dir.path().join(FAST_MODEL_FILE), fast_onnx).expect("write model");
     let sha = manifest_sha.unwrap_or_else(|| waypoint::digest::sha256_hex(fast_onnx));
-    std::fs::write(dir.path().join(FAST_MANIFEST_FILE), format!("{{\"version\":\"t\",\"sha256\":\"{sha}\"}}"))
-        .expect("write manifest");
+    std::fs::write(
+        dir.path().join(FAST_MANIFEST_FILE),
+        format!("{{\"version\":\"t\",\"sha256\":\"{sha}\"}}"),
+    )
+    .expect("write manifest");
     dir
 }
 
@@ -74,7 +86,10 @@ fn degraded_reasons(scorer: &Scorer) -> String {
 #[test]
 fn corrupt_model_gives_a_degraded_scorer_that_still_scores_with_the_lexicon() {
     let dir = copy_models_with(b"this is not an onnx file", None);
-    let scorer = Scorer::builder().models_dir(dir.path()).build().expect("degraded, not an error");
+    let scorer = Scorer::builder()
+        .models_dir(dir.path())
+        .build()
+        .expect("degraded, not an error");
     let reasons = degraded_reasons(&scorer);
     assert!(reasons.contains("fast-tier model unavailable"), "{reasons}");
     assert!(reasons.contains("fast.onnx"), "{reasons}");
@@ -87,14 +102,20 @@ fn corrupt_model_gives_a_degraded_scorer_that_still_scores_with_the_lexicon() {
 fn model_not_matching_its_manifest_is_refused() {
     let real = std::fs::read(models_dir().join(FAST_MODEL_FILE)).expect("real model");
     let dir = copy_models_with(&real, Some("0".repeat(64)));
-    let scorer = Scorer::builder().models_dir(dir.path()).build().expect("degraded, not an error");
+    let scorer = Scorer::builder()
+        .models_dir(dir.path())
+        .build()
+        .expect("degraded, not an error");
     assert!(degraded_reasons(&scorer).contains("sha256"));
 }
 
 #[test]
 fn missing_model_gives_a_degraded_scorer() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let scorer = Scorer::builder().models_dir(dir.path()).build().expect("degraded, not an error");
+    let scorer = Scorer::builder()
+        .models_dir(dir.path())
+        .build()
+        .expect("degraded, not an error");
     let reasons = degraded_reasons(&scorer);
     assert!(reasons.contains("missing"), "{reasons}");
 }

@@ -1,14 +1,19 @@
 //! Exporters: rotating JSONL files, HTTP batches to a real loopback server, including an outage
 //! during which the caller is never blocked.
 
-#![expect(clippy::unwrap_used, clippy::expect_used, reason = "test helpers fail loudly")]
+#![expect(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "test helpers fail loudly"
+)]
 
 use std::net::TcpListener;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use waypoint::telemetry::{
-    Event, ExporterOptions, HttpSink, JsonlFileSink, Record, Sink, SyntheticTraffic, Telemetry, TelemetryConfig,
+    Event, ExporterOptions, HttpSink, JsonlFileSink, Record, Sink, SyntheticTraffic, Telemetry,
+    TelemetryConfig,
 };
 
 fn at(secs: u64) -> SystemTime {
@@ -36,15 +41,28 @@ impl Server {
                 let _ = request.respond(tiny_http::Response::empty(204));
             }
         });
-        Server { received, server, thread: Some(thread) }
+        Server {
+            received,
+            server,
+            thread: Some(thread),
+        }
     }
 
     fn port(&self) -> u16 {
-        self.server.server_addr().to_ip().expect("ip listener").port()
+        self.server
+            .server_addr()
+            .to_ip()
+            .expect("ip listener")
+            .port()
     }
 
     fn records(&self) -> Vec<Record> {
-        self.received.lock().unwrap().iter().map(|l| Record::from_json(l).expect("valid record")).collect()
+        self.received
+            .lock()
+            .unwrap()
+            .iter()
+            .map(|l| Record::from_json(l).expect("valid record"))
+            .collect()
     }
 
     fn stop(mut self) {
@@ -74,14 +92,21 @@ fn http_exporter_delivers_batches_to_a_loopback_server() {
         http_url: Some(format!("http://127.0.0.1:{}/ingest", server.port())),
         ..TelemetryConfig::default()
     };
-    let t = Telemetry::builder(config).exporter_options(fast_retry()).build().unwrap();
+    let t = Telemetry::builder(config)
+        .exporter_options(fast_retry())
+        .build()
+        .unwrap();
     for minute in 0..20u64 {
         t.record_at(Event::Drop, at(minute * 60));
     }
     t.flush(Duration::from_secs(10)).unwrap();
     let records = server.records();
     assert_eq!(records.len(), 20);
-    assert!(records.iter().all(|r| r.server == "eu-1" && r.queue_drops.and_then(|c| c.count) == Some(1)));
+    assert!(
+        records
+            .iter()
+            .all(|r| r.server == "eu-1" && r.queue_drops.and_then(|c| c.count) == Some(1))
+    );
     assert_eq!(t.stats().exporters[0].exported, 20);
     drop(t);
     server.stop();
@@ -90,7 +115,11 @@ fn http_exporter_delivers_batches_to_a_loopback_server() {
 #[test]
 fn http_exporter_survives_an_outage_without_blocking_the_caller() {
     // Reserve a port, then free it: nothing listens there during the outage.
-    let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let port = TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
     let config = TelemetryConfig {
         window_secs: 1,
         k: 1,
@@ -98,8 +127,16 @@ fn http_exporter_survives_an_outage_without_blocking_the_caller() {
         http_url: Some(format!("http://127.0.0.1:{port}/ingest")),
         ..TelemetryConfig::default()
     };
-    let t = Telemetry::builder(config).exporter_options(fast_retry()).build().unwrap();
-    let traffic = SyntheticTraffic { hours: 4, peak_messages_per_hour: 3000, ..SyntheticTraffic::default() }.events();
+    let t = Telemetry::builder(config)
+        .exporter_options(fast_retry())
+        .build()
+        .unwrap();
+    let traffic = SyntheticTraffic {
+        hours: 4,
+        peak_messages_per_hour: 3000,
+        ..SyntheticTraffic::default()
+    }
+    .events();
     assert!(traffic.len() >= 3000);
     let mut worst = Duration::ZERO;
     let outage = Instant::now();
@@ -110,20 +147,37 @@ fn http_exporter_survives_an_outage_without_blocking_the_caller() {
         worst = worst.max(started.elapsed());
     }
     std::thread::sleep(Duration::from_millis(300)); // a few failed retries
-    assert!(t.flush(Duration::from_millis(50)).is_err(), "nothing can be delivered while the server is down");
+    assert!(
+        t.flush(Duration::from_millis(50)).is_err(),
+        "nothing can be delivered while the server is down"
+    );
     let during = t.stats().exporters[0];
     assert_eq!(during.exported, 0);
     assert!(during.failures >= 2, "retried with backoff: {during:?}");
-    assert!(worst < Duration::from_millis(200), "record() blocked for {worst:?} during the outage");
+    assert!(
+        worst < Duration::from_millis(200),
+        "record() blocked for {worst:?} during the outage"
+    );
     assert!(outage.elapsed() < Duration::from_secs(5));
 
     // The server comes back on the same port: everything queued arrives.
     let server = Server::start(&format!("127.0.0.1:{port}"));
     t.flush(Duration::from_secs(10)).unwrap();
     let records = server.records();
-    assert_eq!(records.len(), 30, "every closed window and the last partial one arrive");
-    let total: u64 = records.iter().map(|r| r.to_aggregate().unwrap().total_messages().count).sum();
-    let expected = traffic.iter().take(3000).filter(|(_, e)| matches!(e, Event::Scored { .. })).count() as u64;
+    assert_eq!(
+        records.len(),
+        30,
+        "every closed window and the last partial one arrive"
+    );
+    let total: u64 = records
+        .iter()
+        .map(|r| r.to_aggregate().unwrap().total_messages().count)
+        .sum();
+    let expected = traffic
+        .iter()
+        .take(3000)
+        .filter(|(_, e)| matches!(e, Event::Scored { .. }))
+        .count() as u64;
     assert_eq!(total, expected);
     let stats = t.stats().exporters[0];
     assert_eq!((stats.exported, stats.dropped), (30, 0));
@@ -133,15 +187,25 @@ fn http_exporter_survives_an_outage_without_blocking_the_caller() {
 
 #[test]
 fn http_exporter_counts_drops_when_its_queue_overflows() {
-    let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let port = TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
     let config = TelemetryConfig {
         window_secs: 1,
         k: 1,
         http_url: Some(format!("http://127.0.0.1:{port}/")),
         ..TelemetryConfig::default()
     };
-    let options = ExporterOptions { capacity: 4, ..fast_retry() };
-    let t = Telemetry::builder(config).exporter_options(options).build().unwrap();
+    let options = ExporterOptions {
+        capacity: 4,
+        ..fast_retry()
+    };
+    let t = Telemetry::builder(config)
+        .exporter_options(options)
+        .build()
+        .unwrap();
     for s in 0..40 {
         t.record_at(Event::Drop, at(s));
     }
@@ -185,18 +249,31 @@ fn file_exporter_rotates_and_writes_valid_jsonl() {
         ..TelemetryConfig::default()
     };
     let t = Telemetry::builder(config).build().unwrap();
-    let events = SyntheticTraffic { hours: 4, ..SyntheticTraffic::default() }.events();
+    let events = SyntheticTraffic {
+        hours: 4,
+        ..SyntheticTraffic::default()
+    }
+    .events();
     assert!(events.len() >= 3000);
     for (i, (_, e)) in events.into_iter().take(3000).enumerate() {
         t.record_at(e, at(i as u64 * 3));
     }
     t.flush(Duration::from_secs(5)).unwrap();
-    let files: Vec<_> = std::fs::read_dir(dir.path()).unwrap().map(|e| e.unwrap().path()).collect();
-    assert!(files.len() > 1, "rotation should start new files: {files:?}");
+    let files: Vec<_> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    assert!(
+        files.len() > 1,
+        "rotation should start new files: {files:?}"
+    );
     let mut records = 0;
     for file in &files {
         let name = file.file_name().unwrap().to_string_lossy().into_owned();
-        assert!(name.starts_with("waypoint-telemetry-eu-3-") && name.ends_with(".jsonl"), "{name}");
+        assert!(
+            name.starts_with("waypoint-telemetry-eu-3-") && name.ends_with(".jsonl"),
+            "{name}"
+        );
         for line in std::fs::read_to_string(file).unwrap().lines() {
             Record::from_json(line).unwrap();
             records += 1;

@@ -8,8 +8,8 @@ use proptest::prelude::*;
 use waypoint::signal::AgeBand;
 use waypoint::telemetry::aggregate::{LATENCY_BUCKETS, latency_bucket, latency_bucket_bounds};
 use waypoint::telemetry::{
-    Aggregate, Event, Language, MemorySink, Privacy, Record, ResponseKind, Rollup, SeededRng, SignalKind,
-    SyntheticTraffic, Telemetry, TelemetryConfig,
+    Aggregate, Event, Language, MemorySink, Privacy, Record, ResponseKind, Rollup, SeededRng,
+    SignalKind, SyntheticTraffic, Telemetry, TelemetryConfig,
 };
 use waypoint::{Category, Scores};
 
@@ -28,13 +28,27 @@ fn arb_event() -> impl Strategy<Value = Event> {
                 latency: Duration::from_micros(us)
             }),
         prop::sample::select(SignalKind::ALL.to_vec()).prop_map(|kind| Event::Signal { kind }),
-        (prop::sample::select(ResponseKind::ALL.to_vec()), category.clone(), band.clone())
-            .prop_map(|(kind, category, age_band)| Event::Response { kind, category, age_band }),
-        (category.clone(), band).prop_map(|(category, age_band)| Event::HelpOpened { category, age_band }),
-        category.clone().prop_map(|category| Event::Referral { category }),
-        (category, any::<bool>()).prop_map(|(category, upheld)| Event::Outcome { category, upheld }),
+        (
+            prop::sample::select(ResponseKind::ALL.to_vec()),
+            category.clone(),
+            band.clone()
+        )
+            .prop_map(|(kind, category, age_band)| Event::Response {
+                kind,
+                category,
+                age_band
+            }),
+        (category.clone(), band)
+            .prop_map(|(category, age_band)| Event::HelpOpened { category, age_band }),
+        category
+            .clone()
+            .prop_map(|category| Event::Referral { category }),
+        (category, any::<bool>())
+            .prop_map(|(category, upheld)| Event::Outcome { category, upheld }),
         Just(Event::Drop),
-        (0u64..100_000).prop_map(|ms| Event::Degraded { duration: Duration::from_millis(ms) }),
+        (0u64..100_000).prop_map(|ms| Event::Degraded {
+            duration: Duration::from_millis(ms)
+        }),
     ]
 }
 
@@ -98,7 +112,11 @@ proptest! {
 /// window equals aggregating each window of the whole stream at once.
 #[test]
 fn merging_exported_records_equals_whole_stream() -> Result<(), Box<dyn std::error::Error>> {
-    let traffic = SyntheticTraffic { hours: 6, peak_messages_per_hour: 400, ..SyntheticTraffic::default() };
+    let traffic = SyntheticTraffic {
+        hours: 6,
+        peak_messages_per_hour: 400,
+        ..SyntheticTraffic::default()
+    };
     let events = traffic.events();
     let servers = ["eu-1", "eu-2", "us-1"];
     let mut whole: BTreeMap<u64, Aggregate> = BTreeMap::new();
@@ -106,8 +124,12 @@ fn merging_exported_records_equals_whole_stream() -> Result<(), Box<dyn std::err
     let mut handles = Vec::new();
     for server in servers {
         let sink = MemorySink::new();
-        let config =
-            TelemetryConfig { window_secs: 3600, k: 1, server_id: server.to_owned(), ..TelemetryConfig::default() };
+        let config = TelemetryConfig {
+            window_secs: 3600,
+            k: 1,
+            server_id: server.to_owned(),
+            ..TelemetryConfig::default()
+        };
         handles.push(Telemetry::builder(config).sink(sink.clone()).build()?);
         sinks.push(sink);
     }
@@ -145,7 +167,11 @@ fn merging_exported_records_equals_whole_stream() -> Result<(), Box<dyn std::err
 #[test]
 fn late_events_and_restarts_still_add_up() -> Result<(), Box<dyn std::error::Error>> {
     let sink = MemorySink::new();
-    let config = TelemetryConfig { window_secs: 60, k: 1, ..TelemetryConfig::default() };
+    let config = TelemetryConfig {
+        window_secs: 60,
+        k: 1,
+        ..TelemetryConfig::default()
+    };
     let t = Telemetry::builder(config).sink(sink.clone()).build()?;
     let at = |s: u64| SystemTime::UNIX_EPOCH + Duration::from_secs(s);
     t.record_at(Event::Drop, at(120));
@@ -159,7 +185,14 @@ fn late_events_and_restarts_still_add_up() -> Result<(), Box<dyn std::error::Err
     assert!(records.iter().all(|r| r.window_start == 120));
     let mut rollup = Rollup::default();
     for r in &records {
-        rollup.add(&r.server, r.window_start, r.window_secs, r.k, r.epsilon, &r.to_aggregate()?);
+        rollup.add(
+            &r.server,
+            r.window_start,
+            r.window_secs,
+            r.k,
+            r.epsilon,
+            &r.to_aggregate()?,
+        );
     }
     assert_eq!(rollup.total().queue_drops.count, 3);
     Ok(())
@@ -182,7 +215,12 @@ fn latency_bucket_edges() {
         let (low, high) = latency_bucket_bounds(b);
         assert_eq!(latency_bucket(low), b);
         assert_eq!(latency_bucket(high - 1), b);
-        assert_eq!(latency_bucket_bounds(b + 1).0, high, "buckets {b} and {} touch", b + 1);
+        assert_eq!(
+            latency_bucket_bounds(b + 1).0,
+            high,
+            "buckets {b} and {} touch",
+            b + 1
+        );
     }
 }
 

@@ -5,8 +5,8 @@ use std::time::Duration;
 
 use waypoint::signal::AgeBand;
 use waypoint::telemetry::{
-    Aggregate, Event, Language, NoiseSource, Privacy, Record, ResponseKind, SeededRng, SyntheticTraffic,
-    TelemetryConfig, TelemetryConfigError,
+    Aggregate, Event, Language, NoiseSource, Privacy, Record, ResponseKind, SeededRng,
+    SyntheticTraffic, TelemetryConfig, TelemetryConfigError,
 };
 use waypoint::{Category, Scores};
 
@@ -36,7 +36,11 @@ fn collect(value: &serde_json::Value, out: &mut Vec<(Option<u64>, bool)>) {
 
 fn synthetic_aggregate(hours: u64, peak_messages_per_hour: u64) -> Aggregate {
     let mut agg = Aggregate::default();
-    let traffic = SyntheticTraffic { hours, peak_messages_per_hour, ..SyntheticTraffic::default() };
+    let traffic = SyntheticTraffic {
+        hours,
+        peak_messages_per_hour,
+        ..SyntheticTraffic::default()
+    };
     for (_, e) in traffic.events() {
         agg.record(&e);
     }
@@ -57,7 +61,10 @@ fn no_cell_below_k_is_exported_and_small_cells_are_marked() {
                 other => panic!("malformed cell {other:?}"),
             }
         }
-        assert!(cells.iter().any(|(_, s)| *s), "k = {k}: expected some suppressed cells in one quiet hour");
+        assert!(
+            cells.iter().any(|(_, s)| *s),
+            "k = {k}: expected some suppressed cells in one quiet hour"
+        );
     }
 }
 
@@ -94,7 +101,9 @@ fn laplace_noise_has_the_documented_scale() {
     let mut rng = Counter(SeededRng::new(9), 0);
     let n = 20_000;
     let scale = 3.0;
-    let samples: Vec<f64> = (0..n).map(|_| waypoint::telemetry::privacy::laplace(&mut rng, scale)).collect();
+    let samples: Vec<f64> = (0..n)
+        .map(|_| waypoint::telemetry::privacy::laplace(&mut rng, scale))
+        .collect();
     let mean_abs = samples.iter().map(|x| x.abs()).sum::<f64>() / n as f64;
     // E|X| = b for Laplace(0, b).
     assert!((mean_abs - scale).abs() < 0.1, "mean |x| = {mean_abs}");
@@ -103,9 +112,19 @@ fn laplace_noise_has_the_documented_scale() {
 
 #[test]
 fn language_codes_cannot_carry_text() {
-    for text in ["kill yourself", "CANARY-9f2c", "http://x", "nl-BE-extra text", "ёж", "a"] {
+    for text in [
+        "kill yourself",
+        "CANARY-9f2c",
+        "http://x",
+        "nl-BE-extra text",
+        "ёж",
+        "a",
+    ] {
         let lang = Language::new(text);
-        assert!(lang.as_str().len() <= 3 && lang.as_str().chars().all(|c| c.is_ascii_lowercase()), "{text:?} → {lang}");
+        assert!(
+            lang.as_str().len() <= 3 && lang.as_str().chars().all(|c| c.is_ascii_lowercase()),
+            "{text:?} → {lang}"
+        );
     }
     assert_eq!(Language::new("nl-BE").as_str(), "nl");
     assert_eq!(Language::new("PT_br").as_str(), "pt");
@@ -117,25 +136,46 @@ fn language_codes_cannot_carry_text() {
 fn config_defaults_and_validation() {
     let config: TelemetryConfig = toml::from_str("").unwrap_or_default();
     assert_eq!(config, TelemetryConfig::default());
-    assert_eq!((config.window_secs, config.k, config.epsilon), (3600, 10, None));
+    assert_eq!(
+        (config.window_secs, config.k, config.epsilon),
+        (3600, 10, None)
+    );
     assert!(config.validate().is_ok());
     let parsed: Result<TelemetryConfig, _> = toml::from_str(
         "window_secs = 60\nk = 5\nepsilon = 0.5\nserver_id = \"eu-1\"\nhttp_url = \"http://127.0.0.1:9/x\"",
     );
     assert!(parsed.is_ok_and(|c| c.validate().is_ok() && c.k == 5));
-    assert!(toml::from_str::<TelemetryConfig>("bogus = 1").is_err(), "unknown fields are rejected");
+    assert!(
+        toml::from_str::<TelemetryConfig>("bogus = 1").is_err(),
+        "unknown fields are rejected"
+    );
     let bad = |c: TelemetryConfig| c.validate().err();
-    assert_eq!(bad(TelemetryConfig { k: 0, ..Default::default() }), Some(TelemetryConfigError::ZeroK));
     assert_eq!(
-        bad(TelemetryConfig { epsilon: Some(-1.0), ..Default::default() }),
+        bad(TelemetryConfig {
+            k: 0,
+            ..Default::default()
+        }),
+        Some(TelemetryConfigError::ZeroK)
+    );
+    assert_eq!(
+        bad(TelemetryConfig {
+            epsilon: Some(-1.0),
+            ..Default::default()
+        }),
         Some(TelemetryConfigError::Epsilon(-1.0))
     );
     assert!(matches!(
-        bad(TelemetryConfig { server_id: "player 42".into(), ..Default::default() }),
+        bad(TelemetryConfig {
+            server_id: "player 42".into(),
+            ..Default::default()
+        }),
         Some(TelemetryConfigError::ServerId(_))
     ));
     assert!(matches!(
-        bad(TelemetryConfig { http_url: Some("ftp://x".into()), ..Default::default() }),
+        bad(TelemetryConfig {
+            http_url: Some("ftp://x".into()),
+            ..Default::default()
+        }),
         Some(TelemetryConfigError::HttpUrl(_))
     ));
 }
@@ -143,7 +183,11 @@ fn config_defaults_and_validation() {
 #[test]
 fn record_schema_is_versioned_and_strict() {
     let mut agg = Aggregate::default();
-    agg.record(&Event::Response { kind: ResponseKind::HelpLink, category: Category::Hate, age_band: AgeBand::Minor });
+    agg.record(&Event::Response {
+        kind: ResponseKind::HelpLink,
+        category: Category::Hate,
+        age_band: AgeBand::Minor,
+    });
     agg.record(&Event::Scored {
         language: Language::new("en"),
         scores: Scores([0.95, 0.0, 0.0, 0.0]),
@@ -151,14 +195,27 @@ fn record_schema_is_versioned_and_strict() {
     });
     let record = Privacy::new(1, None, Box::new(SeededRng::new(0))).protect(&agg, "s", 0, 60);
     let line = record.to_json().unwrap_or_default();
-    assert!(line.contains("\"schema\":\"waypoint-telemetry\",\"version\":1"), "{line}");
     assert!(
-        line.contains("{\"response\":\"help\",\"category\":\"hate\",\"age_band\":\"minor\",\"count\":1}"),
+        line.contains("\"schema\":\"waypoint-telemetry\",\"version\":1"),
+        "{line}"
+    );
+    assert!(
+        line.contains(
+            "{\"response\":\"help\",\"category\":\"hate\",\"age_band\":\"minor\",\"count\":1}"
+        ),
         "{line}"
     );
     assert!(Record::from_json(&line.replace("\"version\":1", "\"version\":2")).is_err());
-    assert!(Record::from_json(&line.replace("\"schema\":\"waypoint-telemetry\"", "\"schema\":\"other\"")).is_err());
-    assert!(Record::from_json(&line.replace("\"degraded_ms\"", "\"player\":\"x\",\"degraded_ms\"")).is_err());
+    assert!(
+        Record::from_json(
+            &line.replace("\"schema\":\"waypoint-telemetry\"", "\"schema\":\"other\"")
+        )
+        .is_err()
+    );
+    assert!(
+        Record::from_json(&line.replace("\"degraded_ms\"", "\"player\":\"x\",\"degraded_ms\""))
+            .is_err()
+    );
 }
 
 /// Carry-over: small cells wait for later windows instead of being lost; no shown cell is below
@@ -168,10 +225,21 @@ fn carry_over_releases_small_cells_later_without_showing_any_below_k() {
     use waypoint::telemetry::{MemorySink, Rollup, Telemetry};
     let k = 10;
     let sink = MemorySink::new();
-    let config = TelemetryConfig { k, server_id: "quiet-1".into(), ..TelemetryConfig::default() };
+    let config = TelemetryConfig {
+        k,
+        server_id: "quiet-1".into(),
+        ..TelemetryConfig::default()
+    };
     assert!(config.carry_over, "carry-over is the default");
-    let telemetry = Telemetry::builder(config).sink(sink.clone()).build().unwrap();
-    let traffic = SyntheticTraffic { hours: 24, peak_messages_per_hour: 2000, ..SyntheticTraffic::default() };
+    let telemetry = Telemetry::builder(config)
+        .sink(sink.clone())
+        .build()
+        .unwrap();
+    let traffic = SyntheticTraffic {
+        hours: 24,
+        peak_messages_per_hour: 2000,
+        ..SyntheticTraffic::default()
+    };
     let mut truth = Aggregate::default();
     for (at, event) in traffic.events() {
         truth.record(&event);
@@ -182,7 +250,10 @@ fn carry_over_releases_small_cells_later_without_showing_any_below_k() {
     let mut rollup = Rollup::default();
     for record in &records {
         for (count, suppressed) in cells(record) {
-            assert!(suppressed || count.is_none() || count.is_some_and(|n| n >= k), "cell {count:?} below k");
+            assert!(
+                suppressed || count.is_none() || count.is_some_and(|n| n >= k),
+                "cell {count:?} below k"
+            );
         }
         rollup.add(
             &record.server,
@@ -200,19 +271,50 @@ fn carry_over_releases_small_cells_later_without_showing_any_below_k() {
             "{name}: {shown:?} vs {truth}"
         );
     };
-    check("messages", merged.total_messages(), truth.total_messages().count);
+    check(
+        "messages",
+        merged.total_messages(),
+        truth.total_messages().count,
+    );
     for category in Category::ALL {
         for upheld in [true, false] {
             let d = waypoint::telemetry::Decision::from_upheld(upheld);
-            check("outcomes", merged.decisions(category, d), truth.decisions(category, d).count);
+            check(
+                "outcomes",
+                merged.decisions(category, d),
+                truth.decisions(category, d).count,
+            );
         }
-        check("referrals", merged.referrals[category.index()], truth.referrals[category.index()].count);
+        check(
+            "referrals",
+            merged.referrals[category.index()],
+            truth.referrals[category.index()].count,
+        );
     }
     // Rare review decisions are reported (later) rather than hidden.
-    let decided: u64 =
-        Category::ALL.iter().map(|c| merged.decisions(*c, waypoint::telemetry::Decision::Upheld).count).sum();
-    let true_decided: u64 =
-        Category::ALL.iter().map(|c| truth.decisions(*c, waypoint::telemetry::Decision::Upheld).count).sum();
-    assert!(decided * 10 >= true_decided * 7, "only {decided} of {true_decided} upheld decisions shown");
-    assert!(records.iter().any(|r| serde_json::to_string(r).unwrap().contains("\"held\":true")));
+    let decided: u64 = Category::ALL
+        .iter()
+        .map(|c| {
+            merged
+                .decisions(*c, waypoint::telemetry::Decision::Upheld)
+                .count
+        })
+        .sum();
+    let true_decided: u64 = Category::ALL
+        .iter()
+        .map(|c| {
+            truth
+                .decisions(*c, waypoint::telemetry::Decision::Upheld)
+                .count
+        })
+        .sum();
+    assert!(
+        decided * 10 >= true_decided * 7,
+        "only {decided} of {true_decided} upheld decisions shown"
+    );
+    assert!(
+        records
+            .iter()
+            .any(|r| serde_json::to_string(r).unwrap().contains("\"held\":true"))
+    );
 }

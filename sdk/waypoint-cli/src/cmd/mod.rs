@@ -40,7 +40,9 @@ pub enum CliError {
     #[error(transparent)]
     Engine(#[from] waypoint::EngineBuildError),
     /// The models could not be loaded and degraded scoring was not allowed.
-    #[error("the scorer is degraded ({0}); fix the set-up or pass --allow-degraded to score with what is left")]
+    #[error(
+        "the scorer is degraded ({0}); fix the set-up or pass --allow-degraded to score with what is left"
+    )]
     Degraded(String),
     /// `waypoint report` failed.
     #[error(transparent)]

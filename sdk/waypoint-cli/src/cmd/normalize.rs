@@ -36,7 +36,10 @@ pub fn run(args: &NormalizeArgs) -> Result<(), CliError> {
                 if args.folded { n.folded } else { n.text }
             }
             Line::InvalidUtf8 => {
-                eprintln!("waypoint: {}:{number}: not valid UTF-8; printed as an empty line", input.name);
+                eprintln!(
+                    "waypoint: {}:{number}: not valid UTF-8; printed as an empty line",
+                    input.name
+                );
                 String::new()
             }
         };

@@ -93,7 +93,10 @@ pub fn run(args: &ReportArgs) -> Result<(), CliError> {
         return Err(ReportError::Empty.into());
     }
     let summary = summary::Summary::new(&rollup, &stats);
-    let summary_path = args.summary.clone().unwrap_or_else(|| args.out.with_extension("json"));
+    let summary_path = args
+        .summary
+        .clone()
+        .unwrap_or_else(|| args.out.with_extension("json"));
     let json = serde_json::to_string_pretty(&summary).map_err(ReportError::Encode)?;
     write(&summary_path, json.as_bytes())?;
     let page = html::render(&args.title, &rollup, &summary)?;
@@ -111,9 +114,15 @@ pub fn run(args: &ReportArgs) -> Result<(), CliError> {
 
 fn write(path: &Path, bytes: &[u8]) -> Result<(), ReportError> {
     if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
-        std::fs::create_dir_all(parent).map_err(|source| ReportError::Write { path: path.to_owned(), source })?;
+        std::fs::create_dir_all(parent).map_err(|source| ReportError::Write {
+            path: path.to_owned(),
+            source,
+        })?;
     }
-    std::fs::write(path, bytes).map_err(|source| ReportError::Write { path: path.to_owned(), source })
+    std::fs::write(path, bytes).map_err(|source| ReportError::Write {
+        path: path.to_owned(),
+        source,
+    })
 }
 
 /// What was read.
@@ -130,8 +139,10 @@ fn expand_inputs(inputs: &[PathBuf]) -> Result<Vec<PathBuf>, ReportError> {
     let mut files = Vec::new();
     for input in inputs {
         if input.is_dir() {
-            let entries =
-                std::fs::read_dir(input).map_err(|source| ReportError::Read { path: input.clone(), source })?;
+            let entries = std::fs::read_dir(input).map_err(|source| ReportError::Read {
+                path: input.clone(),
+                source,
+            })?;
             let mut found: Vec<PathBuf> = entries
                 .filter_map(Result::ok)
                 .map(|e| e.path())
@@ -147,12 +158,18 @@ fn expand_inputs(inputs: &[PathBuf]) -> Result<Vec<PathBuf>, ReportError> {
 }
 
 fn read_all(files: &[PathBuf], quiet: bool) -> Result<(Rollup, ReadStats), ReportError> {
-    let total: u64 = files.iter().filter_map(|f| std::fs::metadata(f).ok()).map(|m| m.len()).sum();
+    let total: u64 = files
+        .iter()
+        .filter_map(|f| std::fs::metadata(f).ok())
+        .map(|m| m.len())
+        .sum();
     let bar = if quiet || total < PROGRESS_BYTES {
         ProgressBar::hidden()
     } else {
         let bar = ProgressBar::with_draw_target(Some(total), ProgressDrawTarget::stderr());
-        if let Ok(style) = ProgressStyle::with_template("{msg} [{bar:40}] {bytes}/{total_bytes} ({eta})") {
+        if let Ok(style) =
+            ProgressStyle::with_template("{msg} [{bar:40}] {bytes}/{total_bytes} ({eta})")
+        {
             bar.set_style(style.progress_chars("=> "));
         }
         bar.set_message("reading telemetry");
@@ -170,9 +187,20 @@ fn read_all(files: &[PathBuf], quiet: bool) -> Result<(Rollup, ReadStats), Repor
             }
             let record = Record::from_json(&line)
                 .and_then(|r| r.to_aggregate().map(|agg| (r, agg)))
-                .map_err(|source| ReportError::Record { path: path.clone(), line: index + 1, source })?;
+                .map_err(|source| ReportError::Record {
+                    path: path.clone(),
+                    line: index + 1,
+                    source,
+                })?;
             let (record, agg) = record;
-            rollup.add(&record.server, record.window_start, record.window_secs, record.k, record.epsilon, &agg);
+            rollup.add(
+                &record.server,
+                record.window_start,
+                record.window_secs,
+                record.k,
+                record.epsilon,
+                &agg,
+            );
             stats.records += 1;
         }
         stats.files += 1;
@@ -182,5 +210,8 @@ fn read_all(files: &[PathBuf], quiet: bool) -> Result<(Rollup, ReadStats), Repor
 }
 
 fn read_err(path: &Path, source: std::io::Error) -> ReportError {
-    ReportError::Read { path: path.to_owned(), source }
+    ReportError::Read {
+        path: path.to_owned(),
+        source,
+    }
 }

@@ -65,7 +65,10 @@ pub fn run(args: &ScoreArgs) -> Result<(), CliError> {
         if !args.allow_degraded {
             return Err(CliError::Degraded(reasons.join("; ")));
         }
-        eprintln!("waypoint: warning: scoring degraded: {}", reasons.join("; "));
+        eprintln!(
+            "waypoint: warning: scoring degraded: {}",
+            reasons.join("; ")
+        );
     }
 
     let progress = progress_bar(&input);
@@ -81,7 +84,10 @@ pub fn run(args: &ScoreArgs) -> Result<(), CliError> {
             Line::Text(text) => batch.push(text),
             Line::InvalidUtf8 => {
                 skipped += 1;
-                let message = format!("waypoint: {}:{number}: skipped: not valid UTF-8", input.name);
+                let message = format!(
+                    "waypoint: {}:{number}: skipped: not valid UTF-8",
+                    input.name
+                );
                 match &progress {
                     Some(bar) => bar.println(message),
                     None => eprintln!("{message}"),
@@ -105,7 +111,10 @@ pub fn run(args: &ScoreArgs) -> Result<(), CliError> {
 }
 
 /// Builds a scorer from optional policy and models paths.
-pub fn build_scorer(policy: Option<&PathBuf>, models: Option<&PathBuf>) -> Result<Scorer, CliError> {
+pub fn build_scorer(
+    policy: Option<&PathBuf>,
+    models: Option<&PathBuf>,
+) -> Result<Scorer, CliError> {
     let mut builder = Scorer::builder();
     if let Some(path) = policy {
         builder = builder.policy(Policy::from_file(path)?);
@@ -122,14 +131,20 @@ fn progress_bar(input: &Input) -> Option<ProgressBar> {
         return None;
     }
     let bar = ProgressBar::new(len);
-    if let Ok(style) = ProgressStyle::with_template("{bar:40} {bytes}/{total_bytes} {bytes_per_sec} eta {eta}") {
+    if let Ok(style) =
+        ProgressStyle::with_template("{bar:40} {bytes}/{total_bytes} {bytes_per_sec} eta {eta}")
+    {
         bar.set_style(style);
     }
     Some(bar)
 }
 
 /// Scores and writes the batch, then empties it. `Ok(false)` means the reader went away.
-fn write_batch(scorer: &Scorer, batch: &mut Vec<String>, out: &mut impl Write) -> Result<bool, CliError> {
+fn write_batch(
+    scorer: &Scorer,
+    batch: &mut Vec<String>,
+    out: &mut impl Write,
+) -> Result<bool, CliError> {
     if batch.is_empty() {
         return Ok(true);
     }

@@ -12,8 +12,8 @@ use waypoint::policy::HelpEntry;
 use waypoint::referral::WebhookConfig;
 use waypoint::telemetry::TelemetryConfig;
 use waypoint::{
-    AgeBand, Category, ChatMessage, Engine, Health, Outcome, PlayerId, Policy, Reasons, Response, ReviewDecision,
-    Scorer, Signal, SimulatedClock, Timestamp, Uuid,
+    AgeBand, Category, ChatMessage, Engine, Health, Outcome, PlayerId, Policy, Reasons, Response,
+    ReviewDecision, Scorer, Signal, SimulatedClock, Timestamp, Uuid,
 };
 
 use super::CliError;
@@ -151,23 +151,43 @@ pub fn run(args: &SimulateArgs) -> Result<(), CliError> {
         if !args.allow_degraded {
             return Err(CliError::Degraded(reasons.join("; ")));
         }
-        eprintln!("waypoint: warning: scoring degraded: {}", reasons.join("; "));
+        eprintln!(
+            "waypoint: warning: scoring degraded: {}",
+            reasons.join("; ")
+        );
     }
     let mut policy = match &args.policy {
         Some(path) => Policy::from_file(path)?,
         None => Policy::default(),
     };
     if let Some(url) = &args.webhook {
-        let key_id = policy.referral.webhook.as_ref().map_or_else(|| "default".to_owned(), |w| w.key_id.clone());
-        policy.referral.webhook =
-            Some(WebhookConfig { url: url.clone(), secret_env: WEBHOOK_SECRET_ENV.to_owned(), key_id });
-        policy.referral.validate().map_err(|e| CliError::Usage(format!("--webhook: {e}")))?;
+        let key_id = policy
+            .referral
+            .webhook
+            .as_ref()
+            .map_or_else(|| "default".to_owned(), |w| w.key_id.clone());
+        policy.referral.webhook = Some(WebhookConfig {
+            url: url.clone(),
+            secret_env: WEBHOOK_SECRET_ENV.to_owned(),
+            key_id,
+        });
+        policy
+            .referral
+            .validate()
+            .map_err(|e| CliError::Usage(format!("--webhook: {e}")))?;
     }
     if let Some(dir) = &args.telemetry_dir {
-        policy.telemetry.get_or_insert_with(TelemetryConfig::default).file_dir = Some(dir.clone());
+        policy
+            .telemetry
+            .get_or_insert_with(TelemetryConfig::default)
+            .file_dir = Some(dir.clone());
     }
-    let delivery_timeout = Duration::try_from_secs_f64(args.delivery_timeout)
-        .map_err(|_| CliError::Usage(format!("--delivery-timeout {}: expected seconds", args.delivery_timeout)))?;
+    let delivery_timeout = Duration::try_from_secs_f64(args.delivery_timeout).map_err(|_| {
+        CliError::Usage(format!(
+            "--delivery-timeout {}: expected seconds",
+            args.delivery_timeout
+        ))
+    })?;
     let clock = SimulatedClock::new();
     let mut builder = Engine::builder()
         .scorer(std::sync::Arc::new(scorer))
@@ -189,13 +209,22 @@ fn finish(engine: &Engine, delivery_timeout: Duration) {
     if let Some(status) = engine.flush_referrals(delivery_timeout)
         && status.pending > 0
     {
-        let spooled = engine.referral_sender().is_some_and(|s| s.sync_spool(STEP_TIMEOUT));
-        let dir = engine.referral_sender().map(|s| s.spool_dir().display().to_string()).unwrap_or_default();
+        let spooled = engine
+            .referral_sender()
+            .is_some_and(|s| s.sync_spool(STEP_TIMEOUT));
+        let dir = engine
+            .referral_sender()
+            .map(|s| s.spool_dir().display().to_string())
+            .unwrap_or_default();
         eprintln!(
             "waypoint: {} referral(s) not delivered within {:?}; {} in the spool at {dir} for the next run",
             status.pending,
             delivery_timeout,
-            if spooled { "all are kept" } else { "not all could be written; some are" },
+            if spooled {
+                "all are kept"
+            } else {
+                "not all could be written; some are"
+            },
         );
     }
     let _ = engine.shutdown(STEP_TIMEOUT);
@@ -203,13 +232,16 @@ fn finish(engine: &Engine, delivery_timeout: Duration) {
 
 /// Feeds the script to the engine and writes the responses.
 fn replay(engine: &Engine, clock: &SimulatedClock, input: &mut Input) -> Result<(), CliError> {
-
     let stdout = io::stdout();
     let mut out = BufWriter::new(stdout.lock());
     let mut platform = Platform::default();
     let mut last_t = 0.0_f64;
     while let Some((number, line, _)) = input.next_line()? {
-        let script_error = |message: String| CliError::Script { path: input.name.clone(), line: number, message };
+        let script_error = |message: String| CliError::Script {
+            path: input.name.clone(),
+            line: number,
+            message,
+        };
         let text = match line {
             Line::Text(text) => text,
             Line::InvalidUtf8 => return Err(script_error("not valid UTF-8".to_owned())),
@@ -220,7 +252,9 @@ fn replay(engine: &Engine, clock: &SimulatedClock, input: &mut Input) -> Result<
         let step: Step = serde_json::from_str(&text).map_err(|e| script_error(e.to_string()))?;
         let t = step.t();
         if !t.is_finite() || t < last_t {
-            return Err(script_error(format!("t = {t} must be a number not below the previous line's t = {last_t}")));
+            return Err(script_error(format!(
+                "t = {t} must be a number not below the previous line's t = {last_t}"
+            )));
         }
         last_t = t;
         clock.set(Timestamp::from_secs_f64(t));
@@ -229,11 +263,15 @@ fn replay(engine: &Engine, clock: &SimulatedClock, input: &mut Input) -> Result<
             Job::Outcome(outcome) => engine.record_outcome(outcome),
         };
         if queued.is_err() || !engine.flush(STEP_TIMEOUT) {
-            return Err(script_error("the engine did not process this line in time".to_owned()));
+            return Err(script_error(
+                "the engine did not process this line in time".to_owned(),
+            ));
         }
         for response in engine.drain_responses() {
             if let Response::ReviewReferral(r) = &response {
-                platform.latest_case.insert(r.player.as_str().to_owned(), r.case_id);
+                platform
+                    .latest_case
+                    .insert(r.player.as_str().to_owned(), r.case_id);
             }
             if !write(&mut out, &response)? {
                 return Ok(());
@@ -253,7 +291,14 @@ enum Job {
 
 fn to_job(step: Step, platform: &Platform) -> Result<Job, String> {
     let signal = match step {
-        Step::Chat { player, text, locale, age_band, channel, .. } => {
+        Step::Chat {
+            player,
+            text,
+            locale,
+            age_band,
+            channel,
+            ..
+        } => {
             let mut chat = ChatMessage::new(player, text);
             if let Some(channel) = channel {
                 chat = chat.channel(channel);
@@ -262,41 +307,94 @@ fn to_job(step: Step, platform: &Platform) -> Result<Job, String> {
                 chat = chat.locale(locale);
             }
             if let Some(band) = age_band {
-                chat = chat.age_band(
-                    AgeBand::parse(&band).ok_or_else(|| format!("age_band {band:?}: expected minor, adult or unknown"))?,
-                );
+                chat = chat.age_band(AgeBand::parse(&band).ok_or_else(|| {
+                    format!("age_band {band:?}: expected minor, adult or unknown")
+                })?);
             }
             Signal::Chat(chat)
         }
-        Step::Report { reporter, target, reason, .. } => {
-            Signal::Report { reporter: reporter.into(), target: target.into(), reason }
-        }
-        Step::Block { by, target, .. } => Signal::Block { by: by.into(), target: target.into() },
-        Step::Name { player, name, .. } => Signal::NameChange { player: player.into(), name },
-        Step::GroupJoin { player, group, flagged, .. } => Signal::GroupJoin { player: player.into(), group, flagged },
-        Step::Custom { player, kind, weight, category, .. } => {
+        Step::Report {
+            reporter,
+            target,
+            reason,
+            ..
+        } => Signal::Report {
+            reporter: reporter.into(),
+            target: target.into(),
+            reason,
+        },
+        Step::Block { by, target, .. } => Signal::Block {
+            by: by.into(),
+            target: target.into(),
+        },
+        Step::Name { player, name, .. } => Signal::NameChange {
+            player: player.into(),
+            name,
+        },
+        Step::GroupJoin {
+            player,
+            group,
+            flagged,
+            ..
+        } => Signal::GroupJoin {
+            player: player.into(),
+            group,
+            flagged,
+        },
+        Step::Custom {
+            player,
+            kind,
+            weight,
+            category,
+            ..
+        } => {
             if !weight.is_finite() {
                 return Err(format!("weight {weight} must be a number"));
             }
             let category = category
-                .map(|c| Category::parse(&c).ok_or_else(|| format!("category {c:?}: expected insult, hate, threat or extremism")))
+                .map(|c| {
+                    Category::parse(&c).ok_or_else(|| {
+                        format!("category {c:?}: expected insult, hate, threat or extremism")
+                    })
+                })
                 .transpose()?;
-            Signal::Custom { player: player.into(), kind, category, weight }
+            Signal::Custom {
+                player: player.into(),
+                kind,
+                category,
+                weight,
+            }
         }
-        Step::Outcome { case_id, player, outcome, .. } => return outcome_job(case_id, player, &outcome, platform),
+        Step::Outcome {
+            case_id,
+            player,
+            outcome,
+            ..
+        } => return outcome_job(case_id, player, &outcome, platform),
     };
     Ok(Job::Signal(signal))
 }
 
-fn outcome_job(case_id: Option<String>, player: Option<String>, outcome: &str, platform: &Platform) -> Result<Job, String> {
+fn outcome_job(
+    case_id: Option<String>,
+    player: Option<String>,
+    outcome: &str,
+    platform: &Platform,
+) -> Result<Job, String> {
     let decision = match outcome {
         "help_opened" => {
             let player = player.ok_or("a help_opened outcome needs \"player\"")?;
-            return Ok(Job::Outcome(Outcome::HelpOpened { player: PlayerId::new(player) }));
+            return Ok(Job::Outcome(Outcome::HelpOpened {
+                player: PlayerId::new(player),
+            }));
         }
         "upheld" => ReviewDecision::Upheld,
         "dismissed" => ReviewDecision::Dismissed,
-        other => return Err(format!("outcome {other:?}: expected help_opened, upheld or dismissed")),
+        other => {
+            return Err(format!(
+                "outcome {other:?}: expected help_opened, upheld or dismissed"
+            ));
+        }
     };
     let case_id = match (case_id, player) {
         (Some(id), _) => Uuid::parse_str(&id).map_err(|e| format!("case_id {id:?}: {e}"))?,
@@ -326,7 +424,9 @@ fn write(out: &mut impl Write, response: &Response) -> Result<bool, CliError> {
         help,
         case_id: response.case_id(),
     };
-    let written = serde_json::to_writer(&mut *out, &line).map_err(io::Error::from).and_then(|()| out.write_all(b"\n"));
+    let written = serde_json::to_writer(&mut *out, &line)
+        .map_err(io::Error::from)
+        .and_then(|()| out.write_all(b"\n"));
     match written {
         Ok(()) => Ok(true),
         Err(e) if e.kind() == io::ErrorKind::BrokenPipe => Ok(false),

@@ -21,11 +21,19 @@ pub fn corpus(limit: usize) -> (String, Vec<String>) {
             .take(limit)
             .collect();
         if !lines.is_empty() {
-            return (format!("{} CONDA validation utterances", lines.len()), lines);
+            return (
+                format!("{} CONDA validation utterances", lines.len()),
+                lines,
+            );
         }
     }
-    let example = std::fs::read_to_string(workspace_root().join("examples/chat.txt")).unwrap_or_default();
-    let lines: Vec<String> = example.lines().filter(|l| !l.trim().is_empty()).map(str::to_owned).collect();
+    let example =
+        std::fs::read_to_string(workspace_root().join("examples/chat.txt")).unwrap_or_default();
+    let lines: Vec<String> = example
+        .lines()
+        .filter(|l| !l.trim().is_empty())
+        .map(str::to_owned)
+        .collect();
     (format!("{} example chat lines", lines.len()), lines)
 }
 

@@ -12,8 +12,8 @@ use crate::clock::{Clock, SystemClock};
 use crate::hooks::{BeforeReferral, ClosureHooks, Hooks};
 use crate::player::Pseudonymizer;
 use crate::policy::{Policy, PolicyError};
-use crate::response::{HelpLink, Nudge, Referral};
 use crate::referral::{ReferralSender, StartError, now_unix_ms};
+use crate::response::{HelpLink, Nudge, Referral};
 use crate::scorer::{Scorer, ScorerBuildError};
 use crate::telemetry::{Telemetry, TelemetryBuildError};
 
@@ -135,7 +135,10 @@ impl EngineBuilder {
     }
 
     /// Sees every referral first; may redact it or drop it (`None`).
-    pub fn before_referral(mut self, f: impl Fn(Referral) -> Option<Referral> + Send + Sync + 'static) -> Self {
+    pub fn before_referral(
+        mut self,
+        f: impl Fn(Referral) -> Option<Referral> + Send + Sync + 'static,
+    ) -> Self {
         self.before_referral = Some(Arc::new(f));
         self
     }
@@ -216,7 +219,11 @@ impl EngineBuilder {
                 Arc::new(builder.build()?)
             }
         };
-        let pseudonymizer = match self.pseudonym_key.or_else(|| std::env::var(PSEUDONYM_KEY_ENV).ok().map(String::into_bytes)) {
+        let pseudonymizer = match self.pseudonym_key.or_else(|| {
+            std::env::var(PSEUDONYM_KEY_ENV)
+                .ok()
+                .map(String::into_bytes)
+        }) {
             Some(key) => Pseudonymizer::new(&key),
             None => Pseudonymizer::random(),
         };
@@ -271,6 +278,11 @@ impl EngineBuilder {
             .name("waypoint-scorer".to_owned())
             .spawn(move || worker.run())
             .map_err(EngineBuildError::Spawn)?;
-        Ok(Engine { shared, queue: queue_tx, done: done_rx, worker: Arc::new(Mutex::new(Some(handle))) })
+        Ok(Engine {
+            shared,
+            queue: queue_tx,
+            done: done_rx,
+            worker: Arc::new(Mutex::new(Some(handle))),
+        })
     }
 }

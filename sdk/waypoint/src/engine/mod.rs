@@ -60,15 +60,15 @@ use uuid::Uuid;
 pub use builder::{EngineBuildError, EngineBuilder};
 pub use stats::Stats;
 
+use crate::Scores;
 use crate::clock::{Clock, Timestamp};
 use crate::policy::{Policy, PolicyError, Reason, ResponseLevel};
 use crate::referral::{FlushStatus, ReferralHealth, ReferralSender};
-use crate::telemetry::{Event, Telemetry};
 use crate::response::{Response, default_nudge_text};
 use crate::scorer::{Health, MessageScore, Scorer};
 use crate::signal::{ChatMessage, PlayerId, Signal};
+use crate::telemetry::{Event, Telemetry};
 use crate::text::LexiconHit;
-use crate::Scores;
 
 /// A second scoring stage run on the worker after the fast tier (for example a multilingual
 /// encoder). It may change each message's `model`, `scores` and `decision`; the engine then
@@ -149,8 +149,15 @@ pub enum Outcome {
 }
 
 enum Job {
-    Signal { signal: Signal, at: Timestamp, arrived: Instant },
-    Outcome { outcome: Outcome, at: Timestamp },
+    Signal {
+        signal: Signal,
+        at: Timestamp,
+        arrived: Instant,
+    },
+    Outcome {
+        outcome: Outcome,
+        at: Timestamp,
+    },
     Flush(Sender<()>),
     Shutdown,
 }
@@ -194,7 +201,9 @@ pub struct Engine {
 
 impl std::fmt::Debug for Engine {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Engine").field("policy", &self.shared.policy.load().version).finish_non_exhaustive()
+        f.debug_struct("Engine")
+            .field("policy", &self.shared.policy.load().version)
+            .finish_non_exhaustive()
     }
 }
 
@@ -212,7 +221,8 @@ impl Engine {
         let decision = policy.message_decision_for(&scored.scores, band);
         Verdict {
             level: decision.level,
-            nudge_text: (decision.level >= ResponseLevel::Nudge).then(|| default_nudge_text(chat.locale.as_deref())),
+            nudge_text: (decision.level >= ResponseLevel::Nudge)
+                .then(|| default_nudge_text(chat.locale.as_deref())),
             reasons: decision.reasons,
             scores: scored.scores,
             lexicon: scored.lexicon,
@@ -222,7 +232,11 @@ impl Engine {
     /// Queues a signal for the worker. Never blocks: a full queue drops the signal and counts it.
     pub fn submit(&self, signal: impl Into<Signal>) -> Result<(), SubmitError> {
         let at = self.shared.clock.now();
-        match self.queue.try_send(Job::Signal { signal: signal.into(), at, arrived: Instant::now() }) {
+        match self.queue.try_send(Job::Signal {
+            signal: signal.into(),
+            at,
+            arrived: Instant::now(),
+        }) {
             Ok(()) => {
                 self.shared.stats.submitted.fetch_add(1, Ordering::Relaxed);
                 Ok(())
@@ -263,7 +277,10 @@ impl Engine {
     /// Replaces the policy atomically; signals already queued are decided with the new one.
     pub fn set_policy(&self, policy: Policy) {
         self.shared.policy.store(Arc::new(policy));
-        self.shared.stats.policy_reloads.fetch_add(1, Ordering::Relaxed);
+        self.shared
+            .stats
+            .policy_reloads
+            .fetch_add(1, Ordering::Relaxed);
     }
 
     /// Reads, validates and swaps in a policy file. An invalid file is rejected with its
@@ -273,11 +290,17 @@ impl Engine {
             Ok(policy) => {
                 let policy = Arc::new(policy);
                 self.shared.policy.store(Arc::clone(&policy));
-                self.shared.stats.policy_reloads.fetch_add(1, Ordering::Relaxed);
+                self.shared
+                    .stats
+                    .policy_reloads
+                    .fetch_add(1, Ordering::Relaxed);
                 Ok(policy)
             }
             Err(e) => {
-                self.shared.stats.policy_rejected.fetch_add(1, Ordering::Relaxed);
+                self.shared
+                    .stats
+                    .policy_rejected
+                    .fetch_add(1, Ordering::Relaxed);
                 Err(e)
             }
         }
@@ -297,12 +320,24 @@ impl Engine {
                 (!health.running, "referral delivery has stopped"),
                 (health.spool_full, "the referral spool is full"),
                 (health.queue_full, "the referral queue is full"),
-                (health.spool_write_failing, "writing to the referral spool fails"),
+                (
+                    health.spool_write_failing,
+                    "writing to the referral spool fails",
+                ),
                 (health.endpoint_failing, "the referral webhook is failing"),
             ];
-            reasons.extend(problems.iter().filter(|(bad, _)| *bad).map(|(_, text)| (*text).to_owned()));
+            reasons.extend(
+                problems
+                    .iter()
+                    .filter(|(bad, _)| *bad)
+                    .map(|(_, text)| (*text).to_owned()),
+            );
         }
-        if reasons.is_empty() { Health::Ready } else { Health::Degraded { reasons } }
+        if reasons.is_empty() {
+            Health::Ready
+        } else {
+            Health::Degraded { reasons }
+        }
     }
 
     /// The scorer, for inline scoring outside the engine.
@@ -341,7 +376,10 @@ impl Engine {
     /// (or permanently failed). `None` when no webhook is configured. Call [`Engine::flush`]
     /// first so that queued signals have made their referrals.
     pub fn flush_referrals(&self, timeout: Duration) -> Option<FlushStatus> {
-        self.shared.referral.as_ref().map(|sender| sender.flush(timeout))
+        self.shared
+            .referral
+            .as_ref()
+            .map(|sender| sender.flush(timeout))
     }
 
     /// Waits until everything queued before this call has been processed, at most `timeout`.
@@ -359,7 +397,11 @@ impl Engine {
     /// `submit`s fail with [`SubmitError::ShutDown`].
     pub fn shutdown(&self, timeout: Duration) -> Result<(), ShutdownError> {
         let deadline = Instant::now() + timeout;
-        let handle = self.worker.lock().unwrap_or_else(PoisonError::into_inner).take();
+        let handle = self
+            .worker
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .take();
         let Some(handle) = handle else { return Ok(()) };
         if self.queue.send_deadline(Job::Shutdown, deadline).is_err() && !handle.is_finished() {
             self.put_back(handle);
@@ -398,7 +440,10 @@ impl Engine {
 
     /// A guard that shuts the engine down (waiting at most `timeout`) when dropped.
     pub fn shutdown_guard(&self, timeout: Duration) -> ShutdownGuard {
-        ShutdownGuard { engine: self.clone(), timeout }
+        ShutdownGuard {
+            engine: self.clone(),
+            timeout,
+        }
     }
 }
 

@@ -10,7 +10,9 @@ use crate::clock::Timestamp;
 use crate::player::{PlayerKey, PlayerStore, Pseudonymizer, TrajectoryPoint};
 use crate::policy::ladder::{self, LadderInput, LadderOutcome, Risk};
 use crate::policy::{Policy, ResponseLevel};
-use crate::response::{HelpLink, Nudge, Reasons, Referral, Response, default_help_text, default_nudge_text};
+use crate::response::{
+    HelpLink, Nudge, Reasons, Referral, Response, default_help_text, default_nudge_text,
+};
 use crate::scorer::MessageScore;
 use crate::signal::{AgeBand, Signal};
 use crate::telemetry::Event;
@@ -70,7 +72,13 @@ fn text_hash(text: &str) -> u64 {
 
 impl State {
     pub fn new(pseudonymizer: Pseudonymizer) -> State {
-        State { store: PlayerStore::default(), pseudonymizer, cases: HashMap::new(), history: HashMap::new(), last_sweep: Timestamp::ZERO }
+        State {
+            store: PlayerStore::default(),
+            pseudonymizer,
+            cases: HashMap::new(),
+            history: HashMap::new(),
+            last_sweep: Timestamp::ZERO,
+        }
     }
 
     /// Forgets expired players and cases, at most once a minute of clock time.
@@ -80,7 +88,8 @@ impl State {
         }
         self.last_sweep = now;
         self.store.sweep(now, policy.risk.ttl);
-        self.cases.retain(|_, (_, at, _)| now.since(*at) < policy.risk.ttl);
+        self.cases
+            .retain(|_, (_, at, _)| now.since(*at) < policy.risk.ttl);
         let store = &self.store;
         self.history.retain(|key, _| store.get(key).is_some());
     }
@@ -97,7 +106,11 @@ impl State {
         // Tags of other players involved are computed before borrowing the subject's state.
         let other_tag = match signal {
             Signal::Report { reporter, .. } => Some(self.pseudonymizer.key(reporter).tag()),
-            Signal::Custom { kind, category: None, .. } => Some(text_hash(kind)),
+            Signal::Custom {
+                kind,
+                category: None,
+                ..
+            } => Some(text_hash(kind)),
             _ => None,
         };
         let state = self.store.entry(key, at);
@@ -107,7 +120,8 @@ impl State {
         let mut repeats = 0;
         let mut rate = 0.0;
         let mut channel = None;
-        let amplification = ladder::amplification(policy, state.reporters(at, policy), state.blocks());
+        let amplification =
+            ladder::amplification(policy, state.reporters(at, policy), state.blocks());
         match signal {
             Signal::Chat(chat) => {
                 state.note_profile(chat.age_band, chat.locale.as_deref());
@@ -132,15 +146,27 @@ impl State {
             Signal::Block { .. } => state.note_block(),
             Signal::GroupJoin { flagged, .. } => {
                 if *flagged {
-                    added.add(Category::Extremism, policy.behaviour.flagged_group_extremism * amplification);
+                    added.add(
+                        Category::Extremism,
+                        policy.behaviour.flagged_group_extremism * amplification,
+                    );
                 }
             }
-            Signal::Custom { category: Some(category), weight, .. } => {
+            Signal::Custom {
+                category: Some(category),
+                weight,
+                ..
+            } => {
                 added.add(*category, weight.clamp(0.0, 1.0) * amplification);
             }
         }
         state.add_risk(&added);
-        state.push_trajectory(TrajectoryPoint { at, signal: signal.kind(), added: added.0.iter().sum(), risk: state.risk() });
+        state.push_trajectory(TrajectoryPoint {
+            at,
+            signal: signal.kind(),
+            added: added.0.iter().sum(),
+            risk: state.risk(),
+        });
 
         let input = LadderInput {
             now: at,
@@ -197,7 +223,12 @@ impl State {
             ResponseLevel::Help => "help",
             ResponseLevel::Review => "review",
         };
-        history.earlier.push_back(Earlier { at, level: level_name, category: main_category, rule: reasons.rule.clone() });
+        history.earlier.push_back(Earlier {
+            at,
+            level: level_name,
+            category: main_category,
+            rule: reasons.rule.clone(),
+        });
         if decision.level == ResponseLevel::Help
             && let Some(category) = main_category
         {
@@ -212,14 +243,34 @@ impl State {
                 reasons,
             }),
             ResponseLevel::Help => {
-                let help = policy.help.lookup(locale.as_deref(), reasons.age_band).cloned();
-                let text = help.as_ref().map_or_else(|| default_help_text(locale.as_deref()).to_owned(), |h| h.text.clone());
-                Response::HelpLink(HelpLink { player, pseudonym: key, at, help, text, reasons })
+                let help = policy
+                    .help
+                    .lookup(locale.as_deref(), reasons.age_band)
+                    .cloned();
+                let text = help.as_ref().map_or_else(
+                    || default_help_text(locale.as_deref()).to_owned(),
+                    |h| h.text.clone(),
+                );
+                Response::HelpLink(HelpLink {
+                    player,
+                    pseudonym: key,
+                    at,
+                    help,
+                    text,
+                    reasons,
+                })
             }
             ResponseLevel::Review => {
                 let case_id = Uuid::new_v4();
                 self.cases.insert(case_id, (key, at, main_category));
-                Response::ReviewReferral(Referral { case_id, player, pseudonym: key, at, evidence, reasons })
+                Response::ReviewReferral(Referral {
+                    case_id,
+                    player,
+                    pseudonym: key,
+                    at,
+                    evidence,
+                    reasons,
+                })
             }
         };
         Processed::Respond(Box::new(response), earlier)
@@ -240,8 +291,12 @@ impl State {
                 OutcomeResult::Recorded(event)
             }
             Outcome::Review { case_id, decision } => {
-                let Some((key, _, category)) = self.cases.get(case_id).copied() else { return OutcomeResult::UnknownCase };
-                let Some(state) = self.store.get_mut(&key) else { return OutcomeResult::UnknownCase };
+                let Some((key, _, category)) = self.cases.get(case_id).copied() else {
+                    return OutcomeResult::UnknownCase;
+                };
+                let Some(state) = self.store.get_mut(&key) else {
+                    return OutcomeResult::UnknownCase;
+                };
                 state.advance(at, policy);
                 match decision {
                     ReviewDecision::Upheld => {
@@ -257,7 +312,9 @@ impl State {
                 }
                 self.cases.remove(case_id);
                 let upheld = matches!(decision, ReviewDecision::Upheld);
-                OutcomeResult::Recorded(category.map(|category| Event::Outcome { category, upheld }))
+                OutcomeResult::Recorded(
+                    category.map(|category| Event::Outcome { category, upheld }),
+                )
             }
         }
     }

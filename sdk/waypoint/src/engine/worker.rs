@@ -10,15 +10,16 @@ use crossbeam_channel::{Receiver, Sender, TrySendError};
 use super::process::{Earlier, OutcomeResult, Processed, State};
 use super::stats::Counters;
 use super::{Job, SecondStage, Shared};
+use crate::Category;
 use crate::hooks::{BeforeReferral, Hooks};
 use crate::player::Pseudonymizer;
 use crate::referral::{
-    CaseInput, CasePacket, CategoryScore, EarlierResponse, InputLexiconHit, InputMessage, TrajectoryPoint, Versions,
+    CaseInput, CasePacket, CategoryScore, EarlierResponse, InputLexiconHit, InputMessage,
+    TrajectoryPoint, Versions,
 };
 use crate::response::{Referral, Response};
 use crate::signal::Signal;
 use crate::telemetry::{Event, Language, ResponseKind, SignalKind};
-use crate::Category;
 
 /// Most jobs taken from the queue per model call.
 const MAX_BATCH: usize = 64;
@@ -46,7 +47,10 @@ impl Drop for AliveFlag {
 }
 
 impl Worker {
-    #[expect(clippy::too_many_arguments, reason = "private constructor called once, by the builder")]
+    #[expect(
+        clippy::too_many_arguments,
+        reason = "private constructor called once, by the builder"
+    )]
     pub fn new(
         shared: Arc<Shared>,
         queue: Receiver<Job>,
@@ -57,7 +61,17 @@ impl Worker {
         before_referral: Option<BeforeReferral>,
         second_stage: Option<Arc<dyn SecondStage>>,
     ) -> Worker {
-        Worker { shared, queue, outbox, done, state: State::new(pseudonymizer), hooks, before_referral, second_stage, degraded_since: None }
+        Worker {
+            shared,
+            queue,
+            outbox,
+            done,
+            state: State::new(pseudonymizer),
+            hooks,
+            before_referral,
+            second_stage,
+            degraded_since: None,
+        }
     }
 
     pub fn run(mut self) {
@@ -90,7 +104,11 @@ impl Worker {
                 _ => None,
             })
             .collect();
-        let mut scored = if texts.is_empty() { Vec::new() } else { self.shared.scorer.score_batch_with(&policy, &texts) };
+        let mut scored = if texts.is_empty() {
+            Vec::new()
+        } else {
+            self.shared.scorer.score_batch_with(&policy, &texts)
+        };
         drop(texts);
         if let Some(stage) = &self.second_stage
             && !scored.is_empty()
@@ -105,10 +123,20 @@ impl Worker {
         let mut last_at = None;
         for job in batch.drain(..) {
             match job {
-                Job::Signal { signal, at, arrived } => {
-                    let message = if signal.text().is_some() { scored.next() } else { None };
+                Job::Signal {
+                    signal,
+                    at,
+                    arrived,
+                } => {
+                    let message = if signal.text().is_some() {
+                        scored.next()
+                    } else {
+                        None
+                    };
                     self.record_signal(&signal, message.as_ref().map(|m| &m.scores), arrived);
-                    let processed = self.state.process(&policy, &signal, at, message, model_version.as_deref());
+                    let processed =
+                        self.state
+                            .process(&policy, &signal, at, message, model_version.as_deref());
                     Counters::inc(&stats.processed);
                     last_at = Some(at);
                     match processed {
@@ -134,7 +162,9 @@ impl Worker {
         if let Some(at) = last_at {
             self.state.sweep(at, &policy);
         }
-        stats.players.store(self.state.store.len() as u64, Ordering::Relaxed);
+        stats
+            .players
+            .store(self.state.store.len() as u64, Ordering::Relaxed);
         stop
     }
 
@@ -144,8 +174,13 @@ impl Worker {
             return;
         }
         let now = Instant::now();
-        if matches!(self.shared.scorer.health(), crate::scorer::Health::Degraded { .. }) {
-            let duration = self.degraded_since.map_or_else(Default::default, |since| now.saturating_duration_since(since));
+        if matches!(
+            self.shared.scorer.health(),
+            crate::scorer::Health::Degraded { .. }
+        ) {
+            let duration = self.degraded_since.map_or_else(Default::default, |since| {
+                now.saturating_duration_since(since)
+            });
             self.shared.record(Event::Degraded { duration });
             self.degraded_since = Some(now);
         } else {
@@ -160,10 +195,17 @@ impl Worker {
         }
         if let Some(scores) = scores {
             let language = match signal {
-                Signal::Chat(chat) => chat.locale.as_deref().map_or(Language::UNDETERMINED, Language::new),
+                Signal::Chat(chat) => chat
+                    .locale
+                    .as_deref()
+                    .map_or(Language::UNDETERMINED, Language::new),
                 _ => Language::UNDETERMINED,
             };
-            self.shared.record(Event::Scored { language, scores: *scores, latency: arrived.elapsed() });
+            self.shared.record(Event::Scored {
+                language,
+                scores: *scores,
+                latency: arrived.elapsed(),
+            });
         }
         let kind = match signal {
             Signal::Chat(_) => None,
@@ -180,7 +222,9 @@ impl Worker {
 
     /// Hands a referral that passed the hooks to the webhook sender, as a case packet.
     fn send_referral(&self, referral: &Referral, earlier: &[Earlier]) {
-        let Some(sender) = &self.shared.referral else { return };
+        let Some(sender) = &self.shared.referral else {
+            return;
+        };
         let policy = self.shared.policy.load();
         let packet = CasePacket::new(self.case_input(referral, earlier), &policy.referral);
         if sender.send(packet).is_err() {
@@ -192,13 +236,20 @@ impl Worker {
     fn case_input(&self, referral: &Referral, earlier: &[Earlier]) -> CaseInput {
         let reasons = &referral.reasons;
         let scores = reasons.scores.map(|s| {
-            Category::ALL.iter().map(|c| CategoryScore::new(c.to_string(), s.0[c.index()])).collect::<Vec<_>>()
+            Category::ALL
+                .iter()
+                .map(|c| CategoryScore::new(c.to_string(), s.0[c.index()]))
+                .collect::<Vec<_>>()
         });
         let mut categories: Vec<CategoryScore> = Vec::new();
         for rule in &reasons.rules {
             let name = rule.category.to_string();
             if !categories.iter().any(|c| c.category == name) {
-                categories.push(CategoryScore { category: name, score: rule.score, threshold: Some(rule.threshold) });
+                categories.push(CategoryScore {
+                    category: name,
+                    score: rule.score,
+                    threshold: Some(rule.threshold),
+                });
             }
         }
         let at_ms = self.shared.unix_ms(referral.at);
@@ -265,7 +316,11 @@ impl Worker {
             lexicon_hits,
             trajectory,
             earlier_responses,
-            versions: Versions { sdk: String::new(), policy: reasons.policy_version.clone(), models },
+            versions: Versions {
+                sdk: String::new(),
+                policy: reasons.policy_version.clone(),
+                models,
+            },
             facts_and_circumstances: None,
         }
     }
@@ -276,13 +331,19 @@ impl Worker {
             return;
         }
         let reasons = response.reasons();
-        let Some(category) = reasons.categories.first().copied() else { return };
+        let Some(category) = reasons.categories.first().copied() else {
+            return;
+        };
         let kind = match response {
             Response::Nudge(_) => ResponseKind::Nudge,
             Response::HelpLink(_) => ResponseKind::HelpLink,
             Response::ReviewReferral(_) => ResponseKind::Review,
         };
-        self.shared.record(Event::Response { kind, category, age_band: reasons.age_band });
+        self.shared.record(Event::Response {
+            kind,
+            category,
+            age_band: reasons.age_band,
+        });
         if kind == ResponseKind::Review {
             self.shared.record(Event::Referral { category });
         }
@@ -303,11 +364,13 @@ impl Worker {
                 Counters::inc(&stats.referrals);
                 let kept = match &self.before_referral {
                     None => Some(referral),
-                    Some(hook) => catch_unwind(AssertUnwindSafe(|| hook(referral))).unwrap_or_else(|_| {
-                        // A panicking redaction hook must not leak an unredacted referral.
-                        Counters::inc(&stats.hook_panics);
-                        None
-                    }),
+                    Some(hook) => {
+                        catch_unwind(AssertUnwindSafe(|| hook(referral))).unwrap_or_else(|_| {
+                            // A panicking redaction hook must not leak an unredacted referral.
+                            Counters::inc(&stats.hook_panics);
+                            None
+                        })
+                    }
                 };
                 match kept {
                     Some(referral) => Response::ReviewReferral(referral),

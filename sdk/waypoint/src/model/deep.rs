@@ -96,7 +96,9 @@ pub struct DeepEncoder {
 
 impl std::fmt::Debug for DeepEncoder {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("DeepEncoder").field("dir", &self.dir).finish_non_exhaustive()
+        f.debug_struct("DeepEncoder")
+            .field("dir", &self.dir)
+            .finish_non_exhaustive()
     }
 }
 
@@ -153,12 +155,21 @@ impl DeepEncoder {
         if texts.is_empty() {
             return Ok(Vec::new());
         }
-        let mut buffers = self.buffers.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-        let Buffers { scratch, ids, token_ids, row_splits } = &mut *buffers;
+        let mut buffers = self
+            .buffers
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let Buffers {
+            scratch,
+            ids,
+            token_ids,
+            row_splits,
+        } = &mut *buffers;
         ids.clear();
         row_splits.clear();
         for text in texts {
-            row_splits.push(i64::try_from(ids.len()).map_err(|_| DeepError::BatchTooLarge(ids.len()))?);
+            row_splits
+                .push(i64::try_from(ids.len()).map_err(|_| DeepError::BatchTooLarge(ids.len()))?);
             self.tokenizer.encode_for_encoder(text, scratch, ids);
         }
         row_splits.push(i64::try_from(ids.len()).map_err(|_| DeepError::BatchTooLarge(ids.len()))?);
@@ -167,7 +178,10 @@ impl DeepEncoder {
             token_ids.push(i32::try_from(id).map_err(|_| DeepError::BatchTooLarge(ids.len()))?);
         }
 
-        let mut session = self.session.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let mut session = self
+            .session
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         let inputs = ort::inputs![
             "token_ids" => TensorRef::from_array_view(([token_ids.len()], token_ids.as_slice()))
                 .map_err(DeepError::Inference)?,
@@ -175,9 +189,14 @@ impl DeepEncoder {
                 .map_err(DeepError::Inference)?,
         ];
         let outputs = session.run(inputs).map_err(DeepError::Inference)?;
-        let (_, values) = outputs["outputs"].try_extract_tensor::<f32>().map_err(DeepError::Inference)?;
+        let (_, values) = outputs["outputs"]
+            .try_extract_tensor::<f32>()
+            .map_err(DeepError::Inference)?;
         if values.len() != texts.len() * EMBEDDING_DIM {
-            return Err(DeepError::OutputShape { got: values.len(), texts: texts.len() });
+            return Err(DeepError::OutputShape {
+                got: values.len(),
+                texts: texts.len(),
+            });
         }
         Ok(values
             .chunks_exact(EMBEDDING_DIM)
@@ -194,15 +213,19 @@ fn locate_in(dirs: Vec<PathBuf>) -> Result<PathBuf, DeepError> {
     let mut searched = Vec::new();
     for dir in dirs {
         let encoder = dir.join(ENCODER_DIR);
-        if encoder.join(ENCODER_MODEL_FILE).is_file() && encoder.join(SENTENCEPIECE_FILE).is_file() {
+        if encoder.join(ENCODER_MODEL_FILE).is_file() && encoder.join(SENTENCEPIECE_FILE).is_file()
+        {
             return Ok(encoder);
         }
         searched.push(encoder.display().to_string());
     }
     if searched.is_empty() {
-        searched.push("no .cache/waypoint directory in the current directory or its ancestors".into());
+        searched
+            .push("no .cache/waypoint directory in the current directory or its ancestors".into());
     }
-    Err(DeepError::NotFound { searched: searched.join(", ") })
+    Err(DeepError::NotFound {
+        searched: searched.join(", "),
+    })
 }
 
 fn check_contract(session: &Session, path: &Path) -> Result<(), DeepError> {
@@ -248,7 +271,10 @@ mod tests {
         let err = locate_in(vec![dir.path().to_path_buf()]).expect_err("nothing to find");
         let message = err.to_string();
         assert!(message.contains(SETUP_COMMAND), "{message}");
-        assert!(message.contains(&dir.path().join(ENCODER_DIR).display().to_string()), "{message}");
+        assert!(
+            message.contains(&dir.path().join(ENCODER_DIR).display().to_string()),
+            "{message}"
+        );
     }
 
     #[test]
@@ -259,7 +285,10 @@ mod tests {
         std::fs::write(encoder.join(ENCODER_MODEL_FILE), b"").expect("write");
         assert!(locate_in(vec![dir.path().to_path_buf()]).is_err());
         std::fs::write(encoder.join(SENTENCEPIECE_FILE), b"").expect("write");
-        assert_eq!(locate_in(vec![dir.path().to_path_buf()]).ok(), Some(encoder));
+        assert_eq!(
+            locate_in(vec![dir.path().to_path_buf()]).ok(),
+            Some(encoder)
+        );
     }
 
     #[test]

@@ -74,7 +74,9 @@ pub struct FastModel {
 
 impl std::fmt::Debug for FastModel {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("FastModel").field("version", &self.manifest.version).finish_non_exhaustive()
+        f.debug_struct("FastModel")
+            .field("version", &self.manifest.version)
+            .finish_non_exhaustive()
     }
 }
 
@@ -94,7 +96,10 @@ impl FastModel {
         if digest != manifest.sha256 {
             return Err(ModelError::Contract {
                 path: model_path,
-                reason: format!("sha256 is {digest}, the manifest expects {}", manifest.sha256),
+                reason: format!(
+                    "sha256 is {digest}, the manifest expects {}",
+                    manifest.sha256
+                ),
             });
         }
         let session = runtime.session(&model_path)?;
@@ -120,8 +125,15 @@ impl FastModel {
         if normalized.is_empty() {
             return Ok(Vec::new());
         }
-        let mut buffers = self.buffers.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-        let Buffers { features, indices, values } = &mut *buffers;
+        let mut buffers = self
+            .buffers
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let Buffers {
+            features,
+            indices,
+            values,
+        } = &mut *buffers;
         let rows = normalized.len();
         // Featurise every row once, remembering where each starts, then pad to the longest.
         let mut row_lengths = Vec::with_capacity(rows);
@@ -135,7 +147,10 @@ impl FastModel {
         }
         let width = row_lengths.iter().copied().max().unwrap_or(0).max(1);
         let (padded_indices, padded_values) = pad_rows(indices, values, &row_lengths, width);
-        let mut session = self.session.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let mut session = self
+            .session
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         let shape = [rows, width];
         let inputs = ort::inputs![
             "indices" => TensorRef::from_array_view((shape, padded_indices.as_slice())).map_err(ModelError::Inference)?,
@@ -158,7 +173,12 @@ impl FastModel {
     }
 }
 
-fn pad_rows(indices: &[i64], values: &[f32], row_lengths: &[usize], width: usize) -> (Vec<i64>, Vec<f32>) {
+fn pad_rows(
+    indices: &[i64],
+    values: &[f32],
+    row_lengths: &[usize],
+    width: usize,
+) -> (Vec<i64>, Vec<f32>) {
     let mut padded_indices = vec![0_i64; row_lengths.len() * width];
     let mut padded_values = vec![0_f32; row_lengths.len() * width];
     let mut start = 0;
@@ -172,7 +192,10 @@ fn pad_rows(indices: &[i64], values: &[f32], row_lengths: &[usize], width: usize
 }
 
 fn read_manifest(path: &Path) -> Result<FastManifest, ModelError> {
-    let manifest_error = |reason: String| ModelError::Manifest { path: path.to_path_buf(), reason };
+    let manifest_error = |reason: String| ModelError::Manifest {
+        path: path.to_path_buf(),
+        reason,
+    };
     let text = std::fs::read_to_string(path).map_err(|e| manifest_error(e.to_string()))?;
     serde_json::from_str(&text).map_err(|e| manifest_error(e.to_string()))
 }

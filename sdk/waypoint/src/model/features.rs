@@ -103,19 +103,41 @@ fn collect_buckets(text: &str, buckets: &mut Vec<i64>) {
 
 /// The tokens of normalised text: split on U+0020, trim [`STRIP_CHARS`], drop empties.
 fn tokens(text: &str) -> impl Iterator<Item = &str> {
-    text.split(' ').map(|t| t.trim_matches(is_strip_char)).filter(|t| !t.is_empty())
+    text.split(' ')
+        .map(|t| t.trim_matches(is_strip_char))
+        .filter(|t| !t.is_empty())
 }
 
 fn is_strip_char(c: char) -> bool {
     matches!(
         c,
-        '.' | ',' | '!' | '?' | ';' | ':' | '"' | '\'' | '(' | ')' | '[' | ']' | '{' | '}' | '<' | '>' | '*' | '_' | '~' | '`'
+        '.' | ','
+            | '!'
+            | '?'
+            | ';'
+            | ':'
+            | '"'
+            | '\''
+            | '('
+            | ')'
+            | '['
+            | ']'
+            | '{'
+            | '}'
+            | '<'
+            | '>'
+            | '*'
+            | '_'
+            | '~'
+            | '`'
     )
 }
 
 /// Pushes the buckets of all character n-grams of `<token>`.
 fn push_char_ngrams(token: &str, prefix_hash: u32, buckets: &mut Vec<i64>) {
-    let padded = std::iter::once('<').chain(token.chars()).chain(std::iter::once('>'));
+    let padded = std::iter::once('<')
+        .chain(token.chars())
+        .chain(std::iter::once('>'));
     let mut starts = padded;
     loop {
         let mut gram = starts.clone();
@@ -215,7 +237,11 @@ mod tests {
         let f = featurize("gg ez gg ez noob team 🙂 日本語");
         assert_eq!(f.indices.len(), f.values.len());
         assert!(f.indices.windows(2).all(|w| w[0] < w[1]));
-        assert!(f.indices.iter().all(|&i| (0..FEATURE_DIM as i64).contains(&i)));
+        assert!(
+            f.indices
+                .iter()
+                .all(|&i| (0..FEATURE_DIM as i64).contains(&i))
+        );
         let norm: f64 = f.values.iter().map(|&v| f64::from(v) * f64::from(v)).sum();
         assert!((norm - 1.0).abs() < 1e-5);
     }

@@ -80,7 +80,9 @@ pub struct Runtime {
 
 impl std::fmt::Debug for Runtime {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Runtime").field("library", &self.library).finish_non_exhaustive()
+        f.debug_struct("Runtime")
+            .field("library", &self.library)
+            .finish_non_exhaustive()
     }
 }
 
@@ -91,19 +93,30 @@ impl Runtime {
     ///
     /// `explicit` is the builder option; `None` falls back to `ORT_DYLIB_PATH` and the cache.
     pub fn init(explicit: Option<&Path>) -> Result<Runtime, RuntimeError> {
-        let mut slot = RUNTIME.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let mut slot = RUNTIME
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         if let Some(runtime) = slot.as_ref() {
             return Ok(runtime.clone());
         }
         let library = locate_library(explicit)?;
         let library = std::path::absolute(&library).unwrap_or(library);
-        let builder = ort::init_from(&library)
-            .map_err(|source| RuntimeError::Load { path: library.clone(), source })?;
-        let environment = builder
-            .with_name("waypoint")
-            .build()
-            .map_err(|source| RuntimeError::Environment { path: library.clone(), source })?;
-        let runtime = Runtime { environment, library };
+        let builder = ort::init_from(&library).map_err(|source| RuntimeError::Load {
+            path: library.clone(),
+            source,
+        })?;
+        let environment =
+            builder
+                .with_name("waypoint")
+                .build()
+                .map_err(|source| RuntimeError::Environment {
+                    path: library.clone(),
+                    source,
+                })?;
+        let runtime = Runtime {
+            environment,
+            library,
+        };
         *slot = Some(runtime.clone());
         Ok(runtime)
     }
@@ -118,7 +131,10 @@ impl Runtime {
     /// One intra-op thread keeps scoring from competing with the game for cores; callers batch
     /// instead.
     pub fn session(&self, model: &Path) -> Result<Session, SessionError> {
-        let wrap = |source: ort::Error| SessionError { path: model.to_path_buf(), source };
+        let wrap = |source: ort::Error| SessionError {
+            path: model.to_path_buf(),
+            source,
+        };
         Session::builder(&self.environment)
             .map_err(wrap)?
             .with_optimization_level(GraphOptimizationLevel::Level3)
@@ -134,7 +150,11 @@ impl Runtime {
 
 /// Finds the library without loading it, following the documented search order.
 pub fn locate_library(explicit: Option<&Path>) -> Result<PathBuf, RuntimeError> {
-    locate_in(explicit, std::env::var_os(ORT_DYLIB_PATH_ENV).map(PathBuf::from), cache_dirs())
+    locate_in(
+        explicit,
+        std::env::var_os(ORT_DYLIB_PATH_ENV).map(PathBuf::from),
+        cache_dirs(),
+    )
 }
 
 fn locate_in(
@@ -162,7 +182,9 @@ fn locate_in(
         }
         searched.push(runtime_dir.display().to_string());
     }
-    Err(RuntimeError::NotFound { searched: searched.join(", ") })
+    Err(RuntimeError::NotFound {
+        searched: searched.join(", "),
+    })
 }
 
 /// The set-up cache directories, in search order: `$WAYPOINT_CACHE_DIR`, then
@@ -173,7 +195,11 @@ pub fn cache_dirs() -> Vec<PathBuf> {
         dirs.push(PathBuf::from(dir));
     }
     if let Ok(cwd) = std::env::current_dir() {
-        dirs.extend(cwd.ancestors().map(|a| a.join(".cache").join("waypoint")).filter(|d| d.is_dir()));
+        dirs.extend(
+            cwd.ancestors()
+                .map(|a| a.join(".cache").join("waypoint"))
+                .filter(|d| d.is_dir()),
+        );
     }
     dirs
 }
@@ -185,11 +211,14 @@ fn find_library_in(dir: &Path) -> Option<PathBuf> {
         .map(|entry| entry.path())
         .filter(|path| {
             path.is_file()
-                && path.file_name().and_then(|n| n.to_str()).is_some_and(|name| {
-                    name.starts_with("libonnxruntime.so")
-                        || name.starts_with("libonnxruntime.") && name.ends_with(".dylib")
-                        || name == "onnxruntime.dll"
-                })
+                && path
+                    .file_name()
+                    .and_then(|n| n.to_str())
+                    .is_some_and(|name| {
+                        name.starts_with("libonnxruntime.so")
+                            || name.starts_with("libonnxruntime.") && name.ends_with(".dylib")
+                            || name == "onnxruntime.dll"
+                    })
         })
         .collect();
     candidates.sort();
@@ -211,9 +240,18 @@ mod tests {
         .expect_err("nothing to find");
         let message = err.to_string();
         assert!(message.contains(SETUP_COMMAND), "{message}");
-        assert!(message.contains("/nonexistent/libonnxruntime.so"), "{message}");
-        assert!(message.contains("ORT_DYLIB_PATH=/also/missing.so"), "{message}");
-        assert!(message.contains(&empty_cache.path().display().to_string()), "{message}");
+        assert!(
+            message.contains("/nonexistent/libonnxruntime.so"),
+            "{message}"
+        );
+        assert!(
+            message.contains("ORT_DYLIB_PATH=/also/missing.so"),
+            "{message}"
+        );
+        assert!(
+            message.contains(&empty_cache.path().display().to_string()),
+            "{message}"
+        );
     }
 
     #[test]
@@ -227,8 +265,14 @@ mod tests {
         std::fs::write(&explicit, b"").expect("write");
         std::fs::write(&env, b"").expect("write");
         let caches = vec![cache.clone()];
-        assert_eq!(locate_in(Some(&explicit), Some(env.clone()), caches.clone()).ok(), Some(explicit));
-        assert_eq!(locate_in(None, Some(env.clone()), caches.clone()).ok(), Some(env));
+        assert_eq!(
+            locate_in(Some(&explicit), Some(env.clone()), caches.clone()).ok(),
+            Some(explicit)
+        );
+        assert_eq!(
+            locate_in(None, Some(env.clone()), caches.clone()).ok(),
+            Some(env)
+        );
         assert_eq!(
             locate_in(None, None, caches).ok(),
             Some(cache.join("onnxruntime").join("libonnxruntime.so.1"))
@@ -241,6 +285,9 @@ mod tests {
         assert!(find_library_in(dir.path()).is_none());
         std::fs::write(dir.path().join("libonnxruntime.so.1.32.0"), b"").expect("write");
         std::fs::write(dir.path().join("README"), b"").expect("write");
-        assert_eq!(find_library_in(dir.path()), Some(dir.path().join("libonnxruntime.so.1.32.0")));
+        assert_eq!(
+            find_library_in(dir.path()),
+            Some(dir.path().join("libonnxruntime.so.1.32.0"))
+        );
     }
 }

@@ -120,8 +120,10 @@ struct BestPath {
 impl SentencePiece {
     /// Reads a `sentencepiece.model` file.
     pub fn from_file(path: &Path) -> Result<SentencePiece, SentencePieceError> {
-        let bytes = std::fs::read(path)
-            .map_err(|source| SentencePieceError::Io { path: path.to_path_buf(), source })?;
+        let bytes = std::fs::read(path).map_err(|source| SentencePieceError::Io {
+            path: path.to_path_buf(),
+            source,
+        })?;
         SentencePiece::from_bytes(&bytes)
     }
 
@@ -139,14 +141,20 @@ impl SentencePiece {
             return Err(SentencePieceError::Unsupported("byte fallback".into()));
         }
         if spec.treat_whitespace_as_suffix {
-            return Err(SentencePieceError::Unsupported("whitespace as a suffix".into()));
+            return Err(SentencePieceError::Unsupported(
+                "whitespace as a suffix".into(),
+            ));
         }
         let count = model.pieces.len();
         let id_of = |id: i64, kind: PieceKind, what: &str| -> Result<u32, SentencePieceError> {
             let index = usize::try_from(id).ok().filter(|&i| i < count);
             match index.map(|i| (i, model.pieces[i].kind)) {
-                Some((i, k)) if k == kind => u32::try_from(i).map_err(|_| SentencePieceError::Malformed("id".into())),
-                _ => Err(SentencePieceError::Malformed(format!("{what} id {id} is not a {kind:?} piece"))),
+                Some((i, k)) if k == kind => {
+                    u32::try_from(i).map_err(|_| SentencePieceError::Malformed("id".into()))
+                }
+                _ => Err(SentencePieceError::Malformed(format!(
+                    "{what} id {id} is not a {kind:?} piece"
+                ))),
             }
         };
         let unk_id = id_of(spec.unk_id, PieceKind::Unknown, "unknown")?;
@@ -164,15 +172,22 @@ impl SentencePiece {
 
         let mut index = PieceIndex::default();
         for (id, piece) in model.pieces.iter().enumerate() {
-            if matches!(piece.kind, PieceKind::Normal | PieceKind::UserDefined | PieceKind::Unused) {
+            if matches!(
+                piece.kind,
+                PieceKind::Normal | PieceKind::UserDefined | PieceKind::Unused
+            ) {
                 if piece.piece.is_empty() {
-                    return Err(SentencePieceError::Malformed(format!("piece {id} is empty")));
+                    return Err(SentencePieceError::Malformed(format!(
+                        "piece {id} is empty"
+                    )));
                 }
                 let too_big = || SentencePieceError::Malformed("model too large".into());
                 let start = u32::try_from(index.bytes.len()).map_err(|_| too_big())?;
                 let len = u32::try_from(piece.piece.len()).map_err(|_| too_big())?;
                 index.bytes.extend_from_slice(piece.piece.as_bytes());
-                index.entries.push((start, len, u32::try_from(id).map_err(|_| too_big())?));
+                index
+                    .entries
+                    .push((start, len, u32::try_from(id).map_err(|_| too_big())?));
             }
         }
         let PieceIndex { bytes, mut entries } = index;
@@ -249,7 +264,11 @@ impl SentencePiece {
     }
 
     fn encode_into(&self, text: &str, scratch: &mut Scratch, out: &mut Vec<u32>) {
-        let Scratch { normalized, best, path } = scratch;
+        let Scratch {
+            normalized,
+            best,
+            path,
+        } = scratch;
         self.normalizer.normalize_into(until_nul(text), normalized);
         let size = normalized.len();
         if size == 0 {
@@ -257,7 +276,14 @@ impl SentencePiece {
         }
         let unk_score = self.min_score - UNK_PENALTY;
         best.clear();
-        best.resize(size + 1, BestPath { id: self.unk_id, score: 0.0, start: None });
+        best.resize(
+            size + 1,
+            BestPath {
+                id: self.unk_id,
+                score: 0.0,
+                start: None,
+            },
+        );
         let mut start = 0;
         while start < size {
             let till_here = best[start].score;
@@ -277,7 +303,11 @@ impl SentencePiece {
                 let candidate = score + f64::from(till_here);
                 let target = &mut best[start + len];
                 if target.start.is_none() || candidate > f64::from(target.score) {
-                    *target = BestPath { id, score: candidate as f32, start: Some(start) };
+                    *target = BestPath {
+                        id,
+                        score: candidate as f32,
+                        start: Some(start),
+                    };
                 }
                 if len == char_len {
                     has_single_char_piece = true;
@@ -287,7 +317,11 @@ impl SentencePiece {
                 let candidate = unk_score + till_here;
                 let target = &mut best[start + char_len];
                 if target.start.is_none() || candidate > target.score {
-                    *target = BestPath { id: self.unk_id, score: candidate, start: Some(start) };
+                    *target = BestPath {
+                        id: self.unk_id,
+                        score: candidate,
+                        start: Some(start),
+                    };
                 }
             }
             start += char_len;
@@ -295,7 +329,9 @@ impl SentencePiece {
         path.clear();
         let mut end = size;
         while end > 0 {
-            let Some(node) = best.get(end).copied() else { break };
+            let Some(node) = best.get(end).copied() else {
+                break;
+            };
             let Some(node_start) = node.start else { break };
             path.push(node.id);
             end = node_start;

@@ -58,9 +58,19 @@ impl HelpDirectory {
     /// then the default locale; within a locale an entry for the band beats an `any` entry.
     pub fn lookup(&self, locale: Option<&str>, band: AgeBand) -> Option<&HelpEntry> {
         let locale = locale.map(|l| l.trim().replace('_', "-").to_ascii_lowercase());
-        let language = locale.as_deref().and_then(|l| l.split('-').next()).map(str::to_owned);
-        let candidates = [locale, language, Some(self.default_locale.to_ascii_lowercase())];
-        candidates.iter().flatten().find_map(|wanted| self.best_for(wanted, band))
+        let language = locale
+            .as_deref()
+            .and_then(|l| l.split('-').next())
+            .map(str::to_owned);
+        let candidates = [
+            locale,
+            language,
+            Some(self.default_locale.to_ascii_lowercase()),
+        ];
+        candidates
+            .iter()
+            .flatten()
+            .find_map(|wanted| self.best_for(wanted, band))
     }
 
     fn best_for(&self, locale: &str, band: AgeBand) -> Option<&HelpEntry> {
@@ -106,6 +116,9 @@ mod tests {
         assert_eq!(org(Some("nl_BE"), AgeBand::Adult), Some("nl-any"));
         assert_eq!(org(Some("de"), AgeBand::Minor), Some("en-any"));
         assert_eq!(org(None, AgeBand::Unknown), Some("en-any"));
-        assert_eq!(HelpDirectory::default().lookup(Some("en"), AgeBand::Adult), None);
+        assert_eq!(
+            HelpDirectory::default().lookup(Some("en"), AgeBand::Adult),
+            None
+        );
     }
 }

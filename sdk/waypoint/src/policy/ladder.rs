@@ -40,7 +40,11 @@ impl Risk {
 
     /// Multiplies every category by `factor` (clamped to be `>= 0`).
     pub fn scale(&mut self, factor: f32) {
-        let factor = if factor.is_finite() { factor.max(0.0) } else { 0.0 };
+        let factor = if factor.is_finite() {
+            factor.max(0.0)
+        } else {
+            0.0
+        };
         for value in &mut self.0 {
             *value *= factor;
         }
@@ -56,7 +60,9 @@ impl Risk {
         Category::ALL
             .into_iter()
             .map(|c| (c, self.get(c)))
-            .fold((Category::Insult, f32::MIN), |best, cur| if cur.1 > best.1 { cur } else { best })
+            .fold((Category::Insult, f32::MIN), |best, cur| {
+                if cur.1 > best.1 { cur } else { best }
+            })
     }
 }
 
@@ -65,7 +71,10 @@ impl Serialize for Risk {
         use serde::ser::SerializeMap;
         let mut map = serializer.serialize_map(Some(4))?;
         for category in Category::ALL {
-            map.serialize_entry(category.as_str(), &((self.get(category) * 1000.0).round() / 1000.0))?;
+            map.serialize_entry(
+                category.as_str(),
+                &((self.get(category) * 1000.0).round() / 1000.0),
+            )?;
         }
         map.end()
     }
@@ -96,7 +105,8 @@ pub fn contribution(policy: &Policy, scores: &Scores) -> Risk {
 /// `1 + per_reporter * reporters + per_block * blocks`, at most `max_multiplier`.
 pub fn amplification(policy: &Policy, reporters: f32, blocks: f32) -> f32 {
     let r = &policy.reports;
-    (1.0 + r.per_reporter * reporters.max(0.0) + r.per_block * blocks.max(0.0)).min(r.max_multiplier)
+    (1.0 + r.per_reporter * reporters.max(0.0) + r.per_block * blocks.max(0.0))
+        .min(r.max_multiplier)
 }
 
 /// How much of a message's risk counts given repetition and message rate: the n-th identical
@@ -104,7 +114,9 @@ pub fn amplification(policy: &Policy, reporters: f32, blocks: f32) -> f32 {
 /// `flood_rate / rate`.
 pub fn pacing_factor(policy: &Policy, repeats: u32, messages_per_minute: f32) -> f32 {
     let b = &policy.behaviour;
-    let repeat = b.repeat_damping.powi(i32::try_from(repeats).unwrap_or(i32::MAX));
+    let repeat = b
+        .repeat_damping
+        .powi(i32::try_from(repeats).unwrap_or(i32::MAX));
     let flood = if messages_per_minute > b.flood_messages_per_minute {
         b.flood_messages_per_minute / messages_per_minute
     } else {
@@ -116,11 +128,17 @@ pub fn pacing_factor(policy: &Policy, repeats: u32, messages_per_minute: f32) ->
 /// The cooldown for `level` in `band`.
 pub fn cooldown(policy: &Policy, level: ResponseLevel, band: AgeBand) -> Duration {
     let factor = f64::from(policy.age_bands.get(band).cooldown_factor);
-    Duration::try_from_secs_f64(policy.cooldowns.get(level).as_secs_f64() * factor).unwrap_or(Duration::MAX)
+    Duration::try_from_secs_f64(policy.cooldowns.get(level).as_secs_f64() * factor)
+        .unwrap_or(Duration::MAX)
 }
 
 /// The accumulated-risk rules reached, for categories this signal added risk to.
-pub fn accumulated_reasons(policy: &Policy, risk: &Risk, added: &Risk, band: AgeBand) -> Vec<(ResponseLevel, Reason)> {
+pub fn accumulated_reasons(
+    policy: &Policy,
+    risk: &Risk,
+    added: &Risk,
+    band: AgeBand,
+) -> Vec<(ResponseLevel, Reason)> {
     let factor = policy.age_bands.get(band).threshold_factor;
     let mut reasons = Vec::new();
     for category in Category::ALL {
@@ -129,13 +147,24 @@ pub fn accumulated_reasons(policy: &Policy, risk: &Risk, added: &Risk, band: Age
         }
         let value = risk.get(category);
         let levels = &policy.accumulated(category).levels;
-        let reached = ResponseLevel::LADDER
-            .into_iter()
-            .rev()
-            .find_map(|level| levels.get(level).map(|t| t * factor).filter(|t| value >= *t).map(|t| (level, t)));
+        let reached = ResponseLevel::LADDER.into_iter().rev().find_map(|level| {
+            levels
+                .get(level)
+                .map(|t| t * factor)
+                .filter(|t| value >= *t)
+                .map(|t| (level, t))
+        });
         if let Some((level, threshold)) = reached {
             let rule = format!("accumulated.{category}.{}", level.as_str());
-            reasons.push((level, Reason { rule, category, score: value, threshold }));
+            reasons.push((
+                level,
+                Reason {
+                    rule,
+                    category,
+                    score: value,
+                    threshold,
+                },
+            ));
         }
     }
     reasons
@@ -207,7 +236,11 @@ fn next(level: ResponseLevel) -> ResponseLevel {
 }
 
 /// The strongest response given within the policy's step memory.
-pub fn highest_given(policy: &Policy, now: Timestamp, last_given: &[Option<Timestamp>; 3]) -> ResponseLevel {
+pub fn highest_given(
+    policy: &Policy,
+    now: Timestamp,
+    last_given: &[Option<Timestamp>; 3],
+) -> ResponseLevel {
     ResponseLevel::LADDER
         .into_iter()
         .rev()
@@ -226,9 +259,16 @@ pub fn decide(policy: &Policy, input: &LadderInput) -> LadderOutcome {
     if let Some(scores) = &input.message {
         reasons.extend(reasons_scaled(policy, scores, band.threshold_factor));
     }
-    reasons.extend(accumulated_reasons(policy, &input.risk, &input.added, input.age_band));
+    reasons.extend(accumulated_reasons(
+        policy,
+        &input.risk,
+        &input.added,
+        input.age_band,
+    ));
     reasons.sort_by(|a, b| b.0.cmp(&a.0).then(b.1.score.total_cmp(&a.1.score)));
-    let Some((reached, top)) = reasons.first() else { return LadderOutcome::Nothing };
+    let Some((reached, top)) = reasons.first() else {
+        return LadderOutcome::Nothing;
+    };
     let (reached, rule) = (*reached, top.rule.clone());
 
     let mut level = reached;

@@ -24,7 +24,14 @@ fn risk(insult: f32, extremism: f32) -> Risk {
 }
 
 fn input(added: Risk, total: Risk) -> LadderInput {
-    LadderInput { now: Timestamp(1_000_000), age_band: AgeBand::Adult, message: None, added, risk: total, last_given: [None; 3] }
+    LadderInput {
+        now: Timestamp(1_000_000),
+        age_band: AgeBand::Adult,
+        message: None,
+        added,
+        risk: total,
+        last_given: [None; 3],
+    }
 }
 
 fn level(outcome: &LadderOutcome) -> ResponseLevel {
@@ -47,8 +54,17 @@ fn accumulated_risk_walks_the_ladder_one_rung_at_a_time() {
     let p = policy();
     let mut i = input(risk(0.0, 0.5), risk(0.0, 5.0));
     // The rules reach review, but a player who never got a response starts with a nudge.
-    let LadderOutcome::Respond(d) = decide(&p, &i) else { panic!("due") };
-    assert_eq!((d.level, d.capped_from, d.rule.as_str()), (ResponseLevel::Nudge, Some(ResponseLevel::Review), "accumulated.extremism.review"));
+    let LadderOutcome::Respond(d) = decide(&p, &i) else {
+        panic!("due")
+    };
+    assert_eq!(
+        (d.level, d.capped_from, d.rule.as_str()),
+        (
+            ResponseLevel::Nudge,
+            Some(ResponseLevel::Review),
+            "accumulated.extremism.review"
+        )
+    );
     i.last_given[0] = Some(i.now);
     i.now = i.now.plus(Duration::from_secs(1));
     assert_eq!(level(&decide(&p, &i)), ResponseLevel::Help);
@@ -59,7 +75,10 @@ fn accumulated_risk_walks_the_ladder_one_rung_at_a_time() {
 #[test]
 fn reports_alone_never_respond() {
     let p = policy();
-    assert_eq!(decide(&p, &input(Risk::default(), risk(0.0, 9.0))), LadderOutcome::Nothing);
+    assert_eq!(
+        decide(&p, &input(Risk::default(), risk(0.0, 9.0))),
+        LadderOutcome::Nothing
+    );
 }
 
 #[test]
@@ -77,7 +96,13 @@ fn cooldown_holds_back_the_same_response_but_not_a_stronger_one() {
     let mut i = input(risk(0.0, 0.1), risk(0.0, 1.1));
     i.last_given[0] = Some(i.now.plus(Duration::ZERO));
     i.now = i.now.plus(Duration::from_secs(30));
-    assert!(matches!(decide(&p, &i), LadderOutcome::CoolingDown { level: ResponseLevel::Nudge, .. }));
+    assert!(matches!(
+        decide(&p, &i),
+        LadderOutcome::CoolingDown {
+            level: ResponseLevel::Nudge,
+            ..
+        }
+    ));
     i.now = i.now.plus(Duration::from_secs(31));
     assert_eq!(level(&decide(&p, &i)), ResponseLevel::Nudge);
     // A stronger rung is not blocked by the nudge cooldown.
@@ -92,11 +117,25 @@ fn minors_get_help_earlier_and_longer_cooldowns() {
     let p = policy();
     let mut i = input(risk(0.0, 0.2), risk(0.0, 1.2));
     i.last_given[0] = Some(Timestamp(0));
-    assert_eq!(level(&decide(&p, &i)), ResponseLevel::Nudge, "adult: 1.2 < help 2.0");
+    assert_eq!(
+        level(&decide(&p, &i)),
+        ResponseLevel::Nudge,
+        "adult: 1.2 < help 2.0"
+    );
     i.age_band = AgeBand::Minor;
-    assert_eq!(level(&decide(&p, &i)), ResponseLevel::Help, "minor: 1.2 >= help 2.0 * 0.5");
-    assert_eq!(cooldown(&p, ResponseLevel::Nudge, AgeBand::Minor), Duration::from_secs(120));
-    assert_eq!(cooldown(&p, ResponseLevel::Nudge, AgeBand::Adult), Duration::from_secs(60));
+    assert_eq!(
+        level(&decide(&p, &i)),
+        ResponseLevel::Help,
+        "minor: 1.2 >= help 2.0 * 0.5"
+    );
+    assert_eq!(
+        cooldown(&p, ResponseLevel::Nudge, AgeBand::Minor),
+        Duration::from_secs(120)
+    );
+    assert_eq!(
+        cooldown(&p, ResponseLevel::Nudge, AgeBand::Adult),
+        Duration::from_secs(60)
+    );
 }
 
 #[test]
@@ -105,7 +144,9 @@ fn message_rules_and_accumulated_rules_both_count() {
     let mut i = input(risk(0.0, 0.9), risk(0.0, 0.9));
     i.message = Some(Scores([0.0, 0.0, 0.0, 0.96]));
     i.last_given = [Some(Timestamp(0)), Some(Timestamp(0)), None];
-    let LadderOutcome::Respond(d) = decide(&p, &i) else { panic!("due") };
+    let LadderOutcome::Respond(d) = decide(&p, &i) else {
+        panic!("due")
+    };
     assert_eq!(d.level, ResponseLevel::Review);
     assert_eq!(d.rule, "message.extremism.review");
 }

@@ -21,7 +21,11 @@ pub enum ResponseLevel {
 
 impl ResponseLevel {
     /// The responses that have thresholds, weakest first.
-    pub const LADDER: [ResponseLevel; 3] = [ResponseLevel::Nudge, ResponseLevel::Help, ResponseLevel::Review];
+    pub const LADDER: [ResponseLevel; 3] = [
+        ResponseLevel::Nudge,
+        ResponseLevel::Help,
+        ResponseLevel::Review,
+    ];
 
     /// The lowercase name used in policy files and JSON output.
     pub const fn as_str(self) -> &'static str {
@@ -59,23 +63,41 @@ pub struct MessageDecision {
 pub(super) fn decide(policy: &Policy, scores: &Scores) -> MessageDecision {
     let reasons = reasons_scaled(policy, scores, 1.0);
     MessageDecision {
-        level: reasons.first().map_or(ResponseLevel::None, |(level, _)| *level),
+        level: reasons
+            .first()
+            .map_or(ResponseLevel::None, |(level, _)| *level),
         reasons: reasons.into_iter().map(|(_, reason)| reason).collect(),
     }
 }
 
 /// One reason per category at its highest reached level (thresholds times `factor`, capped at
 /// 1), strongest first.
-pub(super) fn reasons_scaled(policy: &Policy, scores: &Scores, factor: f32) -> Vec<(ResponseLevel, Reason)> {
+pub(super) fn reasons_scaled(
+    policy: &Policy,
+    scores: &Scores,
+    factor: f32,
+) -> Vec<(ResponseLevel, Reason)> {
     let mut reasons: Vec<(ResponseLevel, Reason)> = Vec::new();
     for (category, score) in scores.iter() {
         let thresholds = policy.thresholds(category);
         let reached = ResponseLevel::LADDER.into_iter().rev().find_map(|level| {
-            thresholds.get(level).map(|t| (t * factor).min(1.0)).filter(|t| score >= *t).map(|t| (level, t))
+            thresholds
+                .get(level)
+                .map(|t| (t * factor).min(1.0))
+                .filter(|t| score >= *t)
+                .map(|t| (level, t))
         });
         if let Some((level, threshold)) = reached {
             let rule = format!("message.{category}.{}", level.as_str());
-            reasons.push((level, Reason { rule, category, score, threshold }));
+            reasons.push((
+                level,
+                Reason {
+                    rule,
+                    category,
+                    score,
+                    threshold,
+                },
+            ));
         }
     }
     reasons.sort_by(|a, b| b.0.cmp(&a.0).then(b.1.score.total_cmp(&a.1.score)));
@@ -118,11 +140,17 @@ mod tests {
 
     #[test]
     fn threshold_is_inclusive() {
-        assert_eq!(policy().message_decision(&scores(0.0, 0.9)).level, ResponseLevel::Review);
+        assert_eq!(
+            policy().message_decision(&scores(0.0, 0.9)).level,
+            ResponseLevel::Review
+        );
     }
 
     #[test]
     fn category_without_a_level_never_reaches_it() {
-        assert_eq!(policy().message_decision(&scores(1.0, 0.0)).level, ResponseLevel::Nudge);
+        assert_eq!(
+            policy().message_decision(&scores(1.0, 0.0)).level,
+            ResponseLevel::Nudge
+        );
     }
 }

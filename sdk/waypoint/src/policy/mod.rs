@@ -13,12 +13,12 @@ pub mod settings;
 
 use std::path::Path;
 
-pub use message::{MessageDecision, Reason, ResponseLevel};
 pub use help::{BandSelector, HelpDirectory, HelpEntry};
+pub use message::{MessageDecision, Reason, ResponseLevel};
 pub use parse::PolicyError;
 pub use settings::{
-    AccumulatedThresholds, AgeBandPolicy, AgeBands, BehaviourPolicy, Cooldowns, LadderPolicy, OutcomePolicy,
-    ReportPolicy, RiskPolicy,
+    AccumulatedThresholds, AgeBandPolicy, AgeBands, BehaviourPolicy, Cooldowns, LadderPolicy,
+    OutcomePolicy, ReportPolicy, RiskPolicy,
 };
 
 use crate::referral::ReferralConfig;
@@ -98,8 +98,10 @@ pub struct Policy {
 impl Policy {
     /// Reads and validates a policy file.
     pub fn from_file(path: &Path) -> Result<Policy, PolicyError> {
-        let source = std::fs::read_to_string(path)
-            .map_err(|source| PolicyError::Read { path: path.display().to_string(), source })?;
+        let source = std::fs::read_to_string(path).map_err(|source| PolicyError::Read {
+            path: path.display().to_string(),
+            source,
+        })?;
         Policy::from_toml_str(&source, &path.display().to_string())
     }
 
@@ -125,9 +127,12 @@ impl Policy {
 
     /// Like [`Policy::message_decision`] with the thresholds of `band` (see `[age_band]`).
     pub fn message_decision_for(&self, scores: &Scores, band: AgeBand) -> MessageDecision {
-        let reasons = message::reasons_scaled(self, scores, self.age_bands.get(band).threshold_factor);
+        let reasons =
+            message::reasons_scaled(self, scores, self.age_bands.get(band).threshold_factor);
         MessageDecision {
-            level: reasons.first().map_or(ResponseLevel::None, |(level, _)| *level),
+            level: reasons
+                .first()
+                .map_or(ResponseLevel::None, |(level, _)| *level),
             reasons: reasons.into_iter().map(|(_, reason)| reason).collect(),
         }
     }
@@ -164,7 +169,8 @@ mod tests {
 
     #[test]
     fn default_policy_parses() {
-        let policy = Policy::from_toml_str(DEFAULT_POLICY_TOML, "<default policy>").expect("valid default");
+        let policy =
+            Policy::from_toml_str(DEFAULT_POLICY_TOML, "<default policy>").expect("valid default");
         assert_eq!(policy, Policy::default());
         assert!(policy.thresholds(Category::Extremism).review.is_some());
     }

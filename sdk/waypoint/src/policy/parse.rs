@@ -4,8 +4,8 @@ use serde::Deserialize;
 use toml::Spanned;
 
 use super::parse_sections::{
-    RawAccumulated, RawAgeBands, RawBehaviour, RawCooldown, RawHelpDirectory, RawLadder, RawOutcomes, RawReports, RawRisk,
-    RawSections, parse_sections,
+    RawAccumulated, RawAgeBands, RawBehaviour, RawCooldown, RawHelpDirectory, RawLadder,
+    RawOutcomes, RawReports, RawRisk, RawSections, parse_sections,
 };
 use super::{LevelThresholds, LexiconPolicy, Policy};
 use crate::Category;
@@ -48,7 +48,9 @@ impl PolicyError {
     pub fn location(&self) -> Option<&SourceLocation> {
         match self {
             PolicyError::Read { .. } => None,
-            PolicyError::Syntax { location, .. } | PolicyError::Invalid { location, .. } => Some(location),
+            PolicyError::Syntax { location, .. } | PolicyError::Invalid { location, .. } => {
+                Some(location)
+            }
         }
     }
 }
@@ -114,7 +116,9 @@ struct RawLexicon {
 
 impl Default for RawLexicon {
     fn default() -> Self {
-        RawLexicon { weight_scale: Spanned::new(0..0, 1.0) }
+        RawLexicon {
+            weight_scale: Spanned::new(0..0, 1.0),
+        }
     }
 }
 
@@ -129,17 +133,28 @@ pub(super) fn parse(source: &str, origin: &str) -> Result<Policy, PolicyError> {
     };
 
     let mut message = [LevelThresholds::default(); 4];
-    let raw_message = [&raw.message.insult, &raw.message.hate, &raw.message.threat, &raw.message.extremism];
+    let raw_message = [
+        &raw.message.insult,
+        &raw.message.hate,
+        &raw.message.threat,
+        &raw.message.extremism,
+    ];
     for (category, raw_thresholds) in Category::ALL.into_iter().zip(raw_message) {
         let mut previous: Option<(&str, f64)> = None;
-        let levels = [("nudge", &raw_thresholds.nudge), ("help", &raw_thresholds.help), ("review", &raw_thresholds.review)];
+        let levels = [
+            ("nudge", &raw_thresholds.nudge),
+            ("help", &raw_thresholds.help),
+            ("review", &raw_thresholds.review),
+        ];
         for (level, value) in levels {
             let Some(value) = value else { continue };
             let v = *value.get_ref();
             if !(v > 0.0 && v <= 1.0) {
                 return Err(invalid(
                     value.span(),
-                    format!("message.{category}.{level} = {v} is out of range: a threshold must be in (0, 1]"),
+                    format!(
+                        "message.{category}.{level} = {v} is out of range: a threshold must be in (0, 1]"
+                    ),
                 ));
             }
             if let Some((lower_level, lower)) = previous
@@ -192,7 +207,9 @@ pub(super) fn parse(source: &str, origin: &str) -> Result<Policy, PolicyError> {
         version: raw.version,
         origin: origin.to_owned(),
         message,
-        lexicon: LexiconPolicy { weight_scale: scale as f32 },
+        lexicon: LexiconPolicy {
+            weight_scale: scale as f32,
+        },
         accumulated: sections.accumulated,
         risk: sections.risk,
         cooldowns: sections.cooldowns,
@@ -218,7 +235,11 @@ mod tests {
     #[test]
     fn unknown_field_is_rejected_with_its_position() {
         let e = err("version = \"1\"\n[message.hate]\nnudge = 0.5\nnuge = 0.6\n");
-        assert_eq!(e.location().map(|l| (l.line, l.column)), Some((4, 1)), "{e}");
+        assert_eq!(
+            e.location().map(|l| (l.line, l.column)),
+            Some((4, 1)),
+            "{e}"
+        );
         assert!(e.to_string().starts_with("p.toml:4:1: "), "{e}");
         assert!(e.to_string().contains("nuge"), "{e}");
     }
@@ -227,15 +248,28 @@ mod tests {
     fn out_of_range_threshold_is_rejected_at_the_value() {
         let e = err("version = \"1\"\n[message.threat]\nreview = 1.5\n");
         assert!(matches!(e, PolicyError::Invalid { .. }));
-        assert_eq!(e.location().map(|l| (l.line, l.column)), Some((3, 10)), "{e}");
+        assert_eq!(
+            e.location().map(|l| (l.line, l.column)),
+            Some((3, 10)),
+            "{e}"
+        );
         assert!(e.to_string().contains("(0, 1]"), "{e}");
     }
 
     #[test]
     fn zero_and_negative_thresholds_are_rejected() {
-        assert!(matches!(err("version = \"1\"\nmessage.insult.nudge = 0.0\n"), PolicyError::Invalid { .. }));
-        assert!(matches!(err("version = \"1\"\nmessage.insult.nudge = -0.2\n"), PolicyError::Invalid { .. }));
-        assert!(matches!(err("version = \"1\"\nmessage.insult.nudge = nan\n"), PolicyError::Invalid { .. }));
+        assert!(matches!(
+            err("version = \"1\"\nmessage.insult.nudge = 0.0\n"),
+            PolicyError::Invalid { .. }
+        ));
+        assert!(matches!(
+            err("version = \"1\"\nmessage.insult.nudge = -0.2\n"),
+            PolicyError::Invalid { .. }
+        ));
+        assert!(matches!(
+            err("version = \"1\"\nmessage.insult.nudge = nan\n"),
+            PolicyError::Invalid { .. }
+        ));
     }
 
     #[test]
@@ -256,7 +290,10 @@ mod tests {
 
     #[test]
     fn missing_version_is_an_error() {
-        assert!(matches!(err("[message.hate]\nnudge = 0.5\n"), PolicyError::Syntax { .. }));
+        assert!(matches!(
+            err("[message.hate]\nnudge = 0.5\n"),
+            PolicyError::Syntax { .. }
+        ));
     }
 
     #[test]
@@ -269,7 +306,8 @@ mod tests {
 
     #[test]
     fn read_error_names_the_file() {
-        let e = Policy::from_file(std::path::Path::new("/no/such/policy.toml")).expect_err("missing");
+        let e =
+            Policy::from_file(std::path::Path::new("/no/such/policy.toml")).expect_err("missing");
         assert!(e.to_string().contains("/no/such/policy.toml"), "{e}");
     }
 }

@@ -10,13 +10,13 @@ use toml::Spanned;
 use crate::referral::ReferralConfig;
 use crate::telemetry::TelemetryConfig;
 
+use super::LevelThresholds;
 use super::PolicyError;
 use super::help::{BandSelector, HelpDirectory, HelpEntry};
 use super::settings::{
-    AccumulatedThresholds, AgeBandPolicy, AgeBands, BehaviourPolicy, Cooldowns, LadderPolicy, OutcomePolicy,
-    ReportPolicy, RiskPolicy,
+    AccumulatedThresholds, AgeBandPolicy, AgeBands, BehaviourPolicy, Cooldowns, LadderPolicy,
+    OutcomePolicy, ReportPolicy, RiskPolicy,
 };
-use super::LevelThresholds;
 use crate::Category;
 use crate::location::SourceLocation;
 use crate::signal::AgeBand;
@@ -168,42 +168,82 @@ struct Ctx<'a> {
 
 impl Ctx<'_> {
     fn invalid(&self, span: Range<usize>, message: String) -> PolicyError {
-        PolicyError::Invalid { location: SourceLocation::at(self.origin, self.source, span.start), message }
+        PolicyError::Invalid {
+            location: SourceLocation::at(self.origin, self.source, span.start),
+            message,
+        }
     }
 
     /// The value of an optional number, `default` when absent, checked to lie in `range`
     /// (`allowed` describes it in the error).
-    fn number(&self, value: &Num, name: &str, default: f64, ok: impl Fn(f64) -> bool, allowed: &str) -> Result<f64, PolicyError> {
-        let Some(value) = value else { return Ok(default) };
+    fn number(
+        &self,
+        value: &Num,
+        name: &str,
+        default: f64,
+        ok: impl Fn(f64) -> bool,
+        allowed: &str,
+    ) -> Result<f64, PolicyError> {
+        let Some(value) = value else {
+            return Ok(default);
+        };
         let v = *value.get_ref();
         if v.is_nan() || !ok(v) {
-            return Err(self.invalid(value.span(), format!("{name} = {v} is out of range: {allowed}")));
+            return Err(self.invalid(
+                value.span(),
+                format!("{name} = {v} is out of range: {allowed}"),
+            ));
         }
         Ok(v)
     }
 
-    fn secs(&self, value: &Num, name: &str, default: Duration, positive: bool) -> Result<Duration, PolicyError> {
+    fn secs(
+        &self,
+        value: &Num,
+        name: &str,
+        default: Duration,
+        positive: bool,
+    ) -> Result<Duration, PolicyError> {
         let (ok, allowed): (fn(f64) -> bool, &str) = if positive {
-            (|v| v > 0.0 && v <= MAX_SECS, "a duration in seconds must be above 0 and at most ten years")
+            (
+                |v| v > 0.0 && v <= MAX_SECS,
+                "a duration in seconds must be above 0 and at most ten years",
+            )
         } else {
-            (|v| (0.0..=MAX_SECS).contains(&v), "a duration in seconds must be in [0, ten years]")
+            (
+                |v| (0.0..=MAX_SECS).contains(&v),
+                "a duration in seconds must be in [0, ten years]",
+            )
         };
         let v = self.number(value, name, default.as_secs_f64(), ok, allowed)?;
         Ok(Duration::try_from_secs_f64(v).unwrap_or(default))
     }
 }
 
-pub(super) fn parse_sections(raw: &RawSections<'_>, source: &str, origin: &str) -> Result<Sections, PolicyError> {
+pub(super) fn parse_sections(
+    raw: &RawSections<'_>,
+    source: &str,
+    origin: &str,
+) -> Result<Sections, PolicyError> {
     let ctx = Ctx { source, origin };
     let acc = raw.accumulated;
     let mut accumulated = [AccumulatedThresholds::default(); 4];
-    for (category, raw_acc) in Category::ALL.into_iter().zip([&acc.insult, &acc.hate, &acc.threat, &acc.extremism]) {
+    for (category, raw_acc) in
+        Category::ALL
+            .into_iter()
+            .zip([&acc.insult, &acc.hate, &acc.threat, &acc.extremism])
+    {
         accumulated[category.index()] = accumulated_thresholds(&ctx, category, raw_acc)?;
     }
 
     let defaults = RiskPolicy::default();
     let risk = RiskPolicy {
-        half_life: ctx.secs(&raw.risk.half_life_secs, "risk.half_life_secs", defaults.half_life, true)?,
+        half_life: ctx.secs(
+            &raw.risk.half_life_secs,
+            "risk.half_life_secs",
+            defaults.half_life,
+            true,
+        )?,
         ttl: ctx.secs(&raw.risk.ttl_secs, "risk.ttl_secs", defaults.ttl, true)?,
     };
 
@@ -219,8 +259,20 @@ pub(super) fn parse_sections(raw: &RawSections<'_>, source: &str, origin: &str) 
     let r = &raw.reports;
     let weight = |v: f64| (0.0..=10.0).contains(&v);
     let reports = ReportPolicy {
-        per_reporter: ctx.number(&r.per_reporter, "reports.per_reporter", d.per_reporter.into(), weight, "it must be in [0, 10]")? as f32,
-        per_block: ctx.number(&r.per_block, "reports.per_block", d.per_block.into(), weight, "it must be in [0, 10]")? as f32,
+        per_reporter: ctx.number(
+            &r.per_reporter,
+            "reports.per_reporter",
+            d.per_reporter.into(),
+            weight,
+            "it must be in [0, 10]",
+        )? as f32,
+        per_block: ctx.number(
+            &r.per_block,
+            "reports.per_block",
+            d.per_block.into(),
+            weight,
+            "it must be in [0, 10]",
+        )? as f32,
         max_multiplier: ctx.number(
             &r.max_multiplier,
             "reports.max_multiplier",
@@ -228,7 +280,12 @@ pub(super) fn parse_sections(raw: &RawSections<'_>, source: &str, origin: &str) 
             |v| (1.0..=100.0).contains(&v),
             "it must be in [1, 100]",
         )? as f32,
-        half_life: ctx.secs(&r.half_life_secs, "reports.half_life_secs", d.half_life, true)?,
+        half_life: ctx.secs(
+            &r.half_life_secs,
+            "reports.half_life_secs",
+            d.half_life,
+            true,
+        )?,
     };
 
     let d = BehaviourPolicy::default();
@@ -242,8 +299,13 @@ pub(super) fn parse_sections(raw: &RawSections<'_>, source: &str, origin: &str) 
             |v| (0.0..=100.0).contains(&v),
             "it must be in [0, 100]",
         )? as f32,
-        repeat_damping: ctx.number(&b.repeat_damping, "behaviour.repeat_damping", d.repeat_damping.into(), unit, "it must be in [0, 1]")?
-            as f32,
+        repeat_damping: ctx.number(
+            &b.repeat_damping,
+            "behaviour.repeat_damping",
+            d.repeat_damping.into(),
+            unit,
+            "it must be in [0, 1]",
+        )? as f32,
         flood_messages_per_minute: ctx.number(
             &b.flood_messages_per_minute,
             "behaviour.flood_messages_per_minute",
@@ -256,12 +318,21 @@ pub(super) fn parse_sections(raw: &RawSections<'_>, source: &str, origin: &str) 
     let d = LadderPolicy::default();
     let ladder = LadderPolicy {
         graduated: raw.ladder.graduated.unwrap_or(d.graduated),
-        step_memory: ctx.secs(&raw.ladder.step_memory_secs, "ladder.step_memory_secs", d.step_memory, false)?,
+        step_memory: ctx.secs(
+            &raw.ladder.step_memory_secs,
+            "ladder.step_memory_secs",
+            d.step_memory,
+            false,
+        )?,
     };
 
     let mut age_bands = AgeBands::default();
     let bands = &raw.age_band;
-    for (band, raw_band) in AgeBand::ALL.into_iter().zip([&bands.minor, &bands.adult, &bands.unknown]) {
+    for (band, raw_band) in
+        AgeBand::ALL
+            .into_iter()
+            .zip([&bands.minor, &bands.adult, &bands.unknown])
+    {
         let factor = |v: f64| v > 0.0 && v <= 10.0;
         age_bands.0[band.index()] = AgeBandPolicy {
             threshold_factor: ctx.number(
@@ -295,29 +366,67 @@ pub(super) fn parse_sections(raw: &RawSections<'_>, source: &str, origin: &str) 
 
     let referral = match raw.referral {
         Some(spanned) => {
-            spanned.get_ref().validate().map_err(|e| ctx.invalid(spanned.span(), e.to_string()))?;
+            spanned
+                .get_ref()
+                .validate()
+                .map_err(|e| ctx.invalid(spanned.span(), e.to_string()))?;
             spanned.get_ref().clone()
         }
         None => ReferralConfig::default(),
     };
     let telemetry = match raw.telemetry {
         Some(spanned) => {
-            spanned.get_ref().validate().map_err(|e| ctx.invalid(spanned.span(), e.to_string()))?;
+            spanned
+                .get_ref()
+                .validate()
+                .map_err(|e| ctx.invalid(spanned.span(), e.to_string()))?;
             Some(spanned.get_ref().clone())
         }
         None => None,
     };
-    Ok(Sections { accumulated, risk, cooldowns, reports, behaviour, ladder, age_bands, outcomes, help, referral, telemetry })
+    Ok(Sections {
+        accumulated,
+        risk,
+        cooldowns,
+        reports,
+        behaviour,
+        ladder,
+        age_bands,
+        outcomes,
+        help,
+        referral,
+        telemetry,
+    })
 }
 
-fn accumulated_thresholds(ctx: &Ctx<'_>, category: Category, raw: &RawAccThresholds) -> Result<AccumulatedThresholds, PolicyError> {
-    let floor = ctx.number(&raw.floor, &format!("accumulated.{category}.floor"), 0.5, |v| (0.0..1.0).contains(&v), "a floor must be in [0, 1)")?;
+fn accumulated_thresholds(
+    ctx: &Ctx<'_>,
+    category: Category,
+    raw: &RawAccThresholds,
+) -> Result<AccumulatedThresholds, PolicyError> {
+    let floor = ctx.number(
+        &raw.floor,
+        &format!("accumulated.{category}.floor"),
+        0.5,
+        |v| (0.0..1.0).contains(&v),
+        "a floor must be in [0, 1)",
+    )?;
     let mut previous: Option<(&str, f64)> = None;
     let mut levels = LevelThresholds::default();
-    for (level, value) in [("nudge", &raw.nudge), ("help", &raw.help), ("review", &raw.review)] {
+    for (level, value) in [
+        ("nudge", &raw.nudge),
+        ("help", &raw.help),
+        ("review", &raw.review),
+    ] {
         let Some(spanned) = value else { continue };
         let name = format!("accumulated.{category}.{level}");
-        let v = ctx.number(value, &name, 0.0, |v| v > 0.0 && v <= 1000.0, "accumulated risk thresholds must be in (0, 1000]")?;
+        let v = ctx.number(
+            value,
+            &name,
+            0.0,
+            |v| v > 0.0 && v <= 1000.0,
+            "accumulated risk thresholds must be in (0, 1000]",
+        )?;
         if let Some((lower_level, lower)) = previous
             && v < lower
         {
@@ -336,14 +445,21 @@ fn accumulated_thresholds(ctx: &Ctx<'_>, category: Category, raw: &RawAccThresho
             _ => levels.review = Some(v as f32),
         }
     }
-    Ok(AccumulatedThresholds { floor: floor as f32, levels })
+    Ok(AccumulatedThresholds {
+        floor: floor as f32,
+        levels,
+    })
 }
 
 fn help_directory(ctx: &Ctx<'_>, raw: &RawHelpDirectory) -> Result<HelpDirectory, PolicyError> {
     let mut entries: Vec<HelpEntry> = Vec::with_capacity(raw.entry.len());
     for e in &raw.entry {
         let locale = e.locale.get_ref().trim().to_ascii_lowercase();
-        if locale.is_empty() || !locale.chars().all(|c| c.is_ascii_alphanumeric() || c == '-') {
+        if locale.is_empty()
+            || !locale
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '-')
+        {
             return Err(ctx.invalid(
                 e.locale.span(),
                 format!("help_directory.entry.locale = {:?}: a locale is a language code like \"en\" or \"nl-be\"", e.locale.get_ref()),
@@ -363,15 +479,27 @@ fn help_directory(ctx: &Ctx<'_>, raw: &RawHelpDirectory) -> Result<HelpDirectory
             if let Some(url) = value
                 && !(url.get_ref().starts_with("https://") || url.get_ref().starts_with("http://"))
             {
-                return Err(ctx.invalid(url.span(), format!("help_directory.entry.{name} = {:?}: must be an http(s) URL", url.get_ref())));
+                return Err(ctx.invalid(
+                    url.span(),
+                    format!(
+                        "help_directory.entry.{name} = {:?}: must be an http(s) URL",
+                        url.get_ref()
+                    ),
+                ));
             }
         }
         for (name, value) in [("organisation", &e.organisation), ("text", &e.text)] {
             if value.get_ref().trim().is_empty() {
-                return Err(ctx.invalid(value.span(), format!("help_directory.entry.{name} must not be empty")));
+                return Err(ctx.invalid(
+                    value.span(),
+                    format!("help_directory.entry.{name} must not be empty"),
+                ));
             }
         }
-        if entries.iter().any(|x| x.locale == locale && x.age_band == age_band) {
+        if entries
+            .iter()
+            .any(|x| x.locale == locale && x.age_band == age_band)
+        {
             return Err(ctx.invalid(
                 e.locale.span(),
                 format!("a help_directory entry for locale {locale:?} and this age band is already defined above"),
@@ -398,9 +526,14 @@ fn help_directory(ctx: &Ctx<'_>, raw: &RawHelpDirectory) -> Result<HelpDirectory
             }
             wanted
         }
-        None => entries.first().map_or_else(|| "en".to_owned(), |e| e.locale.clone()),
+        None => entries
+            .first()
+            .map_or_else(|| "en".to_owned(), |e| e.locale.clone()),
     };
-    Ok(HelpDirectory { default_locale, entries })
+    Ok(HelpDirectory {
+        default_locale,
+        entries,
+    })
 }
 
 #[cfg(test)]
@@ -420,13 +553,24 @@ mod tests {
     #[test]
     fn default_policy_has_trajectory_rules_and_placeholder_help() {
         let p = Policy::default();
-        assert_eq!(p.accumulated(Category::Insult).levels.help, None, "insults only ever nudge");
+        assert_eq!(
+            p.accumulated(Category::Insult).levels.help,
+            None,
+            "insults only ever nudge"
+        );
         assert!(p.accumulated(Category::Extremism).levels.review.is_some());
         assert!(p.ladder.graduated);
         assert!(p.age_bands.get(AgeBand::Minor).threshold_factor < 1.0);
-        for (locale, band) in [("en", AgeBand::Adult), ("nl", AgeBand::Minor), ("nl-BE", AgeBand::Unknown)] {
+        for (locale, band) in [
+            ("en", AgeBand::Adult),
+            ("nl", AgeBand::Minor),
+            ("nl-BE", AgeBand::Unknown),
+        ] {
             let entry = p.help.lookup(Some(locale), band).expect("an entry");
-            assert!(entry.url.contains("example.org"), "placeholders until filled in");
+            assert!(
+                entry.url.contains("example.org"),
+                "placeholders until filled in"
+            );
             assert!(entry.locale.starts_with(&locale[..2]));
         }
         assert!(p.cooldowns.get(ResponseLevel::Nudge) < p.cooldowns.get(ResponseLevel::Review));
@@ -461,13 +605,25 @@ mod tests {
         };
         let ok = format!("version = \"1\"\n{}", entry("en", "https://example.org"));
         assert!(Policy::from_toml_str(&ok, "p").is_ok());
-        let e = err(&format!("version = \"1\"\n{}", entry("en", "ftp://example.org")));
+        let e = err(&format!(
+            "version = \"1\"\n{}",
+            entry("en", "ftp://example.org")
+        ));
         assert_eq!(at(&e), Some((5, 7)), "{e}");
-        let e = err(&format!("version = \"1\"\n{}{}", entry("en", "https://a.org"), entry("en", "https://b.org")));
+        let e = err(&format!(
+            "version = \"1\"\n{}{}",
+            entry("en", "https://a.org"),
+            entry("en", "https://b.org")
+        ));
         assert_eq!(at(&e).map(|p| p.0), Some(8), "duplicate locale: {e}");
-        let e = err(&format!("version = \"1\"\n[help_directory]\ndefault_locale = \"de\"\n{}", entry("en", "https://a.org")));
+        let e = err(&format!(
+            "version = \"1\"\n[help_directory]\ndefault_locale = \"de\"\n{}",
+            entry("en", "https://a.org")
+        ));
         assert!(e.to_string().contains("\"de\""), "{e}");
-        let e = err("version = \"1\"\n[[help_directory.entry]]\nlocale = \"en\"\nage_band = \"teen\"\norganisation = \"O\"\nurl = \"https://o.org\"\ntext = \"t\"\n");
+        let e = err(
+            "version = \"1\"\n[[help_directory.entry]]\nlocale = \"en\"\nage_band = \"teen\"\norganisation = \"O\"\nurl = \"https://o.org\"\ntext = \"t\"\n",
+        );
         assert_eq!(at(&e).map(|p| p.0), Some(4), "{e}");
     }
 
@@ -479,16 +635,24 @@ mod tests {
         )
         .expect("valid");
         assert_eq!(p.referral.ground, "ToS 4.2");
-        assert_eq!(p.referral.webhook.as_ref().map(|w| w.key_id.as_str()), Some("k1"));
+        assert_eq!(
+            p.referral.webhook.as_ref().map(|w| w.key_id.as_str()),
+            Some("k1")
+        );
         assert_eq!(p.telemetry.as_ref().map(|t| t.k), Some(3));
         let d = Policy::default();
         assert!(d.referral.webhook.is_none(), "no webhook by default");
-        assert!(d.telemetry.as_ref().is_none_or(|t| t.file_dir.is_none()), "no telemetry file by default");
+        assert!(
+            d.telemetry.as_ref().is_none_or(|t| t.file_dir.is_none()),
+            "no telemetry file by default"
+        );
 
         let e = err("version = \"1\"\n[referral]\ngrounds = \"x\"\n");
         assert!(matches!(e, PolicyError::Syntax { .. }), "{e}");
         assert_eq!(at(&e).map(|p| p.0), Some(3), "{e}");
-        let e = err("version = \"1\"\n\n[referral.webhook]\nurl = \"ftp://x\"\nsecret_env = \"S\"\nkey_id = \"k\"\n");
+        let e = err(
+            "version = \"1\"\n\n[referral.webhook]\nurl = \"ftp://x\"\nsecret_env = \"S\"\nkey_id = \"k\"\n",
+        );
         assert!(matches!(e, PolicyError::Invalid { .. }), "{e}");
         assert!(e.to_string().starts_with("p.toml:"), "{e}");
         assert!(e.to_string().contains("referral.webhook.url"), "{e}");

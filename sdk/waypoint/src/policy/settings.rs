@@ -27,7 +27,10 @@ pub struct RiskPolicy {
 
 impl Default for RiskPolicy {
     fn default() -> Self {
-        RiskPolicy { half_life: Duration::from_secs(72 * 3600), ttl: Duration::from_secs(14 * 24 * 3600) }
+        RiskPolicy {
+            half_life: Duration::from_secs(72 * 3600),
+            ttl: Duration::from_secs(14 * 24 * 3600),
+        }
     }
 }
 
@@ -79,7 +82,12 @@ pub struct ReportPolicy {
 
 impl Default for ReportPolicy {
     fn default() -> Self {
-        ReportPolicy { per_reporter: 0.25, per_block: 0.1, max_multiplier: 3.0, half_life: Duration::from_secs(72 * 3600) }
+        ReportPolicy {
+            per_reporter: 0.25,
+            per_block: 0.1,
+            max_multiplier: 3.0,
+            half_life: Duration::from_secs(72 * 3600),
+        }
     }
 }
 
@@ -96,7 +104,11 @@ pub struct BehaviourPolicy {
 
 impl Default for BehaviourPolicy {
     fn default() -> Self {
-        BehaviourPolicy { flagged_group_extremism: 0.4, repeat_damping: 0.5, flood_messages_per_minute: 20.0 }
+        BehaviourPolicy {
+            flagged_group_extremism: 0.4,
+            repeat_damping: 0.5,
+            flood_messages_per_minute: 20.0,
+        }
     }
 }
 
@@ -111,7 +123,10 @@ pub struct AgeBandPolicy {
 
 impl Default for AgeBandPolicy {
     fn default() -> Self {
-        AgeBandPolicy { threshold_factor: 1.0, cooldown_factor: 1.0 }
+        AgeBandPolicy {
+            threshold_factor: 1.0,
+            cooldown_factor: 1.0,
+        }
     }
 }
 
@@ -127,7 +142,10 @@ pub struct LadderPolicy {
 
 impl Default for LadderPolicy {
     fn default() -> Self {
-        LadderPolicy { graduated: true, step_memory: Duration::from_secs(7 * 24 * 3600) }
+        LadderPolicy {
+            graduated: true,
+            step_memory: Duration::from_secs(7 * 24 * 3600),
+        }
     }
 }
 
@@ -140,7 +158,9 @@ pub struct OutcomePolicy {
 
 impl Default for OutcomePolicy {
     fn default() -> Self {
-        OutcomePolicy { dismissed_risk_factor: 0.5 }
+        OutcomePolicy {
+            dismissed_risk_factor: 0.5,
+        }
     }
 }
 

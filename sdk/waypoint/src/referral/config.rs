@@ -58,9 +58,10 @@ impl Default for ReferralConfig {
     fn default() -> Self {
         ReferralConfig {
             ground: "Terms of service: rules of conduct for players".to_owned(),
-            redress_text: "A human reviewer decides on this case. The player can contest any resulting \
+            redress_text:
+                "A human reviewer decides on this case. The player can contest any resulting \
                            decision through the platform's support or appeal channel."
-                .to_owned(),
+                    .to_owned(),
             redress_url: None,
             context_messages: 0,
             webhook: None,
@@ -98,7 +99,11 @@ pub struct SpoolLimits {
 
 impl Default for SpoolLimits {
     fn default() -> Self {
-        SpoolLimits { dir: PathBuf::from("waypoint-spool"), max_records: 10_000, max_bytes: 64 * 1024 * 1024 }
+        SpoolLimits {
+            dir: PathBuf::from("waypoint-spool"),
+            max_records: 10_000,
+            max_bytes: 64 * 1024 * 1024,
+        }
     }
 }
 
@@ -139,7 +144,10 @@ impl RetryConfig {
     /// jitter.
     pub fn backoff(&self, consecutive_failures: u32) -> Duration {
         let exponent = consecutive_failures.saturating_sub(1).min(40);
-        let millis = self.initial_backoff_ms.saturating_mul(1_u64 << exponent).min(self.max_backoff_ms);
+        let millis = self
+            .initial_backoff_ms
+            .saturating_mul(1_u64 << exponent)
+            .min(self.max_backoff_ms);
         Duration::from_millis(millis)
     }
 }
@@ -151,7 +159,9 @@ pub enum ReferralConfigError {
     #[error("referral.ground must name the terms-of-service clause (it is empty)")]
     EmptyGround,
     /// `redress_text` is empty and there is no `redress_url`.
-    #[error("referral.redress_text or referral.redress_url must say how a decision can be contested")]
+    #[error(
+        "referral.redress_text or referral.redress_url must say how a decision can be contested"
+    )]
     NoRedress,
     /// The webhook URL is not an absolute `http://` or `https://` URL.
     #[error("referral.webhook.url must start with http:// or https:// (got {0:?})")]
@@ -177,16 +187,26 @@ impl ReferralConfig {
         if self.ground.trim().is_empty() {
             return Err(ReferralConfigError::EmptyGround);
         }
-        if self.redress_text.trim().is_empty() && self.redress_url.as_deref().is_none_or(|u| u.trim().is_empty()) {
+        if self.redress_text.trim().is_empty()
+            && self
+                .redress_url
+                .as_deref()
+                .is_none_or(|u| u.trim().is_empty())
+        {
             return Err(ReferralConfigError::NoRedress);
         }
         if let Some(webhook) = &self.webhook {
             validate_url(&webhook.url)?;
             validate_key_id(&webhook.key_id)?;
             let env_ok = !webhook.secret_env.is_empty()
-                && webhook.secret_env.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
+                && webhook
+                    .secret_env
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || c == '_');
             if !env_ok {
-                return Err(ReferralConfigError::InvalidSecretEnv(webhook.secret_env.clone()));
+                return Err(ReferralConfigError::InvalidSecretEnv(
+                    webhook.secret_env.clone(),
+                ));
             }
         }
         let limits = [
@@ -209,17 +229,30 @@ impl ReferralConfig {
 
 /// Accepts absolute `http://` / `https://` URLs with a host.
 pub(crate) fn validate_url(url: &str) -> Result<(), ReferralConfigError> {
-    let rest = url.strip_prefix("https://").or_else(|| url.strip_prefix("http://"));
+    let rest = url
+        .strip_prefix("https://")
+        .or_else(|| url.strip_prefix("http://"));
     match rest {
-        Some(rest) if !rest.is_empty() && !rest.starts_with('/') && !url.contains(char::is_whitespace) => Ok(()),
+        Some(rest)
+            if !rest.is_empty() && !rest.starts_with('/') && !url.contains(char::is_whitespace) =>
+        {
+            Ok(())
+        }
         _ => Err(ReferralConfigError::InvalidUrl(url.to_owned())),
     }
 }
 
 /// Accepts key ids that fit in the signature header unescaped.
 pub(crate) fn validate_key_id(key_id: &str) -> Result<(), ReferralConfigError> {
-    let ok = !key_id.is_empty() && key_id.chars().all(|c| c.is_ascii_graphic() && c != ',' && c != '=' && c != ';');
-    if ok { Ok(()) } else { Err(ReferralConfigError::InvalidKeyId(key_id.to_owned())) }
+    let ok = !key_id.is_empty()
+        && key_id
+            .chars()
+            .all(|c| c.is_ascii_graphic() && c != ',' && c != '=' && c != ';');
+    if ok {
+        Ok(())
+    } else {
+        Err(ReferralConfigError::InvalidKeyId(key_id.to_owned()))
+    }
 }
 
 #[cfg(test)]
@@ -265,23 +298,49 @@ mod tests {
     fn unknown_keys_are_rejected() {
         assert!(toml::from_str::<ReferralConfig>("grounds = 'x'").is_err());
         assert!(
-            toml::from_str::<ReferralConfig>("[webhook]\nurl='http://a'\nsecret_env='S'\nkey_id='k'\nsecret='x'")
-                .is_err()
+            toml::from_str::<ReferralConfig>(
+                "[webhook]\nurl='http://a'\nsecret_env='S'\nkey_id='k'\nsecret='x'"
+            )
+            .is_err()
         );
         assert!(toml::from_str::<ReferralConfig>("[retry]\nbackoff = 1").is_err());
     }
 
     #[test]
     fn validation_catches_bad_values() {
-        let mut config = ReferralConfig { ground: " ".into(), ..ReferralConfig::default() };
+        let mut config = ReferralConfig {
+            ground: " ".into(),
+            ..ReferralConfig::default()
+        };
         assert_eq!(config.validate(), Err(ReferralConfigError::EmptyGround));
         config.ground = "ToS".into();
-        config.webhook = Some(WebhookConfig { url: "ftp://x".into(), secret_env: "S".into(), key_id: "k".into() });
-        assert!(matches!(config.validate(), Err(ReferralConfigError::InvalidUrl(_))));
-        config.webhook = Some(WebhookConfig { url: "https://x".into(), secret_env: "S".into(), key_id: "a,b".into() });
-        assert!(matches!(config.validate(), Err(ReferralConfigError::InvalidKeyId(_))));
-        config.webhook = Some(WebhookConfig { url: "https://x".into(), secret_env: "A B".into(), key_id: "k".into() });
-        assert!(matches!(config.validate(), Err(ReferralConfigError::InvalidSecretEnv(_))));
+        config.webhook = Some(WebhookConfig {
+            url: "ftp://x".into(),
+            secret_env: "S".into(),
+            key_id: "k".into(),
+        });
+        assert!(matches!(
+            config.validate(),
+            Err(ReferralConfigError::InvalidUrl(_))
+        ));
+        config.webhook = Some(WebhookConfig {
+            url: "https://x".into(),
+            secret_env: "S".into(),
+            key_id: "a,b".into(),
+        });
+        assert!(matches!(
+            config.validate(),
+            Err(ReferralConfigError::InvalidKeyId(_))
+        ));
+        config.webhook = Some(WebhookConfig {
+            url: "https://x".into(),
+            secret_env: "A B".into(),
+            key_id: "k".into(),
+        });
+        assert!(matches!(
+            config.validate(),
+            Err(ReferralConfigError::InvalidSecretEnv(_))
+        ));
         config.webhook = None;
         config.retry.max_backoff_ms = 1;
         assert_eq!(config.validate(), Err(ReferralConfigError::BackoffOrder));
@@ -289,7 +348,11 @@ mod tests {
 
     #[test]
     fn backoff_doubles_and_caps() {
-        let retry = RetryConfig { initial_backoff_ms: 100, max_backoff_ms: 1000, ..RetryConfig::default() };
+        let retry = RetryConfig {
+            initial_backoff_ms: 100,
+            max_backoff_ms: 1000,
+            ..RetryConfig::default()
+        };
         assert_eq!(retry.backoff(1), Duration::from_millis(100));
         assert_eq!(retry.backoff(2), Duration::from_millis(200));
         assert_eq!(retry.backoff(4), Duration::from_millis(800));

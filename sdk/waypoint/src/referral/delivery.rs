@@ -36,14 +36,26 @@ pub(super) struct Item {
 
 impl Item {
     pub(super) fn from_record(record: SpoolRecord) -> Item {
-        Item { case_id: record.case_id, body: record.body, durable: true, attempts: 0 }
+        Item {
+            case_id: record.case_id,
+            body: record.body,
+            durable: true,
+            attempts: 0,
+        }
     }
 }
 
 /// The `waypoint-referral-spool` thread: writes each queued referral to disk, then passes it on.
-pub(super) fn spool_loop(shared: &Shared, spool: &Spool, jobs: &Receiver<SpoolJob>, delivery: &Sender<DeliveryMsg>) {
+pub(super) fn spool_loop(
+    shared: &Shared,
+    spool: &Spool,
+    jobs: &Receiver<SpoolJob>,
+    delivery: &Sender<DeliveryMsg>,
+) {
     for job in jobs.iter() {
-        let SpoolJob::Write { case_id, body } = job else { break };
+        let SpoolJob::Write { case_id, body } = job else {
+            break;
+        };
         let durable = match spool.write(case_id, &body) {
             Ok(()) => {
                 shared.counters.spooled.fetch_add(1, Ordering::Relaxed);
@@ -59,16 +71,29 @@ pub(super) fn spool_loop(shared: &Shared, spool: &Spool, jobs: &Receiver<SpoolJo
                 None
             }
             Err(error) => {
-                shared.counters.spool_write_errors.fetch_add(1, Ordering::Relaxed);
+                shared
+                    .counters
+                    .spool_write_errors
+                    .fetch_add(1, Ordering::Relaxed);
                 shared.spool_write_failing.store(true, Ordering::SeqCst);
                 let text = error_chain(&error);
-                shared.loud(&format!("could not spool referral {case_id}, delivering from memory only: {text}"));
-                shared.emit(&ReferralEvent::SpoolWriteFailed { case_id, error: text });
+                shared.loud(&format!(
+                    "could not spool referral {case_id}, delivering from memory only: {text}"
+                ));
+                shared.emit(&ReferralEvent::SpoolWriteFailed {
+                    case_id,
+                    error: text,
+                });
                 Some(false)
             }
         };
         if let Some(durable) = durable {
-            let _ = delivery.send(DeliveryMsg::Item(Item { case_id, body, durable, attempts: 0 }));
+            let _ = delivery.send(DeliveryMsg::Item(Item {
+                case_id,
+                body,
+                durable,
+                attempts: 0,
+            }));
         }
         shared.in_spool_queue.fetch_sub(1, Ordering::SeqCst);
         if jobs.is_empty() {
@@ -91,8 +116,14 @@ fn error_chain(error: &dyn std::error::Error) -> String {
 /// How one attempt ended.
 enum Outcome {
     Delivered(u16),
-    Retry { reason: String, retry_after: Option<Duration> },
-    Permanent { status: u16, reason: String },
+    Retry {
+        reason: String,
+        retry_after: Option<Duration>,
+    },
+    Permanent {
+        status: u16,
+        reason: String,
+    },
 }
 
 /// The `waypoint-referral-delivery` thread's state.
@@ -109,7 +140,11 @@ pub(super) struct DeliveryWorker {
 }
 
 impl DeliveryWorker {
-    pub(super) fn run(mut self, incoming: Receiver<DeliveryMsg>, ready: Sender<Result<(), StartError>>) {
+    pub(super) fn run(
+        mut self,
+        incoming: Receiver<DeliveryMsg>,
+        ready: Sender<Result<(), StartError>>,
+    ) {
         let client = match self.client() {
             Ok(client) => {
                 let _ = ready.send(Ok(()));
@@ -133,7 +168,11 @@ impl DeliveryWorker {
                 }
             }
             let now = Instant::now();
-            let wait = if self.queue.is_empty() { None } else { Some(self.gate.saturating_duration_since(now)) };
+            let wait = if self.queue.is_empty() {
+                None
+            } else {
+                Some(self.gate.saturating_duration_since(now))
+            };
             let message = match wait {
                 None => incoming.recv().map_err(|_| RecvTimeoutError::Disconnected),
                 Some(wait) if !wait.is_zero() => incoming.recv_timeout(wait),
@@ -170,30 +209,56 @@ impl DeliveryWorker {
 
     fn deliver(&mut self, client: &reqwest::blocking::Client, mut item: Item) {
         item.attempts = item.attempts.saturating_add(1);
-        self.shared.counters.attempts.fetch_add(1, Ordering::Relaxed);
+        self.shared
+            .counters
+            .attempts
+            .fetch_add(1, Ordering::Relaxed);
         match self.attempt(client, &item) {
             Outcome::Delivered(status) => {
                 if item.durable
                     && let Err(error) = self.spool.remove(item.case_id)
                 {
                     let text = error_chain(&error);
-                    self.shared
-                        .loud(&format!("delivered {} but could not remove it from the spool: {text}", item.case_id));
-                    self.shared.emit(&ReferralEvent::SpoolRemoveFailed { case_id: item.case_id, error: text });
+                    self.shared.loud(&format!(
+                        "delivered {} but could not remove it from the spool: {text}",
+                        item.case_id
+                    ));
+                    self.shared.emit(&ReferralEvent::SpoolRemoveFailed {
+                        case_id: item.case_id,
+                        error: text,
+                    });
                 }
-                self.shared.counters.delivered.fetch_add(1, Ordering::Relaxed);
+                self.shared
+                    .counters
+                    .delivered
+                    .fetch_add(1, Ordering::Relaxed);
                 if self.shared.consecutive_failures.swap(0, Ordering::Relaxed) > 0 {
-                    self.shared.loud(&format!("webhook delivers again ({} pending)", self.queue.len()));
+                    self.shared.loud(&format!(
+                        "webhook delivers again ({} pending)",
+                        self.queue.len()
+                    ));
                 }
                 self.shared.release(item.body.len() as u64);
-                self.shared.emit(&ReferralEvent::Delivered { case_id: item.case_id, attempts: item.attempts, status });
+                self.shared.emit(&ReferralEvent::Delivered {
+                    case_id: item.case_id,
+                    attempts: item.attempts,
+                    status,
+                });
             }
-            Outcome::Retry { reason, retry_after } => {
+            Outcome::Retry {
+                reason,
+                retry_after,
+            } => {
                 self.shared.counters.retries.fetch_add(1, Ordering::Relaxed);
-                let failures = self.shared.consecutive_failures.fetch_add(1, Ordering::Relaxed).saturating_add(1);
+                let failures = self
+                    .shared
+                    .consecutive_failures
+                    .fetch_add(1, Ordering::Relaxed)
+                    .saturating_add(1);
                 let mut delay = jitter(self.retry.backoff(failures));
                 if let Some(after) = retry_after {
-                    delay = delay.max(after.min(Duration::from_secs(self.retry.max_retry_after_secs)));
+                    delay =
+                        delay.max(after.min(Duration::from_secs(self.retry.max_retry_after_secs)));
                 }
                 if failures == 1 || failures.is_power_of_two() {
                     self.shared.loud(&format!(
@@ -212,16 +277,25 @@ impl DeliveryWorker {
                 self.queue.push_back(item);
             }
             Outcome::Permanent { status, reason } => {
-                self.shared.counters.permanent_failures.fetch_add(1, Ordering::Relaxed);
+                self.shared
+                    .counters
+                    .permanent_failures
+                    .fetch_add(1, Ordering::Relaxed);
                 self.shared.consecutive_failures.store(0, Ordering::Relaxed);
                 let kept = match self.spool.mark_failed(item.case_id, &item.body, &reason) {
                     Ok(path) => path.display().to_string(),
                     Err(error) => format!("nowhere ({})", error_chain(&error)),
                 };
-                self.shared
-                    .loud(&format!("webhook refused referral {} permanently ({reason}); kept at {kept}", item.case_id));
+                self.shared.loud(&format!(
+                    "webhook refused referral {} permanently ({reason}); kept at {kept}",
+                    item.case_id
+                ));
                 self.shared.release(item.body.len() as u64);
-                self.shared.emit(&ReferralEvent::PermanentFailure { case_id: item.case_id, status, reason });
+                self.shared.emit(&ReferralEvent::PermanentFailure {
+                    case_id: item.case_id,
+                    status,
+                    reason,
+                });
             }
         }
     }
@@ -229,7 +303,12 @@ impl DeliveryWorker {
     fn attempt(&self, client: &reqwest::blocking::Client, item: &Item) -> Outcome {
         let signature = match sign(&item.body, &self.secret, &self.key_id, now_unix_secs()) {
             Ok(signature) => signature,
-            Err(error) => return Outcome::Permanent { status: 0, reason: format!("cannot sign: {error}") },
+            Err(error) => {
+                return Outcome::Permanent {
+                    status: 0,
+                    reason: format!("cannot sign: {error}"),
+                };
+            }
         };
         let response = client
             .post(&self.url)
@@ -240,7 +319,12 @@ impl DeliveryWorker {
             .send();
         let response = match response {
             Ok(response) => response,
-            Err(error) => return Outcome::Retry { reason: error_chain(&error), retry_after: None },
+            Err(error) => {
+                return Outcome::Retry {
+                    reason: error_chain(&error),
+                    retry_after: None,
+                };
+            }
         };
         let status = response.status().as_u16();
         if (200..300).contains(&status) {
@@ -252,12 +336,18 @@ impl DeliveryWorker {
                 .get("Retry-After")
                 .and_then(|v| v.to_str().ok())
                 .and_then(|v| parse_retry_after(v, now_unix_secs()));
-            return Outcome::Retry { reason: format!("status {status}"), retry_after };
+            return Outcome::Retry {
+                reason: format!("status {status}"),
+                retry_after,
+            };
         }
         let mut snippet = Vec::new();
         let _ = response.take(512).read_to_end(&mut snippet);
         let snippet = String::from_utf8_lossy(&snippet).trim().to_owned();
-        Outcome::Permanent { status, reason: format!("status {status}: {snippet}") }
+        Outcome::Permanent {
+            status,
+            reason: format!("status {status}: {snippet}"),
+        }
     }
 }
 
@@ -272,7 +362,9 @@ fn tls_config(https: bool) -> Result<rustls::ClientConfig, StartError> {
     match builder.clone().with_platform_verifier() {
         Ok(builder) => Ok(builder.with_no_client_auth()),
         Err(error) if https => Err(StartError::Tls(Box::new(error))),
-        Err(_) => Ok(builder.with_root_certificates(rustls::RootCertStore::empty()).with_no_client_auth()),
+        Err(_) => Ok(builder
+            .with_root_certificates(rustls::RootCertStore::empty())
+            .with_no_client_auth()),
     }
 }
 
@@ -328,8 +420,14 @@ mod tests {
     fn retry_after_forms() {
         assert_eq!(parse_retry_after("7", 0), Some(Duration::from_secs(7)));
         // 1994-11-06T08:49:37Z = 784111777
-        assert_eq!(parse_retry_after("Sun, 06 Nov 1994 08:49:37 GMT", 784_111_770), Some(Duration::from_secs(7)));
-        assert_eq!(parse_retry_after("Sun, 06 Nov 1994 08:49:37 GMT", 784_111_800), Some(Duration::ZERO));
+        assert_eq!(
+            parse_retry_after("Sun, 06 Nov 1994 08:49:37 GMT", 784_111_770),
+            Some(Duration::from_secs(7))
+        );
+        assert_eq!(
+            parse_retry_after("Sun, 06 Nov 1994 08:49:37 GMT", 784_111_800),
+            Some(Duration::ZERO)
+        );
         assert_eq!(parse_retry_after("soon", 0), None);
     }
 
@@ -337,7 +435,10 @@ mod tests {
     fn jitter_stays_in_range() {
         for _ in 0..100 {
             let d = jitter(Duration::from_millis(100));
-            assert!(d >= Duration::from_millis(50) && d <= Duration::from_millis(100), "{d:?}");
+            assert!(
+                d >= Duration::from_millis(50) && d <= Duration::from_millis(100),
+                "{d:?}"
+            );
         }
         assert_eq!(jitter(Duration::ZERO), Duration::ZERO);
     }

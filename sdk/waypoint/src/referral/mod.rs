@@ -54,15 +54,18 @@ mod signature;
 mod spool;
 
 pub use config::{ReferralConfig, ReferralConfigError, RetryConfig, SpoolLimits, WebhookConfig};
-pub use events::{EventCallback, FlushStatus, ReferralEvent, ReferralHealth, ReferralStats, SendError, StartError};
+pub use events::{
+    EventCallback, FlushStatus, ReferralEvent, ReferralHealth, ReferralStats, SendError, StartError,
+};
 pub use packet::{
-    CASE_PACKET_SCHEMA_VERSION, CaseInput, CasePacket, CategoryScore, EarlierResponse, InputLexiconHit, InputMessage,
-    LexiconHit, MessageRole, PacketMessage, PlayerRef, Redress, StatementOfReasons, TrajectoryPoint, Versions,
+    CASE_PACKET_SCHEMA_VERSION, CaseInput, CasePacket, CategoryScore, EarlierResponse,
+    InputLexiconHit, InputMessage, LexiconHit, MessageRole, PacketMessage, PlayerRef, Redress,
+    StatementOfReasons, TrajectoryPoint, Versions,
 };
 pub use sender::{ReferralSender, ReferralSenderBuilder};
 pub use signature::{
-    DEFAULT_TOLERANCE, IDEMPOTENCY_HEADER, SIGNATURE_HEADER, SignError, VerifiedSignature, VerifyError, sign,
-    sign_with_keys, verify_signature, verify_signature_at,
+    DEFAULT_TOLERANCE, IDEMPOTENCY_HEADER, SIGNATURE_HEADER, SignError, VerifiedSignature,
+    VerifyError, sign, sign_with_keys, verify_signature, verify_signature_at,
 };
 pub use spool::SpoolError;
 
@@ -70,7 +73,10 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 /// Milliseconds since the Unix epoch (0 if the clock is before 1970).
 pub(crate) fn now_unix_ms() -> u64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX)).unwrap_or(0)
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
+        .unwrap_or(0)
 }
 
 /// Seconds since the Unix epoch (0 if the clock is before 1970).
@@ -135,8 +141,15 @@ pub(crate) fn from_hex(text: &str) -> Option<Vec<u8>> {
     if !text.len().is_multiple_of(2) {
         return None;
     }
-    let nibble = |c: u8| char::from(c).to_digit(16).and_then(|d| u8::try_from(d).ok());
-    text.as_bytes().chunks_exact(2).map(|pair| Some(nibble(pair[0])? << 4 | nibble(pair[1])?)).collect()
+    let nibble = |c: u8| {
+        char::from(c)
+            .to_digit(16)
+            .and_then(|d| u8::try_from(d).ok())
+    };
+    text.as_bytes()
+        .chunks_exact(2)
+        .map(|pair| Some(nibble(pair[0])? << 4 | nibble(pair[1])?))
+        .collect()
 }
 
 #[cfg(test)]

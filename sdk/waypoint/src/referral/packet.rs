@@ -71,7 +71,11 @@ pub struct CategoryScore {
 impl CategoryScore {
     /// A score without a threshold.
     pub fn new(category: impl Into<String>, score: f32) -> Self {
-        CategoryScore { category: category.into(), score: finite(score), threshold: None }
+        CategoryScore {
+            category: category.into(),
+            score: finite(score),
+            threshold: None,
+        }
     }
 }
 
@@ -129,7 +133,12 @@ pub struct TrajectoryPoint {
 impl TrajectoryPoint {
     /// A point at `at_unix_ms`.
     pub fn new(at_unix_ms: u64, risk: f32, category: Option<String>) -> Self {
-        TrajectoryPoint { at: rfc3339_utc(at_unix_ms), at_unix_ms, risk: finite(risk), category }
+        TrajectoryPoint {
+            at: rfc3339_utc(at_unix_ms),
+            at_unix_ms,
+            risk: finite(risk),
+            category,
+        }
     }
 }
 
@@ -150,8 +159,19 @@ pub struct EarlierResponse {
 
 impl EarlierResponse {
     /// A response at `at_unix_ms`.
-    pub fn new(at_unix_ms: u64, level: impl Into<String>, category: Option<String>, rule: Option<String>) -> Self {
-        EarlierResponse { at: rfc3339_utc(at_unix_ms), at_unix_ms, level: level.into(), category, rule }
+    pub fn new(
+        at_unix_ms: u64,
+        level: impl Into<String>,
+        category: Option<String>,
+        rule: Option<String>,
+    ) -> Self {
+        EarlierResponse {
+            at: rfc3339_utc(at_unix_ms),
+            at_unix_ms,
+            level: level.into(),
+            category,
+            rule,
+        }
     }
 }
 
@@ -269,7 +289,11 @@ impl CasePacket {
             if keep.get(i).copied().unwrap_or(false) {
                 new_index[i] = Some(messages.len());
                 messages.push(PacketMessage {
-                    role: if message.flagged { MessageRole::Flagged } else { MessageRole::Context },
+                    role: if message.flagged {
+                        MessageRole::Flagged
+                    } else {
+                        MessageRole::Context
+                    },
                     sent_at: rfc3339_utc(message.sent_at_unix_ms),
                     sent_at_unix_ms: message.sent_at_unix_ms,
                     channel: message.channel.clone(),
@@ -284,7 +308,9 @@ impl CasePacket {
             .map(|hit| LexiconHit {
                 term: hit.term.clone(),
                 family: hit.family.clone(),
-                message_index: hit.message_index.and_then(|i| new_index.get(i).copied().flatten()),
+                message_index: hit
+                    .message_index
+                    .and_then(|i| new_index.get(i).copied().flatten()),
             })
             .collect();
         let mut versions = input.versions.clone();
@@ -292,8 +318,14 @@ impl CasePacket {
             versions.sdk = env!("CARGO_PKG_VERSION").to_owned();
         }
         let categories = sorted_scores(input.categories.clone());
-        let trajectory: Vec<TrajectoryPoint> =
-            input.trajectory.iter().map(|p| TrajectoryPoint { risk: finite(p.risk), ..p.clone() }).collect();
+        let trajectory: Vec<TrajectoryPoint> = input
+            .trajectory
+            .iter()
+            .map(|p| TrajectoryPoint {
+                risk: finite(p.risk),
+                ..p.clone()
+            })
+            .collect();
         let facts = match &input.facts_and_circumstances {
             Some(text) => text.clone(),
             None => facts_and_circumstances(&input, &categories, &messages, &trajectory),
@@ -303,7 +335,10 @@ impl CasePacket {
             case_id: input.case_id.unwrap_or_else(Uuid::new_v4),
             created_at: rfc3339_utc(created_at_unix_ms),
             created_at_unix_ms,
-            player: PlayerRef { pseudonym: input.player_pseudonym, age_band: input.age_band },
+            player: PlayerRef {
+                pseudonym: input.player_pseudonym,
+                age_band: input.age_band,
+            },
             rule: input.rule,
             categories,
             messages,
@@ -317,7 +352,10 @@ impl CasePacket {
                 automated_decision: false,
                 automated_means: AUTOMATED_MEANS.to_owned(),
                 ground: config.ground.clone(),
-                redress: Redress { text: config.redress_text.clone(), url: config.redress_url.clone() },
+                redress: Redress {
+                    text: config.redress_text.clone(),
+                    url: config.redress_url.clone(),
+                },
             },
         }
     }
@@ -357,7 +395,11 @@ fn sorted_scores(mut scores: Vec<CategoryScore>) -> Vec<CategoryScore> {
         score.score = finite(score.score);
         score.threshold = score.threshold.filter(|t| t.is_finite());
     }
-    scores.sort_by(|a, b| b.score.total_cmp(&a.score).then_with(|| a.category.cmp(&b.category)));
+    scores.sort_by(|a, b| {
+        b.score
+            .total_cmp(&a.score)
+            .then_with(|| a.category.cmp(&b.category))
+    });
     scores
 }
 
@@ -369,8 +411,15 @@ fn facts_and_circumstances(
     trajectory: &[TrajectoryPoint],
 ) -> String {
     let mut text = String::new();
-    let rule = if input.rule.is_empty() { "unnamed" } else { input.rule.as_str() };
-    let _ = write!(text, "Automated detection referred this case to human review under policy rule '{rule}'.");
+    let rule = if input.rule.is_empty() {
+        "unnamed"
+    } else {
+        input.rule.as_str()
+    };
+    let _ = write!(
+        text,
+        "Automated detection referred this case to human review under policy rule '{rule}'."
+    );
     if !categories.is_empty() {
         let list: Vec<String> = categories
             .iter()
@@ -381,7 +430,10 @@ fn facts_and_circumstances(
             .collect();
         let _ = write!(text, " Scores: {}.", list.join(", "));
     }
-    let flagged: Vec<&PacketMessage> = messages.iter().filter(|m| m.role == MessageRole::Flagged).collect();
+    let flagged: Vec<&PacketMessage> = messages
+        .iter()
+        .filter(|m| m.role == MessageRole::Flagged)
+        .collect();
     if let (Some(first), Some(last)) = (flagged.first(), flagged.last()) {
         let _ = write!(
             text,
@@ -400,10 +452,18 @@ fn facts_and_circumstances(
                 None => format!("'{}'", h.term),
             })
             .collect();
-        let _ = write!(text, " Extremist-code lexicon matches: {}.", terms.join(", "));
+        let _ = write!(
+            text,
+            " Extremist-code lexicon matches: {}.",
+            terms.join(", ")
+        );
     }
     if !input.earlier_responses.is_empty() {
-        let earlier: Vec<String> = input.earlier_responses.iter().map(|r| format!("{} at {}", r.level, r.at)).collect();
+        let earlier: Vec<String> = input
+            .earlier_responses
+            .iter()
+            .map(|r| format!("{} at {}", r.level, r.at))
+            .collect();
         let _ = write!(text, " Earlier responses: {}.", earlier.join(", "));
     }
     if let (Some(first), Some(last)) = (trajectory.first(), trajectory.last()) {
@@ -424,15 +484,28 @@ mod tests {
     use super::*;
 
     fn msg(at: u64, text: &str, flagged: bool) -> InputMessage {
-        InputMessage { sent_at_unix_ms: at, text: text.into(), flagged, ..InputMessage::default() }
+        InputMessage {
+            sent_at_unix_ms: at,
+            text: text.into(),
+            flagged,
+            ..InputMessage::default()
+        }
     }
 
     fn input() -> CaseInput {
         CaseInput {
             player_pseudonym: "ab12".into(),
             rule: "hate.review".into(),
-            categories: vec![CategoryScore::new("insult", 0.4), CategoryScore::new("hate", 0.93)],
-            messages: vec![msg(1, "a", false), msg(2, "b", false), msg(3, "bad", true), msg(4, "c", false)],
+            categories: vec![
+                CategoryScore::new("insult", 0.4),
+                CategoryScore::new("hate", 0.93),
+            ],
+            messages: vec![
+                msg(1, "a", false),
+                msg(2, "b", false),
+                msg(3, "bad", true),
+                msg(4, "c", false),
+            ],
             lexicon_hits: vec![InputLexiconHit {
                 term: "88".into(),
                 family: Some("numeric code".into()),
@@ -457,7 +530,10 @@ mod tests {
 
     #[test]
     fn context_messages_come_before_flagged_ones() {
-        let config = ReferralConfig { context_messages: 1, ..ReferralConfig::default() };
+        let config = ReferralConfig {
+            context_messages: 1,
+            ..ReferralConfig::default()
+        };
         let packet = CasePacket::new(input(), &config);
         let texts: Vec<&str> = packet.messages.iter().map(|m| m.text.as_str()).collect();
         assert_eq!(texts, ["b", "bad"]);

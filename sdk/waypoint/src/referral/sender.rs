@@ -18,9 +18,13 @@ use std::time::{Duration, Instant};
 use crossbeam_channel::{Sender, TrySendError};
 use uuid::Uuid;
 
-use super::config::{ReferralConfig, ReferralConfigError, RetryConfig, SpoolLimits, validate_key_id, validate_url};
+use super::config::{
+    ReferralConfig, ReferralConfigError, RetryConfig, SpoolLimits, validate_key_id, validate_url,
+};
 use super::delivery::{DeliveryMsg, DeliveryWorker, Item, SpoolJob, spool_loop};
-use super::events::{EventCallback, FlushStatus, ReferralEvent, ReferralHealth, ReferralStats, SendError, StartError};
+use super::events::{
+    EventCallback, FlushStatus, ReferralEvent, ReferralHealth, ReferralStats, SendError, StartError,
+};
 use super::packet::CasePacket;
 use super::spool::Spool;
 
@@ -169,15 +173,24 @@ impl ReferralSenderBuilder {
         let (spool, replay) = Spool::open(&self.spool.dir)?;
         let shared = Arc::new(Shared::new(self.spool.clone(), self.on_event));
         for path in replay.corrupt {
-            shared.counters.corrupt_records.fetch_add(1, Ordering::Relaxed);
-            shared.loud(&format!("corrupt spool record quarantined at {}", path.display()));
+            shared
+                .counters
+                .corrupt_records
+                .fetch_add(1, Ordering::Relaxed);
+            shared.loud(&format!(
+                "corrupt spool record quarantined at {}",
+                path.display()
+            ));
             shared.emit(&ReferralEvent::CorruptRecord { path });
         }
         let replayed = replay.records.len();
         let replayed_bytes: u64 = replay.records.iter().map(|r| r.body.len() as u64).sum();
         shared.pending_records.store(replayed, Ordering::SeqCst);
         shared.pending_bytes.store(replayed_bytes, Ordering::SeqCst);
-        shared.counters.replayed.store(replayed as u64, Ordering::Relaxed);
+        shared
+            .counters
+            .replayed
+            .store(replayed as u64, Ordering::Relaxed);
         if replayed > 0 {
             shared.emit(&ReferralEvent::Replayed { count: replayed });
         }
@@ -203,7 +216,9 @@ impl ReferralSenderBuilder {
             Ok(Ok(())) => {}
             Ok(Err(error)) => return Err(error),
             Err(_) => {
-                return Err(StartError::Thread(std::io::Error::other("delivery thread did not start")));
+                return Err(StartError::Thread(std::io::Error::other(
+                    "delivery thread did not start",
+                )));
             }
         }
         let spool_shared = Arc::clone(&shared);
@@ -235,7 +250,9 @@ pub struct ReferralSender {
 
 impl fmt::Debug for ReferralSender {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("ReferralSender").field("stats", &self.stats()).finish()
+        f.debug_struct("ReferralSender")
+            .field("stats", &self.stats())
+            .finish()
     }
 }
 
@@ -273,12 +290,20 @@ impl ReferralSender {
         }
         let body: Arc<[u8]> = match packet.to_json() {
             Ok(body) => Arc::from(body),
-            Err(source) => return Err(SendError::Serialize { packet: Box::new(packet), source }),
+            Err(source) => {
+                return Err(SendError::Serialize {
+                    packet: Box::new(packet),
+                    source,
+                });
+            }
         };
         let case_id = packet.case_id;
         let len = body.len() as u64;
         if !shared.reserve(len) {
-            shared.counters.spool_full_rejections.fetch_add(1, Ordering::Relaxed);
+            shared
+                .counters
+                .spool_full_rejections
+                .fetch_add(1, Ordering::Relaxed);
             if !shared.spool_full.swap(true, Ordering::SeqCst) {
                 shared.loud(&format!(
                     "spool {} is full ({} records / {} bytes max): refusing referral {case_id}",
@@ -291,7 +316,11 @@ impl ReferralSender {
             return Err(SendError::SpoolFull(Box::new(packet)));
         }
         shared.in_spool_queue.fetch_add(1, Ordering::SeqCst);
-        match self.inner.job_tx.try_send(SpoolJob::Write { case_id, body }) {
+        match self
+            .inner
+            .job_tx
+            .try_send(SpoolJob::Write { case_id, body })
+        {
             Ok(()) => {
                 shared.counters.accepted.fetch_add(1, Ordering::Relaxed);
                 Ok(case_id)
@@ -299,9 +328,14 @@ impl ReferralSender {
             Err(TrySendError::Full(_)) => {
                 shared.in_spool_queue.fetch_sub(1, Ordering::SeqCst);
                 shared.release(len);
-                shared.counters.queue_full_rejections.fetch_add(1, Ordering::Relaxed);
+                shared
+                    .counters
+                    .queue_full_rejections
+                    .fetch_add(1, Ordering::Relaxed);
                 if !shared.queue_full.swap(true, Ordering::SeqCst) {
-                    shared.loud(&format!("referral queue is full: refusing referral {case_id}"));
+                    shared.loud(&format!(
+                        "referral queue is full: refusing referral {case_id}"
+                    ));
                 }
                 shared.emit(&ReferralEvent::QueueFull { case_id });
                 Err(SendError::QueueFull(Box::new(packet)))
@@ -318,13 +352,17 @@ impl ReferralSender {
     /// get there, which is reported separately). Returns `true` if none is left in memory.
     pub fn sync_spool(&self, timeout: Duration) -> bool {
         let shared = &self.inner.shared;
-        wait_until(timeout, || shared.in_spool_queue.load(Ordering::SeqCst) == 0)
+        wait_until(timeout, || {
+            shared.in_spool_queue.load(Ordering::SeqCst) == 0
+        })
     }
 
     /// Waits up to `timeout` until every referral is delivered or permanently failed.
     pub fn flush(&self, timeout: Duration) -> FlushStatus {
         let shared = &self.inner.shared;
-        let done = wait_until(timeout, || shared.pending_records.load(Ordering::SeqCst) == 0);
+        let done = wait_until(timeout, || {
+            shared.pending_records.load(Ordering::SeqCst) == 0
+        });
         self.status(!done)
     }
 
@@ -502,7 +540,10 @@ impl Shared {
         self.pending_bytes.fetch_sub(bytes, Ordering::SeqCst);
         self.pending_records.fetch_sub(1, Ordering::SeqCst);
         if self.spool_full.swap(false, Ordering::SeqCst) {
-            self.loud(&format!("spool {} has room again", self.limits.dir.display()));
+            self.loud(&format!(
+                "spool {} has room again",
+                self.limits.dir.display()
+            ));
         }
     }
 }
@@ -513,7 +554,11 @@ mod tests {
 
     #[test]
     fn reservations_respect_limits() {
-        let limits = SpoolLimits { dir: PathBuf::from("x"), max_records: 2, max_bytes: 100 };
+        let limits = SpoolLimits {
+            dir: PathBuf::from("x"),
+            max_records: 2,
+            max_bytes: 100,
+        };
         let shared = Shared::new(limits, None);
         assert!(shared.reserve(40));
         assert!(!shared.reserve(61));

@@ -78,7 +78,12 @@ pub fn sign(body: &[u8], secret: &[u8], key_id: &str, unix_secs: u64) -> Result<
 }
 
 /// Like [`sign`], with one `v1=` entry per secret (for key rotation).
-pub fn sign_with_keys(body: &[u8], secrets: &[&[u8]], key_id: &str, unix_secs: u64) -> Result<String, SignError> {
+pub fn sign_with_keys(
+    body: &[u8],
+    secrets: &[&[u8]],
+    key_id: &str,
+    unix_secs: u64,
+) -> Result<String, SignError> {
     if validate_key_id(key_id).is_err() {
         return Err(SignError::InvalidKeyId(key_id.to_owned()));
     }
@@ -96,7 +101,8 @@ pub fn sign_with_keys(body: &[u8], secrets: &[&[u8]], key_id: &str, unix_secs: u
 
 fn mac(secret: &[u8], unix_secs: u64, body: &[u8]) -> HmacSha256 {
     // HMAC takes keys of any length, so this cannot fail; the fallback keeps the API panic-free.
-    let mut mac = HmacSha256::new_from_slice(secret).unwrap_or_else(|_| HmacSha256::new(&Default::default()));
+    let mut mac =
+        HmacSha256::new_from_slice(secret).unwrap_or_else(|_| HmacSha256::new(&Default::default()));
     mac.update(unix_secs.to_string().as_bytes());
     mac.update(b".");
     mac.update(body);
@@ -148,7 +154,8 @@ where
             if found.is_some() {
                 return Err(VerifyError::Malformed("header appears more than once"));
             }
-            let text = std::str::from_utf8(value.as_ref()).map_err(|_| VerifyError::Malformed("not text"))?;
+            let text = std::str::from_utf8(value.as_ref())
+                .map_err(|_| VerifyError::Malformed("not text"))?;
             found = Some(text.to_owned());
         }
     }
@@ -166,8 +173,12 @@ where
                 if timestamp.is_some() {
                     return Err(VerifyError::Malformed("more than one t="));
                 }
-                timestamp =
-                    Some(value.trim().parse::<u64>().map_err(|_| VerifyError::Malformed("t= is not a number"))?);
+                timestamp = Some(
+                    value
+                        .trim()
+                        .parse::<u64>()
+                        .map_err(|_| VerifyError::Malformed("t= is not a number"))?,
+                );
             }
             "kid" => key_id = Some(value.trim().to_owned()),
             "v1" => {
@@ -181,13 +192,21 @@ where
     let timestamp = timestamp.ok_or(VerifyError::Malformed("missing t="))?;
     let tolerance_secs = tolerance.as_secs();
     if timestamp.abs_diff(now_unix_secs) > tolerance_secs {
-        return Err(VerifyError::OutsideTolerance { timestamp, now: now_unix_secs, tolerance_secs });
+        return Err(VerifyError::OutsideTolerance {
+            timestamp,
+            now: now_unix_secs,
+            tolerance_secs,
+        });
     }
     for (secret_index, secret) in secrets.iter().enumerate() {
         for candidate in &candidates {
             // `verify_slice` compares in constant time.
             if mac(secret, timestamp, body).verify_slice(candidate).is_ok() {
-                return Ok(VerifiedSignature { timestamp, key_id, secret_index });
+                return Ok(VerifiedSignature {
+                    timestamp,
+                    key_id,
+                    secret_index,
+                });
             }
         }
     }
@@ -202,7 +221,10 @@ mod tests {
     fn known_vector() {
         // HMAC-SHA256(key = "secret", "1700000000.{}") computed independently.
         let header = sign(b"{}", b"secret", "k1", 1_700_000_000).unwrap();
-        assert_eq!(header, "t=1700000000,kid=k1,v1=b8569b78799ff9e3cbff0fc2d63a33a2b57f3282abd07c37ae5e8e7d79a5f163");
+        assert_eq!(
+            header,
+            "t=1700000000,kid=k1,v1=b8569b78799ff9e3cbff0fc2d63a33a2b57f3282abd07c37ae5e8e7d79a5f163"
+        );
     }
 
     #[test]
@@ -212,7 +234,14 @@ mod tests {
         let ok = verify_signature_at(headers, b"body", &[b"old"], DEFAULT_TOLERANCE, 100).unwrap();
         assert_eq!(ok.key_id.as_deref(), Some("k2"));
         assert_eq!(ok.timestamp, 100);
-        let ok = verify_signature_at(headers, b"body", &[b"other", b"new"], DEFAULT_TOLERANCE, 100).unwrap();
+        let ok = verify_signature_at(
+            headers,
+            b"body",
+            &[b"other", b"new"],
+            DEFAULT_TOLERANCE,
+            100,
+        )
+        .unwrap();
         assert_eq!(ok.secret_index, 1);
     }
 
@@ -221,8 +250,14 @@ mod tests {
         let header = sign(b"body", b"s", "k", 1000).unwrap();
         let headers = [(SIGNATURE_HEADER, header.as_str())];
         let tol = Duration::from_secs(60);
-        assert_eq!(verify_signature_at(headers, b"bodY", &[b"s"], tol, 1000), Err(VerifyError::NoMatchingSignature));
-        assert_eq!(verify_signature_at(headers, b"body", &[b"x"], tol, 1000), Err(VerifyError::NoMatchingSignature));
+        assert_eq!(
+            verify_signature_at(headers, b"bodY", &[b"s"], tol, 1000),
+            Err(VerifyError::NoMatchingSignature)
+        );
+        assert_eq!(
+            verify_signature_at(headers, b"body", &[b"x"], tol, 1000),
+            Err(VerifyError::NoMatchingSignature)
+        );
         assert!(matches!(
             verify_signature_at(headers, b"body", &[b"s"], tol, 1061),
             Err(VerifyError::OutsideTolerance { .. })
@@ -232,11 +267,26 @@ mod tests {
             Err(VerifyError::OutsideTolerance { .. })
         ));
         let none: [(&str, &str); 0] = [];
-        assert_eq!(verify_signature_at(none, b"body", &[b"s"], tol, 1000), Err(VerifyError::MissingHeader));
-        let twice = [(SIGNATURE_HEADER, header.as_str()), ("WAYPOINT-SIGNATURE", header.as_str())];
-        assert!(matches!(verify_signature_at(twice, b"body", &[b"s"], tol, 1000), Err(VerifyError::Malformed(_))));
+        assert_eq!(
+            verify_signature_at(none, b"body", &[b"s"], tol, 1000),
+            Err(VerifyError::MissingHeader)
+        );
+        let twice = [
+            (SIGNATURE_HEADER, header.as_str()),
+            ("WAYPOINT-SIGNATURE", header.as_str()),
+        ];
+        assert!(matches!(
+            verify_signature_at(twice, b"body", &[b"s"], tol, 1000),
+            Err(VerifyError::Malformed(_))
+        ));
         let no_t = [(SIGNATURE_HEADER, "kid=k,v1=00")];
-        assert!(matches!(verify_signature_at(no_t, b"body", &[b"s"], tol, 1000), Err(VerifyError::Malformed(_))));
-        assert_eq!(sign(b"", b"s", "a b", 1), Err(SignError::InvalidKeyId("a b".into())));
+        assert!(matches!(
+            verify_signature_at(no_t, b"body", &[b"s"], tol, 1000),
+            Err(VerifyError::Malformed(_))
+        ));
+        assert_eq!(
+            sign(b"", b"s", "a b", 1),
+            Err(SignError::InvalidKeyId("a b".into()))
+        );
     }
 }

@@ -58,7 +58,11 @@ pub enum SpoolError {
 }
 
 fn io_err<'a>(op: &'static str, path: &'a Path) -> impl FnOnce(io::Error) -> SpoolError + 'a {
-    move |source| SpoolError::Io { op, path: path.to_path_buf(), source }
+    move |source| SpoolError::Io {
+        op,
+        path: path.to_path_buf(),
+        source,
+    }
 }
 
 /// One undelivered referral read back from the spool.
@@ -91,8 +95,15 @@ impl Spool {
     /// Opens (creating if needed) the spool at `dir`, cleans torn writes, quarantines corrupt
     /// records and returns the valid ones, oldest first.
     pub(crate) fn open(dir: &Path) -> Result<(Spool, Replay), SpoolError> {
-        let spool = Spool { dir: dir.to_path_buf() };
-        for sub in [spool.dir.clone(), spool.tmp_dir(), spool.failed_dir(), spool.corrupt_dir()] {
+        let spool = Spool {
+            dir: dir.to_path_buf(),
+        };
+        for sub in [
+            spool.dir.clone(),
+            spool.tmp_dir(),
+            spool.failed_dir(),
+            spool.corrupt_dir(),
+        ] {
             fs::create_dir_all(&sub).map_err(io_err("create", &sub))?;
         }
         let mut replay = Replay::default();
@@ -110,7 +121,10 @@ impl Spool {
                 continue;
             }
             let bytes = fs::read(&path).map_err(io_err("read", &path))?;
-            let stem = path.file_stem().and_then(|s| s.to_str()).and_then(|s| Uuid::parse_str(s).ok());
+            let stem = path
+                .file_stem()
+                .and_then(|s| s.to_str())
+                .and_then(|s| Uuid::parse_str(s).ok());
             match (parse_record(&bytes), stem) {
                 (Some(record), Some(id)) if record.case_id == id => replay.records.push(record),
                 _ => {
@@ -124,7 +138,11 @@ impl Spool {
         if replay.torn > 0 || !replay.corrupt.is_empty() {
             sync_dir(&spool.dir)?;
         }
-        replay.records.sort_by(|a, b| a.spooled_at_unix_ms.cmp(&b.spooled_at_unix_ms).then(a.case_id.cmp(&b.case_id)));
+        replay.records.sort_by(|a, b| {
+            a.spooled_at_unix_ms
+                .cmp(&b.spooled_at_unix_ms)
+                .then(a.case_id.cmp(&b.case_id))
+        });
         Ok((spool, replay))
     }
 
@@ -157,9 +175,14 @@ impl Spool {
             sha256_hex(body),
             body.len()
         );
-        let mut file =
-            OpenOptions::new().write(true).create(true).truncate(true).open(&tmp).map_err(io_err("create", &tmp))?;
-        file.write_all(header.as_bytes()).map_err(io_err("write", &tmp))?;
+        let mut file = OpenOptions::new()
+            .write(true)
+            .create(true)
+            .truncate(true)
+            .open(&tmp)
+            .map_err(io_err("create", &tmp))?;
+        file.write_all(header.as_bytes())
+            .map_err(io_err("write", &tmp))?;
         file.write_all(body).map_err(io_err("write", &tmp))?;
         file.sync_all().map_err(io_err("fsync", &tmp))?;
         drop(file);
@@ -173,13 +196,22 @@ impl Spool {
         match fs::remove_file(&path) {
             Ok(()) => sync_dir(&self.dir),
             Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(()),
-            Err(e) => Err(SpoolError::Io { op: "remove", path, source: e }),
+            Err(e) => Err(SpoolError::Io {
+                op: "remove",
+                path,
+                source: e,
+            }),
         }
     }
 
     /// Moves a permanently refused record to `failed/` with a `.reason` file beside it.
     /// `body` is written there if the record was never spooled.
-    pub(crate) fn mark_failed(&self, case_id: Uuid, body: &[u8], reason: &str) -> Result<PathBuf, SpoolError> {
+    pub(crate) fn mark_failed(
+        &self,
+        case_id: Uuid,
+        body: &[u8],
+        reason: &str,
+    ) -> Result<PathBuf, SpoolError> {
         let failed = self.failed_dir();
         let target = failed.join(format!("{case_id}.{EXTENSION}"));
         let source = self.record_path(case_id);
@@ -193,7 +225,8 @@ impl Spool {
         let reason_path = failed.join(format!("{case_id}.reason"));
         let text = format!("{} {reason}\n", rfc3339_utc(now_unix_ms()));
         let mut file = File::create(&reason_path).map_err(io_err("create", &reason_path))?;
-        file.write_all(text.as_bytes()).map_err(io_err("write", &reason_path))?;
+        file.write_all(text.as_bytes())
+            .map_err(io_err("write", &reason_path))?;
         file.sync_all().map_err(io_err("fsync", &reason_path))?;
         sync_dir(&failed)?;
         sync_dir(&self.dir)?;
@@ -202,7 +235,9 @@ impl Spool {
 }
 
 fn sync_dir(dir: &Path) -> Result<(), SpoolError> {
-    File::open(dir).and_then(|d| d.sync_all()).map_err(io_err("fsync", dir))
+    File::open(dir)
+        .and_then(|d| d.sync_all())
+        .map_err(io_err("fsync", dir))
 }
 
 /// Parses and verifies one record; `None` if anything is off.
@@ -231,7 +266,11 @@ fn parse_record(bytes: &[u8]) -> Option<SpoolRecord> {
     if length? != body.len() || sha? != sha256_hex(body) {
         return None;
     }
-    Some(SpoolRecord { case_id: case_id?, spooled_at_unix_ms: spooled_at?, body: Arc::from(body) })
+    Some(SpoolRecord {
+        case_id: case_id?,
+        spooled_at_unix_ms: spooled_at?,
+        body: Arc::from(body),
+    })
 }
 
 #[cfg(test)]
@@ -247,7 +286,10 @@ mod tests {
         let b = Uuid::new_v4();
         spool.write(a, b"{\"a\":1}").unwrap();
         spool.write(b, b"{\"b\":2}").unwrap();
-        assert!(matches!(spool.write(a, b"x"), Err(SpoolError::Duplicate(_))));
+        assert!(matches!(
+            spool.write(a, b"x"),
+            Err(SpoolError::Duplicate(_))
+        ));
         let (spool, replay) = Spool::open(dir.path()).unwrap();
         let ids: Vec<Uuid> = replay.records.iter().map(|r| r.case_id).collect();
         assert_eq!(ids.len(), 2);
@@ -256,7 +298,12 @@ mod tests {
         spool.mark_failed(b, b"", "status 400").unwrap();
         let (_, replay) = Spool::open(dir.path()).unwrap();
         assert!(replay.records.is_empty());
-        assert!(dir.path().join("failed").join(format!("{b}.reason")).exists());
+        assert!(
+            dir.path()
+                .join("failed")
+                .join(format!("{b}.reason"))
+                .exists()
+        );
     }
 
     #[test]
@@ -271,7 +318,11 @@ mod tests {
         let bad_path = dir.path().join(format!("{bad}.wpr"));
         let bytes = fs::read(&bad_path).unwrap();
         fs::write(&bad_path, &bytes[..bytes.len() - 3]).unwrap();
-        fs::write(dir.path().join("tmp").join("x.tmp"), b"WAYPOINT-SPOOL 1\ncase_").unwrap();
+        fs::write(
+            dir.path().join("tmp").join("x.tmp"),
+            b"WAYPOINT-SPOOL 1\ncase_",
+        )
+        .unwrap();
         let (_, replay) = Spool::open(dir.path()).unwrap();
         assert_eq!(replay.records.len(), 1);
         assert_eq!(replay.records[0].case_id, good);

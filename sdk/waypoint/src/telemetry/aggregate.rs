@@ -43,11 +43,17 @@ pub struct Tally {
 impl Tally {
     /// A known count.
     pub const fn known(count: u64) -> Tally {
-        Tally { count, suppressed: 0 }
+        Tally {
+            count,
+            suppressed: 0,
+        }
     }
 
     /// One suppressed cell.
-    pub const SUPPRESSED: Tally = Tally { count: 0, suppressed: 1 };
+    pub const SUPPRESSED: Tally = Tally {
+        count: 0,
+        suppressed: 1,
+    };
 
     /// Adds `other` into `self`.
     pub fn merge(&mut self, other: &Tally) {
@@ -137,12 +143,22 @@ impl Aggregate {
     /// Counts one event.
     pub fn record(&mut self, event: &Event) {
         match event {
-            Event::Scored { language, scores, latency } => self.record_scored(*language, scores, *latency),
+            Event::Scored {
+                language,
+                scores,
+                latency,
+            } => self.record_scored(*language, scores, *latency),
             Event::Signal { kind } => self.signals[kind.index()].bump(),
-            Event::Response { kind, category, age_band } => {
+            Event::Response {
+                kind,
+                category,
+                age_band,
+            } => {
                 self.responses[kind.index()][category.index()][age_band.index()].bump();
             }
-            Event::HelpOpened { category, age_band } => self.help_opened[category.index()][age_band.index()].bump(),
+            Event::HelpOpened { category, age_band } => {
+                self.help_opened[category.index()][age_band.index()].bump()
+            }
             Event::Referral { category } => self.referrals[category.index()].bump(),
             Event::Outcome { category, upheld } => {
                 self.outcomes[category.index()][Decision::from_upheld(*upheld).index()].bump();
@@ -161,7 +177,10 @@ impl Aggregate {
             self.scores[category.index()][score_bucket(p)].bump();
         }
         let micros = u64::try_from(latency.as_micros()).unwrap_or(u64::MAX);
-        self.latency.entry(latency_bucket(micros)).or_default().bump();
+        self.latency
+            .entry(latency_bucket(micros))
+            .or_default()
+            .bump();
     }
 
     /// Adds every cell of `other` into `self`.
@@ -208,21 +227,40 @@ impl Aggregate {
         for (mine, theirs) in self.signals.iter_mut().zip(&other.signals) {
             sub(mine, theirs);
         }
-        for (mine, theirs) in self.scores.iter_mut().flatten().zip(other.scores.iter().flatten()) {
-            sub(mine, theirs);
-        }
-        for (mine, theirs) in
-            self.responses.iter_mut().flatten().flatten().zip(other.responses.iter().flatten().flatten())
+        for (mine, theirs) in self
+            .scores
+            .iter_mut()
+            .flatten()
+            .zip(other.scores.iter().flatten())
         {
             sub(mine, theirs);
         }
-        for (mine, theirs) in self.help_opened.iter_mut().flatten().zip(other.help_opened.iter().flatten()) {
+        for (mine, theirs) in self
+            .responses
+            .iter_mut()
+            .flatten()
+            .flatten()
+            .zip(other.responses.iter().flatten().flatten())
+        {
+            sub(mine, theirs);
+        }
+        for (mine, theirs) in self
+            .help_opened
+            .iter_mut()
+            .flatten()
+            .zip(other.help_opened.iter().flatten())
+        {
             sub(mine, theirs);
         }
         for (mine, theirs) in self.referrals.iter_mut().zip(&other.referrals) {
             sub(mine, theirs);
         }
-        for (mine, theirs) in self.outcomes.iter_mut().flatten().zip(other.outcomes.iter().flatten()) {
+        for (mine, theirs) in self
+            .outcomes
+            .iter_mut()
+            .flatten()
+            .zip(other.outcomes.iter().flatten())
+        {
             sub(mine, theirs);
         }
         sub(&mut self.queue_drops, &other.queue_drops);
@@ -336,7 +374,10 @@ impl Rollup {
         agg: &Aggregate,
     ) {
         self.windows.entry(window_start).or_default().merge(agg);
-        self.servers_per_window.entry(window_start).or_default().insert(server.to_owned());
+        self.servers_per_window
+            .entry(window_start)
+            .or_default()
+            .insert(server.to_owned());
         self.servers.insert(server.to_owned());
         self.window_secs.insert(window_secs);
         self.max_k = self.max_k.max(k);
@@ -359,7 +400,10 @@ impl Rollup {
             self.windows.entry(*start).or_default().merge(agg);
         }
         for (start, servers) in &other.servers_per_window {
-            self.servers_per_window.entry(*start).or_default().extend(servers.iter().cloned());
+            self.servers_per_window
+                .entry(*start)
+                .or_default()
+                .extend(servers.iter().cloned());
         }
         self.servers.extend(other.servers.iter().cloned());
         self.window_secs.extend(other.window_secs.iter().copied());

@@ -82,8 +82,13 @@ pub enum SignalKind {
 
 impl SignalKind {
     /// Every kind, in a fixed order.
-    pub const ALL: [SignalKind; 5] =
-        [SignalKind::Report, SignalKind::Block, SignalKind::NameChange, SignalKind::GroupJoin, SignalKind::Custom];
+    pub const ALL: [SignalKind; 5] = [
+        SignalKind::Report,
+        SignalKind::Block,
+        SignalKind::NameChange,
+        SignalKind::GroupJoin,
+        SignalKind::Custom,
+    ];
 
     /// Position in [`SignalKind::ALL`].
     pub const fn index(self) -> usize {
@@ -119,7 +124,11 @@ pub enum ResponseKind {
 
 impl ResponseKind {
     /// Every rung, weakest first.
-    pub const ALL: [ResponseKind; 3] = [ResponseKind::Nudge, ResponseKind::HelpLink, ResponseKind::Review];
+    pub const ALL: [ResponseKind; 3] = [
+        ResponseKind::Nudge,
+        ResponseKind::HelpLink,
+        ResponseKind::Review,
+    ];
 
     /// Position in [`ResponseKind::ALL`].
     pub const fn index(self) -> usize {
@@ -157,7 +166,11 @@ impl Decision {
 
     /// The decision for `upheld`.
     pub const fn from_upheld(upheld: bool) -> Decision {
-        if upheld { Decision::Upheld } else { Decision::Dismissed }
+        if upheld {
+            Decision::Upheld
+        } else {
+            Decision::Dismissed
+        }
     }
 }
 
@@ -174,7 +187,10 @@ pub struct Language {
 
 impl Language {
     /// `und`: the language could not be determined.
-    pub const UNDETERMINED: Language = Language { code: *b"und", len: 3 };
+    pub const UNDETERMINED: Language = Language {
+        code: *b"und",
+        len: 3,
+    };
 
     /// Reads a language tag such as `en`, `nl-BE`, `pt_BR` or `FIL`; returns
     /// [`Language::UNDETERMINED`] for anything that is not one.
@@ -188,7 +204,10 @@ impl Language {
         for (slot, b) in code.iter_mut().zip(bytes) {
             *slot = b.to_ascii_lowercase();
         }
-        Language { code, len: bytes.len() as u8 }
+        Language {
+            code,
+            len: bytes.len() as u8,
+        }
     }
 
     /// The code, e.g. `en`.
@@ -227,7 +246,9 @@ impl<'de> Deserialize<'de> for Language {
         let tag = String::deserialize(deserializer)?;
         let lang = Language::new(&tag);
         if lang.as_str() != tag {
-            return Err(serde::de::Error::custom(format!("{tag:?} is not a lowercase language code")));
+            return Err(serde::de::Error::custom(format!(
+                "{tag:?} is not a lowercase language code"
+            )));
         }
         Ok(lang)
     }

@@ -94,11 +94,20 @@ impl JsonlFileSink {
     }
 
     fn open_next(&mut self) -> Result<(), SinkError> {
-        fs::create_dir_all(&self.dir).map_err(|source| SinkError::Io { path: self.dir.clone(), source })?;
-        let secs = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0);
+        fs::create_dir_all(&self.dir).map_err(|source| SinkError::Io {
+            path: self.dir.clone(),
+            source,
+        })?;
+        let secs = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map(|d| d.as_secs())
+            .unwrap_or(0);
         loop {
             self.sequence += 1;
-            let name = format!("waypoint-telemetry-{}-{secs}-{:04}.jsonl", self.server, self.sequence);
+            let name = format!(
+                "waypoint-telemetry-{}-{secs}-{:04}.jsonl",
+                self.server, self.sequence
+            );
             let path = self.dir.join(name);
             match OpenOptions::new().append(true).create_new(true).open(&path) {
                 Ok(file) => {
@@ -119,7 +128,10 @@ impl Sink for JsonlFileSink {
             serde_json::to_writer(&mut buf, record).map_err(SinkError::Encode)?;
             buf.push(b'\n');
         }
-        let full = self.current.as_ref().is_some_and(|(_, _, written)| *written >= self.max_bytes);
+        let full = self
+            .current
+            .as_ref()
+            .is_some_and(|(_, _, written)| *written >= self.max_bytes);
         if self.current.is_none() || full {
             self.open_next()?;
         }
@@ -155,14 +167,21 @@ pub struct HttpSink {
 
 impl std::fmt::Debug for HttpSink {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("HttpSink").field("url", &self.url).field("timeout", &self.timeout).finish_non_exhaustive()
+        f.debug_struct("HttpSink")
+            .field("url", &self.url)
+            .field("timeout", &self.timeout)
+            .finish_non_exhaustive()
     }
 }
 
 impl HttpSink {
     /// A sink posting to `url`, each request bounded by `timeout`.
     pub fn new(url: impl Into<String>, timeout: Duration) -> HttpSink {
-        HttpSink { url: url.into(), timeout, client: None }
+        HttpSink {
+            url: url.into(),
+            timeout,
+            client: None,
+        }
     }
 
     fn client(&mut self) -> Result<reqwest::blocking::Client, SinkError> {
@@ -205,7 +224,13 @@ impl Sink for HttpSink {
             .send()
             .map_err(SinkError::Http)?;
         let status = response.status();
-        if status.is_success() { Ok(()) } else { Err(SinkError::Status { status: status.as_u16() }) }
+        if status.is_success() {
+            Ok(())
+        } else {
+            Err(SinkError::Status {
+                status: status.as_u16(),
+            })
+        }
     }
 }
 
@@ -285,23 +310,40 @@ pub struct Exporter {
 
 impl std::fmt::Debug for Exporter {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Exporter").field("stats", &self.stats()).finish_non_exhaustive()
+        f.debug_struct("Exporter")
+            .field("stats", &self.stats())
+            .finish_non_exhaustive()
     }
 }
 
 impl Exporter {
     /// Starts the thread `waypoint-telemetry` that writes to `sink`.
-    pub fn spawn(sink: impl Sink, options: ExporterOptions) -> Result<Exporter, ExporterSpawnError> {
-        let options =
-            ExporterOptions { capacity: options.capacity.max(1), batch_size: options.batch_size.max(1), ..options };
+    pub fn spawn(
+        sink: impl Sink,
+        options: ExporterOptions,
+    ) -> Result<Exporter, ExporterSpawnError> {
+        let options = ExporterOptions {
+            capacity: options.capacity.max(1),
+            batch_size: options.batch_size.max(1),
+            ..options
+        };
         let (sender, receiver) = bounded(options.capacity);
         let counters = Arc::new(Counters::default());
-        let worker = Worker { sink, options, receiver, counters: Arc::clone(&counters) };
+        let worker = Worker {
+            sink,
+            options,
+            receiver,
+            counters: Arc::clone(&counters),
+        };
         let thread = std::thread::Builder::new()
             .name("waypoint-telemetry".to_owned())
             .spawn(move || worker.run())
             .map_err(ExporterSpawnError::Thread)?;
-        Ok(Exporter { sender, counters, thread: Some(thread) })
+        Ok(Exporter {
+            sender,
+            counters,
+            thread: Some(thread),
+        })
     }
 
     /// Queues `record`; never blocks. Returns `false` (and counts a drop) if the queue is full.
@@ -320,10 +362,12 @@ impl Exporter {
     pub fn flush(&self, timeout: Duration) -> Result<(), FlushError> {
         let deadline = deadline_after(timeout);
         let (ack, done) = bounded(1);
-        self.sender.send_deadline(Message::Flush(ack), deadline).map_err(|err| match err {
-            crossbeam_channel::SendTimeoutError::Timeout(_) => FlushError::Timeout(timeout),
-            crossbeam_channel::SendTimeoutError::Disconnected(_) => FlushError::Stopped,
-        })?;
+        self.sender
+            .send_deadline(Message::Flush(ack), deadline)
+            .map_err(|err| match err {
+                crossbeam_channel::SendTimeoutError::Timeout(_) => FlushError::Timeout(timeout),
+                crossbeam_channel::SendTimeoutError::Disconnected(_) => FlushError::Stopped,
+            })?;
         match done.recv_deadline(deadline) {
             Ok(()) => Ok(()),
             Err(RecvTimeoutError::Timeout) => Err(FlushError::Timeout(timeout)),
@@ -353,7 +397,12 @@ impl Exporter {
         let flushed = self.flush(timeout);
         // The queue may be full of records for an unreachable destination: then the thread is
         // left to finish on its own rather than blocking here.
-        if self.sender.send_timeout(Message::Shutdown, Duration::from_millis(100)).is_ok() && flushed.is_ok() {
+        if self
+            .sender
+            .send_timeout(Message::Shutdown, Duration::from_millis(100))
+            .is_ok()
+            && flushed.is_ok()
+        {
             let _ = thread.join();
         }
         flushed
@@ -420,7 +469,9 @@ impl<S: Sink> Worker<S> {
                 if !pending.is_empty() {
                     self.try_write(&mut pending);
                 }
-                self.counters.dropped.fetch_add(pending.len() as u64, Ordering::Relaxed);
+                self.counters
+                    .dropped
+                    .fetch_add(pending.len() as u64, Ordering::Relaxed);
                 for ack in waiters.drain(..) {
                     let _ = ack.try_send(());
                 }
@@ -453,7 +504,9 @@ impl<S: Sink> Worker<S> {
             match self.sink.write_batch(&batch) {
                 Ok(()) => {
                     pending.drain(..n);
-                    self.counters.exported.fetch_add(n as u64, Ordering::Relaxed);
+                    self.counters
+                        .exported
+                        .fetch_add(n as u64, Ordering::Relaxed);
                 }
                 Err(err) => {
                     self.counters.failures.fetch_add(1, Ordering::Relaxed);
@@ -472,7 +525,9 @@ impl<S: Sink> Worker<S> {
 /// `now + d`, saturating at about a century from now.
 fn deadline_after(d: Duration) -> Instant {
     let now = Instant::now();
-    now.checked_add(d).or_else(|| now.checked_add(Duration::from_secs(100 * 365 * 86_400))).unwrap_or(now)
+    now.checked_add(d)
+        .or_else(|| now.checked_add(Duration::from_secs(100 * 365 * 86_400)))
+        .unwrap_or(now)
 }
 
 impl Sink for Box<dyn Sink> {
@@ -495,13 +550,19 @@ impl MemorySink {
 
     /// Every record written so far.
     pub fn records(&self) -> Vec<Record> {
-        self.records.lock().map(|r| r.clone()).unwrap_or_else(|poisoned| poisoned.into_inner().clone())
+        self.records
+            .lock()
+            .map(|r| r.clone())
+            .unwrap_or_else(|poisoned| poisoned.into_inner().clone())
     }
 }
 
 impl Sink for MemorySink {
     fn write_batch(&mut self, records: &[Record]) -> Result<(), SinkError> {
-        let mut list = self.records.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let mut list = self
+            .records
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
         list.extend_from_slice(records);
         Ok(())
     }

@@ -44,8 +44,8 @@ pub use aggregate::{Aggregate, Rollup, Tally};
 pub use config::{TelemetryConfig, TelemetryConfigError};
 pub use event::{Decision, Event, Language, ResponseKind, SignalKind};
 pub use export::{
-    ExportStats, Exporter, ExporterOptions, ExporterSpawnError, FlushError, HttpSink, JsonlFileSink, MemorySink, Sink,
-    SinkError,
+    ExportStats, Exporter, ExporterOptions, ExporterSpawnError, FlushError, HttpSink,
+    JsonlFileSink, MemorySink, Sink, SinkError,
 };
 pub use privacy::{NoiseSource, Privacy, SeededRng};
 pub use record::{Record, RecordError};
@@ -106,21 +106,27 @@ impl TelemetryBuilder {
     pub fn build(self) -> Result<Telemetry, TelemetryBuildError> {
         let config = self.config;
         config.validate()?;
-        let options = self
-            .options
-            .unwrap_or_else(|| ExporterOptions { capacity: config.queue_capacity, ..ExporterOptions::default() });
+        let options = self.options.unwrap_or_else(|| ExporterOptions {
+            capacity: config.queue_capacity,
+            ..ExporterOptions::default()
+        });
         let mut exporters = Vec::new();
         if let Some(dir) = &config.file_dir {
             let sink = JsonlFileSink::new(dir, &config.server_id, config.file_max_bytes);
             exporters.push(Exporter::spawn(sink, options.clone())?);
         }
         if let Some(url) = &config.http_url {
-            exporters.push(Exporter::spawn(HttpSink::new(url, HTTP_TIMEOUT), options.clone())?);
+            exporters.push(Exporter::spawn(
+                HttpSink::new(url, HTTP_TIMEOUT),
+                options.clone(),
+            )?);
         }
         for sink in self.sinks {
             exporters.push(Exporter::spawn(sink, options.clone())?);
         }
-        let noise = self.noise.unwrap_or_else(|| Box::new(SeededRng::from_entropy()));
+        let noise = self
+            .noise
+            .unwrap_or_else(|| Box::new(SeededRng::from_entropy()));
         let state = State {
             current: None,
             privacy: Privacy::new(config.k, config.epsilon, noise),
@@ -190,7 +196,12 @@ struct State {
 impl Telemetry {
     /// Starts building telemetry from `config`.
     pub fn builder(config: TelemetryConfig) -> TelemetryBuilder {
-        TelemetryBuilder { config, sinks: Vec::new(), noise: None, options: None }
+        TelemetryBuilder {
+            config,
+            sinks: Vec::new(),
+            noise: None,
+            options: None,
+        }
     }
 
     /// Counts `event` in the window of the current time.
@@ -205,7 +216,9 @@ impl Telemetry {
         let closed = {
             let mut state = self.shared.lock();
             let closed = self.shared.roll(&mut state, start);
-            let window = state.current.get_or_insert_with(|| (start, Aggregate::default()));
+            let window = state
+                .current
+                .get_or_insert_with(|| (start, Aggregate::default()));
             window.1.record(&event);
             closed
         };
@@ -246,7 +259,9 @@ impl Telemetry {
     fn flush_exporters(&self, timeout: Duration) -> Result<(), FlushError> {
         let deadline = std::time::Instant::now().checked_add(timeout);
         for exporter in &self.shared.exporters {
-            let left = deadline.map_or(timeout, |d| d.saturating_duration_since(std::time::Instant::now()));
+            let left = deadline.map_or(timeout, |d| {
+                d.saturating_duration_since(std::time::Instant::now())
+            });
             exporter.flush(left)?;
         }
         Ok(())
@@ -255,11 +270,17 @@ impl Telemetry {
     /// The counters so far.
     pub fn stats(&self) -> TelemetryStats {
         let records = self.shared.lock().records;
-        TelemetryStats { records, exporters: self.shared.exporters.iter().map(Exporter::stats).collect() }
+        TelemetryStats {
+            records,
+            exporters: self.shared.exporters.iter().map(Exporter::stats).collect(),
+        }
     }
 
     fn window_start(&self, at: SystemTime) -> u64 {
-        let secs = at.duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0);
+        let secs = at
+            .duration_since(UNIX_EPOCH)
+            .map(|d| d.as_secs())
+            .unwrap_or(0);
         let len = self.shared.window_secs.max(1);
         secs - secs % len
     }
@@ -267,7 +288,9 @@ impl Telemetry {
 
 impl Shared {
     fn lock(&self) -> MutexGuard<'_, State> {
-        self.state.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+        self.state
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
     /// If the current window starts before `start`, takes it out and protects it.
@@ -290,13 +313,18 @@ impl Shared {
         let mut merged = std::mem::take(&mut state.carry);
         merged.merge(&agg);
         let dropped: u64 = self.exporters.iter().map(|e| e.stats().dropped).sum();
-        merged.export_drops = merged.export_drops.saturating_add(dropped.saturating_sub(state.reported_drops));
+        merged.export_drops = merged
+            .export_drops
+            .saturating_add(dropped.saturating_sub(state.reported_drops));
         state.reported_drops = dropped;
         if merged.is_empty() {
             return None;
         }
         let hold = self.carry_over && !last && state.privacy.epsilon().is_none();
-        let record = state.privacy.protect_holding(&merged, &self.server, start, self.window_secs, hold);
+        let record =
+            state
+                .privacy
+                .protect_holding(&merged, &self.server, start, self.window_secs, hold);
         if hold {
             state.carry = privacy::held_back(&merged, &record);
         }

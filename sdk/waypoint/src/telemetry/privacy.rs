@@ -102,7 +102,10 @@ pub struct Privacy {
 
 impl std::fmt::Debug for Privacy {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Privacy").field("k", &self.k).field("epsilon", &self.epsilon).finish_non_exhaustive()
+        f.debug_struct("Privacy")
+            .field("k", &self.k)
+            .field("epsilon", &self.epsilon)
+            .finish_non_exhaustive()
     }
 }
 
@@ -110,7 +113,11 @@ impl Privacy {
     /// Suppression below `k` (at least 1), noise with budget `epsilon` (ignored unless positive
     /// and finite), random numbers from `rng`.
     pub fn new(k: u64, epsilon: Option<f64>, rng: Box<dyn NoiseSource>) -> Privacy {
-        Privacy { k: k.max(1), epsilon: epsilon.filter(|e| e.is_finite() && *e > 0.0), rng }
+        Privacy {
+            k: k.max(1),
+            epsilon: epsilon.filter(|e| e.is_finite() && *e > 0.0),
+            rng,
+        }
     }
 
     /// The suppression threshold.
@@ -125,7 +132,13 @@ impl Privacy {
 
     /// The protected record of `agg` for `server`'s window starting at `window_start`; cells
     /// below k are suppressed.
-    pub fn protect(&mut self, agg: &Aggregate, server: &str, window_start: u64, window_secs: u64) -> Record {
+    pub fn protect(
+        &mut self,
+        agg: &Aggregate,
+        server: &str,
+        window_start: u64,
+        window_secs: u64,
+    ) -> Record {
         self.protect_holding(agg, server, window_start, window_secs, false)
     }
 
@@ -140,20 +153,31 @@ impl Privacy {
         window_secs: u64,
         hold: bool,
     ) -> Record {
-        let header =
-            RecordHeader { server: server.to_owned(), window_start, window_secs, k: self.k, epsilon: self.epsilon };
+        let header = RecordHeader {
+            server: server.to_owned(),
+            window_start,
+            window_secs,
+            k: self.k,
+            epsilon: self.epsilon,
+        };
         let k = self.k;
         match self.epsilon {
             None => {
                 let small = if hold { Count::HELD } else { Count::SUPPRESSED };
-                build_record(agg, header, false, &mut |n| Some(if n < k { small } else { Count::shown(n) }))
+                build_record(agg, header, false, &mut |n| {
+                    Some(if n < k { small } else { Count::shown(n) })
+                })
             }
             Some(eps) => {
                 let scale = SENSITIVITY / eps;
                 let rng = &mut *self.rng;
                 build_record(agg, header, true, &mut |n| {
                     let noisy = (n as f64 + laplace(rng, scale)).round();
-                    Some(if noisy < k as f64 { Count::SUPPRESSED } else { Count::shown(noisy as u64) })
+                    Some(if noisy < k as f64 {
+                        Count::SUPPRESSED
+                    } else {
+                        Count::shown(noisy as u64)
+                    })
                 })
             }
         }

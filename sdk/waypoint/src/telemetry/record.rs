@@ -37,14 +37,26 @@ pub struct Count {
 impl Count {
     /// A shown count.
     pub const fn shown(count: u64) -> Count {
-        Count { count: Some(count), suppressed: false, held: false }
+        Count {
+            count: Some(count),
+            suppressed: false,
+            held: false,
+        }
     }
 
     /// A suppressed cell.
-    pub const SUPPRESSED: Count = Count { count: None, suppressed: true, held: false };
+    pub const SUPPRESSED: Count = Count {
+        count: None,
+        suppressed: true,
+        held: false,
+    };
 
     /// A held-back cell (its events are counted in a later record of the same server).
-    pub const HELD: Count = Count { count: None, suppressed: false, held: true };
+    pub const HELD: Count = Count {
+        count: None,
+        suppressed: false,
+        held: true,
+    };
 
     /// The cell as a tally: a suppressed cell is one suppressed contribution, a held cell
     /// contributes nothing (its events appear in a later record).
@@ -237,15 +249,19 @@ impl Record {
     pub fn to_aggregate(&self) -> Result<Aggregate, RecordError> {
         let mut agg = Aggregate::default();
         for cell in &self.messages {
-            agg.messages.entry(cell.language).or_default().merge(&cell.value.to_tally()?);
+            agg.messages
+                .entry(cell.language)
+                .or_default()
+                .merge(&cell.value.to_tally()?);
         }
         for cell in &self.signals {
             agg.signals[cell.kind.index()].merge(&cell.value.to_tally()?);
         }
         for cell in &self.scores {
             let bucket = usize::from(cell.bucket);
-            let slot =
-                agg.scores[cell.category.index()].get_mut(bucket).ok_or(RecordError::Bucket(u64::from(cell.bucket)))?;
+            let slot = agg.scores[cell.category.index()]
+                .get_mut(bucket)
+                .ok_or(RecordError::Bucket(u64::from(cell.bucket)))?;
             slot.merge(&cell.value.to_tally()?);
         }
         for cell in &self.responses {
@@ -253,13 +269,15 @@ impl Record {
                 .merge(&cell.value.to_tally()?);
         }
         for cell in &self.help_opened {
-            agg.help_opened[cell.category.index()][cell.age_band.index()].merge(&cell.value.to_tally()?);
+            agg.help_opened[cell.category.index()][cell.age_band.index()]
+                .merge(&cell.value.to_tally()?);
         }
         for cell in &self.referrals {
             agg.referrals[cell.category.index()].merge(&cell.value.to_tally()?);
         }
         for cell in &self.outcomes {
-            agg.outcomes[cell.category.index()][cell.decision.index()].merge(&cell.value.to_tally()?);
+            agg.outcomes[cell.category.index()][cell.decision.index()]
+                .merge(&cell.value.to_tally()?);
         }
         if let Some(drops) = self.queue_drops {
             agg.queue_drops.merge(&drops.to_tally()?);
@@ -269,7 +287,10 @@ impl Record {
             if bucket >= LATENCY_BUCKETS {
                 return Err(RecordError::Bucket(u64::from(cell.bucket)));
             }
-            agg.latency.entry(bucket).or_default().merge(&cell.value.to_tally()?);
+            agg.latency
+                .entry(bucket)
+                .or_default()
+                .merge(&cell.value.to_tally()?);
         }
         agg.degraded_ms = self.degraded_ms;
         agg.export_drops = self.export_drops;
@@ -286,22 +307,38 @@ pub(crate) fn build_record(
     full_domain: bool,
     protect: &mut dyn FnMut(u64) -> Option<Count>,
 ) -> Record {
-    let mut cell =
-        |tally: &Tally| -> Option<Count> { if tally.count == 0 && !full_domain { None } else { protect(tally.count) } };
+    let mut cell = |tally: &Tally| -> Option<Count> {
+        if tally.count == 0 && !full_domain {
+            None
+        } else {
+            protect(tally.count)
+        }
+    };
     let messages = agg
         .messages
         .iter()
-        .filter_map(|(language, t)| cell(t).map(|value| LanguageCell { language: *language, value }))
+        .filter_map(|(language, t)| {
+            cell(t).map(|value| LanguageCell {
+                language: *language,
+                value,
+            })
+        })
         .collect();
     let signals = SignalKind::ALL
         .iter()
-        .filter_map(|kind| cell(&agg.signals[kind.index()]).map(|value| SignalCell { kind: *kind, value }))
+        .filter_map(|kind| {
+            cell(&agg.signals[kind.index()]).map(|value| SignalCell { kind: *kind, value })
+        })
         .collect();
     let mut scores = Vec::new();
     for category in Category::ALL {
         for bucket in 0..SCORE_BUCKETS {
             if let Some(value) = cell(&agg.scores[category.index()][bucket]) {
-                scores.push(ScoreCell { category, bucket: bucket as u8, value });
+                scores.push(ScoreCell {
+                    category,
+                    bucket: bucket as u8,
+                    value,
+                });
             }
         }
     }
@@ -311,7 +348,12 @@ pub(crate) fn build_record(
             for age_band in AgeBand::ALL {
                 let t = &agg.responses[response.index()][category.index()][age_band.index()];
                 if let Some(value) = cell(t) {
-                    responses.push(ResponseCell { response, category, age_band, value });
+                    responses.push(ResponseCell {
+                        response,
+                        category,
+                        age_band,
+                        value,
+                    });
                 }
             }
         }
@@ -322,7 +364,11 @@ pub(crate) fn build_record(
     for category in Category::ALL {
         for age_band in AgeBand::ALL {
             if let Some(value) = cell(&agg.help_opened[category.index()][age_band.index()]) {
-                help_opened.push(HelpCell { category, age_band, value });
+                help_opened.push(HelpCell {
+                    category,
+                    age_band,
+                    value,
+                });
             }
         }
         if let Some(value) = cell(&agg.referrals[category.index()]) {
@@ -330,7 +376,11 @@ pub(crate) fn build_record(
         }
         for decision in Decision::ALL {
             if let Some(value) = cell(&agg.outcomes[category.index()][decision.index()]) {
-                outcomes.push(OutcomeCell { category, decision, value });
+                outcomes.push(OutcomeCell {
+                    category,
+                    decision,
+                    value,
+                });
             }
         }
     }
@@ -341,7 +391,12 @@ pub(crate) fn build_record(
         let t = agg.latency.get(&bucket).unwrap_or(&empty);
         if let Some(value) = cell(t) {
             let (low_us, high_us) = latency_bucket_bounds(bucket);
-            latency_us.push(LatencyCell { bucket: bucket as u16, low_us, high_us, value });
+            latency_us.push(LatencyCell {
+                bucket: bucket as u16,
+                low_us,
+                high_us,
+                value,
+            });
         }
     }
     Record {

@@ -27,12 +27,23 @@ pub struct SyntheticTraffic {
 
 impl Default for SyntheticTraffic {
     fn default() -> Self {
-        SyntheticTraffic { seed: 7, start: 1_767_225_600, hours: 48, peak_messages_per_hour: 1500 }
+        SyntheticTraffic {
+            seed: 7,
+            start: 1_767_225_600,
+            hours: 48,
+            peak_messages_per_hour: 1500,
+        }
     }
 }
 
-const LANGUAGES: [(&str, f64); 6] =
-    [("en", 0.55), ("nl", 0.17), ("de", 0.12), ("fr", 0.09), ("pl", 0.05), ("tr", 0.02)];
+const LANGUAGES: [(&str, f64); 6] = [
+    ("en", 0.55),
+    ("nl", 0.17),
+    ("de", 0.12),
+    ("fr", 0.09),
+    ("pl", 0.05),
+    ("tr", 0.02),
+];
 
 impl SyntheticTraffic {
     /// Every event with its time, in time order.
@@ -43,7 +54,10 @@ impl SyntheticTraffic {
             let hour_start = self.start + hour * 3600;
             let hour_of_day = (hour_start / 3600) % 24;
             // Quiet at night, busy in the evening.
-            let rhythm = 0.25 + 0.75 * (((hour_of_day as f64 - 20.0) / 24.0 * std::f64::consts::TAU).cos() * 0.5 + 0.5);
+            let rhythm = 0.25
+                + 0.75
+                    * (((hour_of_day as f64 - 20.0) / 24.0 * std::f64::consts::TAU).cos() * 0.5
+                        + 0.5);
             let jitter = 0.85 + 0.3 * unit(&mut rng);
             let messages = (self.peak_messages_per_hour as f64 * rhythm * jitter) as u64;
             for i in 0..messages {
@@ -53,7 +67,12 @@ impl SyntheticTraffic {
             let degraded = unit(&mut rng) < 0.08;
             if degraded {
                 let secs = 30 + (unit(&mut rng) * 600.0) as u64;
-                out.push((at_secs(hour_start + 3599), Event::Degraded { duration: Duration::from_secs(secs) }));
+                out.push((
+                    at_secs(hour_start + 3599),
+                    Event::Degraded {
+                        duration: Duration::from_secs(secs),
+                    },
+                ));
             }
             if unit(&mut rng) < 0.1 {
                 for _ in 0..(1 + (unit(&mut rng) * 20.0) as u64) {
@@ -73,12 +92,27 @@ impl SyntheticTraffic {
         let focus = Category::ALL[weighted(unit(rng), &[0.62, 0.2, 0.1, 0.08])];
         for category in Category::ALL {
             let base = unit(rng).powi(6) * 0.4;
-            let p = if harmful && category == focus { 0.45 + 0.55 * unit(rng).sqrt() } else { base };
+            let p = if harmful && category == focus {
+                0.45 + 0.55 * unit(rng).sqrt()
+            } else {
+                base
+            };
             scores.set(category, p as f32);
         }
         let fast = 150.0 + 300.0 * unit(rng);
-        let latency_us = if unit(rng) < 0.2 { fast + 600.0 + 2500.0 * unit(rng).powi(3) } else { fast };
-        out.push((at, Event::Scored { language, scores, latency: Duration::from_micros(latency_us as u64) }));
+        let latency_us = if unit(rng) < 0.2 {
+            fast + 600.0 + 2500.0 * unit(rng).powi(3)
+        } else {
+            fast
+        };
+        out.push((
+            at,
+            Event::Scored {
+                language,
+                scores,
+                latency: Duration::from_micros(latency_us as u64),
+            },
+        ));
         if unit(rng) < 0.03 {
             let kind = SignalKind::ALL[weighted(unit(rng), &[0.5, 0.3, 0.05, 0.1, 0.05])];
             out.push((at, Event::Signal { kind }));
@@ -92,14 +126,29 @@ impl SyntheticTraffic {
         };
         let Some(kind) = kind else { return };
         let age_band = AgeBand::ALL[weighted(unit(rng), &[0.3, 0.55, 0.15])];
-        out.push((at, Event::Response { kind, category, age_band }));
+        out.push((
+            at,
+            Event::Response {
+                kind,
+                category,
+                age_band,
+            },
+        ));
         match kind {
-            ResponseKind::HelpLink if unit(rng) < 0.28 => out.push((at, Event::HelpOpened { category, age_band })),
+            ResponseKind::HelpLink if unit(rng) < 0.28 => {
+                out.push((at, Event::HelpOpened { category, age_band }))
+            }
             ResponseKind::Review => {
                 out.push((at, Event::Referral { category }));
                 let upheld_rate = [0.72, 0.83, 0.64, 0.9][category.index()];
                 if unit(rng) < 0.9 {
-                    out.push((at, Event::Outcome { category, upheld: unit(rng) < upheld_rate }));
+                    out.push((
+                        at,
+                        Event::Outcome {
+                            category,
+                            upheld: unit(rng) < upheld_rate,
+                        },
+                    ));
                 }
             }
             _ => {}

@@ -19,8 +19,8 @@ use std::thread::{self, JoinHandle};
 use std::time::{Duration, Instant};
 
 use waypoint::referral::{
-    CaseInput, CasePacket, CategoryScore, IDEMPOTENCY_HEADER, InputMessage, ReferralConfig, RetryConfig,
-    verify_signature,
+    CaseInput, CasePacket, CategoryScore, IDEMPOTENCY_HEADER, InputMessage, ReferralConfig,
+    RetryConfig, verify_signature,
 };
 
 pub const SECRET: &[u8] = b"test-secret-0123456789";
@@ -59,7 +59,11 @@ pub fn packet(i: usize) -> CasePacket {
 
 /// An unused loopback port (bound, then released).
 pub fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
 }
 
 /// What the receiver answers to a correctly signed request.
@@ -104,27 +108,43 @@ impl TestReceiver {
     pub fn start(port: u16, tolerance: Duration) -> TestReceiver {
         let server = tiny_http::Server::http(("127.0.0.1", port)).unwrap();
         let addr = server.server_addr().to_ip().unwrap();
-        let state = Arc::new(Mutex::new(State { default_reply: Some(Reply::Accept), ..State::default() }));
+        let state = Arc::new(Mutex::new(State {
+            default_reply: Some(Reply::Accept),
+            ..State::default()
+        }));
         let stop = Arc::new(AtomicBool::new(false));
         let (thread_state, thread_stop) = (Arc::clone(&state), Arc::clone(&stop));
         let thread = thread::Builder::new()
             .name("test-webhook-receiver".into())
             .spawn(move || {
                 while !thread_stop.load(Ordering::SeqCst) {
-                    let Ok(Some(mut request)) = server.recv_timeout(Duration::from_millis(20)) else { continue };
+                    let Ok(Some(mut request)) = server.recv_timeout(Duration::from_millis(20))
+                    else {
+                        continue;
+                    };
                     let mut body = Vec::new();
                     request.as_reader().read_to_end(&mut body).unwrap();
                     let headers: Vec<(String, String)> = request
                         .headers()
                         .iter()
-                        .map(|h| (h.field.as_str().as_str().to_owned(), h.value.as_str().to_owned()))
+                        .map(|h| {
+                            (
+                                h.field.as_str().as_str().to_owned(),
+                                h.value.as_str().to_owned(),
+                            )
+                        })
                         .collect();
                     let response = handle(&thread_state, headers, body, tolerance);
                     let _ = request.respond(response);
                 }
             })
             .unwrap();
-        TestReceiver { addr, state, stop, thread: Some(thread) }
+        TestReceiver {
+            addr,
+            state,
+            stop,
+            thread: Some(thread),
+        }
     }
 
     pub fn url(&self) -> String {
@@ -184,8 +204,17 @@ fn handle(
     tolerance: Duration,
 ) -> tiny_http::Response<std::io::Cursor<Vec<u8>>> {
     let mut state = state.lock().unwrap();
-    state.captured.push(Captured { headers: headers.clone(), body: body.clone(), at: Instant::now() });
-    if let Err(error) = verify_signature(headers.iter().map(|(k, v)| (k, v)), &body, SECRET, tolerance) {
+    state.captured.push(Captured {
+        headers: headers.clone(),
+        body: body.clone(),
+        at: Instant::now(),
+    });
+    if let Err(error) = verify_signature(
+        headers.iter().map(|(k, v)| (k, v)),
+        &body,
+        SECRET,
+        tolerance,
+    ) {
         state.rejected += 1;
         return tiny_http::Response::from_string(error.to_string()).with_status_code(401);
     }
@@ -194,10 +223,12 @@ fn handle(
         .find(|(k, _)| k.eq_ignore_ascii_case(IDEMPOTENCY_HEADER))
         .map(|(_, v)| v.clone())
         .unwrap_or_default();
-    let content_type_ok =
-        headers.iter().any(|(k, v)| k.eq_ignore_ascii_case("content-type") && v == "application/json");
+    let content_type_ok = headers
+        .iter()
+        .any(|(k, v)| k.eq_ignore_ascii_case("content-type") && v == "application/json");
     if key.is_empty() || !content_type_ok {
-        return tiny_http::Response::from_string("missing idempotency key or content type").with_status_code(400);
+        return tiny_http::Response::from_string("missing idempotency key or content type")
+            .with_status_code(400);
     }
     *state.raw.entry(key.clone()).or_default() += 1;
     let reply = match state.script.pop_front() {
@@ -216,7 +247,8 @@ fn handle(
         Reply::Status(code, retry_after) => {
             let mut response = tiny_http::Response::from_string("no").with_status_code(code);
             if let Some(value) = retry_after {
-                response = response.with_header(tiny_http::Header::from_bytes("Retry-After", value).unwrap());
+                response = response
+                    .with_header(tiny_http::Header::from_bytes("Retry-After", value).unwrap());
             }
             response
         }
@@ -250,7 +282,11 @@ impl HangingServer {
                 }
             })
             .unwrap();
-        HangingServer { addr, accepted, stop }
+        HangingServer {
+            addr,
+            accepted,
+            stop,
+        }
     }
 
     pub fn url(&self) -> String {

@@ -22,21 +22,31 @@ const PALETTE: [RGBColor; 7] = [
     RGBColor(0x8C, 0x8C, 0x8C),
     RGBColor(0x1B, 0x9E, 0xB0),
 ];
-const RUNG_COLOURS: [RGBColor; 3] =
-    [RGBColor(0x5B, 0x9B, 0xD5), RGBColor(0xF0, 0xA2, 0x3B), RGBColor(0xC8, 0x4B, 0x4B)];
+const RUNG_COLOURS: [RGBColor; 3] = [
+    RGBColor(0x5B, 0x9B, 0xD5),
+    RGBColor(0xF0, 0xA2, 0x3B),
+    RGBColor(0xC8, 0x4B, 0x4B),
+];
 
 fn fail(chart: &'static str) -> impl Fn(DrawingAreaErrorKind<std::io::Error>) -> ReportError {
-    move |e| ReportError::Chart { chart, message: e.to_string() }
+    move |e| ReportError::Chart {
+        chart,
+        message: e.to_string(),
+    }
 }
 
 fn font(size: u32) -> TextStyle<'static> {
-    ("sans-serif", size).into_font().color(&RGBColor(0x33, 0x33, 0x33))
+    ("sans-serif", size)
+        .into_font()
+        .color(&RGBColor(0x33, 0x33, 0x33))
 }
 
 /// Runs `draw` on a white drawing area and returns the SVG text.
 fn svg(
     chart: &'static str,
-    draw: impl FnOnce(&DrawingArea<SVGBackend<'_>, Shift>) -> Result<(), DrawingAreaErrorKind<std::io::Error>>,
+    draw: impl FnOnce(
+        &DrawingArea<SVGBackend<'_>, Shift>,
+    ) -> Result<(), DrawingAreaErrorKind<std::io::Error>>,
 ) -> Result<String, ReportError> {
     let mut out = String::new();
     {
@@ -62,14 +72,26 @@ pub fn format_time(secs: u64) -> String {
     let day = doy - (153 * mp + 2) / 5 + 1;
     let month = if mp < 10 { mp + 3 } else { mp - 9 };
     let year = yoe + era * 400 + i64::from(month <= 2);
-    format!("{year:04}-{month:02}-{day:02} {:02}:{:02}", rem / 3600, (rem % 3600) / 60)
+    format!(
+        "{year:04}-{month:02}-{day:02} {:02}:{:02}",
+        rem / 3600,
+        (rem % 3600) / 60
+    )
 }
 
 /// Messages scored per window, stacked by language; windows with hidden cells are marked.
 pub fn volume(rollup: &Rollup, summary: &Summary) -> Result<String, ReportError> {
-    let mut languages: Vec<(&String, u64)> = summary.messages_by_language.iter().map(|(l, f)| (l, f.count)).collect();
+    let mut languages: Vec<(&String, u64)> = summary
+        .messages_by_language
+        .iter()
+        .map(|(l, f)| (l, f.count))
+        .collect();
     languages.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(b.0)));
-    let shown: Vec<String> = languages.iter().take(6).map(|(l, _)| (*l).clone()).collect();
+    let shown: Vec<String> = languages
+        .iter()
+        .take(6)
+        .map(|(l, _)| (*l).clone())
+        .collect();
     let x0 = summary.sources.from as f64;
     let x1 = (summary.sources.to as f64).max(x0 + 1.0);
     // Cumulative stacks per window.
@@ -79,19 +101,32 @@ pub fn volume(rollup: &Rollup, summary: &Summary) -> Result<String, ReportError>
         let mut layers = Vec::new();
         let mut partial = false;
         for lang in &shown {
-            let t = agg.messages.iter().find(|(l, _)| l.as_str() == lang).map(|(_, t)| *t).unwrap_or_default();
+            let t = agg
+                .messages
+                .iter()
+                .find(|(l, _)| l.as_str() == lang)
+                .map(|(_, t)| *t)
+                .unwrap_or_default();
             acc += t.count as f64;
             partial |= t.suppressed > 0;
             layers.push(acc);
         }
-        let rest: u64 =
-            agg.messages.iter().filter(|(l, _)| !shown.iter().any(|s| s == l.as_str())).map(|(_, t)| t.count).sum();
+        let rest: u64 = agg
+            .messages
+            .iter()
+            .filter(|(l, _)| !shown.iter().any(|s| s == l.as_str()))
+            .map(|(_, t)| t.count)
+            .sum();
         partial |= agg.messages.values().any(|t| t.suppressed > 0);
         acc += rest as f64;
         layers.push(acc);
         stacks.push((*start as f64, layers, partial));
     }
-    let y_max = stacks.iter().filter_map(|(_, l, _)| l.last().copied()).fold(1.0, f64::max) * 1.45;
+    let y_max = stacks
+        .iter()
+        .filter_map(|(_, l, _)| l.last().copied())
+        .fold(1.0, f64::max)
+        * 1.45;
     svg("volume", |root| {
         let mut chart = ChartBuilder::on(root)
             .margin(14)
@@ -112,18 +147,32 @@ pub fn volume(rollup: &Rollup, summary: &Summary) -> Result<String, ReportError>
         names.push("other".to_owned());
         for (layer, name) in names.iter().enumerate().rev() {
             let colour = PALETTE[layer % PALETTE.len()];
-            let points: Vec<(f64, f64)> =
-                stacks.iter().map(|(x, l, _)| (*x, l.get(layer).copied().unwrap_or(0.0))).collect();
+            let points: Vec<(f64, f64)> = stacks
+                .iter()
+                .map(|(x, l, _)| (*x, l.get(layer).copied().unwrap_or(0.0)))
+                .collect();
             chart
-                .draw_series(AreaSeries::new(points, 0.0, colour.mix(0.75)).border_style(colour.stroke_width(1)))?
+                .draw_series(
+                    AreaSeries::new(points, 0.0, colour.mix(0.75))
+                        .border_style(colour.stroke_width(1)),
+                )?
                 .label(name.clone())
-                .legend(move |(x, y)| Rectangle::new([(x, y - 6), (x + 14, y + 6)], colour.filled()));
+                .legend(move |(x, y)| {
+                    Rectangle::new([(x, y - 6), (x + 14, y + 6)], colour.filled())
+                });
         }
-        let marks: Vec<(f64, f64)> =
-            stacks.iter().filter(|(_, _, p)| *p).map(|(x, l, _)| (*x, l.last().copied().unwrap_or(0.0))).collect();
+        let marks: Vec<(f64, f64)> = stacks
+            .iter()
+            .filter(|(_, _, p)| *p)
+            .map(|(x, l, _)| (*x, l.last().copied().unwrap_or(0.0)))
+            .collect();
         if !marks.is_empty() {
             chart
-                .draw_series(marks.into_iter().map(|p| TriangleMarker::new(p, 6, HIDDEN_EDGE.filled())))?
+                .draw_series(
+                    marks
+                        .into_iter()
+                        .map(|p| TriangleMarker::new(p, 6, HIDDEN_EDGE.filled())),
+                )?
                 .label("includes hidden small counts")
                 .legend(|(x, y)| TriangleMarker::new((x + 7, y), 6, HIDDEN_EDGE.filled()));
         }
@@ -166,7 +215,11 @@ fn grouped_bars(
 ) -> Result<String, ReportError> {
     let n = groups.len().max(1);
     let slots = series.len().max(1);
-    let y_max = bars.iter().map(|b| b.figure.upper() as f64).fold(1.0, f64::max) * 1.45;
+    let y_max = bars
+        .iter()
+        .map(|b| b.figure.upper() as f64)
+        .fold(1.0, f64::max)
+        * 1.45;
     let width = 0.8 / slots as f64;
     let any_hidden = bars.iter().any(|b| b.figure.is_partial());
     svg(chart_name, |root| {
@@ -178,7 +231,10 @@ fn grouped_bars(
         let label = |x: &f64| {
             let i = x.round();
             if (x - i).abs() < 1e-6 && i >= 0.0 {
-                groups.get(i as usize).map(|g| (*g).to_owned()).unwrap_or_default()
+                groups
+                    .get(i as usize)
+                    .map(|g| (*g).to_owned())
+                    .unwrap_or_default()
             } else {
                 String::new()
             }
@@ -200,13 +256,21 @@ fn grouped_bars(
                 .filter(|b| b.slot == slot)
                 .map(|b| {
                     let left = b.group as f64 - 0.4 + slot as f64 * width;
-                    Rectangle::new([(left + 0.01, 0.0), (left + width - 0.01, b.figure.count as f64)], colour.filled())
+                    Rectangle::new(
+                        [
+                            (left + 0.01, 0.0),
+                            (left + width - 0.01, b.figure.count as f64),
+                        ],
+                        colour.filled(),
+                    )
                 })
                 .collect();
             chart
                 .draw_series(rects)?
                 .label(*name)
-                .legend(move |(x, y)| Rectangle::new([(x, y - 6), (x + 14, y + 6)], colour.filled()));
+                .legend(move |(x, y)| {
+                    Rectangle::new([(x, y - 6), (x + 14, y + 6)], colour.filled())
+                });
         }
         let hidden: Vec<&Bar> = bars.iter().filter(|b| b.figure.is_partial()).collect();
         if any_hidden {
@@ -214,7 +278,10 @@ fn grouped_bars(
                 .draw_series(hidden.iter().map(|b| {
                     let left = b.group as f64 - 0.4 + b.slot as f64 * width;
                     Rectangle::new(
-                        [(left + 0.01, b.figure.count as f64), (left + width - 0.01, b.figure.upper() as f64)],
+                        [
+                            (left + 0.01, b.figure.count as f64),
+                            (left + width - 0.01, b.figure.upper() as f64),
+                        ],
                         HIDDEN.mix(0.8).filled(),
                     )
                 }))?
@@ -223,16 +290,23 @@ fn grouped_bars(
             chart.draw_series(hidden.iter().map(|b| {
                 let left = b.group as f64 - 0.4 + b.slot as f64 * width;
                 Rectangle::new(
-                    [(left + 0.01, b.figure.count as f64), (left + width - 0.01, b.figure.upper() as f64)],
+                    [
+                        (left + 0.01, b.figure.count as f64),
+                        (left + width - 0.01, b.figure.upper() as f64),
+                    ],
                     HIDDEN_EDGE.stroke_width(1),
                 )
             }))?;
         }
         chart.draw_series(bars.iter().map(|b| {
             let centre = b.group as f64 - 0.4 + (b.slot as f64 + 0.5) * width;
-            let text =
-                if b.figure.is_partial() { format!("{}‡", compact(b.figure.count)) } else { compact(b.figure.count) };
-            EmptyElement::at((centre, b.figure.upper() as f64)) + Text::new(text, (-14, -16), font(12))
+            let text = if b.figure.is_partial() {
+                format!("{}‡", compact(b.figure.count))
+            } else {
+                compact(b.figure.count)
+            };
+            EmptyElement::at((centre, b.figure.upper() as f64))
+                + Text::new(text, (-14, -16), font(12))
         }))?;
         chart
             .configure_series_labels()
@@ -247,7 +321,11 @@ fn grouped_bars(
 
 /// 1234 → `1,234`; 1234567 → `1.23M`.
 pub fn compact(n: u64) -> String {
-    if n >= 1_000_000 { format!("{:.2}M", n as f64 / 1e6) } else { thousands(n) }
+    if n >= 1_000_000 {
+        format!("{:.2}M", n as f64 / 1e6)
+    } else {
+        thousands(n)
+    }
 }
 
 /// 1234567 → `1,234,567`.
@@ -272,14 +350,32 @@ pub fn ladder(summary: &Summary) -> Result<String, ReportError> {
     let mut bars = Vec::new();
     for (group, category) in Category::ALL.iter().enumerate() {
         for (slot, kind) in ResponseKind::ALL.iter().enumerate() {
-            let figure = summary.responses.get(category.as_str()).and_then(|r| r.get(kind.as_str())).copied();
+            let figure = summary
+                .responses
+                .get(category.as_str())
+                .and_then(|r| r.get(kind.as_str()))
+                .copied();
             if let Some(figure) = figure {
-                bars.push(Bar { group, slot, figure });
+                bars.push(Bar {
+                    group,
+                    slot,
+                    figure,
+                });
             }
         }
     }
-    let series = [("nudge", RUNG_COLOURS[0]), ("help link", RUNG_COLOURS[1]), ("referred to review", RUNG_COLOURS[2])];
-    grouped_bars("response ladder", &category_names(), &series, &bars, "responses")
+    let series = [
+        ("nudge", RUNG_COLOURS[0]),
+        ("help link", RUNG_COLOURS[1]),
+        ("referred to review", RUNG_COLOURS[2]),
+    ];
+    grouped_bars(
+        "response ladder",
+        &category_names(),
+        &series,
+        &bars,
+        "responses",
+    )
 }
 
 /// Help links shown and opened per category.
@@ -287,12 +383,29 @@ pub fn funnel(summary: &Summary) -> Result<String, ReportError> {
     let mut bars = Vec::new();
     for (group, category) in Category::ALL.iter().enumerate() {
         if let Some(f) = summary.help_funnel_by_category.get(category.as_str()) {
-            bars.push(Bar { group, slot: 0, figure: f.shown });
-            bars.push(Bar { group, slot: 1, figure: f.opened });
+            bars.push(Bar {
+                group,
+                slot: 0,
+                figure: f.shown,
+            });
+            bars.push(Bar {
+                group,
+                slot: 1,
+                figure: f.opened,
+            });
         }
     }
-    let series = [("help link shown", RUNG_COLOURS[1]), ("help link opened", PALETTE[2])];
-    grouped_bars("help funnel", &category_names(), &series, &bars, "help links")
+    let series = [
+        ("help link shown", RUNG_COLOURS[1]),
+        ("help link opened", PALETTE[2]),
+    ];
+    grouped_bars(
+        "help funnel",
+        &category_names(),
+        &series,
+        &bars,
+        "help links",
+    )
 }
 
 /// Review precision per category, with the range the hidden cells allow.
@@ -307,7 +420,10 @@ pub fn precision(summary: &Summary) -> Result<String, ReportError> {
         let label = |x: &f64| {
             let i = x.round();
             if (x - i).abs() < 1e-6 && i >= 0.0 {
-                names.get(i as usize).map(|g| (*g).to_owned()).unwrap_or_default()
+                names
+                    .get(i as usize)
+                    .map(|g| (*g).to_owned())
+                    .unwrap_or_default()
             } else {
                 String::new()
             }
@@ -318,17 +434,29 @@ pub fn precision(summary: &Summary) -> Result<String, ReportError> {
             .x_labels(names.len())
             .x_label_formatter(&label)
             .y_labels(6)
-            .y_label_formatter(&|y| if *y <= 1.0001 { format!("{:.0}%", y * 100.0) } else { String::new() })
+            .y_label_formatter(&|y| {
+                if *y <= 1.0001 {
+                    format!("{:.0}%", y * 100.0)
+                } else {
+                    String::new()
+                }
+            })
             .y_desc("share of referrals upheld by a reviewer")
             .label_style(font(14))
             .axis_desc_style(font(14))
             .draw()?;
-        let rows: Vec<(usize, &super::summary::Reviews)> =
-            names.iter().enumerate().filter_map(|(i, n)| summary.reviews.get(n).map(|r| (i, r))).collect();
+        let rows: Vec<(usize, &super::summary::Reviews)> = names
+            .iter()
+            .enumerate()
+            .filter_map(|(i, n)| summary.reviews.get(n).map(|r| (i, r)))
+            .collect();
         chart
             .draw_series(rows.iter().filter_map(|(i, r)| {
                 let p = r.precision?;
-                Some(Rectangle::new([(*i as f64 - 0.3, 0.0), (*i as f64 + 0.3, p)], PALETTE[2].filled()))
+                Some(Rectangle::new(
+                    [(*i as f64 - 0.3, 0.0), (*i as f64 + 0.3, p)],
+                    PALETTE[2].filled(),
+                ))
             }))?
             .label("upheld / decided")
             .legend(|(x, y)| Rectangle::new([(x, y - 6), (x + 14, y + 6)], PALETTE[2].filled()));
@@ -339,15 +467,20 @@ pub fn precision(summary: &Summary) -> Result<String, ReportError> {
             .collect();
         if !ranged.is_empty() {
             chart
-                .draw_series(
-                    ranged
-                        .iter()
-                        .map(|(x, lo, hi)| PathElement::new(vec![(*x, *lo), (*x, *hi)], HIDDEN_EDGE.stroke_width(3))),
-                )?
+                .draw_series(ranged.iter().map(|(x, lo, hi)| {
+                    PathElement::new(vec![(*x, *lo), (*x, *hi)], HIDDEN_EDGE.stroke_width(3))
+                }))?
                 .label("range allowed by hidden small counts")
-                .legend(|(x, y)| PathElement::new(vec![(x, y - 6), (x, y + 6)], HIDDEN_EDGE.stroke_width(3)));
+                .legend(|(x, y)| {
+                    PathElement::new(vec![(x, y - 6), (x, y + 6)], HIDDEN_EDGE.stroke_width(3))
+                });
             chart.draw_series(ranged.iter().flat_map(|(x, lo, hi)| {
-                [*lo, *hi].map(|y| PathElement::new(vec![(*x - 0.06, y), (*x + 0.06, y)], HIDDEN_EDGE.stroke_width(2)))
+                [*lo, *hi].map(|y| {
+                    PathElement::new(
+                        vec![(*x - 0.06, y), (*x + 0.06, y)],
+                        HIDDEN_EDGE.stroke_width(2),
+                    )
+                })
             }))?;
         }
         chart.draw_series(rows.iter().map(|(i, r)| {
@@ -380,7 +513,12 @@ pub fn latency(summary: &Summary) -> Result<String, ReportError> {
         ("p90", |l| l.p90_ms, PALETTE[1]),
         ("p99", |l| l.p99_ms, PALETTE[3]),
     ];
-    let y_max = summary.windows.iter().filter_map(|w| w.latency.p99_ms).fold(0.1, f64::max) * 1.5;
+    let y_max = summary
+        .windows
+        .iter()
+        .filter_map(|w| w.latency.p99_ms)
+        .fold(0.1, f64::max)
+        * 1.5;
     svg("latency", |root| {
         let mut chart = ChartBuilder::on(root)
             .margin(14)
@@ -398,13 +536,22 @@ pub fn latency(summary: &Summary) -> Result<String, ReportError> {
             .axis_desc_style(font(14))
             .draw()?;
         for (name, pick, colour) in lines {
-            let points: Vec<(f64, f64)> =
-                summary.windows.iter().filter_map(|w| pick(&w.latency).map(|v| (w.start as f64, v))).collect();
+            let points: Vec<(f64, f64)> = summary
+                .windows
+                .iter()
+                .filter_map(|w| pick(&w.latency).map(|v| (w.start as f64, v)))
+                .collect();
             chart
                 .draw_series(LineSeries::new(points.clone(), colour.stroke_width(2)))?
                 .label(name)
-                .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 16, y)], colour.stroke_width(2)));
-            chart.draw_series(points.into_iter().map(|p| Circle::new(p, 2, colour.filled())))?;
+                .legend(move |(x, y)| {
+                    PathElement::new(vec![(x, y), (x + 16, y)], colour.stroke_width(2))
+                });
+            chart.draw_series(
+                points
+                    .into_iter()
+                    .map(|p| Circle::new(p, 2, colour.filled())),
+            )?;
         }
         chart
             .configure_series_labels()

@@ -57,7 +57,11 @@ fn show(f: &Figure, k: u64) -> String {
 }
 
 fn cell(f: &Figure, k: u64) -> String {
-    let class = if f.is_partial() { " class=\"hidden\"" } else { "" };
+    let class = if f.is_partial() {
+        " class=\"hidden\""
+    } else {
+        ""
+    };
     format!("<td{class}>{}</td>", escape(&show(f, k)))
 }
 
@@ -66,7 +70,11 @@ fn percent(p: Option<f64>) -> String {
 }
 
 fn sum(figures: &[Figure]) -> Figure {
-    let mut total = Figure { count: 0, suppressed_cells: 0, at_most: None };
+    let mut total = Figure {
+        count: 0,
+        suppressed_cells: 0,
+        at_most: None,
+    };
     let mut upper = 0u64;
     for f in figures {
         total.count = total.count.saturating_add(f.count);
@@ -121,8 +129,16 @@ pub fn render(title: &str, rollup: &Rollup, s: &Summary) -> Result<String, Repor
         (show(&s.messages, k), "messages checked"),
         (show(&sum(&responses), k), "responses given"),
         (percent(funnel_total.open_rate), "of help links were opened"),
-        (percent(overall_precision), "of referrals upheld by reviewers"),
-        (s.latency.p50_ms.map_or("–".to_owned(), |v| format!("{v:.2} ms")), "median time to check a message"),
+        (
+            percent(overall_precision),
+            "of referrals upheld by reviewers",
+        ),
+        (
+            s.latency
+                .p50_ms
+                .map_or("–".to_owned(), |v| format!("{v:.2} ms")),
+            "median time to check a message",
+        ),
     ];
     h.push_str("<div class=\"cards\">");
     for (value, label) in cards {
@@ -193,13 +209,24 @@ pub fn render(title: &str, rollup: &Rollup, s: &Summary) -> Result<String, Repor
     let mut columns: Vec<Vec<Figure>> = vec![Vec::new(); 6];
     for category in Category::ALL {
         let name = category.as_str();
-        let get = |kind: ResponseKind| s.responses.get(name).and_then(|r| r.get(kind.as_str())).copied();
-        let zero = Figure { count: 0, suppressed_cells: 0, at_most: None };
+        let get = |kind: ResponseKind| {
+            s.responses
+                .get(name)
+                .and_then(|r| r.get(kind.as_str()))
+                .copied()
+        };
+        let zero = Figure {
+            count: 0,
+            suppressed_cells: 0,
+            at_most: None,
+        };
         let reviews = s.reviews.get(name);
         let row = [
             get(ResponseKind::Nudge).unwrap_or(zero),
             get(ResponseKind::HelpLink).unwrap_or(zero),
-            s.help_funnel_by_category.get(name).map_or(zero, |f| f.opened),
+            s.help_funnel_by_category
+                .get(name)
+                .map_or(zero, |f| f.opened),
             s.referrals.get(name).copied().unwrap_or(zero),
             reviews.map_or(zero, |r| r.upheld),
             reviews.map_or(zero, |r| r.dismissed),
@@ -209,13 +236,21 @@ pub fn render(title: &str, rollup: &Rollup, s: &Summary) -> Result<String, Repor
             h.push_str(&cell(f, k));
             columns[i].push(*f);
         }
-        let _ = writeln!(h, "<td>{}</td></tr>", percent(reviews.and_then(|r| r.precision)));
+        let _ = writeln!(
+            h,
+            "<td>{}</td></tr>",
+            percent(reviews.and_then(|r| r.precision))
+        );
     }
     h.push_str("</tbody><tfoot><tr><td>All categories</td>");
     for column in &columns {
         h.push_str(&cell(&sum(column), k));
     }
-    let _ = writeln!(h, "<td>{}</td></tr></tfoot></table>", percent(overall_precision));
+    let _ = writeln!(
+        h,
+        "<td>{}</td></tr></tfoot></table>",
+        percent(overall_precision)
+    );
 
     h.push_str("<h2>Languages and operations</h2>\n<table><thead><tr><th>Language</th><th>Messages checked</th></tr></thead><tbody>\n");
     let mut languages: Vec<(&String, &Figure)> = s.messages_by_language.iter().collect();
@@ -239,7 +274,12 @@ pub fn render(title: &str, rollup: &Rollup, s: &Summary) -> Result<String, Repor
     } else {
         format!(
             "Some counts include random noise (privacy budget ε = {} per hour), so small differences are not meaningful.",
-            s.sources.epsilons.iter().map(|e| format!("{e}")).collect::<Vec<_>>().join(", ")
+            s.sources
+                .epsilons
+                .iter()
+                .map(|e| format!("{e}"))
+                .collect::<Vec<_>>()
+                .join(", ")
         )
     };
     let _ = writeln!(
@@ -251,7 +291,11 @@ pub fn render(title: &str, rollup: &Rollup, s: &Summary) -> Result<String, Repor
         thousands(s.suppressed_cells),
         noise
     );
-    let _ = writeln!(h, "<p class=\"explain\">Servers: {}.</p>", escape(&s.sources.servers.join(", ")));
+    let _ = writeln!(
+        h,
+        "<p class=\"explain\">Servers: {}.</p>",
+        escape(&s.sources.servers.join(", "))
+    );
     h.push_str("</main></body></html>\n");
     Ok(h)
 }
@@ -281,5 +325,7 @@ fn duration(secs: f64) -> String {
 
 fn capitalise(s: &str) -> String {
     let mut c = s.chars();
-    c.next().map(|f| f.to_uppercase().chain(c).collect()).unwrap_or_default()
+    c.next()
+        .map(|f| f.to_uppercase().chain(c).collect())
+        .unwrap_or_default()
 }

@@ -29,9 +29,16 @@ fn is_zero(n: &u64) -> bool {
 impl Figure {
     /// A figure from a tally, with the records' `k`.
     pub fn new(tally: Tally, k: u64) -> Figure {
-        let at_most = (tally.suppressed > 0)
-            .then(|| tally.count.saturating_add(tally.suppressed.saturating_mul(k.saturating_sub(1))));
-        Figure { count: tally.count, suppressed_cells: tally.suppressed, at_most }
+        let at_most = (tally.suppressed > 0).then(|| {
+            tally
+                .count
+                .saturating_add(tally.suppressed.saturating_mul(k.saturating_sub(1)))
+        });
+        Figure {
+            count: tally.count,
+            suppressed_cells: tally.suppressed,
+            at_most,
+        }
     }
 
     /// Whether part of this figure is hidden.
@@ -93,7 +100,12 @@ impl Latency {
     /// Percentiles of `agg`'s latency histogram.
     pub fn of(agg: &Aggregate) -> Latency {
         let q = |p: f64| agg.latency_quantile_micros(p).map(|us| us as f64 / 1000.0);
-        Latency { p50_ms: q(0.5), p90_ms: q(0.9), p99_ms: q(0.99), p999_ms: q(0.999) }
+        Latency {
+            p50_ms: q(0.5),
+            p90_ms: q(0.9),
+            p99_ms: q(0.99),
+            p999_ms: q(0.999),
+        }
     }
 }
 
@@ -195,7 +207,11 @@ impl Summary {
         let total = rollup.total();
         let window_len = rollup.window_secs.iter().copied().max().unwrap_or(3600);
         let from = rollup.windows.keys().next().copied().unwrap_or(0);
-        let to = rollup.windows.keys().next_back().map_or(0, |s| s + window_len);
+        let to = rollup
+            .windows
+            .keys()
+            .next_back()
+            .map_or(0, |s| s + window_len);
         let mut responses = BTreeMap::new();
         let mut help_funnel_by_category = BTreeMap::new();
         let mut referrals = BTreeMap::new();
@@ -207,7 +223,9 @@ impl Summary {
             }
             responses.insert(category.as_str(), row);
             let shown = fig(total.responses_for(ResponseKind::HelpLink, category));
-            let opened = fig(waypoint::telemetry::aggregate::sum(total.help_opened[category.index()].iter()));
+            let opened = fig(waypoint::telemetry::aggregate::sum(
+                total.help_opened[category.index()].iter(),
+            ));
             help_funnel_by_category.insert(category.as_str(), funnel(shown, opened));
             referrals.insert(category.as_str(), fig(total.referrals[category.index()]));
             reviews.insert(
@@ -244,11 +262,24 @@ impl Summary {
                 epsilons: rollup.epsilons.clone(),
             },
             messages: fig(total.total_messages()),
-            messages_by_language: total.messages.iter().map(|(l, t)| (l.as_str().to_owned(), fig(*t))).collect(),
-            signals: SignalKind::ALL.iter().map(|s| (s.as_str(), fig(total.signals[s.index()]))).collect(),
+            messages_by_language: total
+                .messages
+                .iter()
+                .map(|(l, t)| (l.as_str().to_owned(), fig(*t)))
+                .collect(),
+            signals: SignalKind::ALL
+                .iter()
+                .map(|s| (s.as_str(), fig(total.signals[s.index()])))
+                .collect(),
             responses,
-            responses_total: ResponseKind::ALL.iter().map(|r| (r.as_str(), fig(total.total_responses(*r)))).collect(),
-            help_funnel: funnel(fig(total.total_responses(ResponseKind::HelpLink)), fig(total.total_help_opened())),
+            responses_total: ResponseKind::ALL
+                .iter()
+                .map(|r| (r.as_str(), fig(total.total_responses(*r))))
+                .collect(),
+            help_funnel: funnel(
+                fig(total.total_responses(ResponseKind::HelpLink)),
+                fig(total.total_help_opened()),
+            ),
             help_funnel_by_category,
             referrals,
             reviews,
@@ -273,7 +304,11 @@ fn all_responses(agg: &Aggregate) -> Tally {
 
 fn funnel(shown: Figure, opened: Figure) -> Funnel {
     let open_rate = (shown.count > 0).then(|| opened.count as f64 / shown.count as f64);
-    Funnel { shown, opened, open_rate }
+    Funnel {
+        shown,
+        opened,
+        open_rate,
+    }
 }
 
 /// Counts every suppressed cell merged into `agg`.

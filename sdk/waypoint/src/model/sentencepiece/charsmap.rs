@@ -28,10 +28,16 @@ impl CharsMap {
         if blob.is_empty() {
             return Ok(CharsMap::default());
         }
-        let malformed = |reason: &str| SentencePieceError::Malformed(format!("precompiled charsmap: {reason}"));
-        let header: [u8; 4] = blob.get(..4).and_then(|h| h.try_into().ok()).ok_or_else(|| malformed("no header"))?;
+        let malformed =
+            |reason: &str| SentencePieceError::Malformed(format!("precompiled charsmap: {reason}"));
+        let header: [u8; 4] = blob
+            .get(..4)
+            .and_then(|h| h.try_into().ok())
+            .ok_or_else(|| malformed("no header"))?;
         let trie_size = u32::from_le_bytes(header) as usize;
-        let trie = blob.get(4..4 + trie_size).ok_or_else(|| malformed("trie runs past the end"))?;
+        let trie = blob
+            .get(4..4 + trie_size)
+            .ok_or_else(|| malformed("trie runs past the end"))?;
         if !trie_size.is_multiple_of(4) || trie.is_empty() {
             return Err(malformed("trie size is not a positive multiple of 4"));
         }
@@ -39,7 +45,10 @@ impl CharsMap {
             .chunks_exact(4)
             .map(|c| u32::from_le_bytes([c[0], c[1], c[2], c[3]]))
             .collect();
-        Ok(CharsMap { units, pool: blob[4 + trie_size..].to_vec() })
+        Ok(CharsMap {
+            units,
+            pool: blob[4 + trie_size..].to_vec(),
+        })
     }
 
     /// The longest rule prefixing `input`: `(bytes consumed, replacement)`.
@@ -52,7 +61,9 @@ impl CharsMap {
                 break;
             }
             node ^= usize::from(byte);
-            let Some(&unit) = self.units.get(node) else { break };
+            let Some(&unit) = self.units.get(node) else {
+                break;
+            };
             if label(unit) != u32::from(byte) {
                 break;
             }
@@ -114,7 +125,10 @@ impl Normalizer {
             return (replacement, consumed);
         }
         // No rule: copy one UTF-8 character (the input is valid UTF-8).
-        let len = input.first().map_or(0, |&lead| utf8_len(lead)).min(input.len());
+        let len = input
+            .first()
+            .map_or(0, |&lead| utf8_len(lead))
+            .min(input.len());
         (&input[..len], len)
     }
 
@@ -135,7 +149,11 @@ impl Normalizer {
         if input.is_empty() {
             return;
         }
-        let space: &[u8] = if self.escape_whitespaces { SPACE_SYMBOL.as_bytes() } else { b" " };
+        let space: &[u8] = if self.escape_whitespaces {
+            SPACE_SYMBOL.as_bytes()
+        } else {
+            b" "
+        };
         if self.add_dummy_prefix {
             out.extend_from_slice(space);
         }

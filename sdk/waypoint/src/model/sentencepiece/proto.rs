@@ -127,7 +127,10 @@ impl<'a> Reader<'a> {
     fn varint(&mut self) -> Result<u64, SentencePieceError> {
         let mut value = 0_u64;
         for shift in (0..64).step_by(7) {
-            let byte = *self.data.get(self.pos).ok_or_else(|| malformed("truncated varint".into()))?;
+            let byte = *self
+                .data
+                .get(self.pos)
+                .ok_or_else(|| malformed("truncated varint".into()))?;
             self.pos += 1;
             value |= u64::from(byte & 0x7f) << shift;
             if byte & 0x80 == 0 {
@@ -138,8 +141,12 @@ impl<'a> Reader<'a> {
     }
 
     fn take(&mut self, len: usize) -> Result<&'a [u8], SentencePieceError> {
-        let end = self.pos.checked_add(len).filter(|&end| end <= self.data.len());
-        let end = end.ok_or_else(|| malformed(format!("field of {len} bytes runs past the end")))?;
+        let end = self
+            .pos
+            .checked_add(len)
+            .filter(|&end| end <= self.data.len());
+        let end =
+            end.ok_or_else(|| malformed(format!("field of {len} bytes runs past the end")))?;
         let bytes = &self.data[self.pos..end];
         self.pos = end;
         Ok(bytes)
@@ -159,7 +166,8 @@ impl<'a> Reader<'a> {
                 Value::Fixed64
             }
             2 => {
-                let len = usize::try_from(self.varint()?).map_err(|_| malformed("huge length".into()))?;
+                let len =
+                    usize::try_from(self.varint()?).map_err(|_| malformed("huge length".into()))?;
                 Value::Bytes(self.take(len)?)
             }
             5 => {
@@ -168,7 +176,11 @@ impl<'a> Reader<'a> {
                 le.copy_from_slice(bytes);
                 Value::Fixed32(u32::from_le_bytes(le))
             }
-            other => return Err(malformed(format!("unsupported wire type {other} for field {number}"))),
+            other => {
+                return Err(malformed(format!(
+                    "unsupported wire type {other} for field {number}"
+                )));
+            }
         };
         Ok(Some((number, value)))
     }
@@ -203,7 +215,11 @@ fn wrong_type(what: &str) -> SentencePieceError {
 }
 
 fn parse_piece(data: &[u8]) -> Result<Piece, SentencePieceError> {
-    let mut piece = Piece { piece: String::new(), score: 0.0, kind: PieceKind::Normal };
+    let mut piece = Piece {
+        piece: String::new(),
+        score: 0.0,
+        kind: PieceKind::Normal,
+    };
     let mut reader = Reader::new(data);
     while let Some((number, value)) = reader.field()? {
         match number {
@@ -212,10 +228,12 @@ fn parse_piece(data: &[u8]) -> Result<Piece, SentencePieceError> {
                 Value::Fixed32(bits) => piece.score = f32::from_bits(bits),
                 _ => return Err(wrong_type("piece score")),
             },
-            3 => piece.kind = PieceKind::from_wire(match value {
-                Value::Varint(v) => v,
-                _ => return Err(wrong_type("piece type")),
-            })?,
+            3 => {
+                piece.kind = PieceKind::from_wire(match value {
+                    Value::Varint(v) => v,
+                    _ => return Err(wrong_type("piece type")),
+                })?
+            }
             _ => {}
         }
     }
@@ -236,8 +254,13 @@ fn parse_trainer_spec(data: &[u8]) -> Result<TrainerSpec, SentencePieceError> {
                     other => return Err(malformed(format!("unknown model type {other}"))),
                 }
             }
-            24 => spec.treat_whitespace_as_suffix = as_bool(&value).ok_or_else(|| wrong_type("suffix"))?,
-            35 => spec.byte_fallback = as_bool(&value).ok_or_else(|| wrong_type("byte_fallback"))?,
+            24 => {
+                spec.treat_whitespace_as_suffix =
+                    as_bool(&value).ok_or_else(|| wrong_type("suffix"))?
+            }
+            35 => {
+                spec.byte_fallback = as_bool(&value).ok_or_else(|| wrong_type("byte_fallback"))?
+            }
             40 => spec.unk_id = as_int(&value).ok_or_else(|| wrong_type("unk_id"))?,
             41 => spec.bos_id = as_int(&value).ok_or_else(|| wrong_type("bos_id"))?,
             42 => spec.eos_id = as_int(&value).ok_or_else(|| wrong_type("eos_id"))?,
@@ -257,12 +280,18 @@ fn parse_normalizer_spec(data: &[u8]) -> Result<NormalizerSpec, SentencePieceErr
                 Value::Bytes(b) => spec.precompiled_charsmap = b.to_vec(),
                 _ => return Err(wrong_type("precompiled_charsmap")),
             },
-            3 => spec.add_dummy_prefix = as_bool(&value).ok_or_else(|| wrong_type("add_dummy_prefix"))?,
+            3 => {
+                spec.add_dummy_prefix =
+                    as_bool(&value).ok_or_else(|| wrong_type("add_dummy_prefix"))?
+            }
             4 => {
                 spec.remove_extra_whitespaces =
                     as_bool(&value).ok_or_else(|| wrong_type("remove_extra_whitespaces"))?;
             }
-            5 => spec.escape_whitespaces = as_bool(&value).ok_or_else(|| wrong_type("escape_whitespaces"))?,
+            5 => {
+                spec.escape_whitespaces =
+                    as_bool(&value).ok_or_else(|| wrong_type("escape_whitespaces"))?
+            }
             6 => spec.normalization_rule_tsv = as_string(&value, "normalization_rule_tsv")?,
             _ => {}
         }
@@ -344,7 +373,9 @@ mod tests {
         assert_eq!(parsed.trainer_spec.eos_id, 2);
         assert_eq!(parsed.normalizer_spec.name, "nmt_nfkc");
         assert!(!parsed.normalizer_spec.remove_extra_whitespaces);
-        assert!(parsed.normalizer_spec.add_dummy_prefix && parsed.normalizer_spec.escape_whitespaces);
+        assert!(
+            parsed.normalizer_spec.add_dummy_prefix && parsed.normalizer_spec.escape_whitespaces
+        );
         Ok(())
     }
 

@@ -162,7 +162,10 @@ pub(crate) fn invalid(origin: &str, loc: Loc, message: impl fmt::Display) -> Lex
 struct RawFile {
     version: Spanned<String>,
     #[serde(default)]
-    #[expect(dead_code, reason = "free-text field for data authors, accepted and ignored")]
+    #[expect(
+        dead_code,
+        reason = "free-text field for data authors, accepted and ignored"
+    )]
     about: Option<String>,
     #[serde(default)]
     lists: BTreeMap<Spanned<String>, Vec<Spanned<String>>>,
@@ -251,7 +254,9 @@ impl<'de> Deserialize<'de> for Window {
 /// references, patterns) happen when the lexicon is built.
 pub(crate) fn parse_file(src: &str, origin: &str) -> Result<FileSpec, LexiconError> {
     let raw: RawFile = toml::from_str(src).map_err(|e| {
-        let loc = e.span().map_or(Loc { line: 1, column: 1 }, |s| Loc::at(src, s.start));
+        let loc = e
+            .span()
+            .map_or(Loc { line: 1, column: 1 }, |s| Loc::at(src, s.start));
         invalid(origin, loc, e.message().trim_end())
     })?;
     let at = |span: Range<usize>| Loc::at(src, span.start);
@@ -260,7 +265,9 @@ pub(crate) fn parse_file(src: &str, origin: &str) -> Result<FileSpec, LexiconErr
     let version = raw.version.get_ref().trim().to_owned();
     if version.is_empty()
         || version.len() > 40
-        || !version.chars().all(|c| c.is_ascii_alphanumeric() || "._-+".contains(c))
+        || !version
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "._-+".contains(c))
     {
         return Err(err(
             raw.version.span(),
@@ -286,7 +293,10 @@ pub(crate) fn parse_file(src: &str, origin: &str) -> Result<FileSpec, LexiconErr
         for w in words {
             check_word(w.get_ref()).map_err(|m| err(w.span(), m))?;
             if w.get_ref().starts_with('@') {
-                return Err(err(w.span(), "a word list cannot refer to another list".to_owned()));
+                return Err(err(
+                    w.span(),
+                    "a word list cannot refer to another list".to_owned(),
+                ));
             }
         }
         lists.push((located(name), words.iter().map(located).collect()));
@@ -307,11 +317,14 @@ pub(crate) fn parse_file(src: &str, origin: &str) -> Result<FileSpec, LexiconErr
             ));
         }
         let lang = e.lang.get_ref();
-        let lang_ok = lang == "any" || ((2..=3).contains(&lang.len()) && lang.chars().all(|c| c.is_ascii_lowercase()));
+        let lang_ok = lang == "any"
+            || ((2..=3).contains(&lang.len()) && lang.chars().all(|c| c.is_ascii_lowercase()));
         if !lang_ok {
             return Err(err(
                 e.lang.span(),
-                format!("invalid lang {lang:?}: use an ISO 639 code such as \"en\" or \"nl\", or \"any\""),
+                format!(
+                    "invalid lang {lang:?}: use an ISO 639 code such as \"en\" or \"nl\", or \"any\""
+                ),
             ));
         }
         let description = e.description.get_ref().trim();
@@ -322,13 +335,21 @@ pub(crate) fn parse_file(src: &str, origin: &str) -> Result<FileSpec, LexiconErr
             ));
         }
         if e.patterns.get_ref().is_empty() {
-            return Err(err(e.patterns.span(), format!("entry {id:?} has no patterns")));
+            return Err(err(
+                e.patterns.span(),
+                format!("entry {id:?} has no patterns"),
+            ));
         }
         for p in e.patterns.get_ref() {
             check_pattern(p.get_ref()).map_err(|m| err(p.span(), m))?;
         }
         let c = e.context;
-        for w in c.forbid_near.iter().chain(&c.require_any).chain(&c.soften_near) {
+        for w in c
+            .forbid_near
+            .iter()
+            .chain(&c.require_any)
+            .chain(&c.soften_near)
+        {
             check_word(w.get_ref()).map_err(|m| err(w.span(), m))?;
         }
         entries.push(EntrySpec {
@@ -374,7 +395,9 @@ fn is_identifier(s: &str) -> bool {
 fn check_pattern(p: &str) -> Result<(), String> {
     let n = p.chars().count();
     if n == 0 || n > MAX_PATTERN_CHARS {
-        return Err(format!("pattern must be 1 to {MAX_PATTERN_CHARS} characters"));
+        return Err(format!(
+            "pattern must be 1 to {MAX_PATTERN_CHARS} characters"
+        ));
     }
     let inner = p.strip_prefix('*').unwrap_or(p);
     let inner = inner.strip_suffix('*').unwrap_or(inner);

@@ -38,9 +38,9 @@ impl WordSet {
 
     /// Whether a listed token sequence starts at token `i` and ends before token `end`.
     fn sequence_at(&self, s: &TokenStream, i: usize, end: usize) -> bool {
-        self.sequences
-            .iter()
-            .any(|seq| i + seq.len() <= end && seq.iter().enumerate().all(|(k, w)| s.text(i + k) == &**w))
+        self.sequences.iter().any(|seq| {
+            i + seq.len() <= end && seq.iter().enumerate().all(|(k, w)| s.text(i + k) == &**w)
+        })
     }
 }
 
@@ -179,11 +179,17 @@ impl Matcher {
 
         for file in files {
             for spec in &file.entries {
-                let here = format!("{}:{}:{}", file.origin, spec.id.loc.line, spec.id.loc.column);
+                let here = format!(
+                    "{}:{}:{}",
+                    file.origin, spec.id.loc.line, spec.id.loc.column
+                );
                 if let Some(first) = ids.insert(&spec.id.value, here) {
                     return Err(file.error(
                         spec.id.loc,
-                        format!("duplicate id {:?} (first defined at {first})", spec.id.value),
+                        format!(
+                            "duplicate id {:?} (first defined at {first})",
+                            spec.id.value
+                        ),
                     ));
                 }
                 let entry = entries.len();
@@ -243,12 +249,18 @@ impl Matcher {
             let ac = AhoCorasick::builder()
                 .match_kind(MatchKind::Standard)
                 .build(&p)
-                .map_err(|e| LexiconError::Build { message: e.to_string() })?;
+                .map_err(|e| LexiconError::Build {
+                    message: e.to_string(),
+                })?;
             if let Some(slot) = sides.get_mut(f) {
                 *slot = Some(Side { ac, refs: r });
             }
         }
-        Ok(Matcher { infos, entries, sides })
+        Ok(Matcher {
+            infos,
+            entries,
+            sides,
+        })
     }
 
     /// Finds entries in a normalised message.
@@ -271,7 +283,9 @@ impl Matcher {
                     continue;
                 };
                 for pref in prefs {
-                    if let Some(c) = self.candidate(field, haystack, &stream, m.start(), m.end(), pref) {
+                    if let Some(c) =
+                        self.candidate(field, haystack, &stream, m.start(), m.end(), pref)
+                    {
                         cands.push(c);
                     }
                 }
@@ -342,7 +356,8 @@ impl Matcher {
             return None;
         };
         let softened = !words.soften.is_empty() && near(s, first, last, r.window, &words.soften);
-        let weight = self.infos.get(pref.entry)?.weight * if softened { r.soften_factor } else { 1.0 };
+        let weight =
+            self.infos.get(pref.entry)?.weight * if softened { r.soften_factor } else { 1.0 };
         let span = s.tokens.get(first)?.start..s.tokens.get(last)?.end;
         Some(Candidate {
             entry: pref.entry,
@@ -358,7 +373,8 @@ impl Matcher {
 
     /// Applies the other-hit gate, drops occurrences inside longer ones, keeps one hit per entry.
     fn resolve(&self, cands: Vec<Candidate>, n: &Normalized) -> Vec<LexiconHit> {
-        let (accepted, deferred): (Vec<_>, Vec<_>) = cands.into_iter().partition(|c| c.rule.is_some());
+        let (accepted, deferred): (Vec<_>, Vec<_>) =
+            cands.into_iter().partition(|c| c.rule.is_some());
         let mut accepted = drop_contained(accepted);
         let mut extra = Vec::new();
         for mut d in deferred {
@@ -427,7 +443,9 @@ fn near(s: &TokenStream, first: usize, last: usize, window: usize, set: &WordSet
 
 /// Whether a cue word is near; a repetition of the matched words is no cue (`zog zog`).
 fn cue_near(s: &TokenStream, first: usize, last: usize, window: usize, set: &WordSet) -> bool {
-    near_where(s, first, last, window, set, |t| !(first..=last).any(|i| s.text(i) == t))
+    near_where(s, first, last, window, set, |t| {
+        !(first..=last).any(|i| s.text(i) == t)
+    })
 }
 
 /// Whether a word of `set` accepted by `keep` lies within `window` tokens either side of
@@ -520,7 +538,8 @@ fn compile_pattern(
         let joined: String = texts.concat();
         if joined.chars().count() >= MIN_COMPACT_CHARS {
             let collapsed = tokenize_with(&joined, field.collapses()).canon;
-            let words = (collapsed != joined).then(|| vec![Box::from(joined.as_str())].into_boxed_slice());
+            let words =
+                (collapsed != joined).then(|| vec![Box::from(joined.as_str())].into_boxed_slice());
             out.push((
                 collapsed,
                 PatternRef {
@@ -576,10 +595,15 @@ fn word_set(
                     return Err(invalid(
                         origin,
                         word.loc,
-                        format!("context word {:?}: a trailing '*' needs a single word", word.value),
+                        format!(
+                            "context word {:?}: a trailing '*' needs a single word",
+                            word.value
+                        ),
                     ));
                 }
-                n => set.sequences.push((0..n).map(|i| Box::from(s.text(i))).collect()),
+                n => set
+                    .sequences
+                    .push((0..n).map(|i| Box::from(s.text(i))).collect()),
             }
         }
     }

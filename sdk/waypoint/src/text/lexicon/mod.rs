@@ -281,7 +281,13 @@ impl Lexicon {
     /// A lexicon holding the files of `self` and then `other`; fails like a load would
     /// (for example on an id present in both).
     pub fn merge(&self, other: &Lexicon) -> Result<Lexicon, LexiconError> {
-        let files = self.inner.files.iter().chain(&other.inner.files).cloned().collect();
+        let files = self
+            .inner
+            .files
+            .iter()
+            .chain(&other.inner.files)
+            .cloned()
+            .collect();
         LexiconBuilder { files }.build()
     }
 

@@ -74,7 +74,9 @@ impl TokenStream {
 
     /// Index of the last token starting before canonical byte offset `end`.
     pub(crate) fn token_before(&self, end: usize) -> Option<usize> {
-        self.tokens.partition_point(|t| t.cstart < end).checked_sub(1)
+        self.tokens
+            .partition_point(|t| t.cstart < end)
+            .checked_sub(1)
     }
 }
 
@@ -274,7 +276,9 @@ mod tests {
 
     fn texts(s: &str) -> Vec<String> {
         let ts = tokenize(s);
-        (0..ts.tokens.len()).map(|i| ts.text(i).to_owned()).collect()
+        (0..ts.tokens.len())
+            .map(|i| ts.text(i).to_owned())
+            .collect()
     }
 
     #[test]
@@ -282,7 +286,10 @@ mod tests {
         assert_eq!(texts("xx1488xx"), ["xx", "1488", "xx"]);
         assert_eq!(texts("14/88"), ["14", "88"]);
         assert_eq!(texts("gg 14-0"), ["gg", "14", "0"]);
-        assert_eq!(texts("costs 14.88 or 1,488"), ["costs", "14.88", "or", "1,488"]);
+        assert_eq!(
+            texts("costs 14.88 or 1,488"),
+            ["costs", "14.88", "or", "1,488"]
+        );
         assert_eq!(texts("1.4.8.8 v1.2"), ["1", "4", "8", "8", "v", "1", "2"]);
         assert_eq!(tokenize("1.4.8.8").canon, "1 4 8 8");
         assert_eq!(tokenize("1,488.50").canon, "1,488.50");
@@ -299,8 +306,14 @@ mod tests {
         assert_eq!(ts.canon, "aryan 88 sieg\nheil");
         let glued: Vec<bool> = ts.tokens.iter().map(|t| t.glued).collect();
         assert_eq!(glued, [false, true, false, false]);
-        assert_eq!(&"aryan88 sieg. heil"[ts.tokens[1].start..ts.tokens[1].end], "88");
-        assert_eq!(&"aryan88 sieg. heil"[ts.tokens[3].start..ts.tokens[3].end], "heil");
+        assert_eq!(
+            &"aryan88 sieg. heil"[ts.tokens[1].start..ts.tokens[1].end],
+            "88"
+        );
+        assert_eq!(
+            &"aryan88 sieg. heil"[ts.tokens[3].start..ts.tokens[3].end],
+            "heil"
+        );
     }
 
     #[test]
