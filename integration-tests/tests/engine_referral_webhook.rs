@@ -125,3 +125,105 @@ fn a_drifting_player_reaches_review_and_the_webhook_gets_a_signed_pseudonymous_p
     );
     engine.shutdown(Duration::from_secs(10)).unwrap();
 }
+
+fn context_policy(url: &str) -> Policy {
+    let source = format!(
+        "version = \"context-test\"\n\
+         accumulated.extremism = {{ floor = 0.3, nudge = 0.5, help = 1.0, review = 1.5 }}\n\
+         [referral]\nground = \"ToS 4.2\"\ncontext_messages = 2\n\
+         [referral.webhook]\nurl = \"{url}\"\nsecret_env = \"WAYPOINT_TEST_UNUSED_SECRET\"\nkey_id = \"{KEY_ID}\"\n\
+         [referral.retry]\ninitial_backoff_ms = 20\nmax_backoff_ms = 200\n"
+    );
+    Policy::from_toml_str(&source, "context-test.toml").unwrap()
+}
+
+/// Chats until the player is referred; returns the referral packet the webhook received and
+/// every line that was sent, in order.
+fn referred_packet(redact_context: bool) -> (serde_json::Value, Vec<String>) {
+    let receiver = TestReceiver::start(free_port(), Duration::from_secs(300));
+    let spool = tempfile::tempdir().unwrap();
+    let clock = SimulatedClock::new();
+    let mut builder = Engine::builder()
+        .models_dir(PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../models"))
+        .policy(context_policy(&receiver.url()))
+        .clock(clock.clone())
+        .pseudonym_key(b"context test".to_vec())
+        .webhook_secret(SECRET)
+        .referral_spool_dir(spool.path());
+    if redact_context {
+        builder = builder.before_referral(|mut referral| {
+            referral.context.clear();
+            Some(referral)
+        });
+    }
+    let engine = builder.build().unwrap();
+    let lines = [
+        "gg all",
+        "push mid after the next wave",
+        "join us brothers, the day of the rope is coming 1488",
+        "the great replacement is real, white genocide is happening 14 words",
+        "sieg heil 1488, the race war is coming, day of the rope",
+        "heil hitler 1488, rahowa now, the day of the rope is near",
+        "1488 sieg heil, white genocide, join the race war",
+        "day of the rope 1488, rahowa, heil hitler",
+    ];
+    let mut sent = Vec::new();
+    for (i, line) in lines.iter().enumerate() {
+        clock.set(Timestamp::from_secs_f64(i as f64 * 300.0));
+        engine
+            .submit(Signal::Chat(
+                ChatMessage::new(PLATFORM_ID, *line).locale("en"),
+            ))
+            .unwrap();
+        sent.push((*line).to_owned());
+        assert!(engine.flush(Duration::from_secs(30)));
+        if engine
+            .drain_responses()
+            .iter()
+            .any(|r| matches!(r, Response::ReviewReferral(_)))
+        {
+            break;
+        }
+    }
+    let status = engine
+        .flush_referrals(Duration::from_secs(30))
+        .expect("a webhook is configured");
+    assert_eq!(status.pending, 0, "{status:?}");
+    assert!(
+        receiver.wait_for(1, Duration::from_secs(10)),
+        "a referral arrives"
+    );
+    let body = receiver.captured()[0].body.clone();
+    engine.shutdown(Duration::from_secs(10)).unwrap();
+    (serde_json::from_slice(&body).unwrap(), sent)
+}
+
+#[test]
+fn referral_packets_carry_the_configured_number_of_context_messages() {
+    let (packet, sent) = referred_packet(false);
+    assert!(sent.len() >= 3, "review needs a few messages: {sent:?}");
+    let messages = packet["messages"].as_array().unwrap();
+    let roles: Vec<&str> = messages
+        .iter()
+        .map(|m| m["role"].as_str().unwrap())
+        .collect();
+    assert_eq!(roles, ["context", "context", "flagged"], "{packet}");
+    let texts: Vec<&str> = messages
+        .iter()
+        .map(|m| m["text"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        texts,
+        sent[sent.len() - 3..],
+        "the two lines before the flagged one, oldest first"
+    );
+}
+
+#[test]
+fn before_referral_can_redact_the_context() {
+    let (packet, sent) = referred_packet(true);
+    let messages = packet["messages"].as_array().unwrap();
+    assert_eq!(messages.len(), 1, "{packet}");
+    assert_eq!(messages[0]["role"], "flagged");
+    assert_eq!(messages[0]["text"], sent.last().unwrap().as_str());
+}

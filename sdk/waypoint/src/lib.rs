@@ -42,7 +42,7 @@ pub use hooks::{BeforeReferral, ClosureHooks, Hooks};
 pub use location::SourceLocation;
 pub use player::PlayerKey;
 pub use policy::{Policy, PolicyError, ResponseLevel};
-pub use response::{HelpLink, Nudge, Reasons, Referral, Response};
+pub use response::{ContextMessage, HelpLink, Nudge, Reasons, Referral, Response};
 pub use scorer::{Health, MessageScore, Scorer, ScorerBuildError, ScorerBuilder};
 pub use signal::{AgeBand, ChatMessage, PlayerId, Signal};
 pub use uuid::Uuid;

@@ -124,8 +124,24 @@ pub struct Referral {
     /// The message or name that triggered the referral, for the reviewer; a `before_referral`
     /// hook may redact it.
     pub evidence: Option<String>,
+    /// The player's chat lines just before the flagged one, oldest first — at most the policy's
+    /// `referral.context_messages` (none by default). A `before_referral` hook may redact them.
+    pub context: Vec<ContextMessage>,
     /// Why.
     pub reasons: Reasons,
+}
+
+/// A chat line sent before a referred message, included for the reviewer's context.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ContextMessage {
+    /// When it was sent.
+    pub at: Timestamp,
+    /// The channel it was sent on.
+    pub channel: String,
+    /// The text as typed (at most 1,024 characters are kept).
+    pub text: String,
+    /// Its combined scores.
+    pub scores: Scores,
 }
 
 /// A response to a player's behaviour.

@@ -11,7 +11,8 @@ use crate::player::{PlayerKey, PlayerStore, Pseudonymizer, TrajectoryPoint};
 use crate::policy::ladder::{self, LadderInput, LadderOutcome, Risk};
 use crate::policy::{Policy, ResponseLevel};
 use crate::response::{
-    HelpLink, Nudge, Reasons, Referral, Response, default_help_text, default_nudge_text,
+    ContextMessage, HelpLink, Nudge, Reasons, Referral, Response, default_help_text,
+    default_nudge_text,
 };
 use crate::scorer::MessageScore;
 use crate::signal::{AgeBand, Signal};
@@ -31,6 +32,9 @@ pub(super) enum Processed {
     Respond(Box<Response>, Vec<Earlier>),
 }
 
+/// Longest context line kept, in characters (the normaliser's default limit).
+const MAX_CONTEXT_CHARS: usize = 1024;
+
 /// An earlier response to a player, kept for the referral packet.
 #[derive(Debug, Clone)]
 pub(super) struct Earlier {
@@ -46,6 +50,22 @@ struct History {
     earlier: VecDeque<Earlier>,
     /// Category and age band of the last help link shown, for help-opened telemetry.
     last_help: Option<(Category, AgeBand)>,
+    /// The player's latest chat lines, at most `referral.context_messages` of them.
+    recent_chat: VecDeque<ContextMessage>,
+}
+
+impl History {
+    /// Remembers `line` as context and returns the lines before it, oldest first.
+    fn remember_chat(&mut self, line: ContextMessage, capacity: usize) -> Vec<ContextMessage> {
+        let before = self.recent_chat.iter().cloned().collect();
+        while self.recent_chat.len() >= capacity.max(1) {
+            self.recent_chat.pop_front();
+        }
+        if capacity > 0 {
+            self.recent_chat.push_back(line);
+        }
+        before
+    }
 }
 
 /// Results of recording an outcome.
@@ -120,6 +140,7 @@ impl State {
         let mut repeats = 0;
         let mut rate = 0.0;
         let mut channel = None;
+        let mut context = Vec::new();
         let amplification =
             ladder::amplification(policy, state.reporters(at, policy), state.blocks());
         match signal {
@@ -127,6 +148,20 @@ impl State {
                 state.note_profile(chat.age_band, chat.locale.as_deref());
                 channel = Some(chat.channel.clone());
                 if let Some(scored) = &scored {
+                    let capacity = policy.referral.context_messages;
+                    if capacity > 0 {
+                        let line = ContextMessage {
+                            at,
+                            channel: chat.channel.clone(),
+                            text: chat.text.chars().take(MAX_CONTEXT_CHARS).collect(),
+                            scores: scored.scores,
+                        };
+                        context = self
+                            .history
+                            .entry(key)
+                            .or_default()
+                            .remember_chat(line, capacity);
+                    }
                     (repeats, rate) = state.note_message(text_hash(&scored.normalized.text));
                     added = ladder::contribution(policy, &scored.scores);
                     added.scale(amplification * ladder::pacing_factor(policy, repeats, rate));
@@ -269,6 +304,7 @@ impl State {
                     pseudonym: key,
                     at,
                     evidence,
+                    context,
                     reasons,
                 })
             }

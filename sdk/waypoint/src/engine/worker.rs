@@ -235,12 +235,6 @@ impl Worker {
 
     fn case_input(&self, referral: &Referral, earlier: &[Earlier]) -> CaseInput {
         let reasons = &referral.reasons;
-        let scores = reasons.scores.map(|s| {
-            Category::ALL
-                .iter()
-                .map(|c| CategoryScore::new(c.to_string(), s.0[c.index()]))
-                .collect::<Vec<_>>()
-        });
         let mut categories: Vec<CategoryScore> = Vec::new();
         for rule in &reasons.rules {
             let name = rule.category.to_string();
@@ -253,7 +247,22 @@ impl Worker {
             }
         }
         let at_ms = self.shared.unix_ms(referral.at);
-        let messages = referral
+        let category_scores = |s: &crate::Scores| {
+            Category::ALL
+                .iter()
+                .map(|c| CategoryScore::new(c.to_string(), s.0[c.index()]))
+                .collect::<Vec<_>>()
+        };
+        // Context lines come first (oldest first), then the flagged message; the packet keeps
+        // at most `referral.context_messages` of them before each flagged one.
+        let context = referral.context.iter().map(|line| InputMessage {
+            sent_at_unix_ms: self.shared.unix_ms(line.at),
+            channel: Some(line.channel.clone()),
+            text: line.text.clone(),
+            flagged: false,
+            scores: category_scores(&line.scores),
+        });
+        let flagged = referral
             .evidence
             .iter()
             .map(|text| InputMessage {
@@ -261,17 +270,23 @@ impl Worker {
                 channel: reasons.channel.clone(),
                 text: text.clone(),
                 flagged: true,
-                scores: scores.clone().unwrap_or_default(),
+                scores: reasons
+                    .scores
+                    .as_ref()
+                    .map(category_scores)
+                    .unwrap_or_default(),
             })
             .collect::<Vec<_>>();
-        let has_message = !messages.is_empty();
+        let flagged_index = referral.context.len();
+        let has_message = !flagged.is_empty();
+        let messages: Vec<InputMessage> = context.chain(flagged).collect();
         let lexicon_hits = reasons
             .lexicon
             .iter()
             .map(|hit| InputLexiconHit {
                 term: hit.id.clone(),
                 family: (!hit.description.is_empty()).then(|| hit.description.clone()),
-                message_index: has_message.then_some(0),
+                message_index: has_message.then_some(flagged_index),
             })
             .collect();
         let trajectory = reasons

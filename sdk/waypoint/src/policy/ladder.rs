@@ -57,12 +57,12 @@ impl Risk {
 
     /// The category with the highest risk and that risk.
     pub fn max(&self) -> (Category, f32) {
-        Category::ALL
-            .into_iter()
-            .map(|c| (c, self.get(c)))
-            .fold((Category::Insult, f32::MIN), |best, cur| {
+        Category::ALL.into_iter().map(|c| (c, self.get(c))).fold(
+            (Category::Insult, f32::MIN),
+            |best, cur| {
                 if cur.1 > best.1 { cur } else { best }
-            })
+            },
+        )
     }
 }
 
