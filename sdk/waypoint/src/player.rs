@@ -13,6 +13,7 @@ use hmac::{Hmac, KeyInit, Mac};
 use serde::Serialize;
 use sha2::Sha256;
 
+use crate::Category;
 use crate::clock::Timestamp;
 use crate::policy::ladder::{Risk, decay_factor, ladder_index};
 use crate::policy::{Policy, ResponseLevel};
@@ -194,6 +195,13 @@ impl PlayerState {
     /// Multiplies accumulated risk by `factor` (a dismissed review lowers it).
     pub fn scale_risk(&mut self, factor: f32) {
         self.risk.scale(factor);
+    }
+
+    /// Moves all accumulated risk in `from` to `to` (a reviewer corrected the category).
+    pub fn reassign_risk(&mut self, from: Category, to: Category) {
+        let moved = self.risk.0[from.index()];
+        self.risk.0[from.index()] = 0.0;
+        self.risk.0[to.index()] += moved;
     }
 
     /// Records a report by the reporter with this tag; a reporter counts once, refreshed by new reports.

@@ -235,12 +235,14 @@ fn dismissed_review_lowers_risk_and_restarts_the_ladder_upheld_changes_nothing()
         .record_outcome(Outcome::Review {
             case_id,
             decision: ReviewDecision::Dismissed,
+            corrected_category: None,
         })
         .expect("queued");
     engine
         .record_outcome(Outcome::Review {
             case_id,
             decision: ReviewDecision::Upheld,
+            corrected_category: None,
         })
         .expect("queued");
     let after = replay(&engine, &clock, vec![(4000.0, evidence("p", 0.6))]);

@@ -102,6 +102,7 @@ enum Step {
         case_id: Option<String>,
         player: Option<String>,
         outcome: String,
+        category: Option<String>,
     },
 }
 
@@ -351,13 +352,7 @@ fn to_job(step: Step, platform: &Platform) -> Result<Job, String> {
             if !weight.is_finite() {
                 return Err(format!("weight {weight} must be a number"));
             }
-            let category = category
-                .map(|c| {
-                    Category::parse(&c).ok_or_else(|| {
-                        format!("category {c:?}: expected insult, hate, threat or extremism")
-                    })
-                })
-                .transpose()?;
+            let category = parse_category(category)?;
             Signal::Custom {
                 player: player.into(),
                 kind,
@@ -369,16 +364,30 @@ fn to_job(step: Step, platform: &Platform) -> Result<Job, String> {
             case_id,
             player,
             outcome,
+            category,
             ..
-        } => return outcome_job(case_id, player, &outcome, platform),
+        } => {
+            let corrected_category = parse_category(category)?;
+            return outcome_job(case_id, player, &outcome, corrected_category, platform);
+        }
     };
     Ok(Job::Signal(signal))
+}
+
+/// Parses an optional category name from a script line.
+fn parse_category(name: Option<String>) -> Result<Option<Category>, String> {
+    name.map(|c| {
+        Category::parse(&c)
+            .ok_or_else(|| format!("category {c:?}: expected insult, hate, threat or extremism"))
+    })
+    .transpose()
 }
 
 fn outcome_job(
     case_id: Option<String>,
     player: Option<String>,
     outcome: &str,
+    corrected_category: Option<Category>,
     platform: &Platform,
 ) -> Result<Job, String> {
     let decision = match outcome {
@@ -404,7 +413,11 @@ fn outcome_job(
             .ok_or_else(|| format!("player {player:?} has no referral to decide yet"))?,
         (None, None) => return Err("a review outcome needs \"case_id\" or \"player\"".to_owned()),
     };
-    Ok(Job::Outcome(Outcome::Review { case_id, decision }))
+    Ok(Job::Outcome(Outcome::Review {
+        case_id,
+        decision,
+        corrected_category,
+    }))
 }
 
 /// Writes one response line; `Ok(false)` means the reader went away.

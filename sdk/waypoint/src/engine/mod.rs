@@ -145,6 +145,10 @@ pub enum Outcome {
         case_id: Uuid,
         /// The decision.
         decision: ReviewDecision,
+        /// The category the reviewer found, when it differs from the referred one (only
+        /// meaningful for [`ReviewDecision::Upheld`]): the player's accumulated risk moves to
+        /// it, and telemetry counts the referral as not upheld for the referred category.
+        corrected_category: Option<crate::Category>,
     },
 }
 

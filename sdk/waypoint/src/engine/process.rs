@@ -326,7 +326,11 @@ impl State {
                     .map(|(category, age_band)| Event::HelpOpened { category, age_band });
                 OutcomeResult::Recorded(event)
             }
-            Outcome::Review { case_id, decision } => {
+            Outcome::Review {
+                case_id,
+                decision,
+                corrected_category,
+            } => {
                 let Some((key, _, category)) = self.cases.get(case_id).copied() else {
                     return OutcomeResult::UnknownCase;
                 };
@@ -346,12 +350,104 @@ impl State {
                         counts.dismissed = counts.dismissed.saturating_add(1);
                     }
                 }
+                let corrected = corrected_category.filter(|c| Some(*c) != category);
+                if let (ReviewDecision::Upheld, Some(from), Some(to)) =
+                    (decision, category, corrected)
+                {
+                    state.reassign_risk(from, to);
+                }
                 self.cases.remove(case_id);
-                let upheld = matches!(decision, ReviewDecision::Upheld);
+                let upheld = matches!(decision, ReviewDecision::Upheld) && corrected.is_none();
                 OutcomeResult::Recorded(
                     category.map(|category| Event::Outcome { category, upheld }),
                 )
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::signal::PlayerId;
+
+    const POLICY: &str = "version = \"t\"\n\
+        accumulated.extremism = { floor = 0.4, nudge = 1.0, help = 2.0, review = 3.0 }\n";
+
+    fn evidence(weight: f32) -> Signal {
+        Signal::Custom {
+            player: PlayerId::new("p"),
+            kind: "moderator_note".into(),
+            category: Some(Category::Extremism),
+            weight,
+        }
+    }
+
+    /// Feeds evidence a minute apart until the player is referred; returns the case id.
+    fn referred(state: &mut State, policy: &Policy) -> Uuid {
+        for minute in 0..20 {
+            let at = Timestamp::from_secs_f64(f64::from(minute) * 60.0);
+            if let Processed::Respond(response, _) =
+                state.process(policy, &evidence(0.6), at, None, None)
+                && let Some(case_id) = response.case_id()
+            {
+                return case_id;
+            }
+        }
+        panic!("no referral");
+    }
+
+    fn risk(state: &State) -> Risk {
+        let key = state.pseudonymizer.key(&PlayerId::new("p"));
+        state.store.get(&key).map(|s| s.risk()).unwrap_or_default()
+    }
+
+    #[test]
+    fn upheld_with_a_corrected_category_moves_risk_and_is_not_counted_as_upheld() {
+        let policy = Policy::from_toml_str(POLICY, "t").expect("valid");
+        let mut state = State::new(Pseudonymizer::new(b"k"));
+        let case_id = referred(&mut state, &policy);
+        let before = risk(&state).get(Category::Extremism);
+        let outcome = Outcome::Review {
+            case_id,
+            decision: ReviewDecision::Upheld,
+            corrected_category: Some(Category::Hate),
+        };
+        let result = state.outcome(&policy, &outcome, Timestamp::from_secs_f64(1200.0));
+        assert!(matches!(
+            result,
+            OutcomeResult::Recorded(Some(Event::Outcome {
+                category: Category::Extremism,
+                upheld: false
+            }))
+        ));
+        let after = risk(&state);
+        assert_eq!(after.get(Category::Extremism), 0.0);
+        assert!(
+            after.get(Category::Hate) > 0.5 * before,
+            "{after:?} vs {before}"
+        );
+    }
+
+    #[test]
+    fn upheld_in_the_referred_category_counts_as_upheld_and_keeps_risk() {
+        let policy = Policy::from_toml_str(POLICY, "t").expect("valid");
+        let mut state = State::new(Pseudonymizer::new(b"k"));
+        let case_id = referred(&mut state, &policy);
+        let outcome = Outcome::Review {
+            case_id,
+            decision: ReviewDecision::Upheld,
+            corrected_category: Some(Category::Extremism),
+        };
+        let result = state.outcome(&policy, &outcome, Timestamp::from_secs_f64(1200.0));
+        assert!(matches!(
+            result,
+            OutcomeResult::Recorded(Some(Event::Outcome {
+                category: Category::Extremism,
+                upheld: true
+            }))
+        ));
+        assert!(risk(&state).get(Category::Extremism) > 0.0);
+        assert_eq!(risk(&state).get(Category::Hate), 0.0);
     }
 }
