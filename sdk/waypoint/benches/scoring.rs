@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 use criterion::{BatchSize, Criterion, Throughput};
 use rustrict::CensorStr;
 use support::{best_pass, corpus, workspace_root};
-use waypoint::model::featurize;
+use waypoint::model::{FastModel, Runtime, featurize};
 use waypoint::text::{NormalizeOptions, normalize};
 use waypoint::{Health, Scorer};
 
@@ -123,6 +123,33 @@ fn main() {
         },
     ];
     if let Some(scorer) = &scorer {
+        let normalized_full: Vec<_> = lines.iter().map(|l| normalize(l, &options)).collect();
+        figures.push(Figure {
+            name: "lexicon find (stage alone)",
+            per_second: throughput(n, || {
+                black_box(
+                    normalized_full
+                        .iter()
+                        .map(|t| scorer.lexicon().find(t).len())
+                        .sum::<usize>(),
+                );
+            }),
+        });
+        if let Ok(runtime) = Runtime::init(None)
+            && let Ok(model) = FastModel::load(&runtime, &workspace_root().join("models"))
+        {
+            figures.push(Figure {
+                name: "featurize + model, batch 64 (stage alone)",
+                per_second: throughput(n, || {
+                    black_box(
+                        normalized
+                            .chunks(64)
+                            .map(|c| model.score_batch(c).map_or(0, |s| s.len()))
+                            .sum::<usize>(),
+                    );
+                }),
+            });
+        }
         figures.push(Figure {
             name: "fast tier, batch 1",
             per_second: throughput(n, || {
