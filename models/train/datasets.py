@@ -90,18 +90,24 @@ def gametox_split() -> tuple[pd.DataFrame, pd.DataFrame]:
 # Training-only sources.
 
 
+DAVIDSON_MAP = {0: (N, 1, N, N), 1: (1, 0, N, 0), 2: (0, 0, 0, 0)}  # hate, offensive, neither
+
+
 def davidson() -> pd.DataFrame:
     d = _read_csv(DATA / "davidson_hate_offensive" / "labeled_data.csv")
-    m = {0: (N, 1, N, N), 1: (1, 0, N, 0), 2: (0, 0, 0, 0)}
-    return _frame("davidson", d["tweet"], [m[int(c)] for c in d["class"]])
+    return _frame("davidson", d["tweet"], [DAVIDSON_MAP[int(c)] for c in d["class"]])
+
+
+HATEXPLAIN_MAP = {"normal": (0, 0, 0, 0), "offensive": (1, 0, N, 0), "hatespeech": (N, 1, N, N)}
 
 
 def hatexplain_train() -> pd.DataFrame:
     d = _read_csv(DATA / "hatexplain" / "hatexplain_majority.csv")
-    d = d[d["split"] == "train"]
-    m = {"normal": (0, 0, 0, 0), "offensive": (1, 0, N, 0), "hatespeech": (N, 1, N, N)}
-    d = d[d["label_name"].isin(list(m))]
-    return _frame("hatexplain", d["text"], [m[l] for l in d["label_name"]])
+    d = d[(d["split"] == "train") & d["label_name"].isin(list(HATEXPLAIN_MAP))]
+    return _frame("hatexplain", d["text"], [HATEXPLAIN_MAP[l] for l in d["label_name"]])
+
+
+GAB_RULE = "insult = vo, hate = hd, threat = cv, extremism = unknown if hd or cv else 0"
 
 
 def _gab_labels(row) -> tuple:
@@ -115,6 +121,11 @@ def gab_train() -> pd.DataFrame:
     return _frame("gab", d["text"], [_gab_labels(r) for r in d.itertuples()])
 
 
+IMPLICIT_STAGE1_MAP = {
+    "not_hate": (0, 0, 0, 0),
+    "implicit_hate": (N, 1, N, N),  # used when the post has no stage-2 label
+    "explicit_hate": (N, 1, N, N),
+}
 IMPLICIT_STAGE2_MAP = {
     "incitement": (N, 1, 0, 1),  # promoting hate groups / ideologies: propaganda
     "white_grievance": (N, 1, 0, 1),  # "white genocide", replacement narratives
@@ -134,11 +145,11 @@ def implicit_hate() -> pd.DataFrame:
     labels = []
     for post, cls in zip(s1["post"].astype(str), s1["class"]):
         if cls == "not_hate":
-            labels.append((0, 0, 0, 0))
+            labels.append(IMPLICIT_STAGE1_MAP["not_hate"])
         elif post in fine and fine[post] in IMPLICIT_STAGE2_MAP:
             labels.append(IMPLICIT_STAGE2_MAP[fine[post]])
         else:  # explicit hate, or implicit without a stage-2 label
-            labels.append((N, 1, N, N))
+            labels.append(IMPLICIT_STAGE1_MAP[cls])
     return _frame("implicit_hate", s1["post"], labels)
 
 
@@ -153,18 +164,26 @@ SUPREMACIST_MARKERS = re.compile(
 )
 
 
+STORMFRONT_MAP = {
+    "noHate": (0, 0, 0, 0),
+    "hate+marker": (N, 1, N, 1),
+    "hate": (N, 1, N, N),
+}
+
+
 def stormfront() -> pd.DataFrame:
     d = _read_csv(DATA / "stormfront_vicomtech" / "stormfront_sentences.csv")
     d = d[d["label"].isin(["hate", "noHate"])]
     labels = []
     for text, label in zip(d["text"].astype(str), d["label"]):
-        if label == "noHate":
-            labels.append((0, 0, 0, 0))
-        elif SUPREMACIST_MARKERS.search(text.lower()):
-            labels.append((N, 1, N, 1))
-        else:
-            labels.append((N, 1, N, N))
+        if label == "hate" and SUPREMACIST_MARKERS.search(text.lower()):
+            label = "hate+marker"
+        labels.append(STORMFRONT_MAP[label])
     return _frame("stormfront", d["text"], labels)
+
+
+# HS=0 tweets include much non-hateful abuse, so insult is unknown for every row.
+HATEVAL_MAP = {1: (N, 1, N, N), 0: (N, 0, 0, 0)}
 
 
 def hateval() -> pd.DataFrame:
@@ -172,9 +191,16 @@ def hateval() -> pd.DataFrame:
         _read_csv(DATA / "hateval2019_en" / f"hateval2019_en_{s}.csv") for s in ("train", "dev")
     ]
     d = pd.concat(parts, ignore_index=True)
-    # HS=0 tweets include much non-hateful abuse, so insult is unknown for every row.
-    labels = [(N, 1, N, N) if int(h) else (N, 0, 0, 0) for h in d["HS"]]
-    return _frame("hateval", d["text"], labels)
+    return _frame("hateval", d["text"], [HATEVAL_MAP[int(h)] for h in d["HS"]])
+
+
+OLID_MAP = {
+    "NOT": (0, 0, 0, 0),
+    "OFF/UNT": (N, 0, N, 0),  # untargeted profanity: not an insult at someone
+    "OFF/TIN/IND": (1, 0, N, 0),
+    "OFF/TIN/GRP": (N, N, N, N),  # offence at a group: may or may not be hate
+    "OFF/TIN/OTH": (N, 0, N, 0),  # organisation, event, issue
+}
 
 
 def olid() -> pd.DataFrame:
@@ -183,24 +209,42 @@ def olid() -> pd.DataFrame:
         d = pd.read_csv(fh, sep="\t", quoting=csv.QUOTE_NONE, keep_default_na=False)
     labels = []
     for a, b, c in zip(d["subtask_a"], d["subtask_b"], d["subtask_c"]):
-        if a == "NOT":
-            labels.append((0, 0, 0, 0))
-        elif b == "UNT":
-            labels.append((N, 0, N, 0))  # untargeted profanity: not an insult at someone
-        elif c == "IND":
-            labels.append((1, 0, N, 0))
-        elif c == "GRP":
-            labels.append((N, N, N, N))  # offence at a group: may or may not be hate
-        else:  # OTH: organisation, event, issue
-            labels.append((N, 0, N, 0))
+        key = "NOT" if a == "NOT" else ("OFF/UNT" if b == "UNT" else f"OFF/TIN/{c}")
+        labels.append(OLID_MAP.get(key, OLID_MAP["OFF/TIN/OTH"]))
     return _frame("olid", d["tweet"], labels)
+
+
+RADICAL_TT_MAP = {"radical": (0, 0, 0, 0), "non_radical": (0, 0, 0, 0)}
 
 
 def radical_tt() -> pd.DataFrame:
     """Weak hashtag labels (ISIS news / counter-terrorism vs cricket): all rows are negatives."""
     d = _read_csv(DATA / "radical_tt_weak" / "radical_tt_tweets.csv")
     d = d[d["label"].isin(["radical", "non_radical"]) & (d["lang"] == "en")]
-    return _frame("radical_tt", d["text"], [(0, 0, 0, 0)] * len(d))
+    return _frame("radical_tt", d["text"], [RADICAL_TT_MAP[l] for l in d["label"]])
+
+
+def label_mapping() -> dict:
+    """The mapping tables as JSON-ready data: [insult, hate, threat, extremism], null = unknown."""
+
+    def conv(table: dict) -> dict:
+        return {str(k): [None if np.isnan(v) else int(v) for v in np.asarray(t, dtype=float)]
+                for k, t in table.items()}
+
+    return {
+        "categories": list(CATEGORIES),
+        "gametox": conv(GAMETOX_MAP),
+        "davidson": conv(DAVIDSON_MAP),
+        "hatexplain_train": conv(HATEXPLAIN_MAP),
+        "gab_train": GAB_RULE,
+        "implicit_hate_stage1": conv(IMPLICIT_STAGE1_MAP),
+        "implicit_hate_stage2": conv(IMPLICIT_STAGE2_MAP),
+        "stormfront": conv(STORMFRONT_MAP),
+        "stormfront_marker_pattern": SUPREMACIST_MARKERS.pattern,
+        "hateval_train_dev_HS": conv(HATEVAL_MAP),
+        "olid": conv(OLID_MAP),
+        "radical_tt_en": conv(RADICAL_TT_MAP),
+    }
 
 
 TRAIN_LOADERS = {

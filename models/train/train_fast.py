@@ -328,7 +328,8 @@ def main() -> None:
             "train_rows": row_counts(train),
             "calibration_rows": row_counts(calib),
         },
-        "label_mapping": "models/README.md#training-data-and-label-mapping",
+        "label_mapping": datasets.label_mapping(),
+        "label_mapping_doc": "models/README.md#training-data-and-label-mapping",
         "held_out_sets": list(evals),
     }
     (OUT / "manifest.json").write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n")
