@@ -56,6 +56,9 @@ pub struct WaypointPlugin {
     pub pseudonym_key: Option<Vec<u8>>,
     /// Capacity of the signal queue (default: the engine's default).
     pub queue_capacity: Option<usize>,
+    /// An engine the game built itself (for a game clock, hooks, a webhook secret, …). When set,
+    /// the plugin uses it as it is and ignores the fields above; see [`WaypointPlugin::with_engine`].
+    pub engine: Option<Engine>,
 }
 
 /// The running engine, for systems that want to call it directly (for example
@@ -95,7 +98,19 @@ pub enum WaypointSystems {
 }
 
 impl WaypointPlugin {
+    /// A plugin around an engine the game built with [`Engine::builder`], for options the plugin's
+    /// fields do not cover (a game clock, hooks, `before_referral`, a webhook secret).
+    pub fn with_engine(engine: Engine) -> WaypointPlugin {
+        WaypointPlugin {
+            engine: Some(engine),
+            ..WaypointPlugin::default()
+        }
+    }
+
     fn engine(&self) -> Result<Engine, waypoint::EngineBuildError> {
+        if let Some(engine) = &self.engine {
+            return Ok(engine.clone());
+        }
         let mut builder = Engine::builder();
         if let Some(dir) = &self.models_dir {
             builder = builder.models_dir(dir);

@@ -76,3 +76,26 @@ fn a_setup_failure_is_logged_not_panicked() {
     app.update();
     assert!(app.world().get_resource::<WaypointEngine>().is_none());
 }
+
+#[test]
+fn a_game_built_engine_is_used_as_it_is() {
+    let engine = waypoint::Engine::builder()
+        .models_dir(PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../models"))
+        .policy(Policy::from_toml_str("version = \"game-built\"\n", "game").expect("valid"))
+        .build()
+        .expect("engine");
+    let mut app = App::new();
+    app.add_plugins(WaypointPlugin::with_engine(engine.clone()));
+    assert_eq!(
+        app.world().resource::<WaypointStatus>(),
+        &WaypointStatus::Running
+    );
+    app.world_mut()
+        .write_message(ChatSent(ChatMessage::new("p1", "gg wp")));
+    app.update();
+    // The plugin submitted into the very engine the game holds.
+    assert!(engine.flush(Duration::from_secs(30)));
+    assert_eq!(engine.stats().processed, 1);
+    let in_app = app.world().resource::<WaypointEngine>().0.policy();
+    assert_eq!(in_app.version, "game-built");
+}
