@@ -20,6 +20,14 @@ pub fn default_nudge_text(locale: Option<&str>) -> &'static str {
     }
 }
 
+/// Default nudge text for a name or clan tag, in the player's language (English fallback).
+pub fn default_name_nudge_text(locale: Option<&str>) -> &'static str {
+    match language(locale) {
+        "nl" => "Die naam kan anderen kwetsen. Kies je een andere?",
+        _ => "That name could hurt people. Would you pick another one?",
+    }
+}
+
 /// Default text shown with a help link when the directory entry has none to add.
 pub fn default_help_text(locale: Option<&str>) -> &'static str {
     match language(locale) {
@@ -75,6 +83,8 @@ pub struct Reasons {
     pub policy_version: String,
     /// The fast-tier model version, when loaded.
     pub model_version: Option<String>,
+    /// The deep tier's version, when the deep tier scored the message.
+    pub deep_model_version: Option<String>,
 }
 
 /// A private "are you sure?" note to the player.

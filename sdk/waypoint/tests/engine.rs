@@ -428,4 +428,12 @@ fn names_are_scored_like_chat() {
     assert_eq!(levels(&got), [ResponseLevel::Nudge], "{got:#?}");
     assert_eq!(got[0].2.reasons().signal, "name");
     assert!(!got[0].2.reasons().lexicon.is_empty());
+    let Response::Nudge(nudge) = &got[0].2 else {
+        panic!("a nudge")
+    };
+    assert!(
+        nudge.text.contains("name"),
+        "a name gets a name nudge: {}",
+        nudge.text
+    );
 }

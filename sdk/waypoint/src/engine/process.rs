@@ -12,7 +12,7 @@ use crate::policy::ladder::{self, LadderInput, LadderOutcome, Risk};
 use crate::policy::{Policy, ResponseLevel};
 use crate::response::{
     ContextMessage, HelpLink, Nudge, Reasons, Referral, Response, default_help_text,
-    default_nudge_text,
+    default_name_nudge_text, default_nudge_text,
 };
 use crate::scorer::MessageScore;
 use crate::signal::{AgeBand, Signal};
@@ -90,7 +90,25 @@ fn text_hash(text: &str) -> u64 {
     hasher.finish()
 }
 
+/// The model versions the scorer has loaded, for reasons and referral packets.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct ModelVersions<'a> {
+    /// The fast tier's version.
+    pub fast: Option<&'a str>,
+    /// The deep tier's version (reported only for messages the deep tier scored).
+    pub deep: Option<&'a str>,
+}
+
 impl State {
+    /// Whether the player behind `signal` has accumulated risk at or above `threshold` in any
+    /// category (as of their last signal).
+    pub fn risk_elevated(&self, signal: &Signal, threshold: f32) -> bool {
+        let key = self.pseudonymizer.key(signal.subject());
+        self.store
+            .get(&key)
+            .is_some_and(|state| state.risk().0.iter().any(|r| *r >= threshold))
+    }
+
     pub fn new(pseudonymizer: Pseudonymizer) -> State {
         State {
             store: PlayerStore::default(),
@@ -120,7 +138,7 @@ impl State {
         signal: &Signal,
         at: Timestamp,
         scored: Option<MessageScore>,
-        model_version: Option<&str>,
+        versions: ModelVersions<'_>,
     ) -> Processed {
         let key = self.pseudonymizer.key(signal.subject());
         // Tags of other players involved are computed before borrowing the subject's state.
@@ -220,6 +238,7 @@ impl State {
 
         let mut categories: Vec<Category> = decision.reasons.iter().map(|r| r.category).collect();
         categories.dedup();
+        let deep_ran = scored.as_ref().is_some_and(|s| s.deep.is_some());
         let (scores, lexicon, evidence) = match scored {
             Some(s) => (Some(s.scores), s.lexicon, Some(s.normalized.original)),
             None => (None::<Scores>, Vec::new(), None),
@@ -243,7 +262,8 @@ impl State {
             age_band: state.age_band(),
             trajectory: state.trajectory(),
             policy_version: policy.version.clone(),
-            model_version: model_version.map(str::to_owned),
+            model_version: versions.fast.map(str::to_owned),
+            deep_model_version: versions.deep.filter(|_| deep_ran).map(str::to_owned),
         };
         let player = signal.subject().clone();
         let locale = state.locale().map(str::to_owned);
@@ -274,7 +294,12 @@ impl State {
                 player,
                 pseudonym: key,
                 at,
-                text: default_nudge_text(locale.as_deref()).to_owned(),
+                text: if matches!(signal, Signal::NameChange { .. }) {
+                    default_name_nudge_text(locale.as_deref())
+                } else {
+                    default_nudge_text(locale.as_deref())
+                }
+                .to_owned(),
                 reasons,
             }),
             ResponseLevel::Help => {
@@ -388,7 +413,7 @@ mod tests {
         for minute in 0..20 {
             let at = Timestamp::from_secs_f64(f64::from(minute) * 60.0);
             if let Processed::Respond(response, _) =
-                state.process(policy, &evidence(0.6), at, None, None)
+                state.process(policy, &evidence(0.6), at, None, ModelVersions::default())
                 && let Some(case_id) = response.case_id()
             {
                 return case_id;
