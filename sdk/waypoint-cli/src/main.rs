@@ -25,6 +25,8 @@ enum Command {
     Report(cmd::report::ReportArgs),
     /// Replay a scripted scenario (JSON lines) through the full engine with a simulated clock.
     Simulate(cmd::simulate::SimulateArgs),
+    /// Score labelled data with a policy: precision, recall, F1, ROC-AUC, false positives, threshold sweep.
+    Eval(cmd::eval::EvalArgs),
 }
 
 fn main() -> ExitCode {
@@ -34,6 +36,7 @@ fn main() -> ExitCode {
         Command::Normalize(args) => cmd::normalize::run(&args),
         Command::Report(args) => cmd::report::run(&args),
         Command::Simulate(args) => cmd::simulate::run(&args),
+        Command::Eval(args) => cmd::eval::run(&args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

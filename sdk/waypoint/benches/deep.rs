@@ -1,6 +1,9 @@
-//! Deep-tier throughput next to the fast tier, in the same run: the multilingual encoder
-//! (Rust SentencePiece + ONNX model) at batch 1 and batch 32, and the fast tier (normalise +
-//! featurise + model) at the same batch sizes, on one thread.
+//! Deep-tier throughput next to the fast tier, in the same run, on one thread: the deep tier as
+//! the scorer runs it (normalise, then each message embedded alone by the multilingual encoder —
+//! Rust SentencePiece + ONNX model — then the head over the batch) at batch 1 and batch 32, the
+//! encoder alone with real batching (faster, but a message's embedding would then depend on its
+//! batch, which is why the SDK does not do it), and the fast tier (normalise + featurise +
+//! model) at the same batch sizes.
 //!
 //! Run with `cargo bench -p waypoint --bench deep` after `python3 models/fetch.py`. Criterion
 //! measures each case; a summary table then prints messages per second, per-message time and
@@ -15,7 +18,7 @@ use std::time::Duration;
 use criterion::{Criterion, Throughput};
 use support::{best_pass, corpus, workspace_root};
 use waypoint::model::runtime::Runtime;
-use waypoint::model::{DeepEncoder, FastModel};
+use waypoint::model::{DeepEncoder, DeepTier, FastModel};
 use waypoint::text::{NormalizeOptions, normalize};
 
 const CORPUS_LINES: usize = 256;
@@ -39,6 +42,13 @@ fn main() {
             std::process::exit(1);
         }
     };
+    let tier = match DeepTier::load(&runtime, deep.dir(), &workspace_root().join("models")) {
+        Ok(tier) => tier,
+        Err(e) => {
+            eprintln!("deep bench: cannot load the deep tier (encoder + head): {e}");
+            std::process::exit(1);
+        }
+    };
     let fast = match FastModel::load(&runtime, &workspace_root().join("models")) {
         Ok(fast) => Some(fast),
         Err(e) => {
@@ -53,7 +63,12 @@ fn main() {
             .map(|f| f.score_batch(&normalized).map(|s| s.len()).unwrap_or(0))
             .unwrap_or(0)
     };
-    let deep_tier = |batch: &[&str]| deep.embed_batch(batch).map(|e| e.len()).unwrap_or(0);
+    let deep_tier = |batch: &[&str]| {
+        let normalized: Vec<String> = batch.iter().map(|t| normalize(t, &options).text).collect();
+        let inputs: Vec<&str> = normalized.iter().map(String::as_str).collect();
+        tier.score(&inputs).map(|s| s.len()).unwrap_or(0)
+    };
+    let encoder_batched = |batch: &[&str]| deep.embed_batch(batch).map(|e| e.len()).unwrap_or(0);
 
     let mut criterion = Criterion::default()
         .sample_size(10)
@@ -69,6 +84,14 @@ fn main() {
                     texts
                         .chunks(batch)
                         .map(|c| deep_tier(black_box(c)))
+                        .sum::<usize>()
+                })
+            });
+            group.bench_function(format!("encoder_batched_{batch}"), |b| {
+                b.iter(|| {
+                    texts
+                        .chunks(batch)
+                        .map(|c| encoder_batched(black_box(c)))
                         .sum::<usize>()
                 })
             });
@@ -112,6 +135,16 @@ fn main() {
                 "{:.1}x",
                 deep_time.as_secs_f64() / f.as_secs_f64()
             ))
+        );
+        let encoder_time = best_pass(|| {
+            black_box(texts.chunks(batch).map(&encoder_batched).sum::<usize>());
+        });
+        println!(
+            "{:<22} {:>14.0} {:>13.1} µs {:>14}",
+            format!("encoder batched, {batch}"),
+            n / encoder_time.as_secs_f64(),
+            per_message(encoder_time) * 1e6,
+            ""
         );
         if let Some(f) = fast_time {
             println!(

@@ -15,6 +15,7 @@
 //! # }
 //! ```
 
+pub mod cascade;
 pub mod category;
 pub mod clock;
 pub mod digest;
@@ -35,8 +36,8 @@ pub mod text;
 pub use category::{Category, Scores};
 pub use clock::{Clock, SimulatedClock, SystemClock, Timestamp};
 pub use engine::{
-    Engine, EngineBuildError, EngineBuilder, Outcome, ReviewDecision, SecondStage, ShutdownError,
-    ShutdownGuard, Stats, SubmitError, Verdict,
+    Engine, EngineBuildError, EngineBuilder, Outcome, ReviewDecision, ShutdownError, ShutdownGuard,
+    Stats, SubmitError, Verdict,
 };
 pub use hooks::{BeforeReferral, ClosureHooks, Hooks};
 pub use location::SourceLocation;

@@ -1,14 +1,22 @@
-//! The message scorer: normalise → lexicon → fast-tier model → combined scores → message-level decision.
+//! The message scorer: normalise → lexicon → fast-tier model → (cascade: deep tier) → combined
+//! scores → message-level decision.
+//!
+//! [`Scorer::score`] / [`Scorer::score_with`] are the inline path: fast tier only, microseconds.
+//! [`Scorer::score_batch`] / [`Scorer::score_batch_with`] / [`Scorer::score_batch_routed`] run
+//! the cascade: the policy's `[cascade]` section picks the messages the deep tier (multilingual
+//! encoder + head) also scores and how the tiers combine (see [`crate::cascade`]).
 //!
 //! Building a [`Scorer`] never fails because a model is missing or corrupt: the scorer then runs
-//! in a declared degraded mode (lexicon only) and says so through [`Scorer::health`], so a game
-//! keeps running. Configuration errors a person made (a malformed policy or lexicon) are errors.
+//! in a declared degraded mode (without the deep tier, or lexicon only) and says so through
+//! [`Scorer::health`], so a game keeps running. Configuration errors a person made (a malformed
+//! policy or lexicon) are errors.
 
 use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
-use crate::model::{FastModel, ModelError, Runtime, RuntimeError};
+use crate::cascade::{RouteHints, combine_tiers, wants_deep};
+use crate::model::{DeepTier, DeepTierError, FastModel, ModelError, Runtime, RuntimeError};
 use crate::policy::{MessageDecision, Policy};
 use crate::text::{Lexicon, LexiconError, LexiconHit, NormalizeOptions, Normalized, normalize};
 use crate::{Category, Scores};
@@ -51,6 +59,8 @@ pub struct ScorerBuilder {
     runtime_library: Option<PathBuf>,
     policy: Option<Policy>,
     normalize: NormalizeOptions,
+    without_deep_tier: bool,
+    encoder_dir: Option<PathBuf>,
 }
 
 impl ScorerBuilder {
@@ -75,6 +85,20 @@ impl ScorerBuilder {
     /// Normaliser options, such as the message length limit.
     pub fn normalize_options(mut self, options: NormalizeOptions) -> Self {
         self.normalize = options;
+        self
+    }
+
+    /// Whether to load the deep tier (default: yes, when it is available). Without it the batch
+    /// path scores with the fast tier only and health stays ready.
+    pub fn deep_tier(mut self, enabled: bool) -> Self {
+        self.without_deep_tier = !enabled;
+        self
+    }
+
+    /// The deep tier's encoder directory (holding `encoder.onnx` and `sentencepiece.model`),
+    /// instead of looking in the set-up cache.
+    pub fn encoder_dir(mut self, dir: impl Into<PathBuf>) -> Self {
+        self.encoder_dir = Some(dir.into());
         self
     }
 
@@ -105,10 +129,27 @@ impl ScorerBuilder {
             }
         };
 
+        let deep = if self.without_deep_tier {
+            None
+        } else {
+            match load_deep(
+                self.runtime_library.as_deref(),
+                self.encoder_dir.as_deref(),
+                &models_dir,
+            ) {
+                Ok(tier) => Some(tier),
+                Err(reason) => {
+                    degraded.push(format!("deep tier unavailable: {reason}"));
+                    None
+                }
+            }
+        };
+
         Ok(Scorer {
             normalize: self.normalize,
             lexicon,
             fast,
+            deep,
             policy: self.policy.unwrap_or_default(),
             health: if degraded.is_empty() {
                 Health::Ready
@@ -132,6 +173,26 @@ fn load_fast(library: Option<&Path>, models_dir: &Path) -> Result<FastModel, Fas
     Ok(FastModel::load(&runtime, models_dir)?)
 }
 
+#[derive(Debug, thiserror::Error)]
+enum DeepLoadError {
+    #[error(transparent)]
+    Runtime(#[from] RuntimeError),
+    #[error(transparent)]
+    Tier(#[from] DeepTierError),
+}
+
+fn load_deep(
+    library: Option<&Path>,
+    encoder_dir: Option<&Path>,
+    models_dir: &Path,
+) -> Result<DeepTier, DeepLoadError> {
+    let runtime = Runtime::init(library)?;
+    Ok(match encoder_dir {
+        Some(dir) => DeepTier::load(&runtime, dir, models_dir)?,
+        None => DeepTier::load_default(&runtime, models_dir)?,
+    })
+}
+
 /// The models directory when none is given: `$WAYPOINT_MODELS_DIR`, else a `models/` directory
 /// holding `fast/manifest.json` in the current directory or one of its ancestors.
 pub fn default_models_dir() -> Option<PathBuf> {
@@ -151,9 +212,12 @@ pub struct MessageScore {
     pub normalized: Normalized,
     /// Fast-tier model probabilities; `None` when the model is unavailable.
     pub model: Option<Scores>,
+    /// Deep-tier probabilities; `None` when the deep tier did not run for this message (inline
+    /// path, not selected by `[cascade]`, or unavailable).
+    pub deep: Option<Scores>,
     /// Lexicon entries found in the message.
     pub lexicon: Vec<LexiconHit>,
-    /// Model and lexicon evidence combined, per category.
+    /// Model evidence (the tiers combined by `[cascade]`) and lexicon evidence combined, per category.
     pub scores: Scores,
     /// The message-level response and its reasons.
     pub decision: MessageDecision,
@@ -165,6 +229,7 @@ pub struct Scorer {
     normalize: NormalizeOptions,
     lexicon: Lexicon,
     fast: Option<FastModel>,
+    deep: Option<DeepTier>,
     policy: Policy,
     health: Health,
 }
@@ -195,46 +260,94 @@ impl Scorer {
         self.fast.as_ref().map(FastModel::version)
     }
 
-    /// Scores one message with the scorer's own policy.
+    /// The deep tier's version (its head's), when loaded.
+    pub fn deep_version(&self) -> Option<&str> {
+        self.deep.as_ref().map(DeepTier::version)
+    }
+
+    /// Whether the deep tier is loaded.
+    pub fn has_deep_tier(&self) -> bool {
+        self.deep.is_some()
+    }
+
+    /// Scores one message inline with the scorer's own policy: fast tier and lexicon only.
     pub fn score(&self, text: &str) -> MessageScore {
         self.score_with(&self.policy, text)
     }
 
-    /// Scores a batch of messages in one model call with the scorer's own policy; one result
+    /// Scores one message inline (fast tier and lexicon only), deciding with `policy` (the
+    /// engine passes its current policy).
+    pub fn score_with(&self, policy: &Policy, text: &str) -> MessageScore {
+        let normalized = normalize(text, &self.normalize);
+        let fast = self.fast.as_ref().and_then(|model| {
+            model
+                .score_batch(&[normalized.text.as_str()])
+                .ok()
+                .and_then(|mut all| all.pop())
+        });
+        self.assemble(policy, normalized, fast, None)
+    }
+
+    /// Scores a batch of messages with the scorer's own policy, running the cascade; one result
     /// per input, in order.
     pub fn score_batch<S: AsRef<str>>(&self, texts: &[S]) -> Vec<MessageScore> {
         self.score_batch_with(&self.policy, texts)
     }
 
-    /// Scores one message, deciding with `policy` (the engine passes its current policy).
-    pub fn score_with(&self, policy: &Policy, text: &str) -> MessageScore {
-        self.score_batch_with(policy, &[text])
-            .pop()
-            .unwrap_or_else(|| self.assemble(policy, normalize(text, &self.normalize), None))
-    }
-
-    /// Scores a batch of messages in one model call, deciding with `policy`.
+    /// Scores a batch of messages, running the cascade and deciding with `policy`. No locale or
+    /// player risk is known here; see [`Scorer::score_batch_routed`].
     pub fn score_batch_with<S: AsRef<str>>(
         &self,
         policy: &Policy,
         texts: &[S],
     ) -> Vec<MessageScore> {
+        self.score_batch_routed(policy, texts, &[])
+    }
+
+    /// Scores a batch of messages, running the cascade with what the caller knows about each
+    /// message (`hints[i]` for `texts[i]`; missing hints count as none).
+    pub fn score_batch_routed<S: AsRef<str>>(
+        &self,
+        policy: &Policy,
+        texts: &[S],
+        hints: &[RouteHints<'_>],
+    ) -> Vec<MessageScore> {
         let normalized: Vec<Normalized> = texts
             .iter()
             .map(|t| normalize(t.as_ref(), &self.normalize))
             .collect();
-        let model_scores = self.fast.as_ref().and_then(|model| {
+        let fast_scores = self.fast.as_ref().and_then(|model| {
             let inputs: Vec<&str> = normalized.iter().map(|n| n.text.as_str()).collect();
             // An inference failure on one batch degrades that batch to lexicon-only scores.
             model.score_batch(&inputs).ok()
         });
+        let fast_of = |i: usize| fast_scores.as_ref().and_then(|all| all.get(i).copied());
+        let mut deep_scores: Vec<Option<Scores>> = vec![None; normalized.len()];
+        if let Some(deep) = &self.deep {
+            let chosen: Vec<usize> = (0..normalized.len())
+                .filter(|&i| {
+                    let hint = hints.get(i).copied().unwrap_or_default();
+                    let fast = fast_of(i);
+                    wants_deep(&policy.cascade, fast.as_ref(), &normalized[i].text, hint)
+                        != crate::cascade::Route::FastOnly
+                })
+                .collect();
+            let inputs: Vec<&str> = chosen
+                .iter()
+                .map(|&i| normalized[i].text.as_str())
+                .collect();
+            // A deep-tier failure leaves those messages with fast-tier evidence only.
+            if let Ok(scores) = deep.score(&inputs) {
+                for (i, s) in chosen.into_iter().zip(scores) {
+                    deep_scores[i] = Some(s);
+                }
+            }
+        }
         normalized
             .into_iter()
+            .zip(deep_scores)
             .enumerate()
-            .map(|(i, n)| {
-                let model = model_scores.as_ref().and_then(|all| all.get(i).copied());
-                self.assemble(policy, n, model)
-            })
+            .map(|(i, (n, deep))| self.assemble(policy, n, fast_of(i), deep))
             .collect()
     }
 
@@ -243,10 +356,12 @@ impl Scorer {
         policy: &Policy,
         normalized: Normalized,
         model: Option<Scores>,
+        deep: Option<Scores>,
     ) -> MessageScore {
         let lexicon = self.lexicon.find(&normalized);
+        let evidence = combine_tiers(&policy.cascade, model, deep);
         let scores = combine(
-            model.unwrap_or_default(),
+            evidence.unwrap_or_default(),
             &lexicon,
             policy.lexicon.weight_scale,
         );
@@ -254,6 +369,7 @@ impl Scorer {
         MessageScore {
             normalized,
             model,
+            deep,
             lexicon,
             scores,
             decision,

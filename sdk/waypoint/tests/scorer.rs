@@ -32,7 +32,15 @@ fn batch_and_single_scoring_agree() {
         "kill the healer first",
         "omvolking 1488",
     ];
-    let batch = scorer.score_batch(&lines);
+    // The batch path runs the cascade; with it off, batch and inline scoring must agree.
+    let policy = waypoint::Policy {
+        cascade: waypoint::policy::CascadePolicy {
+            mode: waypoint::policy::CascadeMode::Off,
+            ..waypoint::policy::CascadePolicy::default()
+        },
+        ..waypoint::Policy::default()
+    };
+    let batch = scorer.score_batch_with(&policy, &lines);
     assert_eq!(batch.len(), lines.len());
     for (line, scored) in lines.iter().zip(&batch) {
         let single = scorer.score(line);

@@ -1,5 +1,6 @@
 //! One module per subcommand.
 
+pub mod eval;
 pub mod normalize;
 pub mod report;
 pub mod score;

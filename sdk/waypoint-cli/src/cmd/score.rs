@@ -37,6 +37,9 @@ struct Output<'a> {
     text: &'a str,
     normalized: &'a str,
     scores: Scores,
+    /// Deep-tier probabilities, for the messages `[cascade]` sent to the deep tier.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    deep: Option<Scores>,
     lexicon: &'a [LexiconHit],
     response: ResponseLevel,
     reasons: &'a [Reason],
@@ -49,6 +52,7 @@ impl<'a> From<&'a MessageScore> for Output<'a> {
             text: &m.normalized.original,
             normalized: &m.normalized.text,
             scores: m.scores,
+            deep: m.deep,
             lexicon: &m.lexicon,
             response: m.decision.level,
             reasons: &m.decision.reasons,

@@ -7,7 +7,7 @@ use std::sync::{Arc, Mutex};
 use arc_swap::ArcSwap;
 
 use super::worker::Worker;
-use super::{Engine, SecondStage, Shared, stats};
+use super::{Engine, Shared, stats};
 use crate::clock::{Clock, SystemClock};
 use crate::hooks::{BeforeReferral, ClosureHooks, Hooks};
 use crate::player::Pseudonymizer;
@@ -63,7 +63,6 @@ pub struct EngineBuilder {
     queue_capacity: Option<usize>,
     outbox_capacity: Option<usize>,
     clock: Option<Arc<dyn Clock>>,
-    second_stage: Option<Arc<dyn SecondStage>>,
     referral_spool_dir: Option<PathBuf>,
     webhook_secret: Option<Vec<u8>>,
 }
@@ -169,12 +168,6 @@ impl EngineBuilder {
         self
     }
 
-    /// A second scoring stage run on the worker after the fast tier.
-    pub fn second_stage(mut self, stage: Arc<dyn SecondStage>) -> Self {
-        self.second_stage = Some(stage);
-        self
-    }
-
     /// The referral spool folder, overriding the policy's `[referral.spool] dir` (used only when
     /// the policy configures a webhook).
     pub fn referral_spool_dir(mut self, dir: impl Into<PathBuf>) -> Self {
@@ -259,7 +252,6 @@ impl EngineBuilder {
             stats: stats::Counters::default(),
             outbox: outbox_rx,
             worker_alive: AtomicBool::new(true),
-            second_stage: self.second_stage.as_ref().map(|s| s.name().to_owned()),
             referral,
             telemetry,
             base_unix_ms,
@@ -272,7 +264,6 @@ impl EngineBuilder {
             pseudonymizer,
             hooks,
             self.before_referral,
-            self.second_stage,
         );
         let handle = std::thread::Builder::new()
             .name("waypoint-scorer".to_owned())

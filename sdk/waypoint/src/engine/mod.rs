@@ -65,20 +65,10 @@ use crate::clock::{Clock, Timestamp};
 use crate::policy::{Policy, PolicyError, Reason, ResponseLevel};
 use crate::referral::{FlushStatus, ReferralHealth, ReferralSender};
 use crate::response::{Response, default_nudge_text};
-use crate::scorer::{Health, MessageScore, Scorer};
+use crate::scorer::{Health, Scorer};
 use crate::signal::{ChatMessage, PlayerId, Signal};
 use crate::telemetry::{Event, Telemetry};
 use crate::text::LexiconHit;
-
-/// A second scoring stage run on the worker after the fast tier (for example a multilingual
-/// encoder). It may change each message's `model`, `scores` and `decision`; the engine then
-/// takes `scores` as final.
-pub trait SecondStage: Send + Sync + 'static {
-    /// A short name for health reports.
-    fn name(&self) -> &str;
-    /// Refines a batch of fast-tier results in place.
-    fn refine(&self, policy: &Policy, batch: &mut [MessageScore]);
-}
 
 /// The inline verdict on one chat line, before it is sent.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -173,7 +163,6 @@ struct Shared {
     stats: stats::Counters,
     outbox: Receiver<Response>,
     worker_alive: AtomicBool,
-    second_stage: Option<String>,
     /// Webhook delivery of referrals, when the policy configures a webhook.
     referral: Option<ReferralSender>,
     /// Aggregate telemetry, when the policy has a `[telemetry]` section.
@@ -347,11 +336,6 @@ impl Engine {
     /// The scorer, for inline scoring outside the engine.
     pub fn scorer(&self) -> &Scorer {
         &self.shared.scorer
-    }
-
-    /// The name of the second stage, when one is installed.
-    pub fn second_stage(&self) -> Option<&str> {
-        self.shared.second_stage.as_deref()
     }
 
     /// Counters since start, including the referral webhook's when one is configured.

@@ -7,10 +7,11 @@ use std::time::Instant;
 
 use crossbeam_channel::{Receiver, Sender, TrySendError};
 
-use super::process::{Earlier, OutcomeResult, Processed, State};
+use super::process::{Earlier, ModelVersions, OutcomeResult, Processed, State};
 use super::stats::Counters;
-use super::{Job, SecondStage, Shared};
+use super::{Job, Shared};
 use crate::Category;
+use crate::cascade::RouteHints;
 use crate::hooks::{BeforeReferral, Hooks};
 use crate::player::Pseudonymizer;
 use crate::referral::{
@@ -32,7 +33,6 @@ pub(super) struct Worker {
     state: State,
     hooks: Vec<Arc<dyn Hooks>>,
     before_referral: Option<BeforeReferral>,
-    second_stage: Option<Arc<dyn SecondStage>>,
     /// When the last batch found scoring degraded (for `Event::Degraded` durations).
     degraded_since: Option<Instant>,
 }
@@ -47,10 +47,6 @@ impl Drop for AliveFlag {
 }
 
 impl Worker {
-    #[expect(
-        clippy::too_many_arguments,
-        reason = "private constructor called once, by the builder"
-    )]
     pub fn new(
         shared: Arc<Shared>,
         queue: Receiver<Job>,
@@ -59,7 +55,6 @@ impl Worker {
         pseudonymizer: Pseudonymizer,
         hooks: Vec<Arc<dyn Hooks>>,
         before_referral: Option<BeforeReferral>,
-        second_stage: Option<Arc<dyn SecondStage>>,
     ) -> Worker {
         Worker {
             shared,
@@ -69,7 +64,6 @@ impl Worker {
             state: State::new(pseudonymizer),
             hooks,
             before_referral,
-            second_stage,
             degraded_since: None,
         }
     }
@@ -97,27 +91,39 @@ impl Worker {
         self.note_degraded();
         let policy = self.shared.policy.load_full();
         let stats = &self.shared.stats;
-        let texts: Vec<&str> = batch
-            .iter()
-            .filter_map(|job| match job {
-                Job::Signal { signal, .. } => signal.text(),
-                _ => None,
-            })
-            .collect();
-        let mut scored = if texts.is_empty() {
+        let elevated = policy.cascade.elevated_risk;
+        let mut texts: Vec<&str> = Vec::new();
+        let mut hints: Vec<RouteHints<'_>> = Vec::new();
+        for job in batch.iter() {
+            if let Job::Signal { signal, .. } = job
+                && let Some(text) = signal.text()
+            {
+                texts.push(text);
+                hints.push(RouteHints {
+                    locale: match signal {
+                        Signal::Chat(chat) => chat.locale.as_deref(),
+                        _ => None,
+                    },
+                    elevated_risk: elevated
+                        .is_some_and(|threshold| self.state.risk_elevated(signal, threshold)),
+                });
+            }
+        }
+        let scored = if texts.is_empty() {
             Vec::new()
         } else {
-            self.shared.scorer.score_batch_with(&policy, &texts)
+            self.shared
+                .scorer
+                .score_batch_routed(&policy, &texts, &hints)
         };
+        drop(hints);
         drop(texts);
-        if let Some(stage) = &self.second_stage
-            && !scored.is_empty()
-            && catch_unwind(AssertUnwindSafe(|| stage.refine(&policy, &mut scored))).is_err()
-        {
-            Counters::inc(&stats.hook_panics);
-        }
         Counters::inc(&stats.batches);
-        let model_version = self.shared.scorer.model_version().map(str::to_owned);
+        let scorer = Arc::clone(&self.shared.scorer);
+        let versions = ModelVersions {
+            fast: scorer.model_version(),
+            deep: scorer.deep_version(),
+        };
         let mut scored = scored.into_iter();
         let mut stop = false;
         let mut last_at = None;
@@ -134,9 +140,7 @@ impl Worker {
                         None
                     };
                     self.record_signal(&signal, message.as_ref().map(|m| &m.scores), arrived);
-                    let processed =
-                        self.state
-                            .process(&policy, &signal, at, message, model_version.as_deref());
+                    let processed = self.state.process(&policy, &signal, at, message, versions);
                     Counters::inc(&stats.processed);
                     last_at = Some(at);
                     match processed {
@@ -317,8 +321,8 @@ impl Worker {
         if let Some(version) = &reasons.model_version {
             models.insert("fast".to_owned(), version.clone());
         }
-        if let Some(stage) = &self.shared.second_stage {
-            models.insert("second_stage".to_owned(), stage.clone());
+        if let Some(version) = &reasons.deep_model_version {
+            models.insert("deep".to_owned(), version.clone());
         }
         CaseInput {
             case_id: Some(referral.case_id),

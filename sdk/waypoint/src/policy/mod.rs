@@ -4,6 +4,7 @@
 //! [`Policy::default`]. Files are parsed strictly: unknown fields, out-of-range values and
 //! inconsistent thresholds are rejected with the file, line and column.
 
+pub mod cascade;
 pub mod help;
 pub mod ladder;
 mod message;
@@ -13,6 +14,7 @@ pub mod settings;
 
 use std::path::Path;
 
+pub use cascade::{CascadeMode, CascadePolicy, CombineRule};
 pub use help::{BandSelector, HelpDirectory, HelpEntry};
 pub use message::{MessageDecision, Reason, ResponseLevel};
 pub use parse::PolicyError;
@@ -70,6 +72,8 @@ pub struct Policy {
     pub message: [LevelThresholds; 4],
     /// Lexicon combination settings.
     pub lexicon: LexiconPolicy,
+    /// `[cascade]`: which messages the deep tier scores and how the tiers combine.
+    pub cascade: CascadePolicy,
     /// Per-category thresholds on accumulated risk, in [`Category::ALL`] order.
     pub accumulated: [AccumulatedThresholds; 4],
     /// Risk decay and state expiry.
@@ -148,6 +152,7 @@ impl Default for Policy {
             origin: "<default policy>".to_owned(),
             message: [LevelThresholds::default(); 4],
             lexicon: LexiconPolicy { weight_scale: 1.0 },
+            cascade: CascadePolicy::default(),
             accumulated: [AccumulatedThresholds::default(); 4],
             risk: RiskPolicy::default(),
             cooldowns: Cooldowns::default(),

@@ -3,6 +3,7 @@
 use serde::Deserialize;
 use toml::Spanned;
 
+use super::cascade::{RawCascade, parse_cascade};
 use super::parse_sections::{
     RawAccumulated, RawAgeBands, RawBehaviour, RawCooldown, RawHelpDirectory, RawLadder,
     RawOutcomes, RawReports, RawRisk, RawSections, parse_sections,
@@ -63,6 +64,8 @@ struct RawPolicy {
     message: RawMessage,
     #[serde(default)]
     lexicon: RawLexicon,
+    #[serde(default)]
+    cascade: RawCascade,
     #[serde(default)]
     accumulated: RawAccumulated,
     #[serde(default)]
@@ -185,6 +188,8 @@ pub(super) fn parse(source: &str, origin: &str) -> Result<Policy, PolicyError> {
         ));
     }
 
+    let cascade = parse_cascade(&raw.cascade, source, origin)?;
+
     let sections = parse_sections(
         &RawSections {
             accumulated: &raw.accumulated,
@@ -210,6 +215,7 @@ pub(super) fn parse(source: &str, origin: &str) -> Result<Policy, PolicyError> {
         lexicon: LexiconPolicy {
             weight_scale: scale as f32,
         },
+        cascade,
         accumulated: sections.accumulated,
         risk: sections.risk,
         cooldowns: sections.cooldowns,

@@ -1,0 +1,255 @@
+//! The cascade's two decisions, as pure functions: which messages the deep tier scores
+//! ([`wants_deep`]) and how the tiers' probabilities combine ([`combine_tiers`]). The policy's
+//! `[cascade]` section ([`CascadePolicy`]) sets both; the scorer applies them.
+
+use crate::policy::{CascadeMode, CascadePolicy, CombineRule};
+use crate::{Category, Scores};
+
+/// What the caller knows about a message beyond its text, for routing.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct RouteHints<'a> {
+    /// The chat locale the platform reported (`"en"`, `"nl-BE"`, …), when known.
+    pub locale: Option<&'a str>,
+    /// Whether the sender's accumulated risk is elevated (the engine decides, with
+    /// `[cascade] elevated_risk`).
+    pub elevated_risk: bool,
+}
+
+/// Why a message was (or was not) sent to the deep tier.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Route {
+    /// Fast tier only.
+    FastOnly,
+    /// `mode = "all"`.
+    All,
+    /// The fast tier is unavailable, so everything goes to the deep tier.
+    NoFastTier,
+    /// A fast-tier score reached `fast_floor`.
+    FastFloor,
+    /// The message does not look English.
+    NonEnglish,
+    /// The sender's risk is elevated.
+    ElevatedRisk,
+}
+
+/// Whether `[cascade]` sends this message to the deep tier, and why. `normalized` is the
+/// normaliser's output; `fast` the fast tier's scores (`None` when it is unavailable).
+pub fn wants_deep(
+    policy: &CascadePolicy,
+    fast: Option<&Scores>,
+    normalized: &str,
+    hints: RouteHints<'_>,
+) -> Route {
+    match policy.mode {
+        CascadeMode::Off => Route::FastOnly,
+        CascadeMode::All => Route::All,
+        CascadeMode::Selective => {
+            let Some(fast) = fast else {
+                return Route::NoFastTier;
+            };
+            if Category::ALL
+                .iter()
+                .any(|c| fast.get(*c) >= policy.fast_floor)
+            {
+                Route::FastFloor
+            } else if hints.elevated_risk {
+                Route::ElevatedRisk
+            } else if policy.non_english && !looks_english(normalized, hints.locale) {
+                Route::NonEnglish
+            } else {
+                Route::FastOnly
+            }
+        }
+    }
+}
+
+/// The model evidence for one message: the tiers combined by `rule`, or whichever tier ran.
+pub fn combine_tiers(
+    policy: &CascadePolicy,
+    fast: Option<Scores>,
+    deep: Option<Scores>,
+) -> Option<Scores> {
+    match (fast, deep) {
+        (Some(fast), Some(deep)) => {
+            let mut out = Scores::default();
+            for category in Category::ALL {
+                let (f, d) = (fast.get(category), deep.get(category));
+                out.set(
+                    category,
+                    match policy.combine {
+                        CombineRule::Max => f.max(d),
+                        CombineRule::Blend => {
+                            policy.deep_weight * d + (1.0 - policy.deep_weight) * f
+                        }
+                    },
+                );
+            }
+            Some(out)
+        }
+        (fast, None) => fast,
+        (None, deep) => deep,
+    }
+}
+
+/// Frequent English function words.
+const ENGLISH: &[&str] = &[
+    "the", "a", "an", "and", "or", "is", "are", "was", "you", "i", "im", "i'm", "it", "to", "of",
+    "in", "on", "for", "with", "this", "that", "we", "they", "he", "she", "my", "your", "ur", "u",
+    "me", "be", "not", "no", "do", "dont", "don't", "have", "just", "so", "what", "all", "go",
+    "get", "at", "if", "but", "lol", "gg", "wp", "pls", "plz", "ok", "yes", "can", "will",
+];
+
+/// Frequent function words of other languages Waypoint's users write (Dutch first), chosen not
+/// to be English words too.
+const OTHER: &[&str] = &[
+    // Dutch
+    "de", "het", "een", "en", "ik", "je", "jij", "jullie", "wij", "zij", "niet", "wat", "zijn",
+    "ben", "bent", "is", "dat", "die", "deze", "naar", "voor", "met", "maar", "ook", "nog", "wel",
+    "geen", "heb", "hebt", "heeft", "moet", "moeten", "gaan", "ga", "kan", "mijn", "jouw", "ze",
+    "hou", "jou", "alle", "allemaal", "omdat", "waar", "hier", "daar", "echt", "gewoon", "dood",
+    "kanker", "kut", "tyfus", "haat", "zo", "als", "bij", "uit", "van", "om", "te",
+    // German
+    "der", "die", "das", "und", "ich", "du", "nicht", "ist", "ein", "eine", "mit", "sie", "wir",
+    // French
+    "le", "la", "les", "et", "je", "tu", "vous", "nous", "est", "une", "pas", "des", "du", "sont",
+    // Spanish, Italian, Portuguese
+    "el", "los", "las", "y", "que", "es", "un", "una", "por", "para", "yo", "il", "di", "che",
+    "sono", "non", "per", "os", "em", "não", "eu", "você",
+];
+
+/// A cheap language guess: is this message English? `locale` wins when given (`en…` is English,
+/// anything else is not). Otherwise: text whose letters are mostly outside ASCII is not English;
+/// text with more frequent words of other languages than English ones is not English; anything
+/// else (including short game slang with neither) counts as English.
+pub fn looks_english(text: &str, locale: Option<&str>) -> bool {
+    if let Some(locale) = locale.map(str::trim).filter(|l| !l.is_empty()) {
+        return locale
+            .get(..2)
+            .is_some_and(|p| p.eq_ignore_ascii_case("en"));
+    }
+    let (mut letters, mut ascii) = (0_usize, 0_usize);
+    for c in text.chars().filter(|c| c.is_alphabetic()) {
+        letters += 1;
+        ascii += usize::from(c.is_ascii());
+    }
+    if letters == 0 {
+        return true;
+    }
+    if ascii * 10 < letters * 7 {
+        return false;
+    }
+    let (mut english, mut other) = (0_usize, 0_usize);
+    for word in text
+        .split(|c: char| !(c.is_alphanumeric() || c == '\''))
+        .filter(|w| !w.is_empty())
+    {
+        let word = word.to_lowercase();
+        let (in_english, in_other) = (
+            ENGLISH.contains(&word.as_str()),
+            OTHER.contains(&word.as_str()),
+        );
+        if in_english && !in_other {
+            english += 1;
+        } else if in_other && !in_english {
+            other += 1;
+        }
+    }
+    other <= english
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn scores(values: [f32; 4]) -> Scores {
+        let mut s = Scores::default();
+        for (c, v) in Category::ALL.into_iter().zip(values) {
+            s.set(c, v);
+        }
+        s
+    }
+
+    #[test]
+    fn language_guess() {
+        assert!(looks_english("kill the healer first", None));
+        assert!(looks_english("camp b", None));
+        assert!(looks_english("gg", None));
+        assert!(!looks_english("ik haat jou, je bent een sukkel", None));
+        assert!(!looks_english("dood eerst de healer", None));
+        assert!(!looks_english("ты идиот", None));
+        assert!(!looks_english("kill the healer", Some("nl-BE")));
+        assert!(looks_english("ik haat jou", Some("en-GB")));
+        assert!(looks_english("", None));
+    }
+
+    #[test]
+    fn selective_routing() {
+        let policy = CascadePolicy::default();
+        let low = scores([0.05, 0.01, 0.01, 0.01]);
+        let high = scores([0.05, 0.4, 0.01, 0.01]);
+        let none = RouteHints::default();
+        let en = "kill the healer first";
+        assert_eq!(wants_deep(&policy, Some(&low), en, none), Route::FastOnly);
+        assert_eq!(wants_deep(&policy, Some(&high), en, none), Route::FastFloor);
+        assert_eq!(wants_deep(&policy, None, en, none), Route::NoFastTier);
+        let nl = "ik haat jou, je bent een sukkel";
+        assert_eq!(wants_deep(&policy, Some(&low), nl, none), Route::NonEnglish);
+        let elevated = RouteHints {
+            elevated_risk: true,
+            ..none
+        };
+        assert_eq!(
+            wants_deep(&policy, Some(&low), en, elevated),
+            Route::ElevatedRisk
+        );
+        let localized = RouteHints {
+            locale: Some("nl"),
+            ..none
+        };
+        assert_eq!(
+            wants_deep(&policy, Some(&low), en, localized),
+            Route::NonEnglish
+        );
+        let no_lang = CascadePolicy {
+            non_english: false,
+            ..policy
+        };
+        assert_eq!(wants_deep(&no_lang, Some(&low), nl, none), Route::FastOnly);
+        let all = CascadePolicy {
+            mode: CascadeMode::All,
+            ..policy
+        };
+        assert_eq!(wants_deep(&all, Some(&low), en, none), Route::All);
+        let off = CascadePolicy {
+            mode: CascadeMode::Off,
+            ..policy
+        };
+        assert_eq!(wants_deep(&off, None, nl, elevated), Route::FastOnly);
+    }
+
+    #[test]
+    fn combination_rules() {
+        let fast = scores([0.8, 0.1, 0.2, 0.0]);
+        let deep = scores([0.4, 0.9, 0.2, 0.5]);
+        let max = CascadePolicy {
+            combine: CombineRule::Max,
+            ..CascadePolicy::default()
+        };
+        assert_eq!(
+            combine_tiers(&max, Some(fast), Some(deep)),
+            Some(scores([0.8, 0.9, 0.2, 0.5]))
+        );
+        let blend = CascadePolicy {
+            combine: CombineRule::Blend,
+            deep_weight: 0.75,
+            ..CascadePolicy::default()
+        };
+        let got = combine_tiers(&blend, Some(fast), Some(deep)).expect("both");
+        for (c, want) in Category::ALL.into_iter().zip([0.5, 0.7, 0.2, 0.375]) {
+            assert!((got.get(c) - want).abs() < 1e-6, "{c}: {}", got.get(c));
+        }
+        assert_eq!(combine_tiers(&max, Some(fast), None), Some(fast));
+        assert_eq!(combine_tiers(&max, None, Some(deep)), Some(deep));
+        assert_eq!(combine_tiers(&max, None, None), None);
+    }
+}

@@ -1,0 +1,220 @@
+//! `[cascade]`: which messages the deep tier scores, and how its evidence combines with the
+//! fast tier's. Parsed strictly, with file:line:column errors.
+
+use serde::Deserialize;
+use toml::Spanned;
+
+use super::PolicyError;
+use crate::location::SourceLocation;
+
+/// Which messages get the deep tier.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CascadeMode {
+    /// The deep tier never runs; scores come from the fast tier and the lexicon.
+    Off,
+    /// Every message in a batch gets the deep tier.
+    All,
+    /// Only messages that need it: see [`CascadePolicy`]'s `fast_floor`, `non_english` and
+    /// `elevated_risk`.
+    Selective,
+}
+
+/// How the fast tier's and the deep tier's probabilities become one model score per category
+/// (the lexicon is then combined with that score by noisy-OR, as without the deep tier).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CombineRule {
+    /// `max(fast, deep)`.
+    Max,
+    /// `deep_weight * deep + (1 - deep_weight) * fast`.
+    Blend,
+}
+
+/// The validated `[cascade]` section.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct CascadePolicy {
+    /// Which messages get the deep tier.
+    pub mode: CascadeMode,
+    /// Selective: a message with any fast-tier score at or above this gets the deep tier.
+    pub fast_floor: f32,
+    /// Selective: messages not detected as English get the deep tier (the fast tier is
+    /// English-only).
+    pub non_english: bool,
+    /// Selective: messages from players whose accumulated risk in any category is at or above
+    /// this get the deep tier; `None` turns the rule off.
+    pub elevated_risk: Option<f32>,
+    /// How the two tiers' probabilities combine.
+    pub combine: CombineRule,
+    /// The deep tier's weight for [`CombineRule::Blend`], in `[0, 1]`.
+    pub deep_weight: f32,
+}
+
+impl Default for CascadePolicy {
+    /// The values used when a policy has no `[cascade]` section.
+    fn default() -> Self {
+        CascadePolicy {
+            mode: CascadeMode::Selective,
+            fast_floor: 0.1,
+            non_english: true,
+            elevated_risk: Some(0.5),
+            combine: CombineRule::Max,
+            deep_weight: 0.5,
+        }
+    }
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawCascade {
+    mode: Option<Spanned<String>>,
+    fast_floor: Option<Spanned<f64>>,
+    non_english: Option<bool>,
+    elevated_risk: Option<Spanned<f64>>,
+    combine: Option<Spanned<String>>,
+    deep_weight: Option<Spanned<f64>>,
+}
+
+pub(super) fn parse_cascade(
+    raw: &RawCascade,
+    source: &str,
+    origin: &str,
+) -> Result<CascadePolicy, PolicyError> {
+    let invalid = |span: std::ops::Range<usize>, message: String| PolicyError::Invalid {
+        location: SourceLocation::at(origin, source, span.start),
+        message,
+    };
+    let d = CascadePolicy::default();
+    let mode = match &raw.mode {
+        None => d.mode,
+        Some(value) => match value.get_ref().as_str() {
+            "off" => CascadeMode::Off,
+            "all" => CascadeMode::All,
+            "selective" => CascadeMode::Selective,
+            other => {
+                return Err(invalid(
+                    value.span(),
+                    format!(
+                        "cascade.mode = \"{other}\" is not a mode: use \"all\", \"selective\" or \"off\""
+                    ),
+                ));
+            }
+        },
+    };
+    let combine = match &raw.combine {
+        None => d.combine,
+        Some(value) => match value.get_ref().as_str() {
+            "max" => CombineRule::Max,
+            "blend" => CombineRule::Blend,
+            other => {
+                return Err(invalid(
+                    value.span(),
+                    format!(
+                        "cascade.combine = \"{other}\" is not a rule: use \"max\" or \"blend\""
+                    ),
+                ));
+            }
+        },
+    };
+    let unit = |value: &Option<Spanned<f64>>, name: &str, default: f32| match value {
+        None => Ok(default),
+        Some(v) => {
+            let x = *v.get_ref();
+            if (0.0..=1.0).contains(&x) {
+                Ok(x as f32)
+            } else {
+                Err(invalid(
+                    v.span(),
+                    format!("cascade.{name} = {x} is out of range: it must be in [0, 1]"),
+                ))
+            }
+        }
+    };
+    let fast_floor = unit(&raw.fast_floor, "fast_floor", d.fast_floor)?;
+    let deep_weight = unit(&raw.deep_weight, "deep_weight", d.deep_weight)?;
+    let elevated_risk = match &raw.elevated_risk {
+        None => d.elevated_risk,
+        Some(v) => {
+            let x = *v.get_ref();
+            if !(0.0..=1000.0).contains(&x) {
+                return Err(invalid(
+                    v.span(),
+                    format!(
+                        "cascade.elevated_risk = {x} is out of range: it must be in [0, 1000] \
+                         (0 turns the rule off)"
+                    ),
+                ));
+            }
+            (x > 0.0).then_some(x as f32)
+        }
+    };
+    if combine == CombineRule::Max
+        && let Some(v) = &raw.deep_weight
+    {
+        return Err(invalid(
+            v.span(),
+            "cascade.deep_weight is only used with combine = \"blend\"".to_owned(),
+        ));
+    }
+    Ok(CascadePolicy {
+        mode,
+        fast_floor,
+        non_english: raw.non_english.unwrap_or(d.non_english),
+        elevated_risk,
+        combine,
+        deep_weight,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::policy::{DEFAULT_POLICY_TOML, Policy, PolicyError};
+
+    use super::*;
+
+    fn parse(section: &str) -> Result<Policy, PolicyError> {
+        Policy::from_toml_str(&format!("version = \"t\"\n{section}"), "p.toml")
+    }
+
+    #[test]
+    fn absent_section_takes_the_defaults() {
+        let policy = parse("").expect("valid");
+        assert_eq!(policy.cascade, CascadePolicy::default());
+    }
+
+    #[test]
+    fn the_default_policy_documents_the_section() {
+        assert!(DEFAULT_POLICY_TOML.contains("[cascade]"));
+    }
+
+    #[test]
+    fn values_parse() {
+        let policy = parse(
+            "[cascade]\nmode = \"all\"\nfast_floor = 0.2\nnon_english = false\nelevated_risk = 0\n\
+             combine = \"blend\"\ndeep_weight = 0.7\n",
+        )
+        .expect("valid");
+        assert_eq!(
+            policy.cascade,
+            CascadePolicy {
+                mode: CascadeMode::All,
+                fast_floor: 0.2,
+                non_english: false,
+                elevated_risk: None,
+                combine: CombineRule::Blend,
+                deep_weight: 0.7,
+            }
+        );
+    }
+
+    #[test]
+    fn errors_carry_line_and_column() {
+        let err = parse("[cascade]\nmode = \"sometimes\"\n").expect_err("bad mode");
+        assert_eq!(err.to_string().split(": ").next(), Some("p.toml:3:8"));
+        assert!(err.to_string().contains("\"selective\""), "{err}");
+        let err = parse("[cascade]\nfast_floor = 1.5\n").expect_err("out of range");
+        assert!(err.to_string().starts_with("p.toml:3:14"), "{err}");
+        let err = parse("[cascade]\ncombine = \"max\"\ndeep_weight = 0.5\n").expect_err("unused");
+        assert!(err.to_string().starts_with("p.toml:4:15"), "{err}");
+        let err = parse("[cascade]\nfloor = 0.5\n").expect_err("unknown key");
+        assert!(err.to_string().starts_with("p.toml:3:"), "{err}");
+    }
+}

@@ -1,0 +1,304 @@
+//! The deep tier (encoder + head) against the Python training pipeline, and the cascade in the
+//! scorer: routing, combination, and degraded mode when the deep tier is missing.
+//!
+//! Golden cases: `models/deep/head_golden.jsonl`, written by `models/train/deep/train_head.py`
+//! (the embedding Python computed for each normalised sentence, alone, and the probabilities
+//! the exported head gives for it). Needs the set-up cache (`python3 models/fetch.py`).
+
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+use waypoint::model::deep_head::{HEAD_MANIFEST_FILE, HEAD_MODEL_FILE};
+use waypoint::model::fast::{FAST_MANIFEST_FILE, FAST_MODEL_FILE};
+use waypoint::model::runtime::Runtime;
+use waypoint::model::{DeepHead, DeepTier, EMBEDDING_DIM};
+use waypoint::policy::{CascadeMode, CascadePolicy, CombineRule};
+use waypoint::{Category, Health, Policy, Scorer};
+
+#[derive(Deserialize)]
+struct Golden {
+    text: String,
+    normalized: String,
+    embedding: Vec<f32>,
+    probabilities: Vec<f32>,
+}
+
+type TestResult = Result<(), Box<dyn std::error::Error>>;
+
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+fn models_dir() -> PathBuf {
+    root().join("models")
+}
+
+fn encoder_dir() -> PathBuf {
+    root().join(".cache/waypoint/encoder")
+}
+
+fn golden() -> Result<Vec<Golden>, Box<dyn std::error::Error>> {
+    let path = models_dir().join("deep/head_golden.jsonl");
+    let text = std::fs::read_to_string(&path)?;
+    Ok(text
+        .lines()
+        .filter(|l| !l.trim().is_empty())
+        .map(serde_json::from_str)
+        .collect::<Result<_, _>>()?)
+}
+
+fn assert_close(what: &str, got: &[f32], want: &[f32], tolerance: f32) {
+    assert_eq!(got.len(), want.len(), "{what}");
+    for (i, (g, w)) in got.iter().zip(want).enumerate() {
+        assert!(
+            (g - w).abs() <= tolerance,
+            "{what}: value {i} is {g}, Python gave {w}"
+        );
+    }
+}
+
+#[test]
+fn head_matches_python_on_the_same_embeddings() -> TestResult {
+    let runtime = Runtime::init(None)?;
+    let head = DeepHead::load(&runtime, &models_dir())?;
+    let cases = golden()?;
+    assert!(cases.len() >= 4);
+    let embeddings: Vec<[f32; EMBEDDING_DIM]> = cases
+        .iter()
+        .map(|c| {
+            let mut e = [0.0; EMBEDDING_DIM];
+            e.copy_from_slice(&c.embedding);
+            e
+        })
+        .collect();
+    for (case, scores) in cases.iter().zip(head.score(&embeddings)?) {
+        let got: Vec<f32> = Category::ALL.iter().map(|c| scores.get(*c)).collect();
+        assert_close(&case.text, &got, &case.probabilities, 1e-4);
+    }
+    Ok(())
+}
+
+#[test]
+fn deep_tier_matches_python_end_to_end() -> TestResult {
+    let runtime = Runtime::init(None)?;
+    let tier = DeepTier::load(&runtime, &encoder_dir(), &models_dir())?;
+    let cases = golden()?;
+    let texts: Vec<&str> = cases.iter().map(|c| c.normalized.as_str()).collect();
+    // Scored together, but each message is embedded alone: same result as one at a time.
+    let together = tier.score(&texts)?;
+    for (case, scores) in cases.iter().zip(&together) {
+        let got: Vec<f32> = Category::ALL.iter().map(|c| scores.get(*c)).collect();
+        assert_close(&case.text, &got, &case.probabilities, 1e-4);
+        let alone = tier.score(&[case.normalized.as_str()])?;
+        assert_eq!(alone.first(), Some(scores), "{}", case.text);
+    }
+    // The normaliser gives what Python fed the encoder.
+    let scorer = Scorer::builder().models_dir(models_dir()).build()?;
+    for case in &cases {
+        assert_eq!(scorer.score(&case.text).normalized.text, case.normalized);
+    }
+    Ok(())
+}
+
+fn scorer() -> Scorer {
+    let scorer = Scorer::builder()
+        .models_dir(models_dir())
+        .encoder_dir(encoder_dir())
+        .build()
+        .expect("scorer builds");
+    assert_eq!(
+        scorer.health(),
+        &Health::Ready,
+        "run `python3 models/fetch.py` first"
+    );
+    assert!(scorer.has_deep_tier());
+    scorer
+}
+
+fn with_cascade(cascade: CascadePolicy) -> Policy {
+    Policy {
+        cascade,
+        ..Policy::default()
+    }
+}
+
+#[test]
+fn inline_scoring_never_runs_the_deep_tier() {
+    let scorer = scorer();
+    for line in ["ik haat alle moslims", "you are a worthless idiot", "gg"] {
+        assert!(scorer.score(line).deep.is_none(), "{line}");
+    }
+}
+
+#[test]
+fn selective_mode_routes_the_right_messages() {
+    let scorer = scorer();
+    let policy = with_cascade(CascadePolicy {
+        mode: CascadeMode::Selective,
+        fast_floor: 0.3,
+        non_english: true,
+        elevated_risk: Some(0.5),
+        combine: CombineRule::Max,
+        deep_weight: 0.5,
+    });
+    let lines = [
+        "gg wp everyone",            // English, low fast scores: fast tier only
+        "ik haat alle moslims",      // Dutch: deep tier
+        "you are a worthless idiot", // fast insult above the floor: deep tier
+        "kill the healer first",     // English game talk: fast tier only
+    ];
+    let scored = scorer.score_batch_with(&policy, &lines);
+    let ran: Vec<bool> = scored.iter().map(|s| s.deep.is_some()).collect();
+    assert_eq!(ran, [false, true, true, false], "{scored:#?}");
+
+    // A Dutch locale routes even English-looking text; elevated risk routes anything.
+    let hints = [
+        waypoint::cascade::RouteHints {
+            locale: Some("nl"),
+            elevated_risk: false,
+        },
+        waypoint::cascade::RouteHints {
+            locale: Some("en"),
+            elevated_risk: true,
+        },
+        waypoint::cascade::RouteHints {
+            locale: Some("en"),
+            elevated_risk: false,
+        },
+    ];
+    let lines = ["kill the healer first", "gg wp everyone", "gg wp everyone"];
+    let scored = scorer.score_batch_routed(&policy, &lines, &hints);
+    let ran: Vec<bool> = scored.iter().map(|s| s.deep.is_some()).collect();
+    assert_eq!(ran, [true, true, false]);
+
+    let off = with_cascade(CascadePolicy {
+        mode: CascadeMode::Off,
+        ..policy.cascade
+    });
+    assert!(
+        scorer.score_batch_with(&off, &["ik haat alle moslims"])[0]
+            .deep
+            .is_none()
+    );
+    let all = with_cascade(CascadePolicy {
+        mode: CascadeMode::All,
+        ..policy.cascade
+    });
+    assert!(
+        scorer.score_batch_with(&all, &["gg wp everyone"])[0]
+            .deep
+            .is_some()
+    );
+}
+
+#[test]
+fn combination_rule_is_applied_before_the_lexicon() {
+    let scorer = scorer();
+    let line = ["jullie zijn allemaal ratten en moeten dood"];
+    let max = with_cascade(CascadePolicy {
+        mode: CascadeMode::All,
+        ..CascadePolicy::default()
+    });
+    let scored = &scorer.score_batch_with(&max, &line)[0];
+    let (fast, deep) = (
+        scored.model.expect("fast ran"),
+        scored.deep.expect("deep ran"),
+    );
+    assert!(scored.lexicon.is_empty(), "{:?}", scored.lexicon);
+    for c in Category::ALL {
+        assert!(
+            (scored.scores.get(c) - fast.get(c).max(deep.get(c))).abs() < 1e-6,
+            "{c}"
+        );
+    }
+    let blend = with_cascade(CascadePolicy {
+        combine: CombineRule::Blend,
+        deep_weight: 0.25,
+        ..max.cascade
+    });
+    let scored = &scorer.score_batch_with(&blend, &line)[0];
+    for c in Category::ALL {
+        let want = 0.25 * deep.get(c) + 0.75 * fast.get(c);
+        assert!((scored.scores.get(c) - want).abs() < 1e-5, "{c}");
+    }
+    // With the cascade off, batch scores are the inline scores.
+    let off = with_cascade(CascadePolicy {
+        mode: CascadeMode::Off,
+        ..max.cascade
+    });
+    let batch = &scorer.score_batch_with(&off, &line)[0];
+    let inline = scorer.score_with(&off, line[0]);
+    assert_eq!(batch.scores, inline.scores);
+}
+
+fn models_without_head() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().expect("tempdir");
+    std::fs::create_dir_all(dir.path().join("fast")).expect("mkdir");
+    for file in [FAST_MODEL_FILE, FAST_MANIFEST_FILE] {
+        std::fs::copy(models_dir().join(file), dir.path().join(file)).expect("copy");
+    }
+    dir
+}
+
+#[test]
+fn missing_deep_tier_degrades_and_the_fast_tier_keeps_scoring() {
+    let dir = models_without_head();
+    let scorer = Scorer::builder()
+        .models_dir(dir.path())
+        .encoder_dir(encoder_dir())
+        .build()
+        .expect("degraded, not an error");
+    let Health::Degraded { reasons } = scorer.health() else {
+        panic!("expected degraded health");
+    };
+    let reasons = reasons.join("; ");
+    assert!(reasons.contains("deep tier unavailable"), "{reasons}");
+    assert!(reasons.contains("head.onnx"), "{reasons}");
+    assert!(!reasons.contains("fast-tier"), "{reasons}");
+    let scored = scorer.score_batch(&["ik haat alle moslims", "you are a worthless idiot"]);
+    assert!(scored.iter().all(|s| s.model.is_some() && s.deep.is_none()));
+    assert!(scored[1].scores.get(Category::Insult) > 0.5);
+
+    // A head that does not match its manifest is refused the same way.
+    std::fs::create_dir_all(dir.path().join("deep")).expect("mkdir");
+    std::fs::copy(
+        models_dir().join(HEAD_MODEL_FILE),
+        dir.path().join(HEAD_MODEL_FILE),
+    )
+    .expect("copy");
+    std::fs::write(
+        dir.path().join(HEAD_MANIFEST_FILE),
+        format!("{{\"version\":\"t\",\"sha256\":\"{}\"}}", "0".repeat(64)),
+    )
+    .expect("write");
+    let scorer = Scorer::builder()
+        .models_dir(dir.path())
+        .encoder_dir(encoder_dir())
+        .build()
+        .expect("degraded");
+    assert!(
+        matches!(scorer.health(), Health::Degraded { reasons } if reasons.iter().any(|r| r.contains("sha256")))
+    );
+
+    // An encoder that is not there degrades too; asking for no deep tier is not degraded.
+    let empty = tempfile::tempdir().expect("tempdir");
+    let scorer = Scorer::builder()
+        .models_dir(models_dir())
+        .encoder_dir(empty.path())
+        .build()
+        .expect("degraded");
+    assert!(
+        matches!(scorer.health(), Health::Degraded { reasons } if reasons.iter().any(|r| r.starts_with("deep tier unavailable")))
+    );
+    let scorer = Scorer::builder()
+        .models_dir(models_dir())
+        .deep_tier(false)
+        .build()
+        .expect("builds");
+    assert_eq!(scorer.health(), &Health::Ready);
+    assert!(
+        scorer.score_batch(&["ik haat alle moslims"])[0]
+            .deep
+            .is_none()
+    );
+}
