@@ -19,7 +19,7 @@ use std::sync::Mutex;
 use ort::session::Session;
 use ort::value::TensorRef;
 
-use super::runtime::{Runtime, SETUP_COMMAND, SessionError, cache_dirs};
+use super::runtime::{Runtime, SETUP_COMMAND, SessionError, cache_dirs, check_interface};
 use super::sentencepiece::{Scratch, SentencePiece, SentencePieceError};
 
 /// Dimension of the encoder's sentence embeddings.
@@ -125,7 +125,12 @@ impl DeepEncoder {
         }
         let tokenizer = SentencePiece::from_file(&spm_path)?;
         let session = runtime.session(&model_path)?;
-        check_contract(&session, &model_path)?;
+        check_interface(&session, &["token_ids", "row_splits"], "outputs").map_err(|reason| {
+            DeepError::Contract {
+                path: model_path.clone(),
+                reason,
+            }
+        })?;
         Ok(DeepEncoder {
             tokenizer,
             session: Mutex::new(session),
@@ -226,24 +231,6 @@ fn locate_in(dirs: Vec<PathBuf>) -> Result<PathBuf, DeepError> {
     Err(DeepError::NotFound {
         searched: searched.join(", "),
     })
-}
-
-fn check_contract(session: &Session, path: &Path) -> Result<(), DeepError> {
-    let inputs: Vec<&str> = session.inputs().iter().map(|i| i.name()).collect();
-    let outputs: Vec<&str> = session.outputs().iter().map(|o| o.name()).collect();
-    if inputs.len() != 2 || !inputs.contains(&"token_ids") || !inputs.contains(&"row_splits") {
-        return Err(DeepError::Contract {
-            path: path.to_path_buf(),
-            reason: format!("inputs are {inputs:?}, expected [\"token_ids\", \"row_splits\"]"),
-        });
-    }
-    if !outputs.contains(&"outputs") {
-        return Err(DeepError::Contract {
-            path: path.to_path_buf(),
-            reason: format!("outputs are {outputs:?}, expected \"outputs\""),
-        });
-    }
-    Ok(())
 }
 
 /// Cosine similarity of two embeddings (they are L2-normalised, so this is nearly their dot

@@ -20,7 +20,7 @@ use ort::value::TensorRef;
 use serde::Deserialize;
 
 use super::deep::{DeepEncoder, DeepError, EMBEDDING_DIM, Embedding};
-use super::runtime::{Runtime, SessionError};
+use super::runtime::{Runtime, SessionError, check_interface};
 use crate::{Category, Scores};
 
 /// File name of the deep-tier head inside the models directory.
@@ -121,7 +121,12 @@ impl DeepHead {
             ));
         }
         let session = runtime.session(&model_path)?;
-        check_contract(&session, &model_path)?;
+        check_interface(&session, &["embeddings"], "probabilities").map_err(|reason| {
+            DeepTierError::Contract {
+                path: model_path.clone(),
+                reason,
+            }
+        })?;
         Ok(DeepHead {
             session: Mutex::new(session),
             manifest,
@@ -235,24 +240,6 @@ impl DeepTier {
         let embeddings = self.embed(texts)?;
         self.head.score(&embeddings)
     }
-}
-
-fn check_contract(session: &Session, path: &Path) -> Result<(), DeepTierError> {
-    let inputs: Vec<&str> = session.inputs().iter().map(|i| i.name()).collect();
-    let outputs: Vec<&str> = session.outputs().iter().map(|o| o.name()).collect();
-    if inputs != ["embeddings"] {
-        return Err(DeepTierError::Contract {
-            path: path.to_path_buf(),
-            reason: format!("inputs are {inputs:?}, expected [\"embeddings\"]"),
-        });
-    }
-    if !outputs.contains(&"probabilities") {
-        return Err(DeepTierError::Contract {
-            path: path.to_path_buf(),
-            reason: format!("outputs are {outputs:?}, expected \"probabilities\""),
-        });
-    }
-    Ok(())
 }
 
 #[cfg(test)]

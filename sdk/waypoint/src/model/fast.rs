@@ -12,7 +12,7 @@ use ort::value::TensorRef;
 use serde::Deserialize;
 
 use super::features::{SparseFeatures, featurize_into};
-use super::runtime::{Runtime, SessionError};
+use super::runtime::{Runtime, SessionError, check_interface};
 use crate::Scores;
 
 /// File name of the fast-tier model inside the models directory.
@@ -103,7 +103,12 @@ impl FastModel {
             });
         }
         let session = runtime.session(&model_path)?;
-        check_contract(&session, &model_path)?;
+        check_interface(&session, &["indices", "values"], "probabilities").map_err(|reason| {
+            ModelError::Contract {
+                path: model_path.clone(),
+                reason,
+            }
+        })?;
         Ok(FastModel {
             session: Mutex::new(session),
             buffers: Mutex::new(Buffers {
@@ -198,24 +203,6 @@ fn read_manifest(path: &Path) -> Result<FastManifest, ModelError> {
     };
     let text = std::fs::read_to_string(path).map_err(|e| manifest_error(e.to_string()))?;
     serde_json::from_str(&text).map_err(|e| manifest_error(e.to_string()))
-}
-
-fn check_contract(session: &Session, path: &Path) -> Result<(), ModelError> {
-    let inputs: Vec<&str> = session.inputs().iter().map(|i| i.name()).collect();
-    let outputs: Vec<&str> = session.outputs().iter().map(|o| o.name()).collect();
-    if inputs.len() != 2 || !inputs.contains(&"indices") || !inputs.contains(&"values") {
-        return Err(ModelError::Contract {
-            path: path.to_path_buf(),
-            reason: format!("inputs are {inputs:?}, expected [\"indices\", \"values\"]"),
-        });
-    }
-    if !outputs.contains(&"probabilities") {
-        return Err(ModelError::Contract {
-            path: path.to_path_buf(),
-            reason: format!("outputs are {outputs:?}, expected \"probabilities\""),
-        });
-    }
-    Ok(())
 }
 
 #[cfg(test)]

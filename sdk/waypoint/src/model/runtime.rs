@@ -148,6 +148,23 @@ impl Runtime {
     }
 }
 
+/// Checks a model's interface: exactly `inputs` (in any order) and an output named `output`.
+/// The error is a sentence for the caller's own contract error.
+pub fn check_interface(session: &Session, inputs: &[&str], output: &str) -> Result<(), String> {
+    let mut have: Vec<&str> = session.inputs().iter().map(|i| i.name()).collect();
+    let outputs: Vec<&str> = session.outputs().iter().map(|o| o.name()).collect();
+    let mut want = inputs.to_vec();
+    have.sort_unstable();
+    want.sort_unstable();
+    if have != want {
+        return Err(format!("inputs are {have:?}, expected {want:?}"));
+    }
+    if !outputs.contains(&output) {
+        return Err(format!("outputs are {outputs:?}, expected {output:?}"));
+    }
+    Ok(())
+}
+
 /// Finds the library without loading it, following the documented search order.
 pub fn locate_library(explicit: Option<&Path>) -> Result<PathBuf, RuntimeError> {
     locate_in(
