@@ -25,7 +25,9 @@ fn scorer() -> Option<&'static Scorer> {
 fuzz_target!(|data: &[u8]| {
     let Some(scorer) = scorer() else { return };
     let text = String::from_utf8_lossy(data);
-    // Score the message alone and in a batch with its halves: padding must not change results.
+    // Score the message alone (fast tier, the inline path) and in a batch with its halves (the
+    // worker's path, which may add the deep tier): the fast tier's own probabilities must not
+    // depend on padding or batch-mates, and every score stays a probability.
     let half = text
         .char_indices()
         .nth(text.chars().count() / 2)
@@ -34,17 +36,22 @@ fuzz_target!(|data: &[u8]| {
     let single = scorer.score(&text);
     let batch = scorer.score_batch(&[text.as_ref(), left, right]);
     assert_eq!(batch.len(), 3);
-    for (_, p) in single.scores.iter() {
-        assert!(
-            (0.0..=1.0).contains(&p),
-            "score {p} out of range for {text:?}"
-        );
+    for scored in std::iter::once(&single).chain(&batch) {
+        let tiers = [Some(scored.scores), scored.model, scored.deep];
+        for (_, p) in tiers.iter().flatten().flat_map(|s| s.iter()) {
+            assert!(
+                (0.0..=1.0).contains(&p),
+                "score {p} out of range for {text:?}"
+            );
+        }
     }
-    for ((_, a), (_, b)) in single.scores.iter().zip(batch[0].scores.iter()) {
-        assert!(
-            (a - b).abs() < 1e-4,
-            "batch and single disagree for {text:?}"
-        );
+    if let (Some(alone), Some(batched)) = (single.model, batch[0].model) {
+        for ((_, a), (_, b)) in alone.iter().zip(batched.iter()) {
+            assert!(
+                (a - b).abs() < 1e-4,
+                "fast tier: batch and single disagree for {text:?}"
+            );
+        }
     }
     assert_eq!(
         single.decision.level == ResponseLevel::None,
