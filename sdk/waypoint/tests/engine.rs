@@ -437,3 +437,47 @@ fn names_are_scored_like_chat() {
         nudge.text
     );
 }
+
+/// Polls `done` for up to 10 s.
+fn eventually(mut done: impl FnMut() -> bool) -> bool {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while Instant::now() < deadline {
+        if done() {
+            return true;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    false
+}
+
+#[test]
+fn a_watched_policy_file_is_swapped_in_and_a_broken_edit_keeps_the_old_one() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("policy.toml");
+    std::fs::write(&path, "version = \"first\"\n").expect("write");
+    let engine = Engine::builder()
+        .models_dir(models_dir())
+        .policy_file(&path)
+        .watch_policy_file(Duration::from_millis(25))
+        .build()
+        .expect("engine");
+    assert_eq!(engine.policy().version, "first");
+
+    std::fs::write(&path, "version = \"second, edited\"\n").expect("write");
+    assert!(
+        eventually(|| engine.policy().version == "second, edited"),
+        "the edit is picked up"
+    );
+
+    std::fs::write(&path, "version = \"third\"\n[message.hate]\nnudge = 7.5\n").expect("write");
+    assert!(
+        eventually(|| engine.stats().policy_rejected == 1),
+        "the broken edit is rejected"
+    );
+    assert_eq!(
+        engine.policy().version,
+        "second, edited",
+        "the old policy stays"
+    );
+    engine.shutdown(WAIT).expect("shutdown");
+}

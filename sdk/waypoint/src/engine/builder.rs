@@ -3,11 +3,12 @@
 use std::path::PathBuf;
 use std::sync::atomic::AtomicBool;
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use arc_swap::ArcSwap;
 
 use super::worker::Worker;
-use super::{Engine, Shared, stats};
+use super::{Engine, Shared, stats, watch};
 use crate::clock::{Clock, SystemClock};
 use crate::hooks::{BeforeReferral, ClosureHooks, Hooks};
 use crate::player::Pseudonymizer;
@@ -56,6 +57,7 @@ pub struct EngineBuilder {
     scorer: Option<Arc<Scorer>>,
     policy: Option<Policy>,
     policy_path: Option<PathBuf>,
+    watch_interval: Option<Duration>,
     hooks: Vec<Arc<dyn Hooks>>,
     closures: ClosureHooks,
     before_referral: Option<BeforeReferral>,
@@ -72,6 +74,7 @@ impl std::fmt::Debug for EngineBuilder {
         f.debug_struct("EngineBuilder")
             .field("models_dir", &self.models_dir)
             .field("policy_path", &self.policy_path)
+            .field("watch_interval", &self.watch_interval)
             .field("hooks", &self.hooks.len())
             .field("queue_capacity", &self.queue_capacity)
             .finish_non_exhaustive()
@@ -106,6 +109,15 @@ impl EngineBuilder {
     /// Reads the policy from a file at build time (errors carry line and column).
     pub fn policy_file(mut self, path: impl Into<PathBuf>) -> Self {
         self.policy_path = Some(path.into());
+        self
+    }
+
+    /// Watches the [`policy_file`](EngineBuilder::policy_file), checking it every `interval`
+    /// and swapping in each valid new version (an invalid one is reported on stderr, counted in
+    /// `Stats::policy_rejected`, and the policy in force stays). Off by default;
+    /// [`Engine::reload_policy`] reloads on demand.
+    pub fn watch_policy_file(mut self, interval: Duration) -> Self {
+        self.watch_interval = Some(interval);
         self
     }
 
@@ -194,6 +206,7 @@ impl EngineBuilder {
         if outbox_capacity == 0 {
             return Err(EngineBuildError::ZeroCapacity("outbox"));
         }
+        let watched = self.policy_path.clone().zip(self.watch_interval);
         let policy = match (self.policy_path, self.policy) {
             (Some(path), _) => Policy::from_file(&path)?,
             (None, Some(policy)) => policy,
@@ -269,6 +282,9 @@ impl EngineBuilder {
             .name("waypoint-scorer".to_owned())
             .spawn(move || worker.run())
             .map_err(EngineBuildError::Spawn)?;
+        if let Some((path, interval)) = watched {
+            watch::spawn(&shared, path, interval).map_err(EngineBuildError::Spawn)?;
+        }
         Ok(Engine {
             shared,
             queue: queue_tx,

@@ -44,6 +44,7 @@
 mod builder;
 mod process;
 mod stats;
+mod watch;
 mod worker;
 
 use std::path::Path;
@@ -181,6 +182,22 @@ impl Shared {
     fn unix_ms(&self, at: Timestamp) -> u64 {
         self.base_unix_ms.saturating_add(at.0)
     }
+
+    /// Reads, validates and swaps in a policy file, counting the outcome.
+    fn reload_policy(&self, path: &Path) -> Result<Arc<Policy>, PolicyError> {
+        match Policy::from_file(path) {
+            Ok(policy) => {
+                let policy = Arc::new(policy);
+                self.policy.store(Arc::clone(&policy));
+                self.stats.policy_reloads.fetch_add(1, Ordering::Relaxed);
+                Ok(policy)
+            }
+            Err(e) => {
+                self.stats.policy_rejected.fetch_add(1, Ordering::Relaxed);
+                Err(e)
+            }
+        }
+    }
 }
 
 /// The Waypoint engine. Cheap to clone; every clone talks to the same worker.
@@ -279,24 +296,7 @@ impl Engine {
     /// Reads, validates and swaps in a policy file. An invalid file is rejected with its
     /// line/column error and the policy in force stays.
     pub fn reload_policy(&self, path: &Path) -> Result<Arc<Policy>, PolicyError> {
-        match Policy::from_file(path) {
-            Ok(policy) => {
-                let policy = Arc::new(policy);
-                self.shared.policy.store(Arc::clone(&policy));
-                self.shared
-                    .stats
-                    .policy_reloads
-                    .fetch_add(1, Ordering::Relaxed);
-                Ok(policy)
-            }
-            Err(e) => {
-                self.shared
-                    .stats
-                    .policy_rejected
-                    .fetch_add(1, Ordering::Relaxed);
-                Err(e)
-            }
-        }
+        self.shared.reload_policy(path)
     }
 
     /// Whether scoring runs with everything it was meant to have; a stopped worker is reported too.
