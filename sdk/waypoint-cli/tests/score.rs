@@ -1,4 +1,5 @@
 //! End-to-end tests of `waypoint score` with the real model, runtime and default policy.
+#![expect(clippy::expect_used, reason = "test set-up fails loudly")]
 
 use std::io::Write;
 use std::path::{Path, PathBuf};

@@ -11,6 +11,10 @@
 
 use std::hint::black_box;
 #[path = "support/mod.rs"]
+#[expect(
+    dead_code,
+    reason = "this bench uses only part of the shared support module"
+)]
 mod support;
 
 use std::time::Duration;

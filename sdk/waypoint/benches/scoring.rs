@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 
 use criterion::{BatchSize, Criterion, Throughput};
 use rustrict::CensorStr;
-use support::{best_pass, corpus, workspace_root};
+use support::{best_pass, corpus, each, workspace_root};
 use waypoint::model::{FastModel, Runtime, featurize};
 use waypoint::text::{NormalizeOptions, normalize};
 use waypoint::{Health, Scorer};
@@ -65,19 +65,14 @@ fn main() {
             })
         });
         group.bench_function("normalize", |b| {
-            b.iter(|| {
-                lines
-                    .iter()
-                    .map(|l| normalize(black_box(l), &options))
-                    .count()
-            })
+            b.iter(|| each(&lines, |l| normalize(black_box(l), &options)))
         });
         group.bench_function("featurize", |b| {
-            b.iter(|| normalized.iter().map(|t| featurize(black_box(t))).count())
+            b.iter(|| each(&normalized, |t| featurize(black_box(t))))
         });
         if let Some(scorer) = &scorer {
             group.bench_function("fast_tier_batch_1", |b| {
-                b.iter(|| lines.iter().map(|l| scorer.score(black_box(l))).count())
+                b.iter(|| each(&lines, |l| scorer.score(black_box(l))))
             });
             group.bench_function("fast_tier_batch_64", |b| {
                 b.iter_batched(
@@ -112,13 +107,13 @@ fn main() {
         Figure {
             name: "normalize",
             per_second: throughput(n, || {
-                black_box(lines.iter().map(|l| normalize(l, &options)).count());
+                each(&lines, |l| normalize(l, &options));
             }),
         },
         Figure {
             name: "featurize",
             per_second: throughput(n, || {
-                black_box(normalized.iter().map(|t| featurize(t)).count());
+                each(&normalized, |t| featurize(t));
             }),
         },
     ];
@@ -153,7 +148,7 @@ fn main() {
         figures.push(Figure {
             name: "fast tier, batch 1",
             per_second: throughput(n, || {
-                black_box(lines.iter().map(|l| scorer.score(l)).count());
+                each(&lines, |l| scorer.score(l));
             }),
         });
         figures.push(Figure {

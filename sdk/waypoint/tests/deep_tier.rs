@@ -4,6 +4,7 @@
 //! Golden cases: `models/deep/head_golden.jsonl`, written by `models/train/deep/train_head.py`
 //! (the embedding Python computed for each normalised sentence, alone, and the probabilities
 //! the exported head gives for it). Needs the set-up cache (`python3 models/fetch.py`).
+#![expect(clippy::expect_used, reason = "test set-up fails loudly")]
 
 use std::path::{Path, PathBuf};
 

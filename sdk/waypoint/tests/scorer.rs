@@ -1,4 +1,9 @@
 //! The scorer with the real fast-tier model and ONNX Runtime, and its degraded mode.
+#![expect(
+    clippy::expect_used,
+    clippy::panic,
+    reason = "test set-up fails loudly"
+)]
 
 use std::path::{Path, PathBuf};
 
