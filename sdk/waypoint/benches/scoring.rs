@@ -34,8 +34,11 @@ fn main() {
     let (corpus_name, lines) = corpus(CORPUS_LINES);
     let options = NormalizeOptions::default();
     let normalized: Vec<String> = lines.iter().map(|l| normalize(l, &options).text).collect();
+    // Fast tier only: the batch path would otherwise send some lines on to the deep tier,
+    // which `cargo bench --bench deep` measures.
     let scorer = Scorer::builder()
         .models_dir(workspace_root().join("models"))
+        .deep_tier(false)
         .build();
     let scorer = match scorer {
         Ok(s) if *s.health() == Health::Ready => Some(s),
