@@ -24,12 +24,14 @@ installed, pinned, into `<cache>/pydeps/` with pip, so a fresh machine needs onl
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import subprocess
 import sys
 from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from fetch import sha256_of  # noqa: E402  (models/fetch.py: one digest helper for set-up)
 
 SOURCE = "embedding_model_quantized.onnx"
 ENCODER = "encoder.onnx"
@@ -51,14 +53,6 @@ EXPECTED_OPTIONS = {"nbest_size": 0, "alpha": 1.0, "add_bos": True, "add_eos": T
 
 class PrepareError(Exception):
     """A failure the user must see."""
-
-
-def sha256_of(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def import_onnx(cache: Path):

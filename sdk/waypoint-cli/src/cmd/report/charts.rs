@@ -228,17 +228,7 @@ fn grouped_bars(
             .x_label_area_size(36)
             .y_label_area_size(64)
             .build_cartesian_2d(-0.5..(n as f64 - 0.5), 0.0..y_max)?;
-        let label = |x: &f64| {
-            let i = x.round();
-            if (x - i).abs() < 1e-6 && i >= 0.0 {
-                groups
-                    .get(i as usize)
-                    .map(|g| (*g).to_owned())
-                    .unwrap_or_default()
-            } else {
-                String::new()
-            }
-        };
+        let label = slot_label(groups);
         chart
             .configure_mesh()
             .disable_x_mesh()
@@ -341,6 +331,22 @@ pub fn thousands(n: u64) -> String {
     out
 }
 
+/// An x-axis label formatter for bar slots at 0, 1, 2, …: the slot's name on whole numbers,
+/// nothing in between.
+fn slot_label<'a>(names: &'a [&'a str]) -> impl Fn(&f64) -> String + 'a {
+    move |x: &f64| {
+        let i = x.round();
+        if (x - i).abs() < 1e-6 && i >= 0.0 {
+            names
+                .get(i as usize)
+                .map(|g| (*g).to_owned())
+                .unwrap_or_default()
+        } else {
+            String::new()
+        }
+    }
+}
+
 fn category_names() -> Vec<&'static str> {
     Category::ALL.iter().map(|c| c.as_str()).collect()
 }
@@ -417,17 +423,7 @@ pub fn precision(summary: &Summary) -> Result<String, ReportError> {
             .x_label_area_size(36)
             .y_label_area_size(64)
             .build_cartesian_2d(-0.5..(names.len() as f64 - 0.5), 0.0..1.32)?;
-        let label = |x: &f64| {
-            let i = x.round();
-            if (x - i).abs() < 1e-6 && i >= 0.0 {
-                names
-                    .get(i as usize)
-                    .map(|g| (*g).to_owned())
-                    .unwrap_or_default()
-            } else {
-                String::new()
-            }
-        };
+        let label = slot_label(&names);
         chart
             .configure_mesh()
             .disable_x_mesh()
