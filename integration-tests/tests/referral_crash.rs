@@ -21,8 +21,8 @@ use std::sync::mpsc;
 use std::thread;
 use std::time::Duration;
 
-use referral_support::{HangingServer, KEY_ID, SECRET, TestReceiver, fast_retry, packet};
-use waypoint::referral::{ReferralSender, RetryConfig};
+use referral_support::{HangingServer, TestReceiver, fast_retry, packet, sender_builder};
+use waypoint::referral::RetryConfig;
 
 const CHILD_SPOOL: &str = "WAYPOINT_REFERRAL_CHILD_SPOOL";
 const CHILD_URL: &str = "WAYPOINT_REFERRAL_CHILD_URL";
@@ -48,11 +48,7 @@ fn referral_crash_child() {
         request_timeout_ms: 120_000,
         ..fast_retry()
     };
-    let sender = ReferralSender::builder()
-        .url(url)
-        .key_id(KEY_ID)
-        .secret(SECRET)
-        .spool_dir(spool)
+    let sender = sender_builder(&url, std::path::Path::new(&spool))
         .retry(retry)
         .start()
         .unwrap();
@@ -125,12 +121,7 @@ fn sigkill_mid_delivery_loses_nothing() {
     assert_eq!(on_disk, REFERRALS);
 
     let receiver = TestReceiver::start(0, Duration::from_secs(300));
-    let sender = ReferralSender::builder()
-        .url(receiver.url())
-        .key_id(KEY_ID)
-        .secret(SECRET)
-        .spool_dir(spool.path())
-        .retry(fast_retry())
+    let sender = sender_builder(&receiver.url(), spool.path())
         .start()
         .unwrap();
     assert_eq!(sender.stats().replayed, REFERRALS as u64);

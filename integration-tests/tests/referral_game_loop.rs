@@ -13,8 +13,8 @@ mod referral_support;
 use std::thread;
 use std::time::{Duration, Instant};
 
-use referral_support::{HangingServer, KEY_ID, SECRET, TestReceiver, fast_retry, packet};
-use waypoint::referral::{ReferralSender, RetryConfig};
+use referral_support::{HangingServer, TestReceiver, fast_retry, packet, sender_builder};
+use waypoint::referral::RetryConfig;
 
 #[test]
 fn tick_is_not_delayed_while_the_endpoint_hangs() {
@@ -24,12 +24,7 @@ fn tick_is_not_delayed_while_the_endpoint_hangs() {
         request_timeout_ms: 30_000,
         ..fast_retry()
     };
-    let sender = ReferralSender::builder()
-        .url(hanging.url())
-        .key_id(KEY_ID)
-        .secret(SECRET)
-        .spool_dir(spool.path())
-        .retry(retry);
+    let sender = sender_builder(&hanging.url(), spool.path()).retry(retry);
     let sender = sender.start().unwrap();
 
     let tick = Duration::from_micros(16_667);
@@ -74,12 +69,7 @@ fn tick_is_not_delayed_while_the_endpoint_hangs() {
 
     // And they all arrive once a working endpoint is configured.
     let receiver = TestReceiver::start(0, Duration::from_secs(300));
-    let sender = ReferralSender::builder()
-        .url(receiver.url())
-        .key_id(KEY_ID)
-        .secret(SECRET)
-        .spool_dir(spool.path())
-        .retry(fast_retry())
+    let sender = sender_builder(&receiver.url(), spool.path())
         .start()
         .unwrap();
     assert_eq!(sender.flush(Duration::from_secs(30)).pending, 0);

@@ -16,18 +16,9 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use referral_support::{
-    HangingServer, KEY_ID, Reply, SECRET, TestReceiver, fast_retry, free_port, packet,
+    HangingServer, Reply, TestReceiver, fast_retry, free_port, packet, sender_builder,
 };
-use waypoint::referral::{ReferralEvent, ReferralSender, ReferralSenderBuilder, SendError};
-
-fn builder(url: &str, spool: &std::path::Path) -> ReferralSenderBuilder {
-    ReferralSender::builder()
-        .url(url)
-        .key_id(KEY_ID)
-        .secret(SECRET)
-        .spool_dir(spool)
-        .retry(fast_retry())
-}
+use waypoint::referral::{ReferralEvent, SendError};
 
 fn collect_events() -> (
     Arc<Mutex<Vec<ReferralEvent>>>,
@@ -46,7 +37,7 @@ fn endpoint_down_for_seconds_then_back_delivers_each_referral_exactly_once() {
     let spool = tempfile::tempdir().unwrap();
     let port = free_port();
     let url = format!("http://127.0.0.1:{port}/referrals");
-    let sender = builder(&url, spool.path()).start().unwrap();
+    let sender = sender_builder(&url, spool.path()).start().unwrap();
 
     let mut ids = HashSet::new();
     for i in 0..25 {
@@ -98,7 +89,7 @@ fn retry_after_and_server_errors_are_retried() {
         Reply::Status(408, None),
     ]);
     let (events, callback) = collect_events();
-    let sender = builder(&receiver.url(), spool.path())
+    let sender = sender_builder(&receiver.url(), spool.path())
         .on_event(callback)
         .start()
         .unwrap();
@@ -136,7 +127,7 @@ fn client_errors_are_permanent_recorded_and_reported() {
     let receiver = TestReceiver::start(0, Duration::from_secs(300));
     receiver.set_default_reply(Reply::Status(422, None));
     let (events, callback) = collect_events();
-    let sender = builder(&receiver.url(), spool.path())
+    let sender = sender_builder(&receiver.url(), spool.path())
         .on_event(callback)
         .start()
         .unwrap();
@@ -176,7 +167,9 @@ fn client_errors_are_permanent_recorded_and_reported() {
     sender.shutdown(Duration::from_secs(5));
 
     // Not replayed after a restart: a human has to look at failed/.
-    let again = builder(&receiver.url(), spool.path()).start().unwrap();
+    let again = sender_builder(&receiver.url(), spool.path())
+        .start()
+        .unwrap();
     assert_eq!(again.stats().replayed, 0);
     again.shutdown(Duration::from_secs(5));
 }
@@ -185,7 +178,7 @@ fn client_errors_are_permanent_recorded_and_reported() {
 fn unsent_referrals_are_replayed_on_start() {
     let spool = tempfile::tempdir().unwrap();
     let down = format!("http://127.0.0.1:{}/referrals", free_port());
-    let first = builder(&down, spool.path()).start().unwrap();
+    let first = sender_builder(&down, spool.path()).start().unwrap();
     let ids: HashSet<String> = (0..5)
         .map(|i| first.send(packet(i)).unwrap().to_string())
         .collect();
@@ -194,7 +187,9 @@ fn unsent_referrals_are_replayed_on_start() {
     assert_eq!((status.pending, status.unspooled), (5, 0));
 
     let receiver = TestReceiver::start(0, Duration::from_secs(300));
-    let second = builder(&receiver.url(), spool.path()).start().unwrap();
+    let second = sender_builder(&receiver.url(), spool.path())
+        .start()
+        .unwrap();
     assert_eq!(second.stats().replayed, 5);
     assert_eq!(second.flush(Duration::from_secs(10)).pending, 0);
     let seen: HashSet<String> = receiver.accepted().keys().cloned().collect();
@@ -207,7 +202,7 @@ fn full_spool_is_refused_loudly_and_hands_the_packet_back() {
     let spool = tempfile::tempdir().unwrap();
     let down = format!("http://127.0.0.1:{}/referrals", free_port());
     let (events, callback) = collect_events();
-    let sender = builder(&down, spool.path())
+    let sender = sender_builder(&down, spool.path())
         .spool_limits(3, 1 << 20)
         .on_event(callback)
         .start()
@@ -234,7 +229,7 @@ fn full_spool_is_refused_loudly_and_hands_the_packet_back() {
 fn full_queue_refusals_are_counted_never_silent() {
     let spool = tempfile::tempdir().unwrap();
     let down = format!("http://127.0.0.1:{}/referrals", free_port());
-    let sender = builder(&down, spool.path())
+    let sender = sender_builder(&down, spool.path())
         .queue_capacity(1)
         .start()
         .unwrap();
@@ -266,7 +261,7 @@ fn send_does_not_wait_while_the_endpoint_hangs() {
         request_timeout_ms: 60_000,
         ..fast_retry()
     };
-    let sender = builder(&hanging.url(), spool.path())
+    let sender = sender_builder(&hanging.url(), spool.path())
         .retry(retry)
         .start()
         .unwrap();

@@ -15,10 +15,9 @@ use std::net::TcpStream;
 use std::thread;
 use std::time::Duration;
 
-use referral_support::{KEY_ID, SECRET, TestReceiver, fast_retry, packet};
+use referral_support::{KEY_ID, SECRET, TestReceiver, packet, sender_builder};
 use waypoint::referral::{
-    CasePacket, ReferralSender, SIGNATURE_HEADER, VerifyError, verify_signature,
-    verify_signature_at,
+    CasePacket, SIGNATURE_HEADER, VerifyError, verify_signature, verify_signature_at,
 };
 
 /// Sends one raw HTTP/1.1 POST and returns the status code.
@@ -66,12 +65,7 @@ fn tampered_and_replayed_requests_are_rejected() {
     // The receiver allows one second of clock distance so that a replay is quickly "old".
     let receiver = TestReceiver::start(0, Duration::from_secs(1));
     let spool = tempfile::tempdir().unwrap();
-    let sender = ReferralSender::builder()
-        .url(receiver.url())
-        .key_id(KEY_ID)
-        .secret(SECRET)
-        .spool_dir(spool.path())
-        .retry(fast_retry())
+    let sender = sender_builder(&receiver.url(), spool.path())
         .start()
         .unwrap();
     let id = sender.send(packet(3)).unwrap();

@@ -20,7 +20,7 @@ use std::time::{Duration, Instant};
 
 use waypoint::referral::{
     CaseInput, CasePacket, CategoryScore, IDEMPOTENCY_HEADER, InputMessage, ReferralConfig,
-    RetryConfig, verify_signature,
+    ReferralSender, ReferralSenderBuilder, RetryConfig, verify_signature,
 };
 
 pub const SECRET: &[u8] = b"test-secret-0123456789";
@@ -35,6 +35,17 @@ pub fn fast_retry() -> RetryConfig {
         request_timeout_ms: 2_000,
         connect_timeout_ms: 500,
     }
+}
+
+/// A sender to `url` with the test key, spooling into `spool`, retrying on [`fast_retry`]
+/// (callers may override any setting, e.g. `.retry(..)`).
+pub fn sender_builder(url: &str, spool: &std::path::Path) -> ReferralSenderBuilder {
+    ReferralSender::builder()
+        .url(url)
+        .key_id(KEY_ID)
+        .secret(SECRET)
+        .spool_dir(spool)
+        .retry(fast_retry())
 }
 
 /// A small referral packet.
