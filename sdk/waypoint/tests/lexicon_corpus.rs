@@ -138,6 +138,7 @@ fn shipped_lexicon_loads() {
         Kind::Recruitment,
         Kind::Emoji,
         Kind::Symbol,
+        Kind::Slur,
     ] {
         assert!(
             lexicon.entries().iter().any(|e| e.kind == kind),

@@ -41,6 +41,9 @@ pub enum Kind {
     Emoji,
     /// A non-emoji symbol or glyph (runes, hooked cross).
     Symbol,
+    /// A slur: a derogatory name for people of a group defined by a protected characteristic
+    /// (origin, religion, sexual orientation, gender identity, disability).
+    Slur,
 }
 
 impl Kind {
