@@ -1,12 +1,17 @@
-"""Synthetic training rows for the deep tier's head, generated from `templates/synthetic.toml`.
+"""Synthetic training rows for the deep tier's head, generated from `templates/*.toml`.
 
     python models/train/deep/synthetic.py [--out FILE.csv]   # prints counts, optionally writes rows
 
-Every `{slot}` combination of a template's patterns is expanded, then a seeded sample of at most
-`max` rows is kept per template. Rows carry `source = "synthetic"`, `kind`, `lang` and the four
-category labels (NaN = unknown), the same columns as `models/train/datasets.py` returns, so
-they go through the same cleaning (normaliser, held-out leakage guard, dedup) and are counted
-separately in `models/deep/head_metrics.json`.
+Each template file has its own `[slots]` and `[[template]]` tables. Every `{slot}` combination of
+a template's patterns is expanded, then a seeded sample of at most `max` rows is kept per
+template. A template with `typos = F` also gets, for a seeded fraction F of its kept rows, a copy
+with one typo (two adjacent letters swapped or one letter dropped in a word of 4+ letters), since
+chat is typed fast and the normaliser does not undo typos.
+
+Rows carry `source = "synthetic"`, `kind`, `lang` and the four category labels (NaN = unknown),
+the same columns as `models/train/datasets.py` returns, so they go through the same cleaning
+(normaliser, held-out leakage guard, dedup) and are counted separately in
+`models/deep/head_metrics.json`. Files are read in name order, so the output is deterministic.
 """
 
 from __future__ import annotations
@@ -16,16 +21,18 @@ import itertools
 import re
 import sys
 import tomllib
+import zlib
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 HERE = Path(__file__).resolve().parent
-TEMPLATES = HERE / "templates" / "synthetic.toml"
+TEMPLATE_DIR = HERE / "templates"
 CATEGORIES = ("insult", "hate", "threat", "extremism")
 SEED = 20250117
 SLOT = re.compile(r"\{(\w+)\}")
+WORD = re.compile(r"[^\W\d_]{4,}")
 
 
 def expand(pattern: str, slots: dict[str, list[str]]) -> list[str]:
@@ -45,20 +52,49 @@ def expand(pattern: str, slots: dict[str, list[str]]) -> list[str]:
     return out
 
 
-def generate(path: Path = TEMPLATES, seed: int = SEED) -> pd.DataFrame:
-    """All synthetic rows, deterministic for a given template file and seed."""
+def with_typo(text: str, rng: np.random.Generator) -> str:
+    """The text with one typo in one of its words of 4+ letters (unchanged if it has none)."""
+    words = list(WORD.finditer(text))
+    if not words:
+        return text
+    word = words[int(rng.integers(len(words)))]
+    start, letters = word.start(), word.group()
+    i = int(rng.integers(1, len(letters) - 1))
+    if rng.random() < 0.5:
+        typo = letters[:i] + letters[i + 1] + letters[i] + letters[i + 2:]
+    else:
+        typo = letters[:i] + letters[i + 1:]
+    return text[:start] + typo + text[word.end():]
+
+
+def generate_file(path: Path, rng: np.random.Generator) -> list[dict]:
+    """The rows of one template file."""
     spec = tomllib.loads(path.read_text(encoding="utf-8"))
     slots = spec["slots"]
-    rng = np.random.default_rng(seed)
     rows = []
     for template in spec["template"]:
         texts = sorted({t for p in template["patterns"] for t in expand(p, slots)})
         keep = min(len(texts), int(template["max"]))
         chosen = sorted(rng.choice(len(texts), size=keep, replace=False)) if keep < len(texts) else range(len(texts))
+        kept = [texts[i] for i in chosen]
+        typo_share = float(template.get("typos", 0.0))
+        if typo_share > 0:
+            picked = rng.random(len(kept)) < typo_share
+            kept += [with_typo(t, rng) for t, p in zip(list(kept), picked) if p]
         labels = [np.nan if v < 0 else float(v) for v in template["labels"]]
-        for i in chosen:
-            rows.append({"source": "synthetic", "text": texts[i], "kind": template["kind"],
+        for text in kept:
+            rows.append({"source": "synthetic", "text": text, "kind": template["kind"],
                          "lang": template["lang"], **dict(zip(CATEGORIES, labels))})
+    return rows
+
+
+def generate(directory: Path = TEMPLATE_DIR, seed: int = SEED) -> pd.DataFrame:
+    """All synthetic rows of every template file, deterministic for given files and seed."""
+    rows = []
+    for path in sorted(directory.glob("*.toml")):
+        # One generator per file, seeded by the file name too: adding a file changes no other's rows.
+        rng = np.random.default_rng([seed, zlib.crc32(path.name.encode())])
+        rows += generate_file(path, rng)
     return pd.DataFrame(rows)
 
 
