@@ -13,6 +13,9 @@ pub struct RouteHints<'a> {
     /// Whether the sender's accumulated risk is elevated (the engine decides, with
     /// `[cascade] elevated_risk`).
     pub elevated_risk: bool,
+    /// Whether the caller is behind: `[cascade] busy_backlog` or more signals wait for the
+    /// engine's worker (`mode = "auto"` then falls back to the selective rules).
+    pub busy: bool,
 }
 
 /// Why a message was (or was not) sent to the deep tier.
@@ -20,7 +23,7 @@ pub struct RouteHints<'a> {
 pub enum Route {
     /// Fast tier only.
     FastOnly,
-    /// `mode = "all"`.
+    /// `mode = "all"`, or `mode = "auto"` while the caller keeps up.
     All,
     /// The fast tier is unavailable, so everything goes to the deep tier.
     NoFastTier,
@@ -43,23 +46,32 @@ pub fn wants_deep(
     match policy.mode {
         CascadeMode::Off => Route::FastOnly,
         CascadeMode::All => Route::All,
-        CascadeMode::Selective => {
-            let Some(fast) = fast else {
-                return Route::NoFastTier;
-            };
-            if Category::ALL
-                .iter()
-                .any(|c| fast.get(*c) >= policy.fast_floor)
-            {
-                Route::FastFloor
-            } else if hints.elevated_risk {
-                Route::ElevatedRisk
-            } else if policy.non_english && !looks_english(normalized, hints.locale) {
-                Route::NonEnglish
-            } else {
-                Route::FastOnly
-            }
-        }
+        CascadeMode::Auto if !hints.busy => Route::All,
+        CascadeMode::Auto | CascadeMode::Selective => selective(policy, fast, normalized, hints),
+    }
+}
+
+/// The selective rules: the first of fast floor, elevated risk and language that applies.
+fn selective(
+    policy: &CascadePolicy,
+    fast: Option<&Scores>,
+    normalized: &str,
+    hints: RouteHints<'_>,
+) -> Route {
+    let Some(fast) = fast else {
+        return Route::NoFastTier;
+    };
+    if Category::ALL
+        .iter()
+        .any(|c| fast.get(*c) >= policy.fast_floor)
+    {
+        Route::FastFloor
+    } else if hints.elevated_risk {
+        Route::ElevatedRisk
+    } else if policy.non_english && !looks_english(normalized, hints.locale) {
+        Route::NonEnglish
+    } else {
+        Route::FastOnly
     }
 }
 
@@ -184,7 +196,10 @@ mod tests {
 
     #[test]
     fn selective_routing() {
-        let policy = CascadePolicy::default();
+        let policy = CascadePolicy {
+            mode: CascadeMode::Selective,
+            ..CascadePolicy::default()
+        };
         let low = scores([0.05, 0.01, 0.01, 0.01]);
         let high = scores([0.05, 0.4, 0.01, 0.01]);
         let none = RouteHints::default();
@@ -225,6 +240,25 @@ mod tests {
             ..policy
         };
         assert_eq!(wants_deep(&off, None, nl, elevated), Route::FastOnly);
+    }
+
+    #[test]
+    fn auto_routing_falls_back_to_the_selective_rules_when_busy() {
+        let auto = CascadePolicy::default();
+        assert_eq!(auto.mode, CascadeMode::Auto);
+        let low = scores([0.05, 0.01, 0.01, 0.01]);
+        let high = scores([0.05, 0.4, 0.01, 0.01]);
+        let en = "kill the healer first";
+        let idle = RouteHints::default();
+        let busy = RouteHints {
+            busy: true,
+            ..idle
+        };
+        assert_eq!(wants_deep(&auto, Some(&low), en, idle), Route::All);
+        assert_eq!(wants_deep(&auto, Some(&low), en, busy), Route::FastOnly);
+        assert_eq!(wants_deep(&auto, Some(&high), en, busy), Route::FastFloor);
+        let nl = "ik haat jou, je bent een sukkel";
+        assert_eq!(wants_deep(&auto, Some(&low), nl, busy), Route::NonEnglish);
     }
 
     #[test]

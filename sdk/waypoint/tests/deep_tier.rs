@@ -141,6 +141,7 @@ fn selective_mode_routes_the_right_messages() {
         elevated_risk: Some(0.5),
         combine: CombineRule::Max,
         deep_weight: 0.5,
+        busy_backlog: 64,
     });
     let lines = [
         "gg wp everyone",            // English, low fast scores: fast tier only
@@ -157,14 +158,17 @@ fn selective_mode_routes_the_right_messages() {
         waypoint::cascade::RouteHints {
             locale: Some("nl"),
             elevated_risk: false,
+            busy: false,
         },
         waypoint::cascade::RouteHints {
             locale: Some("en"),
             elevated_risk: true,
+            busy: false,
         },
         waypoint::cascade::RouteHints {
             locale: Some("en"),
             elevated_risk: false,
+            busy: false,
         },
     ];
     let lines = ["kill the healer first", "gg wp everyone", "gg wp everyone"];
@@ -190,6 +194,18 @@ fn selective_mode_routes_the_right_messages() {
             .deep
             .is_some()
     );
+
+    // Auto: everything while the caller keeps up, the selective rules while it is behind.
+    let auto = with_cascade(CascadePolicy {
+        mode: CascadeMode::Auto,
+        ..policy.cascade
+    });
+    let idle = waypoint::cascade::RouteHints::default();
+    let busy = waypoint::cascade::RouteHints { busy: true, ..idle };
+    let lines = ["gg wp everyone", "gg wp everyone", "ik haat alle moslims"];
+    let scored = scorer.score_batch_routed(&auto, &lines, &[idle, busy, busy]);
+    let ran: Vec<bool> = scored.iter().map(|s| s.deep.is_some()).collect();
+    assert_eq!(ran, [true, false, true]);
 }
 
 #[test]

@@ -92,6 +92,8 @@ impl Worker {
         let policy = self.shared.policy.load_full();
         let stats = &self.shared.stats;
         let elevated = policy.cascade.elevated_risk;
+        // Behind: `mode = "auto"` keeps the deep tier for the messages that need it.
+        let busy = self.queue.len() >= policy.cascade.busy_backlog as usize;
         let mut texts: Vec<&str> = Vec::new();
         let mut hints: Vec<RouteHints<'_>> = Vec::new();
         for job in batch.iter() {
@@ -106,6 +108,7 @@ impl Worker {
                     },
                     elevated_risk: elevated
                         .is_some_and(|threshold| self.state.risk_elevated(signal, threshold)),
+                    busy,
                 });
             }
         }

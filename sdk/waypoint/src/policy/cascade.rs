@@ -17,6 +17,10 @@ pub enum CascadeMode {
     /// Only messages that need it: see [`CascadePolicy`]'s `fast_floor`, `non_english` and
     /// `elevated_risk`.
     Selective,
+    /// Every message while the deep tier keeps up; the [`CascadeMode::Selective`] rules while
+    /// [`CascadePolicy::busy_backlog`] or more signals wait for the engine's worker. Batches
+    /// scored outside the engine (`waypoint score`, `waypoint eval`) are never behind.
+    Auto,
 }
 
 /// How the fast tier's and the deep tier's probabilities become one model score per category
@@ -46,18 +50,22 @@ pub struct CascadePolicy {
     pub combine: CombineRule,
     /// The deep tier's weight for [`CombineRule::Blend`], in `[0, 1]`.
     pub deep_weight: f32,
+    /// Auto: the worker counts as behind, and falls back to the selective rules, while at least
+    /// this many signals wait in its queue. At least 1.
+    pub busy_backlog: u32,
 }
 
 impl Default for CascadePolicy {
     /// The values used when a policy has no `[cascade]` section.
     fn default() -> Self {
         CascadePolicy {
-            mode: CascadeMode::Selective,
+            mode: CascadeMode::Auto,
             fast_floor: 0.1,
             non_english: true,
             elevated_risk: Some(0.5),
             combine: CombineRule::Max,
             deep_weight: 0.5,
+            busy_backlog: 64,
         }
     }
 }
@@ -71,7 +79,11 @@ pub(super) struct RawCascade {
     elevated_risk: Option<Spanned<f64>>,
     combine: Option<Spanned<String>>,
     deep_weight: Option<Spanned<f64>>,
+    busy_backlog: Option<Spanned<i64>>,
 }
+
+/// The largest accepted `busy_backlog`.
+const MAX_BUSY_BACKLOG: u32 = 1_000_000;
 
 pub(super) fn parse_cascade(
     raw: &RawCascade,
@@ -89,11 +101,13 @@ pub(super) fn parse_cascade(
             "off" => CascadeMode::Off,
             "all" => CascadeMode::All,
             "selective" => CascadeMode::Selective,
+            "auto" => CascadeMode::Auto,
             other => {
                 return Err(invalid(
                     value.span(),
                     format!(
-                        "cascade.mode = \"{other}\" is not a mode: use \"all\", \"selective\" or \"off\""
+                        "cascade.mode = \"{other}\" is not a mode: use \"auto\", \"all\", \
+                         \"selective\" or \"off\""
                     ),
                 ));
             }
@@ -154,6 +168,27 @@ pub(super) fn parse_cascade(
             "cascade.deep_weight is only used with combine = \"blend\"".to_owned(),
         ));
     }
+    let busy_backlog = match &raw.busy_backlog {
+        None => d.busy_backlog,
+        Some(v) if mode != CascadeMode::Auto => {
+            return Err(invalid(
+                v.span(),
+                "cascade.busy_backlog is only used with mode = \"auto\"".to_owned(),
+            ));
+        }
+        Some(v) => match u32::try_from(*v.get_ref()) {
+            Ok(n) if (1..=MAX_BUSY_BACKLOG).contains(&n) => n,
+            _ => {
+                return Err(invalid(
+                    v.span(),
+                    format!(
+                        "cascade.busy_backlog = {} is out of range: it must be in [1, {MAX_BUSY_BACKLOG}]",
+                        v.get_ref()
+                    ),
+                ));
+            }
+        },
+    };
     Ok(CascadePolicy {
         mode,
         fast_floor,
@@ -161,6 +196,7 @@ pub(super) fn parse_cascade(
         elevated_risk,
         combine,
         deep_weight,
+        busy_backlog,
     })
 }
 
@@ -201,7 +237,13 @@ mod tests {
                 elevated_risk: None,
                 combine: CombineRule::Blend,
                 deep_weight: 0.7,
+                busy_backlog: 64,
             }
+        );
+        let policy = parse("[cascade]\nmode = \"auto\"\nbusy_backlog = 8\n").expect("valid");
+        assert_eq!(
+            (policy.cascade.mode, policy.cascade.busy_backlog),
+            (CascadeMode::Auto, 8)
         );
     }
 
@@ -214,6 +256,10 @@ mod tests {
         assert!(err.to_string().starts_with("p.toml:3:14"), "{err}");
         let err = parse("[cascade]\ncombine = \"max\"\ndeep_weight = 0.5\n").expect_err("unused");
         assert!(err.to_string().starts_with("p.toml:4:15"), "{err}");
+        let err = parse("[cascade]\nmode = \"all\"\nbusy_backlog = 8\n").expect_err("unused");
+        assert!(err.to_string().starts_with("p.toml:4:16"), "{err}");
+        let err = parse("[cascade]\nbusy_backlog = 0\n").expect_err("out of range");
+        assert!(err.to_string().starts_with("p.toml:3:16"), "{err}");
         let err = parse("[cascade]\nfloor = 0.5\n").expect_err("unknown key");
         assert!(err.to_string().starts_with("p.toml:3:"), "{err}");
     }
