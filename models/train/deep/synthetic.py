@@ -5,8 +5,8 @@
 Each template file has its own `[slots]` and `[[template]]` tables. Every `{slot}` combination of
 a template's patterns is expanded, then a seeded sample of at most `max` rows is kept per
 template. A template with `typos = F` also gets, for a seeded fraction F of its kept rows, a copy
-with one typo (two adjacent letters swapped or one letter dropped in a word of 4+ letters), since
-chat is typed fast and the normaliser does not undo typos.
+with one typo (two adjacent letters swapped or one letter dropped in a word of 4+ letters, or two
+words run together), since chat is typed fast and the normaliser does not undo typos.
 
 Rows carry `source = "synthetic"`, `kind`, `lang` and the four category labels (NaN = unknown),
 the same columns as `models/train/datasets.py` returns, so they go through the same cleaning
@@ -53,7 +53,12 @@ def expand(pattern: str, slots: dict[str, list[str]]) -> list[str]:
 
 
 def with_typo(text: str, rng: np.random.Generator) -> str:
-    """The text with one typo in one of its words of 4+ letters (unchanged if it has none)."""
+    """The text with one typo: one space dropped (one time in five, when there is a space), else
+    one typo in one of its words of 4+ letters (unchanged if it has none)."""
+    spaces = [i for i, ch in enumerate(text) if ch == " "]
+    if spaces and rng.random() < 0.2:
+        i = spaces[int(rng.integers(len(spaces)))]
+        return text[:i] + text[i + 1:]
     words = list(WORD.finditer(text))
     if not words:
         return text
