@@ -250,10 +250,7 @@ mod tests {
         let high = scores([0.05, 0.4, 0.01, 0.01]);
         let en = "kill the healer first";
         let idle = RouteHints::default();
-        let busy = RouteHints {
-            busy: true,
-            ..idle
-        };
+        let busy = RouteHints { busy: true, ..idle };
         assert_eq!(wants_deep(&auto, Some(&low), en, idle), Route::All);
         assert_eq!(wants_deep(&auto, Some(&low), en, busy), Route::FastOnly);
         assert_eq!(wants_deep(&auto, Some(&high), en, busy), Route::FastFloor);
