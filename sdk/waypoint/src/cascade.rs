@@ -76,11 +76,16 @@ fn selective(
 }
 
 /// The model evidence for one message: the tiers combined by `rule`, or whichever tier ran.
+/// `english` is whether the message looks English ([`looks_english`]): with
+/// `fast_tier_english_only`, a message that does not is judged by the deep tier alone whenever
+/// the deep tier scored it, since the fast tier was trained on English only.
 pub fn combine_tiers(
     policy: &CascadePolicy,
     fast: Option<Scores>,
     deep: Option<Scores>,
+    english: bool,
 ) -> Option<Scores> {
+    let fast = fast.filter(|_| english || !policy.fast_tier_english_only || deep.is_none());
     match (fast, deep) {
         (Some(fast), Some(deep)) => {
             let mut out = Scores::default();
@@ -267,7 +272,7 @@ mod tests {
             ..CascadePolicy::default()
         };
         assert_eq!(
-            combine_tiers(&max, Some(fast), Some(deep)),
+            combine_tiers(&max, Some(fast), Some(deep), true),
             Some(scores([0.8, 0.9, 0.2, 0.5]))
         );
         let blend = CascadePolicy {
@@ -275,12 +280,34 @@ mod tests {
             deep_weight: 0.75,
             ..CascadePolicy::default()
         };
-        let got = combine_tiers(&blend, Some(fast), Some(deep)).expect("both");
+        let got = combine_tiers(&blend, Some(fast), Some(deep), true).expect("both");
         for (c, want) in Category::ALL.into_iter().zip([0.5, 0.7, 0.2, 0.375]) {
             assert!((got.get(c) - want).abs() < 1e-6, "{c}: {}", got.get(c));
         }
-        assert_eq!(combine_tiers(&max, Some(fast), None), Some(fast));
-        assert_eq!(combine_tiers(&max, None, Some(deep)), Some(deep));
-        assert_eq!(combine_tiers(&max, None, None), None);
+        assert_eq!(combine_tiers(&max, Some(fast), None, true), Some(fast));
+        assert_eq!(combine_tiers(&max, None, Some(deep), true), Some(deep));
+        assert_eq!(combine_tiers(&max, None, None, true), None);
+    }
+
+    #[test]
+    fn non_english_messages_are_judged_by_the_deep_tier_when_it_ran() {
+        let fast = scores([0.8, 0.1, 0.2, 0.0]);
+        let deep = scores([0.4, 0.9, 0.2, 0.5]);
+        let policy = CascadePolicy::default();
+        assert!(policy.fast_tier_english_only);
+        assert_eq!(
+            combine_tiers(&policy, Some(fast), Some(deep), false),
+            Some(deep)
+        );
+        // Without a deep-tier score the fast tier is all there is.
+        assert_eq!(combine_tiers(&policy, Some(fast), None, false), Some(fast));
+        let keep = CascadePolicy {
+            fast_tier_english_only: false,
+            ..policy
+        };
+        assert_eq!(
+            combine_tiers(&keep, Some(fast), Some(deep), false),
+            Some(scores([0.8, 0.9, 0.2, 0.5]))
+        );
     }
 }

@@ -15,7 +15,7 @@ use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
-use crate::cascade::{RouteHints, combine_tiers, wants_deep};
+use crate::cascade::{RouteHints, combine_tiers, looks_english, wants_deep};
 use crate::model::{DeepTier, DeepTierError, FastModel, ModelError, Runtime, RuntimeError};
 use crate::policy::{MessageDecision, Policy};
 use crate::text::{Lexicon, LexiconError, LexiconHit, NormalizeOptions, Normalized, normalize};
@@ -285,7 +285,7 @@ impl Scorer {
                 .ok()
                 .and_then(|mut all| all.pop())
         });
-        self.assemble(policy, normalized, fast, None)
+        self.assemble(policy, normalized, fast, None, None)
     }
 
     /// Scores a batch of messages with the scorer's own policy, running the cascade; one result
@@ -347,7 +347,10 @@ impl Scorer {
             .into_iter()
             .zip(deep_scores)
             .enumerate()
-            .map(|(i, (n, deep))| self.assemble(policy, n, fast_of(i), deep))
+            .map(|(i, (n, deep))| {
+                let locale = hints.get(i).and_then(|hint| hint.locale);
+                self.assemble(policy, n, fast_of(i), deep, locale)
+            })
             .collect()
     }
 
@@ -357,9 +360,12 @@ impl Scorer {
         normalized: Normalized,
         model: Option<Scores>,
         deep: Option<Scores>,
+        locale: Option<&str>,
     ) -> MessageScore {
         let lexicon = self.lexicon.find(&normalized);
-        let evidence = combine_tiers(&policy.cascade, model, deep);
+        // Only matters when the deep tier ran; the inline path skips the language guess.
+        let english = deep.is_none() || looks_english(&normalized.text, locale);
+        let evidence = combine_tiers(&policy.cascade, model, deep, english);
         let scores = combine(
             evidence.unwrap_or_default(),
             &lexicon,

@@ -140,6 +140,7 @@ fn selective_mode_routes_the_right_messages() {
         non_english: true,
         elevated_risk: Some(0.5),
         combine: CombineRule::Max,
+        fast_tier_english_only: true,
         deep_weight: 0.5,
         busy_backlog: 64,
     });
@@ -211,7 +212,7 @@ fn selective_mode_routes_the_right_messages() {
 #[test]
 fn combination_rule_is_applied_before_the_lexicon() {
     let scorer = scorer();
-    let line = ["jullie zijn allemaal ratten en moeten dood"];
+    let line = ["you are all rats and should die"];
     let max = with_cascade(CascadePolicy {
         mode: CascadeMode::All,
         ..CascadePolicy::default()
@@ -237,6 +238,31 @@ fn combination_rule_is_applied_before_the_lexicon() {
     for c in Category::ALL {
         let want = 0.25 * deep.get(c) + 0.75 * fast.get(c);
         assert!((scored.scores.get(c) - want).abs() < 1e-5, "{c}");
+    }
+    // A message that does not look English is judged by the deep tier alone (the fast tier is
+    // English-only), unless the policy keeps the fast tier for every language.
+    let dutch = ["ik vind dat jullie gewoon slecht spelen"];
+    let scored = &scorer.score_batch_with(&max, &dutch)[0];
+    let deep = scored.deep.expect("deep ran");
+    assert!(scored.lexicon.is_empty(), "{:?}", scored.lexicon);
+    for c in Category::ALL {
+        assert!((scored.scores.get(c) - deep.get(c)).abs() < 1e-6, "{c}");
+    }
+    let fast = scored
+        .model
+        .expect("the fast tier's scores are still reported");
+    assert!(fast.get(Category::Insult) > deep.get(Category::Insult) + 0.1);
+    let keep = with_cascade(CascadePolicy {
+        fast_tier_english_only: false,
+        ..max.cascade
+    });
+    let kept = &scorer.score_batch_with(&keep, &dutch)[0];
+    let (fast, deep) = (kept.model.expect("fast"), kept.deep.expect("deep"));
+    for c in Category::ALL {
+        assert!(
+            (kept.scores.get(c) - fast.get(c).max(deep.get(c))).abs() < 1e-6,
+            "{c}"
+        );
     }
     // With the cascade off, batch scores are the inline scores.
     let off = with_cascade(CascadePolicy {

@@ -48,6 +48,9 @@ pub struct CascadePolicy {
     pub elevated_risk: Option<f32>,
     /// How the two tiers' probabilities combine.
     pub combine: CombineRule,
+    /// The fast tier is English-only: a message that does not look English and that the deep
+    /// tier scored is judged by the deep tier alone.
+    pub fast_tier_english_only: bool,
     /// The deep tier's weight for [`CombineRule::Blend`], in `[0, 1]`.
     pub deep_weight: f32,
     /// Auto: the worker counts as behind, and falls back to the selective rules, while at least
@@ -64,6 +67,7 @@ impl Default for CascadePolicy {
             non_english: true,
             elevated_risk: Some(0.5),
             combine: CombineRule::Max,
+            fast_tier_english_only: true,
             deep_weight: 0.5,
             busy_backlog: 64,
         }
@@ -78,6 +82,7 @@ pub(super) struct RawCascade {
     non_english: Option<bool>,
     elevated_risk: Option<Spanned<f64>>,
     combine: Option<Spanned<String>>,
+    fast_tier_english_only: Option<bool>,
     deep_weight: Option<Spanned<f64>>,
     busy_backlog: Option<Spanned<i64>>,
 }
@@ -195,6 +200,9 @@ pub(super) fn parse_cascade(
         non_english: raw.non_english.unwrap_or(d.non_english),
         elevated_risk,
         combine,
+        fast_tier_english_only: raw
+            .fast_tier_english_only
+            .unwrap_or(d.fast_tier_english_only),
         deep_weight,
         busy_backlog,
     })
@@ -225,7 +233,7 @@ mod tests {
     fn values_parse() {
         let policy = parse(
             "[cascade]\nmode = \"all\"\nfast_floor = 0.2\nnon_english = false\nelevated_risk = 0\n\
-             combine = \"blend\"\ndeep_weight = 0.7\n",
+             combine = \"blend\"\nfast_tier_english_only = false\ndeep_weight = 0.7\n",
         )
         .expect("valid");
         assert_eq!(
@@ -236,6 +244,7 @@ mod tests {
                 non_english: false,
                 elevated_risk: None,
                 combine: CombineRule::Blend,
+                fast_tier_english_only: false,
                 deep_weight: 0.7,
                 busy_backlog: 64,
             }
