@@ -125,6 +125,11 @@ pub struct EngineSummary {
     pub submitted: u64,
     /// Signals dropped (full queue).
     pub dropped: u64,
+    /// Chat lines and names the deep tier scored.
+    pub deep_scored: u64,
+    /// Batches scored while the engine's worker was behind (the cascade then used its selective
+    /// rules).
+    pub batches_behind: u64,
     /// Referrals delivered to the webhook, when one is configured.
     pub webhook_delivered: Option<u64>,
 }
@@ -273,6 +278,8 @@ pub fn run(
             health,
             submitted: stats.submitted,
             dropped: stats.dropped,
+            deep_scored: stats.deep_scored,
+            batches_behind: stats.batches_behind,
             webhook_delivered,
         },
         timing: Timing {
@@ -434,8 +441,12 @@ pub fn render_summary(s: &Summary) -> String {
     }
     let _ = writeln!(
         out,
-        "engine: {}, {} signals submitted, {} dropped",
-        s.engine.health, s.engine.submitted, s.engine.dropped
+        "engine: {}, {} signals submitted, {} dropped, {} scored by the deep tier ({} batches behind)",
+        s.engine.health,
+        s.engine.submitted,
+        s.engine.dropped,
+        s.engine.deep_scored,
+        s.engine.batches_behind
     );
     let t = &s.timing;
     let _ = writeln!(

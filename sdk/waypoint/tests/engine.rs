@@ -365,6 +365,62 @@ fn submit_never_blocks_when_the_queue_is_full() {
 }
 
 #[test]
+fn auto_cascade_scores_everything_when_idle_and_falls_back_when_behind() {
+    let gate = Arc::new(Mutex::new(()));
+    let held = gate.lock().expect("lock");
+    let worker_gate = Arc::clone(&gate);
+    let clock = SimulatedClock::new();
+    let engine = Engine::builder()
+        .models_dir(models_dir())
+        .policy(
+            Policy::from_toml_str(
+                "version = \"auto\"\naccumulated.extremism = { nudge = 0.1 }\n\
+                 [cascade]\nmode = \"auto\"\nbusy_backlog = 8\nfast_floor = 0.5\n",
+                "auto",
+            )
+            .expect("valid"),
+        )
+        .clock(clock)
+        // The first nudge blocks the worker until the test releases it, so chat queues up.
+        .on_nudge(move |_| drop(worker_gate.lock()))
+        .build()
+        .expect("engine");
+    assert!(
+        engine.scorer().deep_version().is_some(),
+        "the deep tier is loaded"
+    );
+
+    // Idle: a lone English chat line the fast tier finds harmless still gets the deep tier.
+    engine
+        .submit(Signal::Chat(ChatMessage::new("idle", "gg wp everyone")))
+        .expect("queued");
+    assert!(engine.flush(WAIT));
+    let idle = engine.stats();
+    assert_eq!((idle.deep_scored, idle.batches_behind), (1, 0), "{idle:?}");
+
+    // Behind: 200 such lines wait while the worker is blocked; batches taken with 8 or more
+    // still waiting use the selective rules, which leave harmless English to the fast tier.
+    engine.submit(evidence("p", 1.0)).expect("queued");
+    for i in 0..200 {
+        engine
+            .submit(Signal::Chat(ChatMessage::new(
+                format!("player{i}"),
+                "gg wp everyone",
+            )))
+            .expect("queued");
+    }
+    drop(held);
+    assert!(engine.flush(WAIT));
+    let behind = engine.stats();
+    assert!(behind.batches_behind >= 1, "{behind:?}");
+    assert!(
+        behind.deep_scored - idle.deep_scored < 200,
+        "{} of 200 lines went to the deep tier while behind",
+        behind.deep_scored - idle.deep_scored
+    );
+}
+
+#[test]
 fn shutdown_processes_what_is_queued_and_later_submits_fail() {
     let clock = SimulatedClock::new();
     let engine = engine_with(POLICY, &clock);

@@ -12,6 +12,8 @@ pub(super) struct Counters {
     pub dropped: AtomicU64,
     pub processed: AtomicU64,
     pub batches: AtomicU64,
+    pub batches_behind: AtomicU64,
+    pub deep_scored: AtomicU64,
     pub nudges: AtomicU64,
     pub help_links: AtomicU64,
     pub referrals: AtomicU64,
@@ -36,6 +38,8 @@ impl Counters {
             queued: queued as u64,
             processed: get(&self.processed),
             batches: get(&self.batches),
+            batches_behind: get(&self.batches_behind),
+            deep_scored: get(&self.deep_scored),
             nudges: get(&self.nudges),
             help_links: get(&self.help_links),
             referrals: get(&self.referrals),
@@ -54,7 +58,11 @@ impl Counters {
     }
 
     pub fn inc(counter: &AtomicU64) {
-        counter.fetch_add(1, Ordering::Relaxed);
+        Counters::add(counter, 1);
+    }
+
+    pub fn add(counter: &AtomicU64, n: u64) {
+        counter.fetch_add(n, Ordering::Relaxed);
     }
 }
 
@@ -71,6 +79,12 @@ pub struct Stats {
     pub processed: u64,
     /// Batches the worker has scored.
     pub batches: u64,
+    /// Batches scored while the worker was behind (`[cascade] busy_backlog` or more signals
+    /// waiting); in `auto` mode those used the selective rules instead of scoring everything
+    /// with the deep tier.
+    pub batches_behind: u64,
+    /// Messages (chat lines and names) the deep tier scored.
+    pub deep_scored: u64,
     /// Nudges given.
     pub nudges: u64,
     /// Help links given.

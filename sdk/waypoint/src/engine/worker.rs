@@ -122,6 +122,11 @@ impl Worker {
         drop(hints);
         drop(texts);
         Counters::inc(&stats.batches);
+        if busy {
+            Counters::inc(&stats.batches_behind);
+        }
+        let deep_scored = scored.iter().filter(|m| m.deep.is_some()).count();
+        Counters::add(&stats.deep_scored, deep_scored as u64);
         let scorer = Arc::clone(&self.shared.scorer);
         let versions = ModelVersions {
             fast: scorer.model_version(),
