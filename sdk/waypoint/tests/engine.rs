@@ -38,6 +38,24 @@ fn engine_with(policy: &str, clock: &SimulatedClock) -> Engine {
         .expect("engine")
 }
 
+/// An engine whose first nudge blocks the worker until the test releases `gate`, so that
+/// signals queue up behind it.
+fn engine_held_at_first_nudge(
+    policy: &str,
+    gate: &Arc<Mutex<()>>,
+    queue_capacity: usize,
+) -> Engine {
+    let worker_gate = Arc::clone(gate);
+    Engine::builder()
+        .models_dir(models_dir())
+        .policy(Policy::from_toml_str(policy, "engine-test").expect("valid policy"))
+        .clock(SimulatedClock::new())
+        .queue_capacity(queue_capacity)
+        .on_nudge(move |_| drop(worker_gate.lock()))
+        .build()
+        .expect("engine")
+}
+
 fn evidence(player: &str, weight: f32) -> Signal {
     Signal::Custom {
         player: player.into(),
@@ -329,23 +347,11 @@ fn a_bad_policy_reload_keeps_the_old_policy() {
 fn submit_never_blocks_when_the_queue_is_full() {
     let gate = Arc::new(Mutex::new(()));
     let held = gate.lock().expect("lock");
-    let worker_gate = Arc::clone(&gate);
-    let clock = SimulatedClock::new();
-    let engine = Engine::builder()
-        .models_dir(models_dir())
-        .policy(
-            Policy::from_toml_str(
-                "version = \"q\"\naccumulated.extremism = { nudge = 0.1 }\n",
-                "q",
-            )
-            .expect("valid"),
-        )
-        .clock(clock)
-        .queue_capacity(8)
-        // The first nudge blocks the worker until the test releases it.
-        .on_nudge(move |_| drop(worker_gate.lock()))
-        .build()
-        .expect("engine");
+    let engine = engine_held_at_first_nudge(
+        "version = \"q\"\naccumulated.extremism = { nudge = 0.1 }\n",
+        &gate,
+        8,
+    );
     engine.submit(evidence("p", 1.0)).expect("queued");
     let started = Instant::now();
     let mut full = 0;
@@ -368,23 +374,12 @@ fn submit_never_blocks_when_the_queue_is_full() {
 fn auto_cascade_scores_everything_when_idle_and_falls_back_when_behind() {
     let gate = Arc::new(Mutex::new(()));
     let held = gate.lock().expect("lock");
-    let worker_gate = Arc::clone(&gate);
-    let clock = SimulatedClock::new();
-    let engine = Engine::builder()
-        .models_dir(models_dir())
-        .policy(
-            Policy::from_toml_str(
-                "version = \"auto\"\naccumulated.extremism = { nudge = 0.1 }\n\
-                 [cascade]\nmode = \"auto\"\nbusy_backlog = 8\nfast_floor = 0.5\n",
-                "auto",
-            )
-            .expect("valid"),
-        )
-        .clock(clock)
-        // The first nudge blocks the worker until the test releases it, so chat queues up.
-        .on_nudge(move |_| drop(worker_gate.lock()))
-        .build()
-        .expect("engine");
+    let engine = engine_held_at_first_nudge(
+        "version = \"auto\"\naccumulated.extremism = { nudge = 0.1 }\n\
+         [cascade]\nmode = \"auto\"\nbusy_backlog = 8\nfast_floor = 0.5\n",
+        &gate,
+        1024,
+    );
     assert!(
         engine.scorer().deep_version().is_some(),
         "the deep tier is loaded"
