@@ -1,6 +1,8 @@
 //! Sustained load: 2,000 chat messages per second for 60 seconds through the full engine
-//! (fast-tier scoring, player state, ladder), paced in 10 ms ticks. Prints submitted, dropped,
-//! processed, peak queue depth and submit latency; asserts nothing.
+//! (default policy: fast tier, the deep tier through the `auto` cascade, player state, ladder),
+//! paced in 10 ms ticks. Prints submitted, dropped, processed, peak queue depth, submit latency,
+//! and how many messages the deep tier scored and how many batches were taken while behind;
+//! asserts nothing.
 //!
 //! `cargo bench -p waypoint --bench engine_sustained`; `WAYPOINT_BENCH_SECS` and
 //! `WAYPOINT_BENCH_RATE` change the duration and the rate.
@@ -102,6 +104,15 @@ fn main() {
     println!(
         "| responses (nudge/help/review) | {}/{}/{} |",
         stats.nudges, stats.help_links, stats.referrals
+    );
+    println!(
+        "| scored by the deep tier | {} ({:.1} %) |",
+        stats.deep_scored,
+        100.0 * stats.deep_scored as f64 / stats.processed.max(1) as f64
+    );
+    println!(
+        "| batches taken while behind (auto: selective rules) | {} of {} |",
+        stats.batches_behind, stats.batches
     );
     println!("| players with state | {} |", stats.players);
     let _ = engine.shutdown(Duration::from_secs(10));
