@@ -1,6 +1,7 @@
 //! The report's charts, drawn with `plotters` into SVG strings.
 
 use plotters::coord::Shift;
+use plotters::coord::types::RangedCoordf64;
 use plotters::prelude::*;
 use waypoint::Category;
 use waypoint::telemetry::{ResponseKind, Rollup};
@@ -56,6 +57,51 @@ fn svg(
         root.present().map_err(fail(chart))?;
     }
     Ok(out)
+}
+
+/// The frame every time-series chart shares: time on x (hour or day labels), `y_desc` values
+/// from 0 to `y_max` on y, formatted by `y_label`.
+fn time_chart<'a, 'b>(
+    root: &'a DrawingArea<SVGBackend<'b>, Shift>,
+    span: std::ops::Range<f64>,
+    y_max: f64,
+    y_desc: &str,
+    y_label: &dyn Fn(&f64) -> String,
+) -> Result<
+    ChartContext<'a, SVGBackend<'b>, Cartesian2d<impl Ranged<ValueType = f64>, RangedCoordf64>>,
+    DrawingAreaErrorKind<std::io::Error>,
+> {
+    let step = time_step(span.end - span.start);
+    let mut chart = ChartBuilder::on(root)
+        .margin(14)
+        .x_label_area_size(40)
+        .y_label_area_size(64)
+        .build_cartesian_2d(span.step(step), 0.0..y_max)?;
+    chart
+        .configure_mesh()
+        .disable_x_mesh()
+        .x_labels(12)
+        .x_label_formatter(&|x| format_time(*x as u64))
+        .y_label_formatter(y_label)
+        .y_desc(y_desc)
+        .label_style(font(13))
+        .axis_desc_style(font(14))
+        .draw()?;
+    Ok(chart)
+}
+
+/// The series legend every chart with more than one series shows, at `position`.
+fn legend<'a, 'b: 'a, CT: CoordTranslate>(
+    chart: &mut ChartContext<'a, SVGBackend<'b>, CT>,
+    position: SeriesLabelPosition,
+) -> Result<(), DrawingAreaErrorKind<std::io::Error>> {
+    chart
+        .configure_series_labels()
+        .position(position)
+        .background_style(WHITE.mix(0.9))
+        .border_style(BLACK.mix(0.2))
+        .label_font(font(13))
+        .draw()
 }
 
 /// `2026-01-01 13:00` (UTC) for Unix seconds.
@@ -128,21 +174,9 @@ pub fn volume(rollup: &Rollup, summary: &Summary) -> Result<String, ReportError>
         .fold(1.0, f64::max)
         * 1.45;
     svg("volume", |root| {
-        let mut chart = ChartBuilder::on(root)
-            .margin(14)
-            .x_label_area_size(40)
-            .y_label_area_size(64)
-            .build_cartesian_2d((x0..x1).step(time_step(x1 - x0)), 0.0..y_max)?;
-        chart
-            .configure_mesh()
-            .disable_x_mesh()
-            .x_labels(12)
-            .x_label_formatter(&|x| format_time(*x as u64))
-            .y_label_formatter(&|y| thousands(*y as u64))
-            .y_desc("texts scored per window")
-            .label_style(font(13))
-            .axis_desc_style(font(14))
-            .draw()?;
+        let mut chart = time_chart(root, x0..x1, y_max, "texts scored per window", &|y| {
+            thousands(*y as u64)
+        })?;
         let mut names: Vec<String> = shown.clone();
         names.push("other".to_owned());
         for (layer, name) in names.iter().enumerate().rev() {
@@ -176,13 +210,7 @@ pub fn volume(rollup: &Rollup, summary: &Summary) -> Result<String, ReportError>
                 .label("includes hidden small counts")
                 .legend(|(x, y)| TriangleMarker::new((x + 7, y), 6, HIDDEN_EDGE.filled()));
         }
-        chart
-            .configure_series_labels()
-            .position(SeriesLabelPosition::UpperLeft)
-            .background_style(WHITE.mix(0.9))
-            .border_style(BLACK.mix(0.2))
-            .label_font(font(13))
-            .draw()?;
+        legend(&mut chart, SeriesLabelPosition::UpperLeft)?;
         Ok(())
     })
 }
@@ -298,13 +326,7 @@ fn grouped_bars(
             EmptyElement::at((centre, b.figure.upper() as f64))
                 + Text::new(text, (-14, -16), font(12))
         }))?;
-        chart
-            .configure_series_labels()
-            .position(SeriesLabelPosition::UpperRight)
-            .background_style(WHITE.mix(0.9))
-            .border_style(BLACK.mix(0.2))
-            .label_font(font(13))
-            .draw()?;
+        legend(&mut chart, SeriesLabelPosition::UpperRight)?;
         Ok(())
     })
 }
@@ -488,13 +510,7 @@ pub fn precision(summary: &Summary) -> Result<String, ReportError> {
             let y = r.precision_high.or(r.precision).unwrap_or(0.0);
             EmptyElement::at((*i as f64, y)) + Text::new(text, (-36, -18), font(12))
         }))?;
-        chart
-            .configure_series_labels()
-            .position(SeriesLabelPosition::UpperRight)
-            .background_style(WHITE.mix(0.9))
-            .border_style(BLACK.mix(0.2))
-            .label_font(font(13))
-            .draw()?;
+        legend(&mut chart, SeriesLabelPosition::UpperRight)?;
         Ok(())
     })
 }
@@ -516,21 +532,9 @@ pub fn latency(summary: &Summary) -> Result<String, ReportError> {
         .fold(0.1, f64::max)
         * 1.5;
     svg("latency", |root| {
-        let mut chart = ChartBuilder::on(root)
-            .margin(14)
-            .x_label_area_size(40)
-            .y_label_area_size(64)
-            .build_cartesian_2d((x0..x1).step(time_step(x1 - x0)), 0.0..y_max)?;
-        chart
-            .configure_mesh()
-            .disable_x_mesh()
-            .x_labels(12)
-            .x_label_formatter(&|x| format_time(*x as u64))
-            .y_label_formatter(&|y| format!("{y:.1} ms"))
-            .y_desc("time to score one text")
-            .label_style(font(13))
-            .axis_desc_style(font(14))
-            .draw()?;
+        let mut chart = time_chart(root, x0..x1, y_max, "time to score one text", &|y| {
+            format!("{y:.1} ms")
+        })?;
         for (name, pick, colour) in lines {
             let points: Vec<(f64, f64)> = summary
                 .windows
@@ -549,13 +553,7 @@ pub fn latency(summary: &Summary) -> Result<String, ReportError> {
                     .map(|p| Circle::new(p, 2, colour.filled())),
             )?;
         }
-        chart
-            .configure_series_labels()
-            .position(SeriesLabelPosition::UpperRight)
-            .background_style(WHITE.mix(0.9))
-            .border_style(BLACK.mix(0.2))
-            .label_font(font(13))
-            .draw()?;
+        legend(&mut chart, SeriesLabelPosition::UpperRight)?;
         Ok(())
     })
 }
