@@ -159,16 +159,12 @@ pub fn run(args: &EvalArgs) -> Result<(), CliError> {
     };
     let input = Input::open(Some(&args.data))?;
     let mut reader = RowReader::new(input, format, &args.text_field, &args.label_field)?;
-    let scorer = build_scorer(args.policy.as_ref(), args.models.as_ref())?;
-    if let Health::Degraded { reasons } = scorer.health() {
-        if !args.allow_degraded {
-            return Err(CliError::Degraded(reasons.join("; ")));
-        }
-        eprintln!(
-            "waypoint: warning: evaluating a degraded scorer: {}",
-            reasons.join("; ")
-        );
-    }
+    let scorer = build_scorer(
+        args.policy.as_ref(),
+        args.models.as_ref(),
+        args.allow_degraded,
+        "evaluating a degraded scorer",
+    )?;
 
     let started = Instant::now();
     let mut state = State::default();

@@ -64,16 +64,12 @@ impl<'a> From<&'a MessageScore> for Output<'a> {
 /// Runs `waypoint score`.
 pub fn run(args: &ScoreArgs) -> Result<(), CliError> {
     let mut input = Input::open(args.file.as_deref())?;
-    let scorer = build_scorer(args.policy.as_ref(), args.models.as_ref())?;
-    if let Health::Degraded { reasons } = scorer.health() {
-        if !args.allow_degraded {
-            return Err(CliError::Degraded(reasons.join("; ")));
-        }
-        eprintln!(
-            "waypoint: warning: scoring degraded: {}",
-            reasons.join("; ")
-        );
-    }
+    let scorer = build_scorer(
+        args.policy.as_ref(),
+        args.models.as_ref(),
+        args.allow_degraded,
+        "scoring degraded",
+    )?;
 
     let progress = progress_bar(&input);
     let stdout = io::stdout();
@@ -114,10 +110,13 @@ pub fn run(args: &ScoreArgs) -> Result<(), CliError> {
     Ok(())
 }
 
-/// Builds a scorer from optional policy and models paths.
+/// Builds a scorer from optional policy and models paths. A degraded scorer is refused unless
+/// `allow_degraded`; then it is used with a warning on standard error, `warning: reasons`.
 pub fn build_scorer(
     policy: Option<&PathBuf>,
     models: Option<&PathBuf>,
+    allow_degraded: bool,
+    warning: &str,
 ) -> Result<Scorer, CliError> {
     let mut builder = Scorer::builder();
     if let Some(path) = policy {
@@ -126,7 +125,14 @@ pub fn build_scorer(
     if let Some(dir) = models {
         builder = builder.models_dir(dir);
     }
-    Ok(builder.build()?)
+    let scorer = builder.build()?;
+    if let Health::Degraded { reasons } = scorer.health() {
+        if !allow_degraded {
+            return Err(CliError::Degraded(reasons.join("; ")));
+        }
+        eprintln!("waypoint: warning: {warning}: {}", reasons.join("; "));
+    }
+    Ok(scorer)
 }
 
 fn progress_bar(input: &Input) -> Option<ProgressBar> {

@@ -12,11 +12,12 @@ use waypoint::policy::HelpEntry;
 use waypoint::referral::WebhookConfig;
 use waypoint::telemetry::TelemetryConfig;
 use waypoint::{
-    AgeBand, Category, ChatMessage, Engine, Health, Outcome, PlayerId, Policy, Reasons, Response,
-    ReviewDecision, Scorer, Signal, SimulatedClock, Timestamp, Uuid,
+    AgeBand, Category, ChatMessage, Engine, Outcome, PlayerId, Policy, Reasons, Response,
+    ReviewDecision, Signal, SimulatedClock, Timestamp, Uuid,
 };
 
 use super::CliError;
+use super::score::build_scorer;
 use crate::input::{Input, Line};
 
 /// How long one scripted step may take to process before the run is abandoned.
@@ -143,20 +144,12 @@ struct Platform {
 /// Runs `waypoint simulate`.
 pub fn run(args: &SimulateArgs) -> Result<(), CliError> {
     let mut input = Input::open(args.script.as_deref())?;
-    let mut scorer = Scorer::builder();
-    if let Some(dir) = &args.models {
-        scorer = scorer.models_dir(dir);
-    }
-    let scorer = scorer.build()?;
-    if let Health::Degraded { reasons } = scorer.health() {
-        if !args.allow_degraded {
-            return Err(CliError::Degraded(reasons.join("; ")));
-        }
-        eprintln!(
-            "waypoint: warning: scoring degraded: {}",
-            reasons.join("; ")
-        );
-    }
+    let scorer = build_scorer(
+        None,
+        args.models.as_ref(),
+        args.allow_degraded,
+        "scoring degraded",
+    )?;
     let mut policy = match &args.policy {
         Some(path) => Policy::from_file(path)?,
         None => Policy::default(),
