@@ -209,22 +209,31 @@ impl ReferralConfig {
                 ));
             }
         }
-        let limits = [
-            ("spool.max_records", self.spool.max_records as u64),
-            ("spool.max_bytes", self.spool.max_bytes),
-            ("queue_capacity", self.queue_capacity as u64),
-            ("retry.initial_backoff_ms", self.retry.initial_backoff_ms),
-            ("retry.request_timeout_ms", self.retry.request_timeout_ms),
-            ("retry.connect_timeout_ms", self.retry.connect_timeout_ms),
-        ];
-        if let Some((name, _)) = limits.iter().find(|(_, v)| *v == 0) {
-            return Err(ReferralConfigError::ZeroLimit(name));
-        }
-        if self.retry.max_backoff_ms < self.retry.initial_backoff_ms {
-            return Err(ReferralConfigError::BackoffOrder);
-        }
-        Ok(())
+        validate_limits(&self.spool, &self.retry, self.queue_capacity)
     }
+}
+
+/// Spool, queue and retry limits must be positive, and the longest backoff at least the first.
+pub(crate) fn validate_limits(
+    spool: &SpoolLimits,
+    retry: &RetryConfig,
+    queue_capacity: usize,
+) -> Result<(), ReferralConfigError> {
+    let limits = [
+        ("spool.max_records", spool.max_records as u64),
+        ("spool.max_bytes", spool.max_bytes),
+        ("queue_capacity", queue_capacity as u64),
+        ("retry.initial_backoff_ms", retry.initial_backoff_ms),
+        ("retry.request_timeout_ms", retry.request_timeout_ms),
+        ("retry.connect_timeout_ms", retry.connect_timeout_ms),
+    ];
+    if let Some((name, _)) = limits.iter().find(|(_, v)| *v == 0) {
+        return Err(ReferralConfigError::ZeroLimit(name));
+    }
+    if retry.max_backoff_ms < retry.initial_backoff_ms {
+        return Err(ReferralConfigError::BackoffOrder);
+    }
+    Ok(())
 }
 
 /// Accepts absolute `http://` / `https://` URLs with a host.

@@ -19,7 +19,7 @@ use crossbeam_channel::{Sender, TrySendError};
 use uuid::Uuid;
 
 use super::config::{
-    ReferralConfig, ReferralConfigError, RetryConfig, SpoolLimits, validate_key_id, validate_url,
+    ReferralConfig, RetryConfig, SpoolLimits, validate_key_id, validate_limits, validate_url,
 };
 use super::delivery::{DeliveryMsg, DeliveryWorker, Item, SpoolJob, spool_loop};
 use super::events::{
@@ -155,20 +155,7 @@ impl ReferralSenderBuilder {
             },
             _ => return Err(StartError::MissingSecret { env: String::new() }),
         };
-        let positive = [
-            ("spool.max_records", self.spool.max_records as u64),
-            ("spool.max_bytes", self.spool.max_bytes),
-            ("queue_capacity", self.queue_capacity as u64),
-            ("retry.initial_backoff_ms", self.retry.initial_backoff_ms),
-            ("retry.request_timeout_ms", self.retry.request_timeout_ms),
-            ("retry.connect_timeout_ms", self.retry.connect_timeout_ms),
-        ];
-        if let Some((name, _)) = positive.iter().find(|(_, v)| *v == 0) {
-            return Err(ReferralConfigError::ZeroLimit(name).into());
-        }
-        if self.retry.max_backoff_ms < self.retry.initial_backoff_ms {
-            return Err(ReferralConfigError::BackoffOrder.into());
-        }
+        validate_limits(&self.spool, &self.retry, self.queue_capacity)?;
 
         let (spool, replay) = Spool::open(&self.spool.dir)?;
         let shared = Arc::new(Shared::new(self.spool.clone(), self.on_event));
