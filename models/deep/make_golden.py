@@ -31,20 +31,17 @@ import argparse
 import json
 import os
 import random
-import subprocess
 import sys
 from pathlib import Path
+
+import prepare_encoder  # models/deep/prepare_encoder.py: its pins and its pinned-install helper
 
 REPO = Path(__file__).resolve().parent.parent.parent
 DEFAULT_CACHE = REPO / ".cache" / "waypoint"
 DEFAULT_OUT = REPO / "models" / "deep" / "golden_tokens.jsonl"
 
-PYDEPS = [
-    "onnx==1.23.2",
-    "protobuf==7.36.2",
-    "numpy==2.4.6",
-    "ml_dtypes==0.6.0",
-    "typing_extensions==4.16.0",
+# The encoder preparation's pins, plus what running the original tokenizer op needs.
+PYDEPS = prepare_encoder.PYDEPS + [
     "onnxruntime==1.32.0",
     "flatbuffers==25.12.19",
     "packaging==26.3",
@@ -190,19 +187,10 @@ def all_cases() -> list[str]:
 
 
 def install(cache: Path) -> None:
-    target = cache / "pydeps-golden"
-    stamp = target / ".requirements"
-    wanted = "\n".join(PYDEPS)
-    if not (stamp.is_file() and stamp.read_text() == wanted):
-        print(f"golden: installing {' '.join(PYDEPS)} into {target}", file=sys.stderr)
-        command = [
-            sys.executable, "-m", "pip", "install", "--quiet", "--disable-pip-version-check", "--no-deps",
-            "--no-warn-script-location", "--only-binary=:all:", "--upgrade", "--target", str(target), *PYDEPS,
-        ]
-        if subprocess.run(command, check=False).returncode != 0:
-            sys.exit("golden: pip failed")
-        stamp.write_text(wanted)
-    sys.path.insert(0, str(target))
+    try:
+        prepare_encoder.install_pinned(cache / "pydeps-golden", PYDEPS, "golden", no_deps=True)
+    except prepare_encoder.PrepareError as e:
+        sys.exit(f"golden: {e}")
 
 
 def tokenizer_session(onnx, ort, extensions_library: str, original):

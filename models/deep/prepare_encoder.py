@@ -55,22 +55,28 @@ class PrepareError(Exception):
     """A failure the user must see."""
 
 
-def import_onnx(cache: Path):
-    """Imports `onnx`, installing the pinned version into `<cache>/pydeps` first if needed."""
-    target = cache / "pydeps"
+def install_pinned(target: Path, pins: list[str], label: str, *, no_deps: bool = False) -> None:
+    """Installs the pinned wheels into `target` with pip, unless its stamp says they already are
+    there, and puts `target` first on `sys.path`. `label` prefixes the progress line."""
     stamp = target / ".requirements"
-    wanted = "\n".join(PYDEPS)
+    wanted = "\n".join(pins)
     if not (stamp.is_file() and stamp.read_text() == wanted):
-        print(f"prepare: installing {' '.join(PYDEPS)} into {target}", file=sys.stderr)
+        print(f"{label}: installing {' '.join(pins)} into {target}", file=sys.stderr)
         command = [
             sys.executable, "-m", "pip", "install", "--quiet", "--disable-pip-version-check",
-            "--no-warn-script-location", "--only-binary=:all:", "--upgrade", "--target", str(target), *PYDEPS,
+            *(["--no-deps"] if no_deps else []),
+            "--no-warn-script-location", "--only-binary=:all:", "--upgrade", "--target", str(target), *pins,
         ]
         result = subprocess.run(command, check=False)
         if result.returncode != 0:
-            raise PrepareError(f"pip could not install {' '.join(PYDEPS)} (exit {result.returncode})")
+            raise PrepareError(f"pip could not install {' '.join(pins)} (exit {result.returncode})")
         stamp.write_text(wanted)
     sys.path.insert(0, str(target))
+
+
+def import_onnx(cache: Path):
+    """Imports `onnx`, installing the pinned version into `<cache>/pydeps` first if needed."""
+    install_pinned(cache / "pydeps", PYDEPS, "prepare")
     import onnx  # noqa: PLC0415 (imported after the path is set)
     from onnx import numpy_helper  # noqa: PLC0415
 
