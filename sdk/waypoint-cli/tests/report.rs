@@ -81,14 +81,7 @@ fn report_merges_servers_into_html_and_summary() {
     for file in &files {
         for line in std::fs::read_to_string(file).unwrap().lines() {
             let r = Record::from_json(line).unwrap();
-            rollup.add(
-                &r.server,
-                r.window_start,
-                r.window_secs,
-                r.k,
-                r.epsilon,
-                &r.to_aggregate().unwrap(),
-            );
+            rollup.add(&r, &r.to_aggregate().unwrap());
             records += 1;
         }
     }

@@ -146,14 +146,7 @@ fn merging_exported_records_equals_whole_stream() -> Result<(), Box<dyn std::err
         for record in sink.records() {
             let line = record.to_json()?;
             let record = Record::from_json(&line)?;
-            rollup.add(
-                &record.server,
-                record.window_start,
-                record.window_secs,
-                record.k,
-                record.epsilon,
-                &record.to_aggregate()?,
-            );
+            rollup.add(&record, &record.to_aggregate()?);
         }
     }
     assert_eq!(rollup.windows.len(), 6);
@@ -185,14 +178,7 @@ fn late_events_and_restarts_still_add_up() -> Result<(), Box<dyn std::error::Err
     assert!(records.iter().all(|r| r.window_start == 120));
     let mut rollup = Rollup::default();
     for r in &records {
-        rollup.add(
-            &r.server,
-            r.window_start,
-            r.window_secs,
-            r.k,
-            r.epsilon,
-            &r.to_aggregate()?,
-        );
+        rollup.add(r, &r.to_aggregate()?);
     }
     assert_eq!(rollup.total().queue_drops.count, 3);
     Ok(())

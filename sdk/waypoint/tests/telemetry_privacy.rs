@@ -255,14 +255,7 @@ fn carry_over_releases_small_cells_later_without_showing_any_below_k() {
                 "cell {count:?} below k"
             );
         }
-        rollup.add(
-            &record.server,
-            record.window_start,
-            record.window_secs,
-            record.k,
-            record.epsilon,
-            &record.to_aggregate().unwrap(),
-        );
+        rollup.add(record, &record.to_aggregate().unwrap());
     }
     let merged = rollup.total();
     let check = |name: &str, shown: waypoint::telemetry::Tally, truth: u64| {

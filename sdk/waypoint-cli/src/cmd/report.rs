@@ -193,14 +193,7 @@ fn read_all(files: &[PathBuf], quiet: bool) -> Result<(Rollup, ReadStats), Repor
                     source,
                 })?;
             let (record, agg) = record;
-            rollup.add(
-                &record.server,
-                record.window_start,
-                record.window_secs,
-                record.k,
-                record.epsilon,
-                &agg,
-            );
+            rollup.add(&record, &agg);
             stats.records += 1;
         }
         stats.files += 1;

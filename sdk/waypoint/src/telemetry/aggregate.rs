@@ -10,6 +10,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 
 use super::event::{Decision, Event, Language, ResponseKind, SignalKind};
+use super::record::Record;
 use crate::signal::AgeBand;
 use crate::{Category, Scores};
 
@@ -363,25 +364,21 @@ pub struct Rollup {
 }
 
 impl Rollup {
-    /// Adds one window of one server.
-    pub fn add(
-        &mut self,
-        server: &str,
-        window_start: u64,
-        window_secs: u64,
-        k: u64,
-        epsilon: Option<f64>,
-        agg: &Aggregate,
-    ) {
-        self.windows.entry(window_start).or_default().merge(agg);
-        self.servers_per_window
-            .entry(window_start)
+    /// Adds one window of one server: `record`'s header and its counts `agg`
+    /// ([`Record::to_aggregate`]).
+    pub fn add(&mut self, record: &Record, agg: &Aggregate) {
+        self.windows
+            .entry(record.window_start)
             .or_default()
-            .insert(server.to_owned());
-        self.servers.insert(server.to_owned());
-        self.window_secs.insert(window_secs);
-        self.max_k = self.max_k.max(k);
-        match epsilon {
+            .merge(agg);
+        self.servers_per_window
+            .entry(record.window_start)
+            .or_default()
+            .insert(record.server.clone());
+        self.servers.insert(record.server.clone());
+        self.window_secs.insert(record.window_secs);
+        self.max_k = self.max_k.max(record.k);
+        match record.epsilon {
             Some(eps) => self.add_epsilon(eps),
             None => self.any_exact = true,
         }
