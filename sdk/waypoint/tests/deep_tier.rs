@@ -140,9 +140,7 @@ fn selective_mode_routes_the_right_messages() {
         non_english: true,
         elevated_risk: Some(0.5),
         combine: CombineRule::Max,
-        fast_tier_english_only: true,
-        deep_weight: 0.5,
-        busy_backlog: 64,
+        ..CascadePolicy::default()
     });
     let lines = [
         "gg wp everyone",            // English, low fast scores: fast tier only
