@@ -34,7 +34,8 @@ import random
 import sys
 from pathlib import Path
 
-import prepare_encoder  # models/deep/prepare_encoder.py: its pins and its pinned-install helper
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import prepare_encoder  # noqa: E402  (models/deep/prepare_encoder.py: its pins and pinned installs)
 
 REPO = Path(__file__).resolve().parent.parent.parent
 DEFAULT_CACHE = REPO / ".cache" / "waypoint"
