@@ -147,6 +147,35 @@ def sigmoid(z: np.ndarray) -> np.ndarray:
     return 1.0 / (1.0 + np.exp(-z))
 
 
+def calibrate(z_cal: np.ndarray, calib: pd.DataFrame, w_cal: np.ndarray):
+    """Platt scaling per category on the calibration split's logits `z_cal` [n, 4]. The reported
+    "after" figures and the suggested thresholds are 2-fold cross-fitted inside the calibration
+    split, so they are not measured on the rows the scaler saw. Returns (scale [4], offset [4],
+    the per-category calibration report, the suggested thresholds)."""
+    scale, offset = np.zeros(4), np.zeros(4)
+    calibration = {}
+    suggested: dict[str, float] = {}
+    half = np.random.default_rng(SEED).random(len(calib)) < 0.5
+    for i, c in enumerate(CATEGORIES):
+        known = calib[c].notna().to_numpy()
+        y = calib[c].to_numpy()[known].astype(int)
+        z, w = z_cal[known, i], w_cal[known]
+        scale[i], offset[i] = fit_platt(z, y, w)
+        cross = np.zeros_like(z)
+        h = half[known]
+        for fit_on, apply_to in ((h, ~h), (~h, h)):
+            a, b = fit_platt(z[fit_on], y[fit_on], w[fit_on])
+            cross[apply_to] = sigmoid(a * z[apply_to] + b)
+        suggested[c] = evaluate.suggested_threshold(y, cross, w)
+        calibration[c] = {
+            "suggested_threshold": suggested[c],
+            "platt_scale": round(float(scale[i]), 6),
+            "platt_offset": round(float(offset[i]), 6),
+            "calibration_split_weighted": evaluate.calibration_report(y, sigmoid(z), cross, w),
+        }
+    return scale, offset, calibration, suggested
+
+
 def weights_for(df: pd.DataFrame) -> np.ndarray:
     return df["source"].map(SOURCE_WEIGHTS).to_numpy(dtype=np.float64)
 
@@ -219,31 +248,10 @@ def main() -> None:
     log("training")
     models = train_models(x_train, train)
 
-    # Platt scaling on the calibration split. Reported "after" figures are 2-fold cross-fitted
-    # inside the calibration split, so they are not measured on the rows the scaler saw.
+    # Platt scaling on the calibration split.
     z_cal = decision(models, x_calib)
     w_cal = weights_for(calib)
-    scale, offset = np.zeros(4), np.zeros(4)
-    calibration = {}
-    suggested: dict[str, float] = {}
-    half = np.random.default_rng(SEED).random(len(calib)) < 0.5
-    for i, c in enumerate(CATEGORIES):
-        known = calib[c].notna().to_numpy()
-        y = calib[c].to_numpy()[known].astype(int)
-        z, w = z_cal[known, i], w_cal[known]
-        scale[i], offset[i] = fit_platt(z, y, w)
-        cross = np.zeros_like(z)
-        h = half[known]
-        for fit_on, apply_to in ((h, ~h), (~h, h)):
-            a, b = fit_platt(z[fit_on], y[fit_on], w[fit_on])
-            cross[apply_to] = sigmoid(a * z[apply_to] + b)
-        suggested[c] = evaluate.suggested_threshold(y, cross, w)
-        calibration[c] = {
-            "suggested_threshold": suggested[c],
-            "platt_scale": round(float(scale[i]), 6),
-            "platt_offset": round(float(offset[i]), 6),
-            "calibration_split_weighted": evaluate.calibration_report(y, sigmoid(z), cross, w),
-        }
+    scale, offset, calibration, suggested = calibrate(z_cal, calib, w_cal)
 
     weights = np.column_stack([models[c].coef_.ravel() for c in CATEGORIES]).astype(np.float32)
     bias = np.array([models[c].intercept_[0] for c in CATEGORIES], dtype=np.float32)

@@ -80,10 +80,6 @@ def log(msg: str) -> None:
     print(msg, file=sys.stderr, flush=True)
 
 
-def sigmoid(z):
-    return 1.0 / (1.0 + np.exp(-z))
-
-
 def embed_unique(texts: list[str]) -> dict[str, np.ndarray]:
     unique = sorted(set(texts))
     matrix = embed.embed_texts(unique)
@@ -266,26 +262,7 @@ def main() -> int:
     params = fit_mlp(x_train, full, w_train)
 
     z_cal = mlp_logits(x_cal, params)
-    scale, offset = np.zeros(4), np.zeros(4)
-    calibration, suggested = {}, {}
-    half = np.random.default_rng(SEED).random(len(calib)) < 0.5
-    for i, c in enumerate(CATEGORIES):
-        known = calib[c].notna().to_numpy()
-        y = calib[c].to_numpy()[known].astype(int)
-        z, w = z_cal[known, i], w_cal[known]
-        scale[i], offset[i] = train_fast.fit_platt(z, y, w)
-        cross = np.zeros_like(z)
-        h = half[known]
-        for fit_on, apply_to in ((h, ~h), (~h, h)):
-            a, b = train_fast.fit_platt(z[fit_on], y[fit_on], w[fit_on])
-            cross[apply_to] = sigmoid(a * z[apply_to] + b)
-        suggested[c] = evaluate.suggested_threshold(y, cross, w)
-        calibration[c] = {
-            "suggested_threshold": suggested[c],
-            "platt_scale": round(float(scale[i]), 6),
-            "platt_offset": round(float(offset[i]), 6),
-            "calibration_split_weighted": evaluate.calibration_report(y, sigmoid(z), cross, w),
-        }
+    scale, offset, calibration, suggested = train_fast.calibrate(z_cal, calib, w_cal)
 
     OUT.mkdir(parents=True, exist_ok=True)
     onnx_path = OUT / "head.onnx"
@@ -294,7 +271,7 @@ def main() -> int:
     onnx.save(build_onnx(params, scale.astype(np.float32), offset.astype(np.float32)), str(onnx_path))
 
     def reference(x: np.ndarray) -> np.ndarray:
-        return sigmoid(mlp_logits(x.astype(np.float64), params) * scale + offset)
+        return train_fast.sigmoid(mlp_logits(x.astype(np.float64), params) * scale + offset)
 
     check = x_cal[:3000]
     max_diff = float(np.abs(run_onnx(onnx_path, check) - reference(check)).max())
