@@ -18,6 +18,7 @@ use crate::clock::Timestamp;
 use crate::policy::ladder::{Risk, decay_factor, ladder_index};
 use crate::policy::{Policy, ResponseLevel};
 use crate::signal::{AgeBand, PlayerId};
+use crate::trajectory::ScoreWindow;
 
 /// Risk history points kept per player (the trajectory shown in reasons).
 pub const TRAJECTORY_POINTS: usize = 12;
@@ -147,6 +148,7 @@ pub struct PlayerState {
     locale: Option<Box<str>>,
     outcomes: OutcomeCounts,
     trajectory: VecDeque<TrajectoryPoint>,
+    scores: ScoreWindow,
 }
 
 impl PlayerState {
@@ -166,6 +168,7 @@ impl PlayerState {
             locale: None,
             outcomes: OutcomeCounts::default(),
             trajectory: VecDeque::new(),
+            scores: ScoreWindow::default(),
         }
     }
 
@@ -322,6 +325,16 @@ impl PlayerState {
     /// The recent risk history, oldest first.
     pub fn trajectory(&self) -> Vec<TrajectoryPoint> {
         self.trajectory.iter().copied().collect()
+    }
+
+    /// Remembers one chat message's combined scores for the drift statistic.
+    pub fn note_scores(&mut self, scores: &crate::Scores) {
+        self.scores.push(scores);
+    }
+
+    /// The player's recent per-message scores (see [`crate::trajectory`]).
+    pub fn score_window(&self) -> &ScoreWindow {
+        &self.scores
     }
 
     /// When the player was last seen.

@@ -6,6 +6,7 @@ use uuid::Uuid;
 
 use crate::clock::Timestamp;
 use crate::player::{PlayerKey, TrajectoryPoint};
+use crate::trajectory::DriftReading;
 use crate::policy::ladder::Risk;
 use crate::policy::{HelpEntry, Reason, ResponseLevel};
 use crate::signal::{AgeBand, PlayerId};
@@ -79,6 +80,10 @@ pub struct Reasons {
     pub age_band: AgeBand,
     /// The recent risk history that led here, oldest first.
     pub trajectory: Vec<TrajectoryPoint>,
+    /// The drift statistic per watched category after this signal (chat only; see
+    /// [`crate::trajectory`]): whether the player's recent scores are skewed by a few high
+    /// messages, and whether that boosted this message's risk.
+    pub drift: Vec<DriftReading>,
     /// The policy version that decided.
     pub policy_version: String,
     /// The fast-tier model version, when loaded.

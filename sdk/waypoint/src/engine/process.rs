@@ -17,6 +17,7 @@ use crate::response::{
 use crate::scorer::MessageScore;
 use crate::signal::{AgeBand, Signal};
 use crate::telemetry::Event;
+use crate::trajectory::apply_drift;
 use crate::{Category, Scores};
 
 /// Most earlier responses remembered per player for referral packets.
@@ -159,6 +160,7 @@ impl State {
         let mut rate = 0.0;
         let mut channel = None;
         let mut context = Vec::new();
+        let mut drift = Vec::new();
         let amplification =
             ladder::amplification(policy, state.reporters(at, policy), state.blocks());
         match signal {
@@ -183,6 +185,8 @@ impl State {
                     (repeats, rate) = state.note_message(text_hash(&scored.normalized.text));
                     added = ladder::contribution(policy, &scored.scores);
                     added.scale(amplification * ladder::pacing_factor(policy, repeats, rate));
+                    state.note_scores(&scored.scores);
+                    drift = apply_drift(state.score_window(), &policy.trajectory, &mut added);
                 }
             }
             Signal::NameChange { .. } => {
@@ -261,6 +265,7 @@ impl State {
             messages_per_minute: rate,
             age_band: state.age_band(),
             trajectory: state.trajectory(),
+            drift,
             policy_version: policy.version.clone(),
             model_version: versions.fast.map(str::to_owned),
             deep_model_version: versions.deep.filter(|_| deep_ran).map(str::to_owned),
@@ -425,6 +430,66 @@ mod tests {
     fn risk(state: &State) -> Risk {
         let key = state.pseudonymizer.key(&PlayerId::new("p"));
         state.store.get(&key).map(|s| s.risk()).unwrap_or_default()
+    }
+
+    /// A chat line from "p" with the given extremism score, as the scorer would hand it over.
+    fn chat_scored(policy: &Policy, text: &str, extremism: f32) -> (Signal, MessageScore) {
+        let mut scores = Scores::default();
+        scores.set(Category::Extremism, extremism);
+        let scored = MessageScore {
+            normalized: crate::text::normalize(text, &crate::text::NormalizeOptions::default()),
+            model: Some(scores),
+            deep: None,
+            lexicon: Vec::new(),
+            scores,
+            decision: policy.message_decision(&scores),
+        };
+        let signal = Signal::Chat(crate::ChatMessage::new("p", text));
+        (signal, scored)
+    }
+
+    /// Plays a drift (ordinary chat with a few high extremism lines) and returns the index of
+    /// the line that earned a referral, and the referral's drift readings.
+    fn drift_referral(policy: &Policy) -> Option<(usize, Vec<crate::trajectory::DriftReading>)> {
+        let mut state = State::new(Pseudonymizer::new(b"k"));
+        let script = [
+            0.02, 0.03, 0.05, 0.02, 0.04, 0.03, 0.55, 0.02, 0.03, 0.6, 0.04, 0.02, 0.7, 0.03, 0.02,
+            0.75, 0.03, 0.8, 0.02, 0.85,
+        ];
+        for (i, score) in script.into_iter().enumerate() {
+            let at = Timestamp::from_secs_f64(i as f64 * 600.0);
+            let (signal, scored) = chat_scored(policy, &format!("line {i}"), score);
+            if let Processed::Respond(response, _) =
+                state.process(policy, &signal, at, Some(scored), ModelVersions::default())
+                && response.case_id().is_some()
+            {
+                return Some((i, response.reasons().drift.clone()));
+            }
+        }
+        None
+    }
+
+    #[test]
+    fn a_skewed_drift_reaches_review_sooner_and_the_referral_says_why() {
+        const DRIFT: &str = "version = \"t\"\n\
+            accumulated.extremism = { floor = 0.4, nudge = 0.5, help = 1.0, review = 1.8 }\n\
+            cooldown = { nudge_secs = 0, help_secs = 0, review_secs = 0 }\n";
+        let with = Policy::from_toml_str(DRIFT, "t").expect("valid");
+        let mut without = with.clone();
+        without.trajectory.enabled = false;
+        let (boosted_at, drift) = drift_referral(&with).expect("the drift is referred");
+        let reading = drift
+            .iter()
+            .find(|r| r.category == Category::Extremism)
+            .expect("extremism is watched");
+        assert!(reading.drifting, "{reading:?}");
+        assert!(reading.skewness.is_some_and(|s| s >= 1.0), "{reading:?}");
+        let plain = drift_referral(&without);
+        // Without the statistic the same player is referred later, or not at all.
+        if let Some((plain_at, drift)) = plain {
+            assert!(drift.is_empty());
+            assert!(boosted_at < plain_at, "{boosted_at} vs {plain_at}");
+        }
     }
 
     #[test]

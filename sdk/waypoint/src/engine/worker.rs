@@ -342,6 +342,7 @@ impl Worker {
             messages,
             lexicon_hits,
             trajectory,
+            drift: reasons.drift.clone(),
             earlier_responses,
             versions: Versions {
                 sdk: String::new(),

@@ -11,6 +11,7 @@ mod message;
 mod parse;
 mod parse_sections;
 pub mod settings;
+mod trajectory;
 
 use std::path::Path;
 
@@ -18,6 +19,7 @@ pub use cascade::{CascadeMode, CascadePolicy, CombineRule};
 pub use help::{BandSelector, HelpDirectory, HelpEntry};
 pub use message::{MessageDecision, Reason, ResponseLevel};
 pub use parse::PolicyError;
+pub use trajectory::TrajectoryPolicy;
 pub use settings::{
     AccumulatedThresholds, AgeBandPolicy, AgeBands, BehaviourPolicy, Cooldowns, LadderPolicy,
     OutcomePolicy, ReportPolicy, RiskPolicy,
@@ -74,6 +76,8 @@ pub struct Policy {
     pub lexicon: LexiconPolicy,
     /// `[cascade]`: which messages the deep tier scores and how the tiers combine.
     pub cascade: CascadePolicy,
+    /// `[trajectory]`: when a player's recent scores count as a drift.
+    pub trajectory: TrajectoryPolicy,
     /// Per-category thresholds on accumulated risk, in [`Category::ALL`] order.
     pub accumulated: [AccumulatedThresholds; 4],
     /// Risk decay and state expiry.
@@ -153,6 +157,7 @@ impl Default for Policy {
             message: [LevelThresholds::default(); 4],
             lexicon: LexiconPolicy { weight_scale: 1.0 },
             cascade: CascadePolicy::default(),
+            trajectory: TrajectoryPolicy::default(),
             accumulated: [AccumulatedThresholds::default(); 4],
             risk: RiskPolicy::default(),
             cooldowns: Cooldowns::default(),

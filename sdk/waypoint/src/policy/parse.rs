@@ -4,6 +4,7 @@ use serde::Deserialize;
 use toml::Spanned;
 
 use super::cascade::{RawCascade, parse_cascade};
+use super::trajectory::{RawTrajectory, parse_trajectory};
 use super::parse_sections::{
     RawAccumulated, RawAgeBands, RawBehaviour, RawCooldown, RawHelpDirectory, RawLadder,
     RawOutcomes, RawReports, RawRisk, RawSections, parse_sections,
@@ -66,6 +67,8 @@ struct RawPolicy {
     lexicon: RawLexicon,
     #[serde(default)]
     cascade: RawCascade,
+    #[serde(default)]
+    trajectory: RawTrajectory,
     #[serde(default)]
     accumulated: RawAccumulated,
     #[serde(default)]
@@ -189,6 +192,7 @@ pub(super) fn parse(source: &str, origin: &str) -> Result<Policy, PolicyError> {
     }
 
     let cascade = parse_cascade(&raw.cascade, source, origin)?;
+    let trajectory = parse_trajectory(&raw.trajectory, source, origin)?;
 
     let sections = parse_sections(
         &RawSections {
@@ -216,6 +220,7 @@ pub(super) fn parse(source: &str, origin: &str) -> Result<Policy, PolicyError> {
             weight_scale: scale as f32,
         },
         cascade,
+        trajectory,
         accumulated: sections.accumulated,
         risk: sections.risk,
         cooldowns: sections.cooldowns,

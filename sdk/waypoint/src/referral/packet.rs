@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use super::{ReferralConfig, now_unix_ms, rfc3339_utc};
+use crate::trajectory::DriftReading;
 
 /// Version of the [`CasePacket`] JSON schema. Additive changes keep the number; a removed or
 /// re-typed field bumps it.
@@ -40,6 +41,10 @@ pub struct CasePacket {
     pub lexicon_hits: Vec<LexiconHit>,
     /// The player's decayed risk over time, oldest first.
     pub trajectory: Vec<TrajectoryPoint>,
+    /// The drift statistic per watched category at the referral: the skewness of the player's
+    /// recent per-message scores and whether it counted as a drift. Empty when not computed.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub drift: Vec<DriftReading>,
     /// Responses Waypoint gave this player before (nudges, help links, referrals), oldest first.
     pub earlier_responses: Vec<EarlierResponse>,
     /// Versions of the SDK, the policy and the models that produced the scores.
@@ -259,6 +264,8 @@ pub struct CaseInput {
     pub lexicon_hits: Vec<InputLexiconHit>,
     /// Decayed risk over time.
     pub trajectory: Vec<TrajectoryPoint>,
+    /// The drift statistic per watched category.
+    pub drift: Vec<DriftReading>,
     /// Earlier responses to this player.
     pub earlier_responses: Vec<EarlierResponse>,
     /// Versions of policy and models (the SDK version is filled in).
@@ -344,6 +351,7 @@ impl CasePacket {
             messages,
             lexicon_hits,
             trajectory,
+            drift: input.drift,
             earlier_responses: input.earlier_responses,
             versions,
             statement_of_reasons: StatementOfReasons {
@@ -473,6 +481,27 @@ fn facts_and_circumstances(
             first.risk,
             last.risk,
             trajectory.len()
+        );
+    }
+    let drifting: Vec<String> = input
+        .drift
+        .iter()
+        .filter(|d| d.drifting)
+        .map(|d| {
+            format!(
+                "{} (skewness {:.2} over the last {} messages, {} of them high)",
+                d.category,
+                d.skewness.unwrap_or(0.0),
+                d.messages,
+                d.high
+            )
+        })
+        .collect();
+    if !drifting.is_empty() {
+        let _ = write!(
+            text,
+            " The player's recent messages drift towards: {}.",
+            drifting.join(", ")
         );
     }
     text.push_str(" No action has been taken against the player; a human reviewer decides.");

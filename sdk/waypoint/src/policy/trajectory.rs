@@ -1,0 +1,246 @@
+//! `[trajectory]`: when the skewness of a player's recent per-message scores counts as a drift
+//! (see [`crate::trajectory`]). Parsed strictly, with file:line:column errors.
+
+use serde::Deserialize;
+use toml::Spanned;
+
+use super::PolicyError;
+use crate::Category;
+use crate::location::SourceLocation;
+use crate::trajectory::MAX_WINDOW;
+
+/// The validated `[trajectory]` section.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TrajectoryPolicy {
+    /// Whether the drift statistic is used at all.
+    pub enabled: bool,
+    /// Recent chat messages per player the statistic looks at, 3 to [`MAX_WINDOW`].
+    pub window: usize,
+    /// Messages needed in the window before a skewness is computed, 3 to `window`.
+    pub min_messages: usize,
+    /// Sample skewness at or above which the window counts as skewed.
+    pub skew_threshold: f32,
+    /// A message scoring at or above this in a category is "high"; the current message must be
+    /// high for its risk to be boosted. In (0, 1].
+    pub min_peak: f32,
+    /// High messages needed in the window (one outlier is not a drift), 1 to `window`.
+    pub min_high: usize,
+    /// A drifting message adds `1 + risk_boost` times its risk in that category. In [0, 10].
+    pub risk_boost: f32,
+    /// The categories watched.
+    pub categories: Vec<Category>,
+}
+
+impl Default for TrajectoryPolicy {
+    /// The values used when a policy has no `[trajectory]` section.
+    fn default() -> Self {
+        TrajectoryPolicy {
+            enabled: true,
+            window: 20,
+            min_messages: 5,
+            skew_threshold: 1.0,
+            min_peak: 0.5,
+            min_high: 2,
+            risk_boost: 1.0,
+            categories: vec![Category::Threat, Category::Extremism],
+        }
+    }
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawTrajectory {
+    enabled: Option<bool>,
+    window: Option<Spanned<i64>>,
+    min_messages: Option<Spanned<i64>>,
+    skew_threshold: Option<Spanned<f64>>,
+    min_peak: Option<Spanned<f64>>,
+    min_high: Option<Spanned<i64>>,
+    risk_boost: Option<Spanned<f64>>,
+    categories: Option<Spanned<Vec<Spanned<String>>>>,
+}
+
+struct Check<'a> {
+    source: &'a str,
+    origin: &'a str,
+}
+
+impl Check<'_> {
+    fn invalid(&self, span: std::ops::Range<usize>, message: String) -> PolicyError {
+        PolicyError::Invalid {
+            location: SourceLocation::at(self.origin, self.source, span.start),
+            message,
+        }
+    }
+
+    fn count(
+        &self,
+        value: &Option<Spanned<i64>>,
+        name: &str,
+        default: usize,
+        range: std::ops::RangeInclusive<usize>,
+    ) -> Result<usize, PolicyError> {
+        let Some(value) = value else {
+            return Ok(default);
+        };
+        let v = *value.get_ref();
+        match usize::try_from(v) {
+            Ok(n) if range.contains(&n) => Ok(n),
+            _ => Err(self.invalid(
+                value.span(),
+                format!(
+                    "trajectory.{name} = {v} is out of range: it must be from {} to {}",
+                    range.start(),
+                    range.end()
+                ),
+            )),
+        }
+    }
+
+    fn number(
+        &self,
+        value: &Option<Spanned<f64>>,
+        name: &str,
+        default: f32,
+        ok: impl Fn(f64) -> bool,
+        allowed: &str,
+    ) -> Result<f32, PolicyError> {
+        let Some(value) = value else {
+            return Ok(default);
+        };
+        let v = *value.get_ref();
+        if v.is_nan() || !ok(v) {
+            return Err(self.invalid(
+                value.span(),
+                format!("trajectory.{name} = {v} is out of range: {allowed}"),
+            ));
+        }
+        Ok(v as f32)
+    }
+}
+
+pub(super) fn parse_trajectory(
+    raw: &RawTrajectory,
+    source: &str,
+    origin: &str,
+) -> Result<TrajectoryPolicy, PolicyError> {
+    let check = Check { source, origin };
+    let d = TrajectoryPolicy::default();
+    let window = check.count(&raw.window, "window", d.window, 3..=MAX_WINDOW)?;
+    let min_messages = check.count(
+        &raw.min_messages,
+        "min_messages",
+        d.min_messages.min(window),
+        3..=window,
+    )?;
+    let min_high = check.count(&raw.min_high, "min_high", d.min_high, 1..=window)?;
+    let skew_threshold = check.number(
+        &raw.skew_threshold,
+        "skew_threshold",
+        d.skew_threshold,
+        |v| (-10.0..=10.0).contains(&v),
+        "it must be in [-10, 10]",
+    )?;
+    let min_peak = check.number(
+        &raw.min_peak,
+        "min_peak",
+        d.min_peak,
+        |v| v > 0.0 && v <= 1.0,
+        "it must be in (0, 1]",
+    )?;
+    let risk_boost = check.number(
+        &raw.risk_boost,
+        "risk_boost",
+        d.risk_boost,
+        |v| (0.0..=10.0).contains(&v),
+        "it must be in [0, 10]",
+    )?;
+    let categories = match &raw.categories {
+        None => d.categories,
+        Some(list) => {
+            let mut categories = Vec::new();
+            for name in list.get_ref() {
+                let category = Category::parse(name.get_ref()).ok_or_else(|| {
+                    check.invalid(
+                        name.span(),
+                        format!(
+                            "trajectory.categories: \"{}\" is not a category: use insult, hate, \
+                             threat or extremism",
+                            name.get_ref()
+                        ),
+                    )
+                })?;
+                if !categories.contains(&category) {
+                    categories.push(category);
+                }
+            }
+            categories
+        }
+    };
+    Ok(TrajectoryPolicy {
+        enabled: raw.enabled.unwrap_or(d.enabled),
+        window,
+        min_messages,
+        skew_threshold,
+        min_peak,
+        min_high,
+        risk_boost,
+        categories,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::Category;
+    use crate::policy::{Policy, PolicyError};
+
+    fn parse(section: &str) -> Result<Policy, PolicyError> {
+        Policy::from_toml_str(&format!("version = \"t\"\n{section}"), "p.toml")
+    }
+
+    #[test]
+    fn absent_section_takes_the_defaults() {
+        let p = parse("").expect("valid");
+        assert_eq!(p.trajectory, super::TrajectoryPolicy::default());
+    }
+
+    #[test]
+    fn the_default_policy_documents_the_section() {
+        assert!(crate::policy::DEFAULT_POLICY_TOML.contains("[trajectory]"));
+    }
+
+    #[test]
+    fn values_parse() {
+        let p = parse(
+            "[trajectory]\nenabled = false\nwindow = 12\nmin_messages = 4\nskew_threshold = 0.5\n\
+             min_peak = 0.6\nmin_high = 3\nrisk_boost = 2.0\ncategories = [\"hate\", \"hate\"]\n",
+        )
+        .expect("valid");
+        let t = &p.trajectory;
+        assert!(!t.enabled);
+        assert_eq!((t.window, t.min_messages, t.min_high), (12, 4, 3));
+        assert_eq!((t.skew_threshold, t.min_peak, t.risk_boost), (0.5, 0.6, 2.0));
+        assert_eq!(t.categories, vec![Category::Hate]);
+    }
+
+    #[test]
+    fn errors_carry_line_and_column() {
+        let at = |section: &str| {
+            let e = parse(section).expect_err("must be rejected");
+            let l = e.location().map(|l| (l.line, l.column));
+            (l, e.to_string())
+        };
+        let (l, e) = at("[trajectory]\nwindow = 99\n");
+        assert_eq!(l, Some((3, 10)), "{e}");
+        assert!(e.contains("from 3 to 24"), "{e}");
+        let (l, e) = at("[trajectory]\nwindow = 6\nmin_messages = 7\n");
+        assert_eq!(l, Some((4, 16)), "{e}");
+        let (l, e) = at("[trajectory]\nmin_peak = 0\n");
+        assert_eq!(l, Some((3, 12)), "{e}");
+        let (l, e) = at("[trajectory]\ncategories = [\"threat\", \"spam\"]\n");
+        assert_eq!(l, Some((3, 25)), "{e}");
+        assert!(e.contains("\"spam\" is not a category"), "{e}");
+        let (l, e) = at("[trajectory]\nwindw = 6\n");
+        assert_eq!(l.map(|l| l.0), Some(3), "{e}");
+    }
+}
