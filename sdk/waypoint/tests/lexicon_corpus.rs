@@ -1,6 +1,7 @@
-//! Corpus-driven tests for the extremist-code lexicon: the shipped data in `models/lexicon`,
-//! positive and negative chat lines in English and Dutch, obfuscations that depend on the
-//! normaliser, the context rules, load errors with file:line:column, and speed.
+//! Corpus-driven tests for the extremist-code lexicon: the shipped data in `models/lexicon`
+//! (and that its README's tables describe it), positive, softened and negative chat lines in
+//! English and Dutch, obfuscations that depend on the normaliser, the context rules, load errors
+//! with file:line:column, and speed.
 #![expect(
     clippy::panic,
     reason = "a failing test panics with the collected failures"
@@ -19,10 +20,12 @@ const POSITIVE_EN: &str = include_str!("fixtures/lexicon/positive_en.txt");
 const POSITIVE_NL: &str = include_str!("fixtures/lexicon/positive_nl.txt");
 const NEGATIVE_EN: &str = include_str!("fixtures/lexicon/negative_en.txt");
 const NEGATIVE_NL: &str = include_str!("fixtures/lexicon/negative_nl.txt");
+const SOFTENED_EN: &str = include_str!("fixtures/lexicon/softened_en.txt");
+const SOFTENED_NL: &str = include_str!("fixtures/lexicon/softened_nl.txt");
 
 /// Obfuscated positives the normaliser does not bring back to a pattern yet (leetspeak at the
-/// start of a word, letters glued to digits). Checked and reported, not failing: when one starts
-/// to hit, move it into the positive fixtures.
+/// start of a word, letters glued to digits): known gaps. Each must still miss; when one starts
+/// to hit, the test fails so that it moves into the positive fixtures.
 const NEEDS_NORMALIZER: &[(&str, &str, &str)] = &[
     ("extremism", "en.slogan.day_of_the_rope", "d4y 0f th3 r0p3"),
     ("extremism", "en.slogan.14_words", "14w0rds"),
@@ -47,7 +50,10 @@ fn find(lexicon: &Lexicon, message: &str) -> Vec<LexiconHit> {
 
 fn describe(hits: &[LexiconHit]) -> String {
     hits.iter()
-        .map(|h| format!("{}({:?} {:?} {})", h.id, h.matched, h.rule, h.weight))
+        .map(|h| {
+            let soft = if h.softened { " softened" } else { "" };
+            format!("{}({:?} {:?} {}{soft})", h.id, h.matched, h.rule, h.weight)
+        })
         .collect::<Vec<_>>()
         .join(", ")
 }
@@ -72,7 +78,17 @@ fn positive(line: &str) -> (Category, &str, &str) {
     (category, id.trim(), message)
 }
 
-fn check_positives(corpus: &str) -> usize {
+/// How a fixture line's expected hit must look.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum Expect {
+    /// The entry hits at its full weight.
+    Full,
+    /// The entry hits softened, and nothing in the line hits unsoftened.
+    Softened,
+}
+
+/// Checks `category | id | message` lines; returns how many there were.
+fn check_expected(corpus: &str, expect: Expect) -> usize {
     let lexicon = shipped();
     let mut failures = Vec::new();
     let mut n = 0;
@@ -83,9 +99,14 @@ fn check_positives(corpus: &str) -> usize {
             continue;
         }
         let hits = find(lexicon, message);
-        if !hits.iter().any(|h| h.id == id && h.category == category) {
+        let softened = expect == Expect::Softened;
+        let found = hits
+            .iter()
+            .any(|h| h.id == id && h.category == category && h.softened == softened);
+        let unsoftened_other = softened && hits.iter().any(|h| !h.softened);
+        if !found || unsoftened_other {
             failures.push(format!(
-                "{message:?}: expected {id} ({category}), got [{}]",
+                "{message:?}: expected {id} ({category}, {expect:?}), got [{}]",
                 describe(&hits)
             ));
         }
@@ -93,11 +114,15 @@ fn check_positives(corpus: &str) -> usize {
     }
     assert!(
         failures.is_empty(),
-        "{} positive(s) missed:\n{}",
+        "{} {expect:?} line(s) failed:\n{}",
         failures.len(),
         failures.join("\n")
     );
     n
+}
+
+fn check_positives(corpus: &str) -> usize {
+    check_expected(corpus, Expect::Full)
 }
 
 fn check_negatives(corpus: &str) -> usize {
@@ -120,11 +145,61 @@ fn check_negatives(corpus: &str) -> usize {
     n
 }
 
+/// The shipped `*.toml` files in load order: (file name, text).
+fn shipped_files() -> Vec<(String, String)> {
+    let mut files: Vec<(String, String)> = match std::fs::read_dir(lexicon_dir()) {
+        Ok(dir) => dir
+            .filter_map(Result::ok)
+            .map(|e| e.path())
+            .filter(|p| p.extension().is_some_and(|e| e == "toml"))
+            .map(|p| {
+                let name = p
+                    .file_name()
+                    .map_or_else(String::new, |n| n.to_string_lossy().into_owned());
+                match std::fs::read_to_string(&p) {
+                    Ok(text) => (name, text),
+                    Err(e) => panic!("{}: {e}", p.display()),
+                }
+            })
+            .collect(),
+        Err(e) => panic!("{e}"),
+    };
+    files.sort();
+    files
+}
+
+/// The `version = "…"` line of a lexicon file.
+fn file_version(text: &str) -> &str {
+    text.lines()
+        .find_map(|l| l.strip_prefix("version = \""))
+        .and_then(|rest| rest.split('"').next())
+        .unwrap_or("")
+}
+
 #[test]
 fn shipped_lexicon_loads() {
     let lexicon = shipped();
     assert!(lexicon.len() >= 80, "only {} entries", lexicon.len());
-    assert_eq!(lexicon.version(), "2026.11.1");
+    let files = shipped_files();
+    let versions: Vec<(String, &str)> = files
+        .iter()
+        .map(|(name, text)| {
+            (
+                name.trim_end_matches(".toml").to_owned(),
+                file_version(text),
+            )
+        })
+        .collect();
+    let expected = if versions.iter().all(|(_, v)| *v == versions[0].1) {
+        versions[0].1.to_owned()
+    } else {
+        versions
+            .iter()
+            .map(|(stem, v)| format!("{stem}={v}"))
+            .collect::<Vec<_>>()
+            .join(";")
+    };
+    assert_eq!(lexicon.version(), expected);
     for lang in ["en", "nl", "any"] {
         assert!(
             lexicon.entries().iter().any(|e| e.lang == lang),
@@ -136,9 +211,12 @@ fn shipped_lexicon_loads() {
         Kind::Slogan,
         Kind::Euphemism,
         Kind::Recruitment,
+        Kind::Glorification,
         Kind::Emoji,
         Kind::Symbol,
         Kind::Slur,
+        Kind::Threat,
+        Kind::AttackAnnouncement,
     ] {
         assert!(
             lexicon.entries().iter().any(|e| e.kind == kind),
@@ -156,17 +234,111 @@ fn shipped_lexicon_loads() {
             assert!(e.weight <= 0.4, "emoji entry {} weighs {}", e.id, e.weight);
         }
     }
-    let mut counts = std::collections::BTreeMap::new();
-    for e in lexicon.entries() {
-        *counts
-            .entry((e.lang.clone(), format!("{:?}", e.kind)))
-            .or_insert(0) += 1;
+}
+
+/// The cells of a Markdown table row (`| a | b |` → `["a", "b"]`), or `None` for other lines.
+fn table_row(line: &str) -> Option<Vec<&str>> {
+    let inner = line.trim().strip_prefix('|')?.strip_suffix('|')?;
+    Some(inner.split('|').map(str::trim).collect())
+}
+
+/// A count cell: `–` is zero.
+fn count_cell(cell: &str) -> usize {
+    if cell == "–" {
+        return 0;
     }
-    eprintln!(
-        "lexicon {}: {} entries; by (lang, kind): {counts:?}",
-        lexicon.version(),
-        lexicon.len()
-    );
+    match cell.parse() {
+        Ok(n) => n,
+        Err(_) => panic!("README count cell {cell:?} is not a number"),
+    }
+}
+
+#[test]
+fn readme_tables_match_the_data() {
+    let readme = match std::fs::read_to_string(lexicon_dir().join("README.md")) {
+        Ok(text) => text,
+        Err(e) => panic!("{e}"),
+    };
+    let lexicon = shipped();
+
+    // The file table: entries per file.
+    let files = shipped_files();
+    for (name, text) in &files {
+        let entries = text.lines().filter(|l| l.trim() == "[[entry]]").count();
+        let cell = format!("`{name}`");
+        let Some(row) = readme
+            .lines()
+            .filter_map(table_row)
+            .find(|r| r.first() == Some(&cell.as_str()))
+        else {
+            panic!("README file table has no row for {name}");
+        };
+        let listed = row.last().map_or(0, |c| count_cell(c));
+        assert_eq!(listed, entries, "README says {name} holds {listed} entries");
+    }
+
+    // "N entries in all."
+    let total = format!("{} entries in all.", lexicon.len());
+    assert!(readme.contains(&total), "README does not say {total:?}");
+
+    // The table by language and kind.
+    let mut rows = readme
+        .lines()
+        .filter_map(table_row)
+        .skip_while(|r| r.first() != Some(&"lang"));
+    let Some(header) = rows.next() else {
+        panic!("README has no `| lang | … |` table")
+    };
+    let kinds: Vec<&str> = header[1..header.len() - 1].to_vec();
+    let mut langs = Vec::new();
+    for row in rows
+        .skip(1)
+        .take_while(|r| r.first().is_some_and(|c| c.starts_with('`')))
+    {
+        let lang = row[0].trim_matches('`');
+        langs.push(lang.to_owned());
+        let of_lang: Vec<_> = lexicon
+            .entries()
+            .iter()
+            .filter(|e| e.lang == lang)
+            .collect();
+        for (kind, cell) in kinds.iter().zip(&row[1..]) {
+            let actual = of_lang
+                .iter()
+                .filter(|e| {
+                    serde_json::to_value(e.kind)
+                        .ok()
+                        .and_then(|v| v.as_str().map(str::to_owned))
+                        .as_deref()
+                        == Some(*kind)
+                })
+                .count();
+            assert_eq!(
+                count_cell(cell),
+                actual,
+                "README count for ({lang}, {kind})"
+            );
+        }
+        assert_eq!(
+            count_cell(row[row.len() - 1]),
+            of_lang.len(),
+            "README total for {lang}"
+        );
+    }
+    for e in lexicon.entries() {
+        assert!(
+            langs.contains(&e.lang),
+            "README table has no row for lang {}",
+            e.lang
+        );
+        let kind = serde_json::to_value(e.kind)
+            .ok()
+            .and_then(|v| v.as_str().map(str::to_owned));
+        assert!(
+            kind.as_deref().is_some_and(|k| kinds.contains(&k)),
+            "README table has no column for kind {kind:?}"
+        );
+    }
 }
 
 #[test]
@@ -194,23 +366,38 @@ fn negatives_nl() {
 }
 
 #[test]
-fn obfuscations_needing_the_normalizer_are_reported() {
+fn condemnation_and_reporting_soften_en() {
+    let n = check_expected(SOFTENED_EN, Expect::Softened);
+    assert!(n >= 20, "{n}");
+}
+
+#[test]
+fn condemnation_and_reporting_soften_nl() {
+    let n = check_expected(SOFTENED_NL, Expect::Softened);
+    assert!(n >= 20, "{n}");
+}
+
+#[test]
+fn obfuscations_needing_the_normalizer_still_miss() {
     let lexicon = shipped();
-    let mut missed = Vec::new();
+    let mut now_hit = Vec::new();
     for &(cat, id, message) in NEEDS_NORMALIZER {
+        assert!(
+            lexicon.entries().iter().any(|e| e.id == id),
+            "known gap names unknown id {id}"
+        );
         let hits = find(lexicon, message);
-        if !hits
+        if hits
             .iter()
             .any(|h| h.id == id && h.category.as_str() == cat)
         {
-            missed.push(format!("{message:?} → expected {id}"));
+            now_hit.push(format!("{cat} | {id} | {message}"));
         }
     }
-    eprintln!(
-        "normaliser-dependent obfuscations: {}/{} hit (move hits into the positive fixtures). Missed:\n  {}",
-        NEEDS_NORMALIZER.len() - missed.len(),
-        NEEDS_NORMALIZER.len(),
-        missed.join("\n  ")
+    assert!(
+        now_hit.is_empty(),
+        "known gaps now hit; move them into the positive fixtures:\n{}",
+        now_hit.join("\n")
     );
 }
 
@@ -347,6 +534,45 @@ fn soften_lowers_weight_and_says_so() {
     assert!(!hit.softened && (hit.weight - 0.5).abs() < 1e-6);
     let hit = &find(&l, "omvolking is een complottheorie")[0];
     assert!(hit.softened && (hit.weight - 0.2).abs() < 1e-6, "{hit:?}");
+}
+
+#[test]
+fn require_all_needs_every_item_near() {
+    let l = lexicon(&format!(
+        "[lists]\nharm = [\"stab\", \"kill\", \"in elkaar\"]\nyou = [\"you\", \"je\"]\n\
+         [[entry]]\nid = \"t\"\nkind = \"threat\"\n{ENTRY}patterns = [\"irl\"]\n\
+         context = {{ window = 0, forbid_near = [\"spawn\"], require_all = [\"@harm\", \"@you\"], cue_window = 4 }}\n"
+    ));
+    let hits = find(&l, "i will stab you irl");
+    assert_eq!(hits.len(), 1, "{hits:?}");
+    assert_eq!((hits[0].rule, hits[0].kind), (MatchRule::Cue, Kind::Threat));
+    assert!(ids(&l, "stab irl").is_empty(), "the second item is missing");
+    assert!(ids(&l, "you irl").is_empty(), "the first item is missing");
+    assert_eq!(ids(&l, "ik sla je irl in elkaar"), ["t"], "multi-word item");
+    assert!(
+        ids(&l, "you irl and then a long way further on we stab").is_empty(),
+        "an item outside cue_window"
+    );
+    assert!(
+        ids(&l, "i will stab you irl at spawn").is_empty(),
+        "veto first"
+    );
+}
+
+#[test]
+fn require_all_holds_in_addition_to_the_gates() {
+    let l = lexicon(&format!(
+        "[[entry]]\nid = \"a\"\nkind = \"attack_announcement\"\n{ENTRY}patterns = [\"livestream\"]\n\
+         context = {{ require_any = [\"mosque\"], require_all = [\"attack\"] }}\n"
+    ));
+    assert_eq!(ids(&l, "livestream the attack on the mosque"), ["a"]);
+    assert!(ids(&l, "livestream at the mosque").is_empty());
+    assert!(ids(&l, "livestream the attack").is_empty());
+    let hit = &find(&l, "livestream the attack on the mosque")[0];
+    assert_eq!(
+        (hit.rule, hit.kind),
+        (MatchRule::Cue, Kind::AttackAnnouncement)
+    );
 }
 
 #[test]
@@ -487,6 +713,21 @@ fn invalid_entries_are_rejected() {
             "single word",
         ),
         (format!("{GOOD_ENTRY}{GOOD_ENTRY}"), 11, "duplicate id"),
+        (
+            format!("{GOOD_ENTRY}context = {{ require_all = [\"ok\", \"@nope\"] }}\n"),
+            10,
+            "unknown word list",
+        ),
+        (
+            format!("{GOOD_ENTRY}context = {{ require_all = [\"!!!\"] }}\n"),
+            10,
+            "could never hold",
+        ),
+        (
+            format!("{GOOD_ENTRY}context = {{ require_all = \"harm\" }}\n"),
+            10,
+            "sequence",
+        ),
     ];
     for (body, want_line, want_text) in bad {
         let (_, line, _, message) = load_error(&format!("version = \"1\"\n{body}"));

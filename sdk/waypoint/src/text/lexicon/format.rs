@@ -44,6 +44,12 @@ pub enum Kind {
     /// A slur: a derogatory name for people of a group defined by a protected characteristic
     /// (origin, religion, sexual orientation, gender identity, disability).
     Slur,
+    /// A threat of real-world harm: an anchor in the physical world (`i know where you live`,
+    /// `morgen op school`) together with a harm word.
+    Threat,
+    /// An announcement or code for carrying out an attack (`do a columbine`, `shoot up the
+    /// school`, livestreaming an attack).
+    AttackAnnouncement,
 }
 
 impl Kind {
@@ -140,6 +146,7 @@ pub(crate) struct ContextSpec {
     pub(crate) cue_window: usize,
     pub(crate) forbid_near: Vec<Located<String>>,
     pub(crate) require_any: Vec<Located<String>>,
+    pub(crate) require_all: Vec<Located<String>>,
     pub(crate) soften_near: Vec<Located<String>>,
     pub(crate) soften_factor: f32,
     pub(crate) standalone: bool,
@@ -207,6 +214,8 @@ struct RawContext {
     forbid_near: Vec<Spanned<String>>,
     #[serde(default)]
     require_any: Vec<Spanned<String>>,
+    #[serde(default)]
+    require_all: Vec<Spanned<String>>,
     #[serde(default)]
     soften_near: Vec<Spanned<String>>,
     #[serde(default)]
@@ -351,6 +360,7 @@ pub(crate) fn parse_file(src: &str, origin: &str) -> Result<FileSpec, LexiconErr
             .forbid_near
             .iter()
             .chain(&c.require_any)
+            .chain(&c.require_all)
             .chain(&c.soften_near)
         {
             check_word(w.get_ref()).map_err(|m| err(w.span(), m))?;
@@ -371,6 +381,7 @@ pub(crate) fn parse_file(src: &str, origin: &str) -> Result<FileSpec, LexiconErr
                 cue_window: c.cue_window.map_or(0, |w| w.0),
                 forbid_near: c.forbid_near.iter().map(located).collect(),
                 require_any: c.require_any.iter().map(located).collect(),
+                require_all: c.require_all.iter().map(located).collect(),
                 soften_near: c.soften_near.iter().map(located).collect(),
                 soften_factor: c.soften_factor.map_or(0.5, |f| f.0),
                 standalone: c.standalone,

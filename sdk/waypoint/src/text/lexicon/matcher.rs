@@ -49,7 +49,18 @@ impl WordSet {
 struct ContextWords {
     forbid: WordSet,
     cues: WordSet,
+    /// One set per `require_all` item: each must have a word near.
+    required: Vec<WordSet>,
     soften: WordSet,
+}
+
+impl ContextWords {
+    /// Whether every `require_all` item has a word within `window` tokens (vacuously true).
+    fn requirements_hold(&self, s: &TokenStream, first: usize, last: usize, window: usize) -> bool {
+        self.required
+            .iter()
+            .all(|set| cue_near(s, first, last, window, set))
+    }
 }
 
 /// Context rules of one entry that do not depend on the field.
@@ -214,6 +225,7 @@ impl Matcher {
                     words[f] = ContextWords {
                         forbid: word_set(file, &lists, field, &ctx.forbid_near)?,
                         cues: word_set(file, &lists, field, &ctx.require_any)?,
+                        required: required_sets(file, &lists, field, &ctx.require_all)?,
                         soften: word_set(file, &lists, field, &ctx.soften_near)?,
                     };
                 }
@@ -342,8 +354,15 @@ impl Matcher {
         if !words.forbid.is_empty() && near(s, first, last, r.window, &words.forbid) {
             return None;
         }
+        if !words.requirements_hold(s, first, last, r.cue_window) {
+            return None;
+        }
         let rule = if !r.gated() {
-            Some(MatchRule::Pattern)
+            Some(if words.required.is_empty() {
+                MatchRule::Pattern
+            } else {
+                MatchRule::Cue
+            })
         } else if r.standalone && standalone(s, first, last) {
             Some(MatchRule::Standalone)
         } else if r.embedded && embedded(s, first, last) {
@@ -557,6 +576,32 @@ fn compile_pattern(
 
 /// Word lists by name: (defining file's origin, words).
 type Lists<'a> = HashMap<&'a str, (&'a str, &'a [Located<String>])>;
+
+/// One word set per `require_all` item (a word, or an `@list` standing for any of its words).
+/// An item with no word left on `field` could never hold, so it is an error.
+fn required_sets(
+    file: &FileSpec,
+    lists: &Lists<'_>,
+    field: Field,
+    items: &[Located<String>],
+) -> Result<Vec<WordSet>, LexiconError> {
+    items
+        .iter()
+        .map(|item| {
+            let set = word_set(file, lists, field, std::slice::from_ref(item))?;
+            if set.is_empty() {
+                return Err(file.error(
+                    item.loc,
+                    format!(
+                        "require_all item {:?} has no word left after normalisation ({field:?} field), so it could never hold",
+                        item.value
+                    ),
+                ));
+            }
+            Ok(set)
+        })
+        .collect()
+}
 
 /// Expands `@list` references and normalises context words for `field`.
 fn word_set(

@@ -1,8 +1,9 @@
 //! The extremist-code lexicon: versioned TOML data (`models/lexicon/*.toml`) and a one-pass matcher.
 //!
 //! Entries describe number codes (`1488`), slogans (`day of the rope`), euphemisms (`omvolking`),
-//! recruitment phrases, glorification of attackers, and emoji/symbol codes, in English, Dutch or
-//! any language. Each entry carries context rules, written as data, that keep innocent uses
+//! recruitment phrases, glorification of attackers, attack announcements, real-world threat
+//! anchors (`i know where you live` with a harm word) and emoji/symbol codes, in English, Dutch
+//! or any language. Each entry carries context rules, written as data, that keep innocent uses
 //! (`88 kills`, `i'm 14`, `level 88`) from counting. The file format is documented in
 //! `models/lexicon/README.md`.
 //!
@@ -128,7 +129,8 @@ pub enum MatchRule {
     Standalone,
     /// The match was glued to letters in a name- or tag-like token (`xx1488xx`).
     Embedded,
-    /// A cue word from the entry's `require_any` list was near.
+    /// A cue word from the entry's `require_any` list was near, or (for an entry with no gate)
+    /// every item of its `require_all` list was.
     Cue,
     /// Another lexicon entry hit in the same message.
     OtherHit,
