@@ -158,6 +158,14 @@ pub(crate) fn tokenize_with(haystack: &str, collapse: bool) -> TokenStream {
         canon: String::with_capacity(haystack.len() + 8),
         tokens: Vec::with_capacity(haystack.len() / 3 + 1),
     };
+    tokenize_into(haystack, collapse, &mut out);
+    out
+}
+
+/// [`tokenize_with`] into `out`, replacing its contents and reusing its buffers.
+pub(crate) fn tokenize_into(haystack: &str, collapse: bool, out: &mut TokenStream) {
+    out.canon.clear();
+    out.tokens.clear();
     // The token being built: (kind, haystack start).
     let mut current: Option<(TokenKind, usize)> = None;
     let mut last_end = 0usize;
@@ -191,7 +199,7 @@ pub(crate) fn tokenize_with(haystack: &str, collapse: bool) -> TokenStream {
                         class = Class::Space;
                     }
                 }
-                finish(&mut out, &mut current, last_end);
+                finish(out, &mut current, last_end);
                 separated = true;
                 broken |= class == Class::Break;
                 continue;
@@ -200,7 +208,7 @@ pub(crate) fn tokenize_with(haystack: &str, collapse: bool) -> TokenStream {
         match current {
             Some((k, _)) if k == kind && kind != TokenKind::Sym => {}
             _ => {
-                finish(&mut out, &mut current, last_end);
+                finish(out, &mut current, last_end);
                 if !out.canon.is_empty() {
                     out.canon.push(if broken { '\n' } else { ' ' });
                 }
@@ -227,8 +235,7 @@ pub(crate) fn tokenize_with(haystack: &str, collapse: bool) -> TokenStream {
         run += 1;
         last_end = i + c.len_utf8();
     }
-    finish(&mut out, &mut current, last_end);
-    out
+    finish(out, &mut current, last_end);
 }
 
 /// Runs of one repeated character, ignorable characters skipped: `siieg` → s1 i2 e1 g1.
