@@ -355,7 +355,7 @@ impl Scorer {
         deep: Option<Scores>,
         locale: Option<&str>,
     ) -> MessageScore {
-        let lexicon = self.lexicon.find(&normalized);
+        let lexicon = self.lexicon_inline(&normalized);
         // Only matters when the deep tier ran; the inline path skips the language guess.
         let english = deep.is_none() || looks_english(&normalized.text, locale);
         let evidence = combine_tiers(&policy.cascade, model, deep, english);

@@ -302,10 +302,15 @@ fn weight_and_normalise(values: &mut [f32]) {
     }
 }
 
-/// The weight of a bucket hit `count` times, before normalisation: `1 + ln(count)`.
+/// The weight of a bucket hit `count` times, before normalisation: `1 + ln(count)`. Most
+/// buckets are hit once, and `ln(1)` is exactly 0, so that case skips the logarithm.
 #[inline]
 fn count_weight(count: u32) -> f64 {
-    1.0 + f64::from(count).ln()
+    if count == 1 {
+        1.0
+    } else {
+        1.0 + f64::from(count).ln()
+    }
 }
 
 #[inline]

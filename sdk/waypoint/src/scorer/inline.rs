@@ -1,6 +1,7 @@
 //! The inline path (`Engine::check_chat`, [`Scorer::score_inline`]): normalise, fast tier and
 //! lexicon into working buffers kept per thread, so a line that earns no response is scored
-//! without allocating once the buffers have grown to the longest line seen on that thread.
+//! without allocating once the buffers have grown to the longest line seen on that thread. The
+//! other paths borrow the same buffers for the lexicon and the fast tier.
 
 use std::cell::RefCell;
 
@@ -77,6 +78,11 @@ impl Scorer {
                 scores,
             }
         })
+    }
+
+    /// The lexicon hits of one normalised message, with this thread's buffers.
+    pub(super) fn lexicon_inline(&self, normalized: &Normalized) -> Vec<LexiconHit> {
+        with_scratch(|scratch| self.lexicon.find_with(normalized, &mut scratch.lexicon))
     }
 
     /// The fast tier's scores of one normalised text, with this thread's buffers.

@@ -112,6 +112,9 @@ fn is_ignorable(c: char) -> bool {
 }
 
 fn classify(c: char) -> Class {
+    if c.is_ascii() {
+        return classify_ascii(c);
+    }
     if c.is_ascii_digit() {
         Class::Digit
     } else if c == '\n' || c == '\r' {
@@ -142,6 +145,18 @@ fn classify(c: char) -> Class {
             }
             _ => Class::Symbol,
         }
+    }
+}
+
+/// [`classify`] for ASCII, most chat: the same classes without the Unicode property lookups.
+fn classify_ascii(c: char) -> Class {
+    match c {
+        '0'..='9' => Class::Digit,
+        'a'..='z' | 'A'..='Z' => Class::Letter,
+        '\n' | '\r' | '.' | ',' | ';' | ':' | '!' | '?' => Class::Break,
+        '%' | '$' | '&' | '+' => Class::Symbol,
+        // Whitespace, other punctuation and control characters separate tokens.
+        _ => Class::Space,
     }
 }
 
@@ -280,6 +295,28 @@ fn finish(out: &mut TokenStream, current: &mut Option<(TokenKind, usize)>, last_
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn ascii_classes_match_the_general_rules() {
+        for c in (0_u8..128).map(char::from) {
+            let general = if c.is_ascii_digit() {
+                Class::Digit
+            } else if c == '\n' || c == '\r' {
+                Class::Break
+            } else if c.is_whitespace() {
+                Class::Space
+            } else if c.is_alphanumeric() {
+                Class::Letter
+            } else {
+                match c {
+                    '.' | ',' | ';' | ':' | '!' | '?' => Class::Break,
+                    '%' | '$' | '&' | '+' => Class::Symbol,
+                    _ => Class::Space,
+                }
+            };
+            assert_eq!(classify(c), general, "{c:?}");
+        }
+    }
 
     fn texts(s: &str) -> Vec<String> {
         let ts = tokenize(s);

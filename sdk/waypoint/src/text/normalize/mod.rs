@@ -177,7 +177,13 @@ impl Normalized {
 /// * Typical chat lines take well under a microsecond (ASCII) to a few microseconds (mixed
 ///   scripts): ASCII input takes a fast path.
 pub fn normalize(input: &str, options: &NormalizeOptions) -> Normalized {
-    let mut out = Normalized::default();
+    // Folding rarely lengthens a line, so this is usually the only allocation of each string.
+    let mut out = Normalized {
+        original: String::with_capacity(input.len()),
+        text: String::with_capacity(input.len()),
+        folded: String::with_capacity(input.len()),
+        changes: Vec::new(),
+    };
     normalize_into(input, options, &mut out, &mut NormalizeScratch::default());
     out
 }
