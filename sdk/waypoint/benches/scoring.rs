@@ -3,20 +3,23 @@
 //!
 //! Run with `cargo bench -p waypoint --bench scoring`. Criterion measures each stage; a summary
 //! table then prints messages per second, the ratio to rustrict, and per-message latency
-//! percentiles of the full fast-tier path (normalise + lexicon + featurise + model).
+//! percentiles of the full fast-tier path at batch 1 as `Engine::check_chat` runs it on the game
+//! thread (normalise + lexicon + featurise + model + decision). The same model through ONNX
+//! Runtime is measured alongside, for comparison with the native evaluation.
 
 use std::hint::black_box;
 #[path = "support/mod.rs"]
 mod support;
 
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use criterion::{BatchSize, Criterion, Throughput};
 use rustrict::CensorStr;
 use support::{best_pass, corpus, each, workspace_root};
-use waypoint::model::{FastModel, Runtime, featurize};
-use waypoint::text::{NormalizeOptions, normalize};
-use waypoint::{Health, Scorer};
+use waypoint::model::{FastModel, FeatureCounts, Runtime, featurize, for_each_feature};
+use waypoint::text::{NormalizeOptions, NormalizeScratch, Normalized, normalize, normalize_into};
+use waypoint::{ChatMessage, Engine, Health, Scorer};
 
 const CORPUS_LINES: usize = 2_000;
 
@@ -41,7 +44,7 @@ fn main() {
         .deep_tier(false)
         .build();
     let scorer = match scorer {
-        Ok(s) if *s.health() == Health::Ready => Some(s),
+        Ok(s) if *s.health() == Health::Ready => Some(Arc::new(s)),
         Ok(s) => {
             eprintln!(
                 "scoring bench: fast tier skipped, scorer degraded: {:?}",
@@ -54,6 +57,20 @@ fn main() {
             None
         }
     };
+
+    // `check_chat` on a real engine: the inline pre-send path.
+    let engine = scorer.as_ref().and_then(|scorer| {
+        Engine::builder()
+            .scorer(Arc::clone(scorer))
+            .pseudonym_key(b"bench".to_vec())
+            .build()
+            .map_err(|e| eprintln!("scoring bench: no engine: {e}"))
+            .ok()
+    });
+    let chats: Vec<ChatMessage> = lines
+        .iter()
+        .map(|l| ChatMessage::new("steam:1", l.as_str()).locale("en"))
+        .collect();
 
     let mut criterion = Criterion::default().configure_from_args();
     {
@@ -73,6 +90,11 @@ fn main() {
         group.bench_function("featurize", |b| {
             b.iter(|| each(&normalized, |t| featurize(black_box(t))))
         });
+        if let Some(engine) = &engine {
+            group.bench_function("fast_tier_batch_1_check_chat", |b| {
+                b.iter(|| each(&chats, |c| engine.check_chat(black_box(c))))
+            });
+        }
         if let Some(scorer) = &scorer {
             group.bench_function("fast_tier_batch_1", |b| {
                 b.iter(|| each(&lines, |l| scorer.score(black_box(l))))
@@ -114,10 +136,35 @@ fn main() {
             }),
         },
         Figure {
-            name: "featurize",
+            name: "normalize, reused buffers",
+            per_second: {
+                let (mut out, mut scratch) = (Normalized::default(), NormalizeScratch::default());
+                throughput(n, || {
+                    each(&lines, |l| {
+                        normalize_into(l, &options, &mut out, &mut scratch);
+                        out.text.len()
+                    });
+                })
+            },
+        },
+        Figure {
+            name: "featurize (sorted vector)",
             per_second: throughput(n, || {
                 each(&normalized, |t| featurize(t));
             }),
+        },
+        Figure {
+            name: "featurize (counting table)",
+            per_second: {
+                let mut counts = FeatureCounts::default();
+                throughput(n, || {
+                    each(&normalized, |t| {
+                        let mut sum = 0.0_f32;
+                        for_each_feature(t, &mut counts, |_, v| sum += v);
+                        sum
+                    });
+                })
+            },
         },
     ];
     if let Some(scorer) = &scorer {
@@ -133,23 +180,45 @@ fn main() {
                 );
             }),
         });
-        if let Ok(runtime) = Runtime::init(None)
-            && let Ok(model) = FastModel::load(&runtime, &workspace_root().join("models"))
-        {
+        let models = workspace_root().join("models");
+        let loaded = [
+            (
+                "featurize + model native, batch 64 (stage)",
+                FastModel::load_native(&models).map_err(|e| e.to_string()),
+            ),
+            (
+                "featurize + model ONNX Runtime, batch 64",
+                Runtime::init(None).map_err(|e| e.to_string()).and_then(|runtime| {
+                    FastModel::load_onnx_runtime(&runtime, &models).map_err(|e| e.to_string())
+                }),
+            ),
+        ];
+        for (name, model) in loaded {
+            match model {
+                Ok(model) => figures.push(Figure {
+                    name,
+                    per_second: throughput(n, || {
+                        black_box(
+                            normalized
+                                .chunks(64)
+                                .map(|c| model.score_batch(c).map_or(0, |s| s.len()))
+                                .sum::<usize>(),
+                        );
+                    }),
+                }),
+                Err(e) => eprintln!("scoring bench: {name} skipped: {e}"),
+            }
+        }
+        if let Some(engine) = &engine {
             figures.push(Figure {
-                name: "featurize + model, batch 64 (stage alone)",
+                name: "fast tier, batch 1 (check_chat)",
                 per_second: throughput(n, || {
-                    black_box(
-                        normalized
-                            .chunks(64)
-                            .map(|c| model.score_batch(c).map_or(0, |s| s.len()))
-                            .sum::<usize>(),
-                    );
+                    each(&chats, |c| engine.check_chat(c));
                 }),
             });
         }
         figures.push(Figure {
-            name: "fast tier, batch 1",
+            name: "fast tier, batch 1 (Scorer::score)",
             per_second: throughput(n, || {
                 each(&lines, |l| scorer.score(l));
             }),
@@ -177,12 +246,15 @@ fn main() {
             f.per_second / baseline
         );
     }
-    if let Some(scorer) = &scorer {
-        let mut latencies: Vec<Duration> = Vec::with_capacity(n * 3);
-        for _ in 0..3 {
-            for line in &lines {
+    if let (Some(engine), Some(scorer)) = (&engine, &scorer) {
+        interleaved_rounds(&lines, &chats, engine, scorer);
+    }
+    if let Some(engine) = &engine {
+        let mut latencies: Vec<Duration> = Vec::with_capacity(n * 5);
+        for _ in 0..5 {
+            for chat in &chats {
                 let start = Instant::now();
-                black_box(scorer.score(line));
+                black_box(engine.check_chat(chat));
                 latencies.push(start.elapsed());
             }
         }
@@ -190,11 +262,45 @@ fn main() {
         let pct =
             |p: f64| latencies[((latencies.len() - 1) as f64 * p) as usize].as_secs_f64() * 1e6;
         println!(
-            "fast tier per message (batch 1, full path): p50 {:.1} µs, p90 {:.1} µs, p99 {:.1} µs, max {:.1} µs",
+            "fast tier per message (batch 1, check_chat): p50 {:.2} µs, p90 {:.2} µs, p99 {:.2} µs, max {:.1} µs",
             pct(0.50),
             pct(0.90),
             pct(0.99),
             pct(1.0)
+        );
+    }
+}
+
+/// Baseline and fast tier measured back to back, several times: on a shared machine the load
+/// changes between stages, so each round's ratio compares neighbours in time.
+fn interleaved_rounds(lines: &[String], chats: &[ChatMessage], engine: &Engine, scorer: &Scorer) {
+    let n = lines.len();
+    println!("\nInterleaved rounds (rustrict, then the fast tier, back to back)");
+    println!(
+        "{:<6} {:>14} {:>22} {:>22}",
+        "round", "rustrict/s", "check_chat (batch 1)", "score_batch (64)"
+    );
+    for round in 1..=5 {
+        let baseline = throughput(n, || {
+            black_box(lines.iter().filter(|l| l.as_str().is_inappropriate()).count());
+        });
+        let single = throughput(n, || {
+            each(chats, |c| engine.check_chat(c));
+        });
+        let batched = throughput(n, || {
+            black_box(
+                lines
+                    .chunks(64)
+                    .map(|c| scorer.score_batch(c).len())
+                    .sum::<usize>(),
+            );
+        });
+        println!(
+            "{round:<6} {baseline:>14.0} {:>13.0} {:>6.2}x {:>13.0} {:>6.2}x",
+            single,
+            single / baseline,
+            batched,
+            batched / baseline
         );
     }
 }

@@ -45,7 +45,7 @@ pub use location::SourceLocation;
 pub use player::PlayerKey;
 pub use policy::{Policy, PolicyError, ResponseLevel};
 pub use response::{ContextMessage, HelpLink, Nudge, Reasons, Referral, Response};
-pub use scorer::{Health, MessageScore, Scorer, ScorerBuildError, ScorerBuilder};
+pub use scorer::{Health, InlineScore, MessageScore, Scorer, ScorerBuildError, ScorerBuilder};
 pub use signal::{AgeBand, ChatMessage, PlayerId, Signal};
 pub use uuid::Uuid;
 

@@ -11,9 +11,13 @@
 //! [`Scorer::health`], so a game keeps running. Configuration errors a person made (a malformed
 //! policy or lexicon) are errors.
 
+mod inline;
+
 use std::path::{Path, PathBuf};
 
 use serde::Serialize;
+
+pub use inline::InlineScore;
 
 use crate::cascade::{RouteHints, combine_tiers, looks_english, wants_deep};
 use crate::model::{DeepTier, DeepTierError, FastModel, ModelError, Runtime, RuntimeError};
@@ -160,17 +164,11 @@ impl ScorerBuilder {
     }
 }
 
-#[derive(Debug, thiserror::Error)]
-enum FastLoadError {
-    #[error(transparent)]
-    Runtime(#[from] RuntimeError),
-    #[error(transparent)]
-    Model(#[from] ModelError),
-}
-
-fn load_fast(library: Option<&Path>, models_dir: &Path) -> Result<FastModel, FastLoadError> {
-    let runtime = Runtime::init(library)?;
-    Ok(FastModel::load(&runtime, models_dir)?)
+/// The fast tier needs ONNX Runtime only when its graph cannot be evaluated natively.
+fn load_fast(library: Option<&Path>, models_dir: &Path) -> Result<FastModel, ModelError> {
+    FastModel::load_with(models_dir, || {
+        Runtime::init(library).map_err(|e| e.to_string())
+    })
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -279,12 +277,7 @@ impl Scorer {
     /// engine passes its current policy).
     pub fn score_with(&self, policy: &Policy, text: &str) -> MessageScore {
         let normalized = normalize(text, &self.normalize);
-        let fast = self.fast.as_ref().and_then(|model| {
-            model
-                .score_batch(&[normalized.text.as_str()])
-                .ok()
-                .and_then(|mut all| all.pop())
-        });
+        let fast = self.fast_inline(&normalized.text);
         self.assemble(policy, normalized, fast, None, None)
     }
 
@@ -362,7 +355,7 @@ impl Scorer {
         deep: Option<Scores>,
         locale: Option<&str>,
     ) -> MessageScore {
-        let lexicon = self.lexicon.find(&normalized);
+        let lexicon = self.lexicon_inline(&normalized);
         // Only matters when the deep tier ran; the inline path skips the language guess.
         let english = deep.is_none() || looks_english(&normalized.text, locale);
         let evidence = combine_tiers(&policy.cascade, model, deep, english);

@@ -226,7 +226,7 @@ impl Engine {
     /// Scores one chat line inline (fast tier only, no player history) for a pre-send nudge.
     pub fn check_chat(&self, chat: &ChatMessage) -> Verdict {
         let policy = self.shared.policy.load();
-        let scored = self.shared.scorer.score_with(&policy, &chat.text);
+        let scored = self.shared.scorer.score_inline(&policy, &chat.text);
         let band = chat.age_band.unwrap_or_default();
         let decision = policy.message_decision_for(&scored.scores, band);
         Verdict {

@@ -3,6 +3,11 @@
 //! Model contract (see `models/README.md`): inputs `indices` int64 `[batch, L]` and `values`
 //! float32 `[batch, L]`, rows padded with index 0 / value 0; output `probabilities` float32
 //! `[batch, 4]` in [`Category::ALL`](crate::Category::ALL) order.
+//!
+//! The shipped graph is a linear model, so it is evaluated in Rust from the file's own
+//! initializers (see [`super::linear`]): a sparse sum of a few hundred weights per message, no
+//! padding, no runtime call. A file whose graph has another shape is run by ONNX Runtime
+//! instead, and [`FastModel::backend`] says which one scores.
 
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
@@ -11,7 +16,8 @@ use ort::session::Session;
 use ort::value::TensorRef;
 use serde::Deserialize;
 
-use super::features::{SparseFeatures, featurize_into};
+use super::features::{FeatureCounts, SparseFeatures, featurize_into};
+use super::linear::{LinearGraphError, LinearModel};
 use super::runtime::{Runtime, SessionError, check_interface};
 use crate::Scores;
 
@@ -48,6 +54,53 @@ pub enum ModelError {
     /// Running the model failed.
     #[error("fast-tier inference failed: {0}")]
     Inference(#[source] ort::Error),
+    /// The graph cannot be evaluated natively (only from [`FastModel::load_native`]; the other
+    /// loaders fall back to ONNX Runtime).
+    #[error("model {path} cannot be evaluated natively: {source}")]
+    NotLinear {
+        /// The model file.
+        path: PathBuf,
+        /// What the graph check found.
+        #[source]
+        source: LinearGraphError,
+    },
+    /// The model needs ONNX Runtime, which was not given.
+    #[error("model {path} needs ONNX Runtime ({reason}), and none is available: {runtime}")]
+    NoRuntime {
+        /// The model file.
+        path: PathBuf,
+        /// Why the graph cannot be evaluated natively.
+        reason: LinearGraphError,
+        /// Why the runtime is unavailable.
+        runtime: String,
+    },
+}
+
+/// Which engine evaluates the fast-tier model.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Backend {
+    /// The linear graph's initializers, evaluated in Rust.
+    Native,
+    /// ONNX Runtime, because the graph is not the linear shape (the reason is kept).
+    OnnxRuntime {
+        /// Why the native evaluation refused the graph; `None` when ONNX Runtime was asked for.
+        native_refused: Option<LinearGraphError>,
+    },
+}
+
+/// Reusable per-caller buffers for [`FastModel::score_one`].
+#[derive(Debug, Clone, Default)]
+pub struct FastScratch {
+    counts: FeatureCounts,
+}
+
+impl FastScratch {
+    /// Buffers already sized for normalised texts of up to `max_bytes` bytes.
+    pub fn with_capacity(max_bytes: usize) -> Self {
+        FastScratch {
+            counts: FeatureCounts::with_capacity(max_bytes),
+        }
+    }
 }
 
 /// What `models/fast/manifest.json` says about the model.
@@ -65,10 +118,24 @@ struct Buffers {
     values: Vec<f32>,
 }
 
-/// The loaded fast-tier model. Thread-safe; callers on several threads take turns.
-pub struct FastModel {
+/// An ONNX Runtime session and its input buffers.
+struct RuntimeSession {
     session: Mutex<Session>,
     buffers: Mutex<Buffers>,
+}
+
+enum Evaluator {
+    Native(LinearModel),
+    Runtime {
+        session: RuntimeSession,
+        native_refused: Option<LinearGraphError>,
+    },
+}
+
+/// The loaded fast-tier model. Thread-safe: the native model is shared read-only; with ONNX
+/// Runtime, callers on several threads take turns.
+pub struct FastModel {
+    engine: Evaluator,
     manifest: FastManifest,
 }
 
@@ -76,46 +143,72 @@ impl std::fmt::Debug for FastModel {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("FastModel")
             .field("version", &self.manifest.version)
+            .field("backend", &self.backend())
             .finish_non_exhaustive()
     }
 }
 
 impl FastModel {
-    /// Loads `fast/fast.onnx` from `models_dir`, checking it against its manifest.
+    /// Loads `fast/fast.onnx` from `models_dir`, checking it against its manifest. The linear
+    /// graph is evaluated natively; any other graph runs in `runtime`.
     pub fn load(runtime: &Runtime, models_dir: &Path) -> Result<FastModel, ModelError> {
-        let model_path = models_dir.join(FAST_MODEL_FILE);
-        if !model_path.is_file() {
-            return Err(ModelError::Missing(model_path));
-        }
-        let manifest = read_manifest(&models_dir.join(FAST_MANIFEST_FILE))?;
-        let bytes = std::fs::read(&model_path).map_err(|e| ModelError::Manifest {
-            path: model_path.clone(),
-            reason: e.to_string(),
-        })?;
-        let digest = crate::digest::sha256_hex(&bytes);
-        if digest != manifest.sha256 {
-            return Err(ModelError::Contract {
-                path: model_path,
-                reason: format!(
-                    "sha256 is {digest}, the manifest expects {}",
-                    manifest.sha256
-                ),
-            });
-        }
-        let session = runtime.session(&model_path)?;
-        check_interface(&session, &["indices", "values"], "probabilities").map_err(|reason| {
-            ModelError::Contract {
-                path: model_path.clone(),
-                reason,
+        FastModel::load_with(models_dir, || Ok(runtime.clone()))
+    }
+
+    /// Like [`FastModel::load`], initialising ONNX Runtime only when the graph needs it.
+    pub fn load_with(
+        models_dir: &Path,
+        runtime: impl FnOnce() -> Result<Runtime, String>,
+    ) -> Result<FastModel, ModelError> {
+        let (model_path, bytes, manifest) = read_checked(models_dir)?;
+        let native_refused = match LinearModel::from_onnx(&bytes) {
+            Ok(model) => {
+                return Ok(FastModel {
+                    engine: Evaluator::Native(model),
+                    manifest,
+                });
             }
+            Err(reason) => reason,
+        };
+        log::warn!(
+            "fast-tier model {} is scored by ONNX Runtime: {native_refused}",
+            model_path.display()
+        );
+        let runtime = runtime().map_err(|runtime| ModelError::NoRuntime {
+            path: model_path.clone(),
+            reason: native_refused.clone(),
+            runtime,
         })?;
+        let session = open_session(&runtime, &model_path)?;
         Ok(FastModel {
-            session: Mutex::new(session),
-            buffers: Mutex::new(Buffers {
-                features: SparseFeatures::default(),
-                indices: Vec::new(),
-                values: Vec::new(),
-            }),
+            engine: Evaluator::Runtime {
+                session,
+                native_refused: Some(native_refused),
+            },
+            manifest,
+        })
+    }
+
+    /// Loads the model for native evaluation only: an error when the graph is not linear.
+    pub fn load_native(models_dir: &Path) -> Result<FastModel, ModelError> {
+        let (path, bytes, manifest) = read_checked(models_dir)?;
+        let model = LinearModel::from_onnx(&bytes)
+            .map_err(|source| ModelError::NotLinear { path, source })?;
+        Ok(FastModel {
+            engine: Evaluator::Native(model),
+            manifest,
+        })
+    }
+
+    /// Loads the model into ONNX Runtime even when it could be evaluated natively (to compare
+    /// the two, or to rule the native evaluation out).
+    pub fn load_onnx_runtime(runtime: &Runtime, models_dir: &Path) -> Result<FastModel, ModelError> {
+        let (model_path, _, manifest) = read_checked(models_dir)?;
+        Ok(FastModel {
+            engine: Evaluator::Runtime {
+                session: open_session(runtime, &model_path)?,
+                native_refused: None,
+            },
             manifest,
         })
     }
@@ -125,8 +218,88 @@ impl FastModel {
         &self.manifest.version
     }
 
+    /// Which engine evaluates the model.
+    pub fn backend(&self) -> Backend {
+        match &self.engine {
+            Evaluator::Native(_) => Backend::Native,
+            Evaluator::Runtime { native_refused, .. } => Backend::OnnxRuntime {
+                native_refused: native_refused.clone(),
+            },
+        }
+    }
+
+    /// Scores one normalised text. Natively this allocates nothing once `scratch` has grown
+    /// to the text's length.
+    pub fn score_one(&self, normalized: &str, scratch: &mut FastScratch) -> Result<Scores, ModelError> {
+        match &self.engine {
+            Evaluator::Native(model) => Ok(model.score(normalized, &mut scratch.counts)),
+            Evaluator::Runtime { session, .. } => {
+                let mut all = session.score_batch(&[normalized])?;
+                Ok(all.pop().unwrap_or_default())
+            }
+        }
+    }
+
     /// Scores a batch of normalised texts; one [`Scores`] per text, in order.
     pub fn score_batch<S: AsRef<str>>(&self, normalized: &[S]) -> Result<Vec<Scores>, ModelError> {
+        match &self.engine {
+            Evaluator::Native(model) => {
+                let mut counts = FeatureCounts::default();
+                Ok(normalized
+                    .iter()
+                    .map(|text| model.score(text.as_ref(), &mut counts))
+                    .collect())
+            }
+            Evaluator::Runtime { session, .. } => session.score_batch(normalized),
+        }
+    }
+}
+
+/// Reads the model file and its manifest and checks the file's sha256.
+fn read_checked(models_dir: &Path) -> Result<(PathBuf, Vec<u8>, FastManifest), ModelError> {
+    let model_path = models_dir.join(FAST_MODEL_FILE);
+    if !model_path.is_file() {
+        return Err(ModelError::Missing(model_path));
+    }
+    let manifest = read_manifest(&models_dir.join(FAST_MANIFEST_FILE))?;
+    let bytes = std::fs::read(&model_path).map_err(|e| ModelError::Manifest {
+        path: model_path.clone(),
+        reason: e.to_string(),
+    })?;
+    let digest = crate::digest::sha256_hex(&bytes);
+    if digest != manifest.sha256 {
+        return Err(ModelError::Contract {
+            path: model_path,
+            reason: format!(
+                "sha256 is {digest}, the manifest expects {}",
+                manifest.sha256
+            ),
+        });
+    }
+    Ok((model_path, bytes, manifest))
+}
+
+fn open_session(runtime: &Runtime, model_path: &Path) -> Result<RuntimeSession, ModelError> {
+    let session = runtime.session(model_path)?;
+    check_interface(&session, &["indices", "values"], "probabilities").map_err(|reason| {
+        ModelError::Contract {
+            path: model_path.to_path_buf(),
+            reason,
+        }
+    })?;
+    Ok(RuntimeSession {
+        session: Mutex::new(session),
+        buffers: Mutex::new(Buffers {
+            features: SparseFeatures::default(),
+            indices: Vec::new(),
+            values: Vec::new(),
+        }),
+    })
+}
+
+impl RuntimeSession {
+    /// Featurises, pads and runs a batch through ONNX Runtime.
+    fn score_batch<S: AsRef<str>>(&self, normalized: &[S]) -> Result<Vec<Scores>, ModelError> {
         if normalized.is_empty() {
             return Ok(Vec::new());
         }

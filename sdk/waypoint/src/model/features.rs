@@ -74,7 +74,8 @@ pub fn featurize(normalized: &str) -> SparseFeatures {
 /// Featurises normalised text into `out`, replacing its contents and reusing its buffers.
 pub fn featurize_into(normalized: &str, out: &mut SparseFeatures) {
     out.clear();
-    collect_buckets(normalized, &mut out.indices);
+    let indices = &mut out.indices;
+    for_each_occurrence(normalized, |bucket| indices.push(i64::from(bucket)));
     if out.indices.is_empty() {
         return;
     }
@@ -83,20 +84,118 @@ pub fn featurize_into(normalized: &str, out: &mut SparseFeatures) {
     weight_and_normalise(&mut out.values);
 }
 
-/// Pushes the bucket of every feature occurrence (with repeats) onto `buckets`.
-fn collect_buckets(text: &str, buckets: &mut Vec<i64>) {
+/// Reusable buffers for [`for_each_feature`]: an open-addressing table that counts bucket hits
+/// without sorting. It grows only for a message longer than any seen before.
+#[derive(Debug, Clone, Default)]
+pub struct FeatureCounts {
+    /// Bucket of each slot, [`EMPTY_SLOT`] when unused.
+    keys: Vec<u32>,
+    /// Hits of each slot's bucket.
+    counts: Vec<u32>,
+    /// Occupied slots, in the order their bucket was first hit.
+    used: Vec<u32>,
+}
+
+/// Marks an unused slot of [`FeatureCounts`]; no bucket reaches it (`FEATURE_DIM` < 2^32).
+const EMPTY_SLOT: u32 = u32::MAX;
+
+impl FeatureCounts {
+    /// Buffers already sized for messages of up to `max_bytes` bytes of normalised text.
+    pub fn with_capacity(max_bytes: usize) -> Self {
+        let mut counts = FeatureCounts::default();
+        counts.reserve_for(max_bytes);
+        counts
+    }
+
+    /// Makes room for a text of `bytes` bytes; returns the slot mask to use for it. The table
+    /// used is at most half full: a token of `n` bytes has at most `3n + 8` occurrences
+    /// (`w:`, `b:` and `3 (n + 2)` character n-grams) and tokens are at least two bytes apart.
+    fn reserve_for(&mut self, bytes: usize) -> usize {
+        let occurrences = 7 * bytes + 8;
+        let slots = (2 * occurrences).next_power_of_two();
+        if self.keys.len() < slots {
+            self.keys.resize(slots, EMPTY_SLOT);
+            self.counts.resize(slots, 0);
+            self.used.reserve(occurrences.saturating_sub(self.used.capacity()));
+        }
+        slots - 1
+    }
+
+    fn add(&mut self, bucket: u32, mask: usize) {
+        // Fibonacci hashing spreads the FNV buckets over the slots in use.
+        let mut slot = (bucket.wrapping_mul(0x9E37_79B9) as usize) & mask;
+        loop {
+            let key = self.keys[slot];
+            if key == bucket {
+                self.counts[slot] += 1;
+                return;
+            }
+            if key == EMPTY_SLOT {
+                self.keys[slot] = bucket;
+                self.counts[slot] = 1;
+                self.used.push(slot as u32);
+                return;
+            }
+            slot = (slot + 1) & mask;
+        }
+    }
+
+    /// Empties the used slots, keeping every buffer's capacity.
+    fn clear(&mut self) {
+        for &slot in &self.used {
+            self.keys[slot as usize] = EMPTY_SLOT;
+        }
+        self.used.clear();
+    }
+}
+
+/// Featurises normalised text and calls `visit(bucket, value)` once for every non-zero bucket,
+/// with the same values [`featurize`] gives (within the rounding of the norm's sum, which runs
+/// in first-hit order instead of bucket order), in no particular order. Allocates nothing once
+/// `counts` has grown to the message length; this is what the fast tier scores with.
+pub fn for_each_feature(
+    normalized: &str,
+    counts: &mut FeatureCounts,
+    mut visit: impl FnMut(usize, f32),
+) {
+    let mask = counts.reserve_for(normalized.len());
+    for_each_occurrence(normalized, |bucket| counts.add(bucket, mask));
+    let sum_of_squares: f64 = counts
+        .used
+        .iter()
+        .map(|&slot| {
+            let weight = count_weight(counts.counts[slot as usize]);
+            weight * weight
+        })
+        .sum();
+    let norm = sum_of_squares.sqrt();
+    for &slot in &counts.used {
+        let slot = slot as usize;
+        let value = (count_weight(counts.counts[slot]) / norm) as f32;
+        visit(counts.keys[slot] as usize, value);
+    }
+    counts.clear();
+}
+
+/// Calls `sink` with the bucket of every feature occurrence (with repeats), in one pass over
+/// the text: tokens are found, trimmed and hashed in place, no feature string is built.
+fn for_each_occurrence(text: &str, mut sink: impl FnMut(u32)) {
     let word_prefix = fnv_extend(FNV_OFFSET, b"w:");
     let bigram_prefix = fnv_extend(FNV_OFFSET, b"b:");
     let char_prefix = fnv_extend(FNV_OFFSET, b"c:");
     let mut previous: Option<&str> = None;
     for token in tokens(text) {
-        buckets.push(bucket(fnv_extend(word_prefix, token.as_bytes())));
+        sink(bucket(fnv_extend(word_prefix, token.as_bytes())));
         if let Some(prev) = previous {
             let h = fnv_extend(bigram_prefix, prev.as_bytes());
             let h = fnv_extend(h, b" ");
-            buckets.push(bucket(fnv_extend(h, token.as_bytes())));
+            sink(bucket(fnv_extend(h, token.as_bytes())));
         }
-        push_char_ngrams(token, char_prefix, buckets);
+        if token.is_ascii() {
+            ascii_char_ngrams(token.as_bytes(), char_prefix, &mut sink);
+        } else {
+            char_ngrams(token, char_prefix, &mut sink);
+        }
         previous = Some(token);
     }
 }
@@ -133,8 +232,8 @@ fn is_strip_char(c: char) -> bool {
     )
 }
 
-/// Pushes the buckets of all character n-grams of `<token>`.
-fn push_char_ngrams(token: &str, prefix_hash: u32, buckets: &mut Vec<i64>) {
+/// The buckets of all character n-grams of `<token>`.
+fn char_ngrams(token: &str, prefix_hash: u32, sink: &mut impl FnMut(u32)) {
     let padded = std::iter::once('<')
         .chain(token.chars())
         .chain(std::iter::once('>'));
@@ -146,11 +245,28 @@ fn push_char_ngrams(token: &str, prefix_hash: u32, buckets: &mut Vec<i64>) {
             let Some(c) = gram.next() else { break };
             h = fnv_char(h, c);
             if len >= MIN_CHAR_NGRAM {
-                buckets.push(bucket(h));
+                sink(bucket(h));
             }
         }
         if starts.next().is_none() {
             break;
+        }
+    }
+}
+
+/// [`char_ngrams`] for an ASCII token, where every character is one byte.
+fn ascii_char_ngrams(token: &[u8], prefix_hash: u32, sink: &mut impl FnMut(u32)) {
+    let padded_len = token.len() + 2;
+    let at = |i: usize| match i {
+        0 => b'<',
+        i if i == padded_len - 1 => b'>',
+        i => token[i - 1],
+    };
+    for start in 0..padded_len {
+        let mut h = fnv_byte(prefix_hash, at(start));
+        for end in start + MIN_CHAR_NGRAM..=(start + MAX_CHAR_NGRAM).min(padded_len) {
+            h = fnv_byte(h, at(end - 1));
+            sink(bucket(h));
         }
     }
 }
@@ -178,7 +294,7 @@ fn count_runs(out: &mut SparseFeatures) {
 
 /// Turns run lengths into `1 + ln(count)` and L2-normalises, computing in f64.
 fn weight_and_normalise(values: &mut [f32]) {
-    let weight = |count: f32| 1.0 + f64::from(count).ln();
+    let weight = |count: f32| count_weight(count as u32);
     let sum_of_squares: f64 = values.iter().map(|&c| weight(c) * weight(c)).sum();
     let norm = sum_of_squares.sqrt();
     for v in values.iter_mut() {
@@ -186,16 +302,31 @@ fn weight_and_normalise(values: &mut [f32]) {
     }
 }
 
+/// The weight of a bucket hit `count` times, before normalisation: `1 + ln(count)`. Most
+/// buckets are hit once, and `ln(1)` is exactly 0, so that case skips the logarithm.
 #[inline]
-fn bucket(hash: u32) -> i64 {
-    i64::from(hash & BUCKET_MASK)
+fn count_weight(count: u32) -> f64 {
+    if count == 1 {
+        1.0
+    } else {
+        1.0 + f64::from(count).ln()
+    }
+}
+
+#[inline]
+fn bucket(hash: u32) -> u32 {
+    hash & BUCKET_MASK
+}
+
+#[inline]
+fn fnv_byte(hash: u32, byte: u8) -> u32 {
+    (hash ^ u32::from(byte)).wrapping_mul(FNV_PRIME)
 }
 
 #[inline]
 fn fnv_extend(mut hash: u32, bytes: &[u8]) -> u32 {
     for &b in bytes {
-        hash ^= u32::from(b);
-        hash = hash.wrapping_mul(FNV_PRIME);
+        hash = fnv_byte(hash, b);
     }
     hash
 }
@@ -259,6 +390,38 @@ mod tests {
         assert_eq!(out, featurize("hi"));
         featurize_into("", &mut out);
         assert!(out.is_empty() && out.values.is_empty());
+    }
+
+    fn counted(text: &str, counts: &mut FeatureCounts) -> SparseFeatures {
+        let mut pairs = Vec::new();
+        for_each_feature(text, counts, |bucket, value| pairs.push((bucket as i64, value)));
+        pairs.sort_by_key(|&(bucket, _)| bucket);
+        SparseFeatures {
+            indices: pairs.iter().map(|&(b, _)| b).collect(),
+            values: pairs.iter().map(|&(_, v)| v).collect(),
+        }
+    }
+
+    #[test]
+    fn counting_table_gives_the_sorted_vector() {
+        let mut counts = FeatureCounts::default();
+        let long = "ha ".repeat(400) + &"x".repeat(900);
+        for text in [
+            "gg ez gg ez noob team 🙂 日本語",
+            "",
+            "...",
+            "a",
+            "kill kill kill the healer",
+            long.as_str(),
+            "hi",
+        ] {
+            let expected = featurize(text);
+            let got = counted(text, &mut counts);
+            assert_eq!(got.indices, expected.indices, "{text:?}");
+            for (g, e) in got.values.iter().zip(&expected.values) {
+                assert!((g - e).abs() <= 1e-7, "{text:?}: {g} vs {e}");
+            }
+        }
     }
 
     #[test]

@@ -6,5 +6,7 @@
 pub mod lexicon;
 mod normalize;
 
-pub use lexicon::{Lexicon, LexiconError, LexiconHit};
-pub use normalize::{Change, NormalizeOptions, Normalized, normalize};
+pub use lexicon::{Lexicon, LexiconError, LexiconHit, LexiconScratch};
+pub use normalize::{
+    Change, NormalizeOptions, NormalizeScratch, Normalized, normalize, normalize_into,
+};

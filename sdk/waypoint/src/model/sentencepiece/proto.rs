@@ -2,6 +2,7 @@
 //! encoding needs. Unknown fields are skipped, absent fields take the `.proto` defaults.
 
 use super::SentencePieceError;
+use crate::model::protobuf::{Reader, Value, WireError};
 
 /// A piece's type, as in `ModelProto.SentencePiece.Type`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -105,84 +106,9 @@ fn malformed(reason: String) -> SentencePieceError {
     SentencePieceError::Malformed(reason)
 }
 
-/// A field as read off the wire.
-enum Value<'a> {
-    Varint(u64),
-    /// A 64-bit fixed field; no field read here has this type, so only its length matters.
-    Fixed64,
-    Bytes(&'a [u8]),
-    Fixed32(u32),
-}
-
-struct Reader<'a> {
-    data: &'a [u8],
-    pos: usize,
-}
-
-impl<'a> Reader<'a> {
-    fn new(data: &'a [u8]) -> Self {
-        Reader { data, pos: 0 }
-    }
-
-    fn varint(&mut self) -> Result<u64, SentencePieceError> {
-        let mut value = 0_u64;
-        for shift in (0..64).step_by(7) {
-            let byte = *self
-                .data
-                .get(self.pos)
-                .ok_or_else(|| malformed("truncated varint".into()))?;
-            self.pos += 1;
-            value |= u64::from(byte & 0x7f) << shift;
-            if byte & 0x80 == 0 {
-                return Ok(value);
-            }
-        }
-        Err(malformed("varint longer than 10 bytes".into()))
-    }
-
-    fn take(&mut self, len: usize) -> Result<&'a [u8], SentencePieceError> {
-        let end = self
-            .pos
-            .checked_add(len)
-            .filter(|&end| end <= self.data.len());
-        let end =
-            end.ok_or_else(|| malformed(format!("field of {len} bytes runs past the end")))?;
-        let bytes = &self.data[self.pos..end];
-        self.pos = end;
-        Ok(bytes)
-    }
-
-    /// The next `(field number, value)`, or `None` at the end.
-    fn field(&mut self) -> Result<Option<(u64, Value<'a>)>, SentencePieceError> {
-        if self.pos >= self.data.len() {
-            return Ok(None);
-        }
-        let key = self.varint()?;
-        let number = key >> 3;
-        let value = match key & 7 {
-            0 => Value::Varint(self.varint()?),
-            1 => {
-                self.take(8)?;
-                Value::Fixed64
-            }
-            2 => {
-                let len =
-                    usize::try_from(self.varint()?).map_err(|_| malformed("huge length".into()))?;
-                Value::Bytes(self.take(len)?)
-            }
-            5 => {
-                let bytes = self.take(4)?;
-                let mut le = [0_u8; 4];
-                le.copy_from_slice(bytes);
-                Value::Fixed32(u32::from_le_bytes(le))
-            }
-            other => {
-                return Err(malformed(format!(
-                    "unsupported wire type {other} for field {number}"
-                )));
-            }
-        };
-        Ok(Some((number, value)))
+impl From<WireError> for SentencePieceError {
+    fn from(e: WireError) -> Self {
+        malformed(e.0)
     }
 }
 
@@ -321,24 +247,7 @@ pub(crate) fn parse_model(data: &[u8]) -> Result<ModelProto, SentencePieceError>
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn varint(mut v: u64, out: &mut Vec<u8>) {
-        loop {
-            let byte = (v & 0x7f) as u8;
-            v >>= 7;
-            if v == 0 {
-                out.push(byte);
-                return;
-            }
-            out.push(byte | 0x80);
-        }
-    }
-
-    fn bytes_field(number: u64, data: &[u8], out: &mut Vec<u8>) {
-        varint(number << 3 | 2, out);
-        varint(data.len() as u64, out);
-        out.extend_from_slice(data);
-    }
+    use crate::model::protobuf::write::{bytes_field, varint};
 
     #[test]
     fn pieces_specs_and_defaults_are_read() -> Result<(), SentencePieceError> {

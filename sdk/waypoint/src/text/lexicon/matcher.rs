@@ -11,7 +11,7 @@ use std::ops::Range;
 use aho_corasick::{AhoCorasick, MatchKind};
 
 use super::format::{FileSpec, Located, MatchOn, invalid};
-use super::tokens::{TokenKind, TokenStream, stretches, tokenize_with};
+use super::tokens::{TokenKind, TokenStream, stretches, tokenize_into, tokenize_with};
 use super::{EntryInfo, Field, LexiconError, LexiconHit, MatchRule};
 use crate::text::{NormalizeOptions, Normalized, normalize};
 
@@ -115,6 +115,13 @@ pub(crate) struct Matcher {
     pub(crate) infos: Vec<EntryInfo>,
     entries: Vec<CompiledEntry>,
     sides: [Option<Side>; 2],
+}
+
+/// Reusable buffers for [`Matcher::find`].
+#[derive(Debug, Clone, Default)]
+pub(crate) struct FindScratch {
+    stream: TokenStream,
+    cands: Vec<Candidate>,
 }
 
 /// A candidate occurrence before overlap resolution.
@@ -275,9 +282,10 @@ impl Matcher {
         })
     }
 
-    /// Finds entries in a normalised message.
-    pub(crate) fn find(&self, n: &Normalized) -> Vec<LexiconHit> {
-        let mut cands: Vec<Candidate> = Vec::new();
+    /// Finds entries in a normalised message, tokenising into `scratch`'s buffers.
+    pub(crate) fn find(&self, n: &Normalized, scratch: &mut FindScratch) -> Vec<LexiconHit> {
+        let FindScratch { stream, cands } = scratch;
+        cands.clear();
         for field in [Field::Text, Field::Folded] {
             let Some(side) = &self.sides[field.index()] else {
                 continue;
@@ -286,7 +294,7 @@ impl Matcher {
                 Field::Text => &n.text,
                 Field::Folded => &n.folded,
             };
-            let stream = tokenize_with(haystack, field.collapses());
+            tokenize_into(haystack, field.collapses(), stream);
             if stream.tokens.is_empty() {
                 continue;
             }
@@ -296,17 +304,18 @@ impl Matcher {
                 };
                 for pref in prefs {
                     if let Some(c) =
-                        self.candidate(field, haystack, &stream, m.start(), m.end(), pref)
+                        self.candidate(field, haystack, stream, m.start(), m.end(), pref)
                     {
                         cands.push(c);
                     }
                 }
             }
         }
-        if cands.is_empty() {
+        // Deferred candidates only count next to an accepted one.
+        if !cands.iter().any(|c| c.rule.is_some()) {
             return Vec::new();
         }
-        self.resolve(cands, n)
+        self.resolve(cands.drain(..).collect(), n)
     }
 
     /// Checks boundaries, glue and context for one automaton match.

@@ -48,7 +48,7 @@ pub use format::Kind;
 use crate::Category;
 use crate::text::Normalized;
 use format::FileSpec;
-use matcher::Matcher;
+use matcher::{FindScratch, Matcher};
 
 /// Errors loading a lexicon.
 #[derive(Debug, thiserror::Error)]
@@ -182,6 +182,10 @@ pub struct EntryInfo {
     /// Where the knowledge comes from, if the data names it.
     pub source: Option<String>,
 }
+
+/// Reusable working buffers for [`Lexicon::find_with`] (one per thread that matches).
+#[derive(Debug, Clone, Default)]
+pub struct LexiconScratch(FindScratch);
 
 /// Collects lexicon files and builds a [`Lexicon`] from all of them at once, so word lists
 /// defined in one file can be used by entries in another and ids are unique across files.
@@ -319,7 +323,13 @@ impl Lexicon {
     /// `text` and `folded` unless an entry says otherwise. Never panics; allocation-light, one
     /// automaton pass per field.
     pub fn find(&self, normalized: &Normalized) -> Vec<LexiconHit> {
-        self.inner.matcher.find(normalized)
+        self.find_with(normalized, &mut LexiconScratch::default())
+    }
+
+    /// [`Lexicon::find`] with reusable buffers: allocates nothing when nothing is found, once
+    /// `scratch` has grown to the message length.
+    pub fn find_with(&self, normalized: &Normalized, scratch: &mut LexiconScratch) -> Vec<LexiconHit> {
+        self.inner.matcher.find(normalized, &mut scratch.0)
     }
 }
 

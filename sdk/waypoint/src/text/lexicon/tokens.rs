@@ -112,6 +112,9 @@ fn is_ignorable(c: char) -> bool {
 }
 
 fn classify(c: char) -> Class {
+    if c.is_ascii() {
+        return classify_ascii(c);
+    }
     if c.is_ascii_digit() {
         Class::Digit
     } else if c == '\n' || c == '\r' {
@@ -145,6 +148,18 @@ fn classify(c: char) -> Class {
     }
 }
 
+/// [`classify`] for ASCII, most chat: the same classes without the Unicode property lookups.
+fn classify_ascii(c: char) -> Class {
+    match c {
+        '0'..='9' => Class::Digit,
+        'a'..='z' | 'A'..='Z' => Class::Letter,
+        '\n' | '\r' | '.' | ',' | ';' | ':' | '!' | '?' => Class::Break,
+        '%' | '$' | '&' | '+' => Class::Symbol,
+        // Whitespace, other punctuation and control characters separate tokens.
+        _ => Class::Space,
+    }
+}
+
 /// Tokenises `haystack` without collapsing letter runs.
 #[cfg(test)]
 pub(crate) fn tokenize(haystack: &str) -> TokenStream {
@@ -158,6 +173,14 @@ pub(crate) fn tokenize_with(haystack: &str, collapse: bool) -> TokenStream {
         canon: String::with_capacity(haystack.len() + 8),
         tokens: Vec::with_capacity(haystack.len() / 3 + 1),
     };
+    tokenize_into(haystack, collapse, &mut out);
+    out
+}
+
+/// [`tokenize_with`] into `out`, replacing its contents and reusing its buffers.
+pub(crate) fn tokenize_into(haystack: &str, collapse: bool, out: &mut TokenStream) {
+    out.canon.clear();
+    out.tokens.clear();
     // The token being built: (kind, haystack start).
     let mut current: Option<(TokenKind, usize)> = None;
     let mut last_end = 0usize;
@@ -191,7 +214,7 @@ pub(crate) fn tokenize_with(haystack: &str, collapse: bool) -> TokenStream {
                         class = Class::Space;
                     }
                 }
-                finish(&mut out, &mut current, last_end);
+                finish(out, &mut current, last_end);
                 separated = true;
                 broken |= class == Class::Break;
                 continue;
@@ -200,7 +223,7 @@ pub(crate) fn tokenize_with(haystack: &str, collapse: bool) -> TokenStream {
         match current {
             Some((k, _)) if k == kind && kind != TokenKind::Sym => {}
             _ => {
-                finish(&mut out, &mut current, last_end);
+                finish(out, &mut current, last_end);
                 if !out.canon.is_empty() {
                     out.canon.push(if broken { '\n' } else { ' ' });
                 }
@@ -227,8 +250,7 @@ pub(crate) fn tokenize_with(haystack: &str, collapse: bool) -> TokenStream {
         run += 1;
         last_end = i + c.len_utf8();
     }
-    finish(&mut out, &mut current, last_end);
-    out
+    finish(out, &mut current, last_end);
 }
 
 /// Runs of one repeated character, ignorable characters skipped: `siieg` → s1 i2 e1 g1.
@@ -273,6 +295,28 @@ fn finish(out: &mut TokenStream, current: &mut Option<(TokenKind, usize)>, last_
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn ascii_classes_match_the_general_rules() {
+        for c in (0_u8..128).map(char::from) {
+            let general = if c.is_ascii_digit() {
+                Class::Digit
+            } else if c == '\n' || c == '\r' {
+                Class::Break
+            } else if c.is_whitespace() {
+                Class::Space
+            } else if c.is_alphanumeric() {
+                Class::Letter
+            } else {
+                match c {
+                    '.' | ',' | ';' | ':' | '!' | '?' => Class::Break,
+                    '%' | '$' | '&' | '+' => Class::Symbol,
+                    _ => Class::Space,
+                }
+            };
+            assert_eq!(classify(c), general, "{c:?}");
+        }
+    }
 
     fn texts(s: &str) -> Vec<String> {
         let ts = tokenize(s);

@@ -44,19 +44,38 @@ pub(crate) struct FoldStats {
     pub marks: usize,
 }
 
-/// Folds `input` (already truncated).
+/// Reusable buffers for the non-ASCII fold stages.
+#[derive(Debug, Default, Clone)]
+pub(crate) struct FoldScratch {
+    stage: [Vec<char>; 2],
+}
+
+/// Folds `input` (already truncated) into a new string.
 pub(crate) fn fold(input: &str, stats: &mut FoldStats) -> String {
+    let mut out = String::with_capacity(input.len());
+    fold_into(input, &mut out, stats, &mut FoldScratch::default());
+    out
+}
+
+/// Folds `input` (already truncated) into `out`, replacing its contents; reuses the buffers of
+/// `out` and `scratch`.
+pub(crate) fn fold_into(
+    input: &str,
+    out: &mut String,
+    stats: &mut FoldStats,
+    scratch: &mut FoldScratch,
+) {
+    out.clear();
     if input.is_ascii() {
-        fold_ascii(input, stats)
+        fold_ascii(input, out, stats);
     } else {
-        fold_unicode(input, stats)
+        fold_unicode(input, out, stats, scratch);
     }
 }
 
 /// ASCII fast path: lowercase, drop control characters, collapse spaces. Gives the same
 /// result as [`fold_unicode`] would.
-fn fold_ascii(input: &str, stats: &mut FoldStats) -> String {
-    let mut out = String::with_capacity(input.len());
+fn fold_ascii(input: &str, out: &mut String, stats: &mut FoldStats) {
     let mut pending_space = false;
     for b in input.bytes() {
         let c = char::from(b);
@@ -72,7 +91,6 @@ fn fold_ascii(input: &str, stats: &mut FoldStats) -> String {
             out.push(c.to_ascii_lowercase());
         }
     }
-    out
 }
 
 /// How a character decomposes.
@@ -111,7 +129,7 @@ fn decomposition(c: char) -> Decomposition {
     }
 }
 
-fn fold_unicode(input: &str, stats: &mut FoldStats) -> String {
+fn fold_unicode(input: &str, out: &mut String, stats: &mut FoldStats, scratch: &mut FoldScratch) {
     // Which characters decompose, and whether any mark needs canonical reordering.
     let mut needs_nfkd = false;
     for c in input.chars().filter(|c| !c.is_ascii()) {
@@ -124,28 +142,75 @@ fn fold_unicode(input: &str, stats: &mut FoldStats) -> String {
             }
         }
     }
+    let [a, b] = &mut scratch.stage;
 
     // Stage 1: NFKD + lowercase. Text with nothing to decompose (most Cyrillic, CJK) skips
     // the decomposition.
-    let mut decomposed: Vec<char> = Vec::with_capacity(input.len());
-    let chars: Box<dyn Iterator<Item = char>> = if needs_nfkd {
-        Box::new(input.chars().nfkd())
+    a.clear();
+    if needs_nfkd {
+        lower_into(input.chars().nfkd(), a, stats);
     } else {
-        Box::new(input.chars())
-    };
+        lower_into(input.chars(), a, stats);
+    }
+
+    // Stage 2: invisibles, controls, spaces.
+    let before = stats.invisible;
+    drop_invisible(a, b, stats);
+
+    // Stage 3: removals may have left marks out of canonical order.
+    if stats.invisible > before {
+        a.clear();
+        a.extend(b.iter().copied().nfkd());
+        std::mem::swap(a, b);
+    }
+
+    // Stage 4: homoglyphs, word by word.
+    a.clear();
+    let visible = &*b;
+    let mut i = 0;
+    while i < visible.len() {
+        let start = i;
+        while i < visible.len() && !is_boundary(visible[i]) {
+            i += 1;
+        }
+        if i > start {
+            fold_word(&visible[start..i], a, stats);
+        }
+        if let Some(&c) = visible.get(i) {
+            a.push(c);
+            i += 1;
+        }
+    }
+
+    // Stage 5: combining marks.
+    let needs_nfc = strip_marks(a, b, stats);
+
+    // Stage 6: NFC (skipped when nothing can compose), collapse spaces, trim.
+    if needs_nfc {
+        collapse_spaces(b.iter().copied().nfc(), out);
+    } else {
+        collapse_spaces(b.iter().copied(), out);
+    }
+}
+
+/// Stage 1 after the optional decomposition: lowercase, enclosed letters and typographic
+/// punctuation to ASCII.
+fn lower_into(chars: impl Iterator<Item = char>, out: &mut Vec<char>, stats: &mut FoldStats) {
     for d in chars {
         match enclosed_letter(d).or_else(|| ascii_punctuation(d)) {
             Some(ascii) => {
                 stats.confusables += 1;
-                decomposed.push(ascii);
+                out.push(ascii);
             }
-            None => decomposed.extend(d.to_lowercase()),
+            None => out.extend(d.to_lowercase()),
         }
     }
+}
 
-    // Stage 2: invisibles, controls, spaces.
-    let mut visible: Vec<char> = Vec::with_capacity(decomposed.len());
-    let before = stats.invisible;
+/// Stage 2: drops invisible and control characters from `decomposed` into `visible`, maps
+/// every space to `' '`.
+fn drop_invisible(decomposed: &[char], visible: &mut Vec<char>, stats: &mut FoldStats) {
+    visible.clear();
     for (i, &c) in decomposed.iter().enumerate() {
         let prev = visible.last().copied();
         let keep = if is_space(c) {
@@ -166,38 +231,17 @@ fn fold_unicode(input: &str, stats: &mut FoldStats) -> String {
             stats.invisible += 1;
         }
     }
+}
 
-    // Stage 3: removals may have left marks out of canonical order.
-    let visible: Vec<char> = if stats.invisible > before {
-        visible.into_iter().nfkd().collect()
-    } else {
-        visible
-    };
-
-    // Stage 4: homoglyphs, word by word.
-    let mut mapped: Vec<char> = Vec::with_capacity(visible.len() + 8);
-    let mut i = 0;
-    while i < visible.len() {
-        let start = i;
-        while i < visible.len() && !is_boundary(visible[i]) {
-            i += 1;
-        }
-        if i > start {
-            fold_word(&visible[start..i], &mut mapped, stats);
-        }
-        if let Some(&c) = visible.get(i) {
-            mapped.push(c);
-            i += 1;
-        }
-    }
-
-    // Stage 5: combining marks.
-    let mut stripped: Vec<char> = Vec::with_capacity(mapped.len());
+/// Stage 5: combining marks from `mapped` into `stripped`. Returns whether anything left can
+/// compose (so NFC must run).
+fn strip_marks(mapped: &[char], stripped: &mut Vec<char>, stats: &mut FoldStats) -> bool {
+    stripped.clear();
     let mut base: Option<char> = None;
     let mut marks_on_base = 0;
     // Only combining marks and Hangul vowel/final jamo compose with what precedes them.
     let mut needs_nfc = false;
-    for c in mapped {
+    for &c in mapped {
         needs_nfc |= matches!(c, '\u{1161}'..='\u{11C2}');
         if c == VS16 || c == VS15 {
             // Only emoji presentation selectors survive stage 2; they are not zalgo.
@@ -217,16 +261,13 @@ fn fold_unicode(input: &str, stats: &mut FoldStats) -> String {
             stripped.push(c);
         }
     }
+    needs_nfc
+}
 
-    // Stage 6: NFC (skipped when nothing can compose), collapse spaces, trim.
-    let mut out = String::with_capacity(input.len());
+/// Stage 6 after the optional composition: single spaces, trimmed.
+fn collapse_spaces(chars: impl Iterator<Item = char>, out: &mut String) {
     let mut pending_space = false;
-    let composed: Box<dyn Iterator<Item = char>> = if needs_nfc {
-        Box::new(stripped.into_iter().nfc())
-    } else {
-        Box::new(stripped.into_iter())
-    };
-    for c in composed {
+    for c in chars {
         if c == ' ' {
             pending_space = !out.is_empty();
         } else {
@@ -237,7 +278,6 @@ fn fold_unicode(input: &str, stats: &mut FoldStats) -> String {
             out.push(c);
         }
     }
-    out
 }
 
 /// `c.script()`, with the Cyrillic block answered without a table search.
@@ -335,7 +375,10 @@ mod tests {
         #[test]
         fn ascii_fast_path_matches_the_full_path(input in "[\\x00-\\x7f]{0,64}") {
             let (mut fast, mut full) = (FoldStats::default(), FoldStats::default());
-            prop_assert_eq!(fold_ascii(&input, &mut fast), fold_unicode(&input, &mut full));
+            let (mut ascii, mut unicode) = (String::new(), String::new());
+            fold_ascii(&input, &mut ascii, &mut fast);
+            fold_unicode(&input, &mut unicode, &mut full, &mut FoldScratch::default());
+            prop_assert_eq!(ascii, unicode);
             prop_assert_eq!(fast.invisible, full.invisible);
         }
     }

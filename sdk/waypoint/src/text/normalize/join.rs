@@ -74,80 +74,80 @@ impl Run {
     }
 }
 
-/// Joins spelled-out runs in `folded` (single-spaced, trimmed). Returns the new text and how
-/// many runs were joined.
-pub(crate) fn join(folded: &str) -> (String, usize) {
-    let tokens: Vec<&str> = folded.split(' ').filter(|t| !t.is_empty()).collect();
-    let mut out = String::with_capacity(folded.len());
+/// Joins spelled-out runs in `folded` (single-spaced, trimmed) into `out`, replacing its
+/// contents. Returns how many runs were joined.
+pub(crate) fn join(folded: &str, out: &mut String) -> usize {
+    out.clear();
     let mut joined = 0;
-    let mut i = 0;
-    while i < tokens.len() {
+    let mut tokens = folded.split(' ').filter(|t| !t.is_empty());
+    while let Some(token) = tokens.next() {
         if !out.is_empty() {
             out.push(' ');
         }
-        if !is_single(tokens[i]) {
-            match join_dotted(tokens[i]) {
-                Some(word) => {
-                    joined += 1;
-                    out.push_str(&word);
-                }
-                None => out.push_str(tokens[i]),
+        if !is_single(token) {
+            if push_dotted(token, out) {
+                joined += 1;
+            } else {
+                out.push_str(token);
             }
-            i += 1;
             continue;
         }
-        // A run of single characters, possibly with separator-only tokens between them.
+        // A run of single characters, possibly with separator-only tokens between them: look
+        // ahead for how many of the following tokens it spans (up to its last single).
         let mut run = Run::default();
-        let mut last = i;
-        let mut j = i;
-        while let Some(t) = tokens.get(j) {
+        run.add(token.as_bytes()[0]);
+        let mut spans = 0;
+        for (k, t) in tokens.clone().enumerate() {
             if is_single(t) {
                 run.add(t.as_bytes()[0]);
-                last = j;
+                spans = k + 1;
             } else if !is_separator_token(t) {
                 break;
             }
-            j += 1;
         }
+        out.push_str(token);
+        let rest = tokens.by_ref().take(spans);
         if run.joins() {
             joined += 1;
-            for t in tokens[i..=last].iter().filter(|t| is_single(t)) {
-                out.push_str(t);
-            }
+            rest.filter(|t| is_single(t)).for_each(|t| out.push_str(t));
         } else {
-            out.push_str(&tokens[i..=last].join(" "));
+            rest.for_each(|t| {
+                out.push(' ');
+                out.push_str(t);
+            });
         }
-        i = last + 1;
     }
-    (out, joined)
+    joined
 }
 
-/// `s.t.u.p.i.d` → `stupid`: single characters separated inside one token. Leading and
-/// trailing separators are kept (`u.s.a.` → `usa.`).
-fn join_dotted(token: &str) -> Option<String> {
+/// `s.t.u.p.i.d` → `stupid`: single characters separated inside one token, pushed onto `out`
+/// joined. Leading and trailing separators are kept (`u.s.a.` → `usa.`). Returns whether the
+/// token was such a run; pushes nothing otherwise.
+fn push_dotted(token: &str, out: &mut String) -> bool {
     let bytes = token.as_bytes();
-    let start = bytes.iter().position(|&b| !is_separator(b))?;
-    let end = bytes.iter().rposition(|&b| !is_separator(b))? + 1;
-    let core = &bytes[start..end];
+    let (Some(start), Some(last)) = (
+        bytes.iter().position(|&b| !is_separator(b)),
+        bytes.iter().rposition(|&b| !is_separator(b)),
+    ) else {
+        return false;
+    };
+    let core = &bytes[start..=last];
+    let pieces = || core.split(|&b| is_separator(b)).filter(|p| !p.is_empty());
     let mut run = Run::default();
-    let mut letters = Vec::with_capacity(core.len() / 2 + 1);
-    for piece in core.split(|&b| is_separator(b)).filter(|p| !p.is_empty()) {
+    for piece in pieces() {
         match piece {
-            [b] if is_single_char(*b) => {
-                run.add(*b);
-                letters.push(*b);
-            }
-            _ => return None,
+            [b] if is_single_char(*b) => run.add(*b),
+            _ => return false,
         }
     }
     if !run.joins() {
-        return None;
+        return false;
     }
-    let mut out = String::with_capacity(token.len());
-    out.push_str(token.get(..start)?);
-    letters.iter().for_each(|&b| out.push(char::from(b)));
-    out.push_str(token.get(end..)?);
-    Some(out)
+    // Separators are ASCII, so `start` and `last + 1` are character boundaries.
+    out.push_str(token.get(..start).unwrap_or_default());
+    pieces().for_each(|piece| out.extend(piece.iter().map(|&b| char::from(b))));
+    out.push_str(token.get(last + 1..).unwrap_or_default());
+    true
 }
 
 #[cfg(test)]
@@ -155,7 +155,9 @@ mod tests {
     use super::*;
 
     fn j(s: &str) -> String {
-        join(s).0
+        let mut out = String::from("stale contents");
+        join(s, &mut out);
+        out
     }
 
     #[test]

@@ -38,10 +38,23 @@ const SUFFIXES: &[&[u8]] = &[
     b"fps", b"min", b"sec", b"lvl", b"hrs", b"pts",
 ];
 
-/// Maps leetspeak in `text`. Returns the new text and how many characters were mapped.
-pub(crate) fn map_leet(text: String) -> (String, usize) {
-    let bytes = text.as_bytes();
-    let mut edits: Vec<(usize, usize)> = Vec::new();
+/// Maps leetspeak in `text`, in place. Returns how many characters were mapped.
+pub(crate) fn map_leet(text: &mut String) -> usize {
+    let mut bytes = std::mem::take(text).into_bytes();
+    let mapped = map_leet_bytes(&mut bytes);
+    *text = match String::from_utf8(bytes) {
+        Ok(s) => s,
+        // Only ASCII bytes are rewritten, with ASCII bytes, so this cannot happen.
+        Err(err) => String::from_utf8_lossy(err.as_bytes()).into_owned(),
+    };
+    mapped
+}
+
+/// Maps every unit that passes the rules. A unit's decision reads its own bytes and the bytes
+/// around it, which are never part of another unit, so mapping as the scan goes is the same as
+/// deciding everything first.
+fn map_leet_bytes(bytes: &mut [u8]) -> usize {
+    let mut mapped = 0;
     let mut i = 0;
     while i < bytes.len() {
         if !is_unit_byte(bytes[i]) {
@@ -63,25 +76,13 @@ pub(crate) fn map_leet(text: String) -> (String, usize) {
         if s < e
             && should_map(&bytes[s..e])
             && !(at_token_start && is_mention(&bytes[s..e]))
-            && !touches_foreign_letter(&text, s, e)
+            && !touches_foreign_letter(bytes, s, e)
         {
-            edits.push((s, e));
+            mapped += map_unit(&mut bytes[s..e]);
         }
         i = end;
     }
-    if edits.is_empty() {
-        return (text, 0);
-    }
-    let mut out = text.into_bytes();
-    let mut mapped = 0;
-    for (s, e) in edits {
-        mapped += map_unit(&mut out[s..e]);
-    }
-    match String::from_utf8(out) {
-        Ok(s) => (s, mapped),
-        // Only ASCII bytes were rewritten, with ASCII bytes, so this cannot happen.
-        Err(err) => (String::from_utf8_lossy(err.as_bytes()).into_owned(), mapped),
-    }
+    mapped
 }
 
 fn should_map(unit: &[u8]) -> bool {
@@ -145,13 +146,33 @@ fn is_name_with_number(unit: &[u8]) -> bool {
         && !doubled
 }
 
-fn touches_foreign_letter(text: &str, start: usize, end: usize) -> bool {
-    let before = text.get(..start).and_then(|t| t.chars().next_back());
-    let after = text.get(end..).and_then(|t| t.chars().next());
-    [before, after]
+fn touches_foreign_letter(text: &[u8], start: usize, end: usize) -> bool {
+    [char_before(text, start), char_after(text, end)]
         .into_iter()
         .flatten()
         .any(|c| !c.is_ascii() && c.is_alphabetic())
+}
+
+/// The character ending just before byte `at` of UTF-8 `text`.
+fn char_before(text: &[u8], at: usize) -> Option<char> {
+    let head = text.get(..at)?;
+    // A character is at most four bytes; its first byte is not a continuation byte.
+    let start = (at.saturating_sub(4)..at)
+        .rev()
+        .find(|&i| head[i] & 0xC0 != 0x80)?;
+    std::str::from_utf8(&head[start..]).ok()?.chars().next_back()
+}
+
+/// The character starting at byte `at` of UTF-8 `text`.
+fn char_after(text: &[u8], at: usize) -> Option<char> {
+    let tail = text.get(at..)?;
+    let len = match tail.first()? {
+        b if *b < 0x80 => 1,
+        b if *b >= 0xF0 => 4,
+        b if *b >= 0xE0 => 3,
+        _ => 2,
+    };
+    std::str::from_utf8(tail.get(..len)?).ok()?.chars().next()
 }
 
 fn map_unit(unit: &mut [u8]) -> usize {
@@ -192,7 +213,9 @@ mod tests {
     use super::*;
 
     fn l(s: &str) -> String {
-        map_leet(s.to_owned()).0
+        let mut text = s.to_owned();
+        map_leet(&mut text);
+        text
     }
 
     #[test]

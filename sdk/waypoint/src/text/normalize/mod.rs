@@ -11,7 +11,7 @@ mod squeeze;
 
 use serde::Serialize;
 
-use fold::{FoldStats, fold};
+use fold::{FoldScratch, FoldStats, fold, fold_into};
 
 /// Options for [`normalize`].
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -90,7 +90,7 @@ pub enum Change {
 }
 
 /// The result of [`normalize`]: the original text, the normalised text and what changed.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct Normalized {
     /// The input, unchanged.
     pub original: String,
@@ -177,7 +177,37 @@ impl Normalized {
 /// * Typical chat lines take well under a microsecond (ASCII) to a few microseconds (mixed
 ///   scripts): ASCII input takes a fast path.
 pub fn normalize(input: &str, options: &NormalizeOptions) -> Normalized {
-    let mut changes = Vec::new();
+    // Folding rarely lengthens a line, so this is usually the only allocation of each string.
+    let mut out = Normalized {
+        original: String::with_capacity(input.len()),
+        text: String::with_capacity(input.len()),
+        folded: String::with_capacity(input.len()),
+        changes: Vec::new(),
+    };
+    normalize_into(input, options, &mut out, &mut NormalizeScratch::default());
+    out
+}
+
+/// Reusable working buffers for [`normalize_into`].
+#[derive(Debug, Clone, Default)]
+pub struct NormalizeScratch {
+    fold: FoldScratch,
+}
+
+/// [`normalize`] into `out`, replacing its contents and reusing its strings and the buffers of
+/// `scratch`: once they have grown to the longest message seen, a typical chat line is
+/// normalised without allocating (long zalgo stacks and folds that expand past
+/// [`NormalizeOptions::max_chars`] may still allocate).
+pub fn normalize_into(
+    input: &str,
+    options: &NormalizeOptions,
+    out: &mut Normalized,
+    scratch: &mut NormalizeScratch,
+) {
+    out.original.clear();
+    out.original.push_str(input);
+    let changes = &mut out.changes;
+    changes.clear();
     let max = options.max_chars;
     let kept = match input.char_indices().nth(max) {
         Some((cut, _)) => {
@@ -191,48 +221,39 @@ pub fn normalize(input: &str, options: &NormalizeOptions) -> Normalized {
     };
 
     let mut stats = FoldStats::default();
-    let mut folded = fold(kept, &mut stats);
-    push_count(&mut changes, stats.compat, |count| {
-        Change::CompatibilityFolded { count }
-    });
-    push_count(&mut changes, stats.invisible, |count| {
-        Change::InvisibleRemoved { count }
-    });
-    push_count(&mut changes, stats.confusables, |count| {
-        Change::ConfusablesFolded { count }
-    });
-    push_count(&mut changes, stats.marks, |count| Change::MarksStripped {
+    fold_into(kept, &mut out.folded, &mut stats, &mut scratch.fold);
+    push_count(changes, stats.compat, |count| Change::CompatibilityFolded {
         count,
     });
-    if folded.len() > max {
-        let expanded_chars = folded.chars().count();
+    push_count(changes, stats.invisible, |count| Change::InvisibleRemoved {
+        count,
+    });
+    push_count(changes, stats.confusables, |count| {
+        Change::ConfusablesFolded { count }
+    });
+    push_count(changes, stats.marks, |count| Change::MarksStripped { count });
+    if out.folded.len() > max {
+        let expanded_chars = out.folded.chars().count();
         if expanded_chars > max {
-            folded = cap(folded, max);
+            out.folded = cap(std::mem::take(&mut out.folded), max);
             changes.push(Change::ExpansionCapped {
                 expanded_chars,
-                kept_chars: folded.chars().count(),
+                kept_chars: out.folded.chars().count(),
             });
         }
     }
 
-    let (joined, joins) = join::join(&folded);
-    push_count(&mut changes, joins, |count| Change::LettersJoined { count });
+    let joins = join::join(&out.folded, &mut out.text);
+    push_count(changes, joins, |count| Change::LettersJoined { count });
     // Squeeze before the leet decisions (they look at word lengths) and again after them
     // (`l00ol` → `loool`).
-    let (squeezed, before) = squeeze::squeeze(joined);
-    let (mapped, leets) = leet::map_leet(squeezed);
-    push_count(&mut changes, leets, |count| Change::LeetMapped { count });
-    let (text, after) = squeeze::squeeze(mapped);
-    push_count(&mut changes, before + after, |count| {
-        Change::RepeatsSqueezed { count }
+    let before = squeeze::squeeze(&mut out.text);
+    let leets = leet::map_leet(&mut out.text);
+    push_count(changes, leets, |count| Change::LeetMapped { count });
+    let after = squeeze::squeeze(&mut out.text);
+    push_count(changes, before + after, |count| Change::RepeatsSqueezed {
+        count,
     });
-
-    Normalized {
-        original: input.to_owned(),
-        text,
-        folded,
-        changes,
-    }
 }
 
 fn push_count(changes: &mut Vec<Change>, count: usize, change: impl FnOnce(usize) -> Change) {

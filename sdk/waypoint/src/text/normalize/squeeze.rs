@@ -6,34 +6,31 @@
 //! (which would then be joined by a second pass), and squeezing again changes nothing.
 //! Only ASCII letters are squeezed; digits (`1000`), punctuation and emoji (`⚡⚡⚡`) are kept.
 
-/// Squeezes runs of three or more identical ASCII letters to two. Returns the new text and
-/// how many characters were removed.
-pub(crate) fn squeeze(text: String) -> (String, usize) {
-    let bytes = text.as_bytes();
-    let has_run = bytes
+/// Squeezes runs of three or more identical ASCII letters to two, in place. Returns how many
+/// characters were removed.
+pub(crate) fn squeeze(text: &mut String) -> usize {
+    let has_run = text
+        .as_bytes()
         .windows(3)
         .any(|w| w[0].is_ascii_alphabetic() && w[0] == w[1] && w[1] == w[2]);
     if !has_run {
-        return (text, 0);
+        return 0;
     }
-    let mut out = String::with_capacity(text.len());
     let mut removed = 0;
     let mut prev: Option<char> = None;
     let mut run = 0;
-    for c in text.chars() {
+    text.retain(|c| {
         if Some(c) == prev {
             run += 1;
         } else {
             prev = Some(c);
             run = 1;
         }
-        if run > 2 && c.is_ascii_alphabetic() {
-            removed += 1;
-        } else {
-            out.push(c);
-        }
-    }
-    (out, removed)
+        let drop = run > 2 && c.is_ascii_alphabetic();
+        removed += usize::from(drop);
+        !drop
+    });
+    removed
 }
 
 #[cfg(test)]
@@ -42,9 +39,14 @@ mod tests {
 
     #[test]
     fn squeezes_to_two() {
-        assert_eq!(squeeze("loooool".to_owned()).0, "lool");
-        assert_eq!(squeeze("good".to_owned()).0, "good");
-        assert_eq!(squeeze("1000 ⚡⚡⚡".to_owned()).0, "1000 ⚡⚡⚡");
-        assert_eq!(squeeze("aaa".to_owned()), ("aa".to_owned(), 1));
+        let squeezed = |s: &str| {
+            let mut text = s.to_owned();
+            let removed = squeeze(&mut text);
+            (text, removed)
+        };
+        assert_eq!(squeezed("loooool").0, "lool");
+        assert_eq!(squeezed("good").0, "good");
+        assert_eq!(squeezed("1000 ⚡⚡⚡").0, "1000 ⚡⚡⚡");
+        assert_eq!(squeezed("aaa"), ("aa".to_owned(), 1));
     }
 }
