@@ -3,7 +3,9 @@
 The held-out sets are read from `shared/data` next to the repository and reshaped into
 `text,label` CSV files in a temporary directory (deleted afterwards; nothing is copied into the
 repository). Every set is evaluated twice: as is, and with every line obfuscated by
-`perturb.py` (fixed seed), to measure the F1 lost to obfuscation. Label mappings follow
+`perturb.py` (fixed seed), to measure the F1 lost to obfuscation. The project's own sets in
+`models/eval/extremism_suite/` (the extremism and threat functional suite, grouped by
+functionality) and `models/eval/nl_game_chat/` (benign Dutch game chat) are evaluated clean only. Label mappings follow
 `models/train/datasets.py` where it defines them (the GameTox held-out split is taken from
 there, so it is exactly the split the fast tier never trained on).
 
@@ -105,6 +107,28 @@ def gametox_rows() -> list[tuple[str, str]]:
     return [(t, g.removeprefix("class_")) for t, g in zip(test["text"], test["group"])]
 
 
+SUITE = HERE / "extremism_suite"
+NL_GAME_CHAT = HERE / "nl_game_chat"
+SUITE_GROUP = "functionality"
+
+
+def suite_rows(split: str, lang: str) -> list[tuple[str, str, str]]:
+    """The functional suite's `split` part (test or dev) in one language: text, label, functionality."""
+    rows = []
+    with open(SUITE / f"{split}.jsonl", encoding="utf-8") as fh:
+        for line in fh:
+            if line.strip():
+                case = json.loads(line)
+                if case["lang"] == lang:
+                    rows.append((case["text"], case["label"], case[SUITE_GROUP]))
+    return rows
+
+
+def nl_game_chat_rows() -> list[tuple[str, str]]:
+    with open(NL_GAME_CHAT / "test.txt", encoding="utf-8") as fh:
+        return [(line.strip(), "none") for line in fh if line.strip()]
+
+
 # name → (rows loader, --map, what it measures). Sets marked "rerun" reuse another set's file
 # with a different map (benign-only views) and are not perturbed again.
 SETS: list[dict] = [
@@ -121,6 +145,13 @@ SETS: list[dict] = [
      "map": "normal=none,offensive=insult,hatespeech=hate,undecided=skip"},
     {"name": "gab_test", "rows": gab_rows, "map": None},
     {"name": "gametox_test", "rows": gametox_rows, "map": GAMETOX_MAP},
+    # The project's own sets (clean only; suite sets grouped by functionality).
+    *[
+        {"name": f"extremism_suite_{split}_{lang}", "rows": (lambda split=split, lang=lang: suite_rows(split, lang)),
+         "map": None, "group": SUITE_GROUP, "perturb": False}
+        for split in ("test", "dev") for lang in ("en", "nl")
+    ],
+    {"name": "nl_game_chat_test", "rows": nl_game_chat_rows, "map": None, "perturb": False},
     # Benign-only views.
     {"name": "conda_valid_actions", "rerun": "conda_valid", "map": "A=none,E=skip,I=skip,O=skip"},
     {"name": "gametox_test_class2", "rerun": "gametox_test",
@@ -130,15 +161,16 @@ SETS: list[dict] = [
 PER_KIND_SETS = ("hatecheck_en", "mhc_dutch")
 
 
-def write_csv(path: Path, rows: list[tuple[str, str]]) -> int:
+def write_csv(path: Path, rows: list[tuple[str, ...]], group: str | None = None) -> int:
+    """Writes `text,label` rows (with a third column named `group` when given)."""
     n = 0
     with open(path, "w", newline="", encoding="utf-8") as fh:
         w = csv.writer(fh)
-        w.writerow(["text", "label"])
-        for text, label in rows:
+        w.writerow(["text", "label", group] if group else ["text", "label"])
+        for text, label, *rest in rows:
             text = " ".join(str(text).split())  # one physical line per message
             if text:
-                w.writerow([text, label])
+                w.writerow([text, label, *rest[:1]] if group else [text, label])
                 n += 1
     return n
 
@@ -147,10 +179,12 @@ def write_csv(path: Path, rows: list[tuple[str, str]]) -> int:
 # Running the CLI and summarising.
 
 
-def run_cli(args, data: Path, mapping: str | None, out: Path) -> dict:
+def run_cli(args, data: Path, mapping: str | None, out: Path, group: str | None = None) -> dict:
     cmd = [args.bin, "eval", "--data", str(data), "--json", str(out)]
     if mapping:
         cmd += ["--map", mapping]
+    if group:
+        cmd += ["--group-field", group]
     if args.policy:
         cmd += ["--policy", args.policy]
     if args.models:
@@ -196,6 +230,8 @@ def summarise(report: dict) -> dict:
         "levels": report["levels"],
         "labels": [{k: (_r(v) if isinstance(v, float) else v) for k, v in l.items()} for l in report["labels"]],
         "categories": cats,
+        "groups": [{k: (_r(v) if isinstance(v, float) else v) for k, v in g.items()}
+                   for g in report.get("groups", [])],
         "elapsed_seconds": round(report["elapsed_seconds"], 2),
     }
 
@@ -234,7 +270,7 @@ def main() -> int:
 
     with tempfile.TemporaryDirectory(prefix="waypoint-eval-") as tmp:
         tmp = Path(tmp)
-        jobs = []  # (key, file, map)
+        jobs = []  # (key, file, map, group field)
         files: dict[str, Path] = {}
         perturbed_rows: dict[str, dict] = {}
         for s in SETS:
@@ -245,29 +281,31 @@ def main() -> int:
                 base = s["rerun"]
                 if base not in files:
                     continue
-                jobs.append((("clean", name), files[base], s["map"]))
+                jobs.append((("clean", name), files[base], s["map"], None))
                 continue
             path = tmp / f"{name}.csv"
-            n = write_csv(path, s["rows"]())
+            n = write_csv(path, s["rows"](), s.get("group"))
             files[name] = path
-            jobs.append((("clean", name), path, s["map"]))
+            jobs.append((("clean", name), path, s["map"], s.get("group")))
+            print(f"prepared {name}: {n} rows", file=sys.stderr)
+            if not s.get("perturb", True):
+                continue
             seed = perturb.SEED + zlib.crc32(name.encode())
             ppath = tmp / f"{name}.perturbed.csv"
             rows, changed = perturb.perturb_csv(str(path), str(ppath), seed)
             perturbed_rows[name] = {"rows": rows, "changed": changed}
-            jobs.append((("perturbed", name), ppath, s["map"]))
+            jobs.append((("perturbed", name), ppath, s["map"], None))
             if name in PER_KIND_SETS:
                 for kind in perturb.KINDS:
                     kpath = tmp / f"{name}.{kind}.csv"
                     perturb.perturb_csv(str(path), str(kpath), seed, kind)
-                    jobs.append(((kind, name), kpath, s["map"]))
-            print(f"prepared {name}: {n} rows", file=sys.stderr)
+                    jobs.append(((kind, name), kpath, s["map"], None))
 
         def work(job):
-            key, path, mapping = job
+            key, path, mapping, group = job
             out = tmp / f"{key[0]}.{key[1]}.report.json"
             t0 = time.time()
-            rep = run_cli(args, path, mapping, out)
+            rep = run_cli(args, path, mapping, out, group)
             print(f"  {key[0]:>10} {key[1]:<22} {time.time() - t0:6.1f} s", file=sys.stderr)
             return key, rep
 
@@ -349,11 +387,33 @@ def _label_rate(results, name, label):
     return None, 0
 
 
+def _pooled_share(results, names, cat, hits, whole):
+    """Pooled hits / whole of one category over several sets (None when none of them ran)."""
+    h = w = 0
+    for name in names:
+        c = results["sets"].get(name, {}).get("categories", {}).get(cat)
+        if c:
+            h += c[hits]
+            w += c[whole]
+    return h / w if w else None
+
+
+def _pooled_recall(results, names, cat):
+    return _pooled_share(results, names, cat, "tp", "positives")
+
+
+def _pooled_benign_flagged(results, names):
+    return _pooled_share(results, names, "any", "fp", "negatives")
+
+
+SUITE_TEST = ("extremism_suite_test_en", "extremism_suite_test_nl")
+
+
 def targets(results) -> list[dict]:
     out = []
 
-    def add(what, measured, goal, ok):
-        out.append({"target": what, "measured": measured, "goal": goal,
+    def add(what, measured, goal, ok, percent=False):
+        out.append({"target": what, "measured": measured, "goal": goal, "percent": percent,
                     "met": None if measured is None else bool(ok(measured))})
 
     add("Multilingual HateCheck Dutch F1 (hateful vs non-hateful, any response, default policy)",
@@ -371,6 +431,23 @@ def targets(results) -> list[dict]:
     add("Obfuscated lines: pooled F1 drop (any response, English and in-game sets), points",
         drop_en, "<= 5", lambda v: v <= 5)
     add("Deep tier latency at batch 32 (ms/message)", None, "<= 0.5", lambda v: v <= 0.5)
+    en, nl = SUITE_TEST
+    add("Extremism suite (test, EN): extremism recall (flagged for extremism)",
+        _pooled_recall(results, [en], "extremism"), ">= 90 %", lambda v: v >= 0.90, True)
+    add("Extremism suite (test, NL): extremism recall (flagged for extremism)",
+        _pooled_recall(results, [nl], "extremism"), ">= 85 %", lambda v: v >= 0.85, True)
+    add("Extremism suite (test, EN+NL pooled): threat recall (flagged for threat)",
+        _pooled_recall(results, SUITE_TEST, "threat"), ">= 85 %", lambda v: v >= 0.85, True)
+    for name, lang in ((en, "EN"), (nl, "NL")):
+        add(f"Extremism suite (test, {lang}): threat recall (flagged for threat)",
+            _pooled_recall(results, [name], "threat"), ">= 85 %", lambda v: v >= 0.85, True)
+    add("Extremism suite (test, EN+NL pooled): contrast cases flagged (any response)",
+        _pooled_benign_flagged(results, SUITE_TEST), "<= 5 %", lambda v: v <= 0.05, True)
+    for name, lang in ((en, "EN"), (nl, "NL")):
+        add(f"Extremism suite (test, {lang}): contrast cases flagged (any response)",
+            _pooled_benign_flagged(results, [name]), "<= 5 %", lambda v: v <= 0.05, True)
+    add("Dutch game-chat set (test) flagged (any response)",
+        _pooled_benign_flagged(results, ["nl_game_chat_test"]), "<= 3 %", lambda v: v <= 0.03, True)
     return out
 
 
@@ -378,6 +455,39 @@ def _f(x, pct=False):
     if x is None:
         return "–"
     return f"{100 * x:.1f} %" if pct else f"{x:.2f}"
+
+
+def functionality_table(results) -> list[str]:
+    """Per functionality of the extremism suite: recall for attack groups, flagged for contrast."""
+    suite = [n for n in results["sets"] if n.startswith("extremism_suite_") and results["sets"][n]["groups"]]
+    if not suite:
+        return []
+    lines = [
+        "", "## Extremism suite per functionality (default policy)", "",
+        "Positive functionalities: recall = share flagged for the line's own category (extremism "
+        "or threat). Contrast functionalities (label none): share given any response. The test "
+        "part is for reporting only; the dev part may be tuned on.", "",
+        "| set | functionality | label | lines | recall (own category) | any response |",
+        "|---|---|---|---|---|---|",
+    ]
+    labels = _suite_functionality_labels()
+    for name in suite:
+        for g in results["sets"][name]["groups"]:
+            lines.append(f"| {name} | {g['group']} | {labels.get(g['group'], '?')} | {g['rows']:,} | "
+                         f"{_f(g['own_category_recall'], True)} | {_f(g['flagged_any_rate'], True)} |")
+    return lines
+
+
+def _suite_functionality_labels() -> dict[str, str]:
+    labels: dict[str, str] = {}
+    for split in ("test", "dev"):
+        path = SUITE / f"{split}.jsonl"
+        if path.is_file():
+            for line in path.read_text(encoding="utf-8").splitlines():
+                if line.strip():
+                    case = json.loads(line)
+                    labels.setdefault(case[SUITE_GROUP], case["label"])
+    return labels
 
 
 def markdown(results) -> str:
@@ -399,7 +509,8 @@ def markdown(results) -> str:
     ]
     for t in results["targets"]:
         m = t["measured"]
-        shown = "not measured" if m is None else (f"{100 * m:.1f} %" if "flagged" in t["target"] else f"{m:.3g}")
+        as_percent = t.get("percent") or "flagged" in t["target"]
+        shown = "not measured" if m is None else (f"{100 * m:.1f} %" if as_percent else f"{m:.3g}")
         met = "–" if t["met"] is None else ("yes" if t["met"] else "**no**")
         lines.append(f"| {t['target']} | {t['goal']} | {shown} | {met} |")
     lines += [
@@ -429,6 +540,7 @@ def markdown(results) -> str:
         for l in s["labels"]:
             if l["target"] == "none":
                 lines.append(f"| {name} | {l['label']} | {l['rows']:,} | {_f(l['flagged_any_rate'], True)} |")
+    lines += functionality_table(results)
     lines += [
         "",
         "## Robustness: obfuscated copies of every held-out line",

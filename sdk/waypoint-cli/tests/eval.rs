@@ -425,3 +425,125 @@ fn separates_clear_game_chat_from_clear_insults_end_to_end() {
         assert!(table.contains(name), "{name} missing:\n{table}");
     }
 }
+
+/// One line of the grouping fixture: group (or none: the field is absent), label, text.
+const GROUPED: [(Option<&str>, &str, &str); 14] = [
+    (Some("insults"), "insult", "you are a worthless idiot"),
+    (Some("insults"), "insult", "shut up you stupid moron"),
+    (Some("insults"), "insult", "you are the dumbest idiot i have ever seen"),
+    // Insults labelled as threats: flagged (for insult), but not for their own category.
+    (Some("insult_as_threat"), "threat", "you are a disgusting piece of shit"),
+    (Some("insult_as_threat"), "threat", "stfu you dumb bitch"),
+    (Some("insult_as_threat"), "threat", "shut the fuck up you moron"),
+    (Some("game_chat"), "none", "good game everyone"),
+    (Some("game_chat"), "none", "nice shot, well played"),
+    (Some("game_chat"), "none", "lets push mid together"),
+    (Some("game_chat"), "none", "you are a pathetic loser"),
+    (Some("game_chat"), "skip", "brb getting water"),
+    (Some("mixed"), "insult", "go die you useless trash"),
+    (Some("mixed"), "none", "thanks for the carry"),
+    (None, "none", "who wants to queue again"),
+];
+
+/// What `waypoint score` (the same scorer) says of one line: any response, and the categories
+/// its reasons name.
+fn scored_line(text: &str) -> (bool, Vec<String>) {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_waypoint"))
+        .arg("score")
+        .current_dir(repo())
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("run waypoint score");
+    {
+        use std::io::Write as _;
+        let mut stdin = child.stdin.take().expect("stdin piped");
+        writeln!(stdin, "{text}").expect("write line");
+    }
+    let out = child.wait_with_output().expect("score finishes");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let line: Value = serde_json::from_slice(&out.stdout).expect("one JSON line");
+    let categories = line["reasons"]
+        .as_array()
+        .expect("reasons")
+        .iter()
+        .map(|r| r["category"].as_str().expect("category").to_owned())
+        .collect();
+    (line["response"] != "none", categories)
+}
+
+#[test]
+fn groups_lines_by_a_field_with_own_category_recall_end_to_end() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let mut jsonl = String::new();
+    for (group, label, text) in GROUPED {
+        let mut object = serde_json::json!({"text": text, "label": label});
+        if let Some(group) = group {
+            object["kind"] = group.into();
+        }
+        jsonl.push_str(&format!("{object}\n"));
+    }
+    let data = write(dir.path(), "grouped.jsonl", &jsonl);
+    let report = eval_json(&["--data", &data, "--group-field", "kind"], dir.path());
+    assert_eq!(report["health"]["state"], "ready", "{}", report["health"]);
+    assert_eq!(report["group_field"], "kind");
+
+    // Expected figures, computed line by line from `waypoint score`.
+    let mut expected: std::collections::BTreeMap<String, [u64; 5]> = Default::default();
+    let mut trap_exercised = false;
+    for (group, label, text) in GROUPED {
+        let e = expected.entry(group.unwrap_or("(missing)").to_owned()).or_default();
+        if label == "skip" {
+            e[2] += 1;
+            continue;
+        }
+        let (any, categories) = scored_line(text);
+        let own = categories.iter().any(|c| c == label);
+        trap_exercised |= label == "threat" && any && !own;
+        e[if label == "none" { 1 } else { 0 }] += 1;
+        e[3] += u64::from(label != "none" && own);
+        e[4] += u64::from(any);
+    }
+    assert!(
+        trap_exercised,
+        "an insult labelled as a threat should be flagged for insult only"
+    );
+
+    let groups = report["groups"].as_array().expect("groups");
+    let names: Vec<&str> = groups.iter().map(|g| g["group"].as_str().expect("name")).collect();
+    assert_eq!(names, expected.keys().map(String::as_str).collect::<Vec<_>>());
+    for g in groups {
+        let name = g["group"].as_str().expect("name");
+        let [pos, benign, skipped, own, any] = expected[name];
+        let n = |key: &str| g[key].as_u64().expect(key);
+        assert_eq!(
+            [n("positive"), n("benign"), n("skipped"), n("flagged_own_category"), n("flagged_any")],
+            [pos, benign, skipped, own, any],
+            "{name}: {g}"
+        );
+        assert_eq!(n("rows"), pos + benign, "{name}");
+        let recall = g["own_category_recall"].as_f64();
+        assert_eq!(recall, (pos > 0).then(|| own as f64 / pos as f64), "{name}");
+        let rate = g["flagged_any_rate"].as_f64();
+        assert_eq!(rate, (pos + benign > 0).then(|| any as f64 / (pos + benign) as f64), "{name}");
+    }
+
+    // The table shows the same groups.
+    let out = waypoint(&["eval", "--data", &data, "--group-field", "kind"]);
+    assert!(out.status.success());
+    let table = String::from_utf8_lossy(&out.stdout);
+    assert!(table.contains("by kind"), "{table}");
+    for name in expected.keys() {
+        assert!(table.contains(name.as_str()), "{name} missing:\n{table}");
+    }
+}
+
+#[test]
+fn group_field_missing_from_a_csv_header_is_a_clear_error() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let csv = write(dir.path(), "d.csv", "text,label\nhello,none\n");
+    let out = waypoint(&["eval", "--data", &csv, "--group-field", "functionality"]);
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("functionality"), "{stderr}");
+}

@@ -6,6 +6,7 @@
 //! takes part). No text is kept; memory grows only with the number of distinct scores (for the
 //! exact ROC-AUC), the number of distinct labels (capped) and the bad-row list (capped).
 
+mod groups;
 mod labels;
 mod metrics;
 mod records;
@@ -20,9 +21,10 @@ use clap::Args;
 use serde::Serialize;
 use waypoint::{Health, Scorer};
 
+use self::groups::{GroupReport, GroupTallies};
 use self::labels::{LabelMap, Target};
 use self::metrics::sweep_thresholds;
-use self::records::{BadRow, Format, Row, RowReader};
+use self::records::{BadRow, Fields, Format, Row, RowReader};
 use self::tally::{CategoryReport, FLAGGED_DEFINITION, LabelReport, LevelReport, Tally};
 use super::CliError;
 use super::score::build_scorer;
@@ -51,6 +53,11 @@ pub struct EvalArgs {
     /// Column or JSON field holding the label.
     #[arg(long, default_value = "label")]
     label_field: String,
+    /// Column or JSON field to group lines by (e.g. `functionality`): per value, the lines, the
+    /// share flagged for the line's own category and the share given any response. Rows without
+    /// it are grouped as `(missing)`.
+    #[arg(long, value_name = "FIELD")]
+    group_field: Option<String>,
     /// Label mapping, `label=target,...`; a target is `none` (benign), `skip` (left out), or
     /// categories joined by `+` (`cv=threat+hate`). May be repeated. Without it, labels must be
     /// targets themselves. Rows with an unmapped label are reported and counted as bad.
@@ -125,6 +132,10 @@ pub struct EvalReport {
     pub categories: Vec<CategoryReport>,
     /// Per raw label.
     pub labels: Vec<LabelReport>,
+    /// The field given by `--group-field`, if any.
+    pub group_field: Option<String>,
+    /// Per value of the grouping field (empty without `--group-field`).
+    pub groups: Vec<GroupReport>,
     /// The sweep step.
     pub sweep_step: f64,
     /// The first bad rows (all are counted in `rows.bad`).
@@ -158,7 +169,12 @@ pub fn run(args: &EvalArgs) -> Result<(), CliError> {
         }
     };
     let input = Input::open(Some(&args.data))?;
-    let mut reader = RowReader::new(input, format, &args.text_field, &args.label_field)?;
+    let fields = Fields {
+        text: &args.text_field,
+        label: &args.label_field,
+        group: args.group_field.as_deref(),
+    };
+    let mut reader = RowReader::new(input, format, fields)?;
     let scorer = build_scorer(
         args.policy.as_ref(),
         args.models.as_ref(),
@@ -197,7 +213,7 @@ pub fn run(args: &EvalArgs) -> Result<(), CliError> {
                     },
                 );
             }
-            Some(Target::Skip) => state.tally.add_skipped(&row.label),
+            Some(Target::Skip) => state.skipped(&row),
             Some(target) => {
                 batch.push((row, target));
                 if batch.len() == BATCH {
@@ -224,6 +240,7 @@ pub fn run(args: &EvalArgs) -> Result<(), CliError> {
 struct State {
     rows: RowCounts,
     tally: Tally,
+    groups: GroupTallies,
     bad_rows: Vec<BadRow>,
 }
 
@@ -238,6 +255,13 @@ impl State {
         }
     }
 
+    fn skipped(&mut self, row: &Row) {
+        self.tally.add_skipped(&row.label);
+        if let Some(group) = &row.group {
+            self.groups.add_skipped(group);
+        }
+    }
+
     fn score(&mut self, scorer: &Scorer, batch: &mut Vec<(Row, Target)>) {
         if batch.is_empty() {
             return;
@@ -246,6 +270,9 @@ impl State {
         let scored = scorer.score_batch(&texts);
         for ((row, target), message) in batch.iter().zip(&scored) {
             self.tally.add(&row.label, *target, message);
+            if let Some(group) = &row.group {
+                self.groups.add(group, *target, message);
+            }
         }
         batch.clear();
     }
@@ -280,6 +307,8 @@ impl State {
             levels,
             categories: self.tally.categories(scorer.policy(), thresholds),
             labels: self.tally.labels(),
+            group_field: args.group_field.clone(),
+            groups: self.groups.report(),
             sweep_step: args.sweep_step,
             bad_rows: self.bad_rows,
             elapsed_seconds: started.elapsed().as_secs_f64(),

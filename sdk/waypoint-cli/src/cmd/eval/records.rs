@@ -49,7 +49,13 @@ pub struct Row {
     pub text: String,
     /// The raw label, trimmed.
     pub label: String,
+    /// The value of the grouping field (`--group-field`), trimmed; `None` when no grouping was
+    /// asked for, [`MISSING_GROUP`] when the row lacks the field.
+    pub group: Option<String>,
 }
+
+/// The group of a row that lacks the grouping field (or has it empty).
+pub const MISSING_GROUP: &str = "(missing)";
 
 /// A row that cannot be used, with why.
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
@@ -78,16 +84,29 @@ pub enum RecordError {
     },
 }
 
-/// Where the text and label are in a row.
+/// The fields of a row that are read: text, label and, optionally, the grouping field.
+#[derive(Debug, Clone, Copy)]
+pub struct Fields<'a> {
+    /// Column or JSON field holding the message text.
+    pub text: &'a str,
+    /// Column or JSON field holding the label.
+    pub label: &'a str,
+    /// Column or JSON field to group lines by, if any.
+    pub group: Option<&'a str>,
+}
+
+/// Where the text, label and group are in a row.
 enum Layout {
     Delimited {
         delimiter: char,
         text: usize,
         label: usize,
+        group: Option<usize>,
     },
     Json {
         text: String,
         label: String,
+        group: Option<String>,
     },
 }
 
@@ -105,19 +124,15 @@ enum Record {
 
 impl RowReader {
     /// Prepares reading `input` in `format`; CSV and TSV read and check the header here.
-    pub fn new(
-        mut input: Input,
-        format: Format,
-        text_field: &str,
-        label_field: &str,
-    ) -> Result<RowReader, CliError> {
+    pub fn new(mut input: Input, format: Format, fields: Fields) -> Result<RowReader, CliError> {
         let delimiter = match format {
             Format::Jsonl => {
                 return Ok(RowReader {
                     input,
                     layout: Layout::Json {
-                        text: text_field.to_owned(),
-                        label: label_field.to_owned(),
+                        text: fields.text.to_owned(),
+                        label: fields.label.to_owned(),
+                        group: fields.group.map(str::to_owned),
                     },
                 });
             }
@@ -149,8 +164,9 @@ impl RowReader {
         };
         let layout = Layout::Delimited {
             delimiter,
-            text: column(text_field)?,
-            label: column(label_field)?,
+            text: column(fields.text)?,
+            label: column(fields.label)?,
+            group: fields.group.map(column).transpose()?,
         };
         Ok(RowReader { input, layout })
     }
@@ -167,8 +183,9 @@ impl RowReader {
                 delimiter,
                 text,
                 label,
+                group,
             } => {
-                let (text, label) = (*text, *label);
+                let (text, label, group) = (*text, *label, *group);
                 let Some((line, record)) = read_record(&mut self.input, *delimiter)? else {
                     return Ok(None);
                 };
@@ -179,14 +196,16 @@ impl RowReader {
                 let width = fields.len();
                 let text_value = fields.get(text).cloned();
                 let label_value = fields.get(label).cloned();
-                Ok(Some(make_row(
+                let group_value = group.map(|g| fields.get(g).cloned());
+                let row = make_row(
                     line,
                     text_value,
                     label_value,
                     &format!("row has {width} field(s)"),
-                )))
+                );
+                Ok(Some(row.map(|row| with_group(row, group_value))))
             }
-            Layout::Json { text, label } => loop {
+            Layout::Json { text, label, group } => loop {
                 let Some((line, content, _)) = self.input.next_line()? else {
                     return Ok(None);
                 };
@@ -218,7 +237,9 @@ impl RowReader {
                     }
                 };
                 let get = |field: &str| object.get(field).and_then(json_scalar);
-                return Ok(Some(make_row(line, get(text), get(label), "JSON object")));
+                let group_value = group.as_deref().map(get);
+                let row = make_row(line, get(text), get(label), "JSON object");
+                return Ok(Some(row.map(|row| with_group(row, group_value))));
             },
         }
     }
@@ -254,7 +275,24 @@ fn make_row(
     if label.is_empty() {
         return Err(bad("empty label".to_owned()));
     }
-    Ok(Row { line, text, label })
+    Ok(Row {
+        line,
+        text,
+        label,
+        group: None,
+    })
+}
+
+/// Sets a row's group: `wanted` is `None` without grouping, `Some(None)` when the field is
+/// absent from the row.
+fn with_group(row: Row, wanted: Option<Option<String>>) -> Row {
+    let group = wanted.map(|value| {
+        value
+            .map(|v| v.trim().to_owned())
+            .filter(|v| !v.is_empty())
+            .unwrap_or_else(|| MISSING_GROUP.to_owned())
+    });
+    Row { group, ..row }
 }
 
 /// Reads one delimited record (which may span lines inside quotes), skipping blank lines.

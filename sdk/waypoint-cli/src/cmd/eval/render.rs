@@ -95,6 +95,7 @@ pub fn render(report: &EvalReport) -> String {
             );
         }
     }
+    render_groups(&mut s, report);
     if !report.labels.is_empty() {
         let _ = writeln!(s, "\nby label:");
         for l in &report.labels {
@@ -109,4 +110,34 @@ pub fn render(report: &EvalReport) -> String {
         }
     }
     s
+}
+
+/// The per-group table of `--group-field`: recall for the line's own category and the share of
+/// lines given any response.
+fn render_groups(s: &mut String, report: &EvalReport) {
+    let Some(field) = &report.group_field else {
+        return;
+    };
+    let _ = writeln!(
+        s,
+        "\nby {field} (own = flagged for the line's own category; any = any response):"
+    );
+    let _ = writeln!(
+        s,
+        "  {:<32} {:>6} {:>6} {:>7} {:>7} {:>10} {:>7}",
+        "group", "rows", "pos", "benign", "skipped", "own recall", "any"
+    );
+    for g in &report.groups {
+        let _ = writeln!(
+            s,
+            "  {:<32} {:>6} {:>6} {:>7} {:>7} {:>10} {:>7}",
+            g.group,
+            g.rows,
+            g.positive,
+            g.benign,
+            g.skipped,
+            pct(g.own_category_recall),
+            pct(g.flagged_any_rate)
+        );
+    }
 }
