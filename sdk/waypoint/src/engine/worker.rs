@@ -55,13 +55,16 @@ impl Worker {
         pseudonymizer: Pseudonymizer,
         hooks: Vec<Arc<dyn Hooks>>,
         before_referral: Option<BeforeReferral>,
+        sync: Option<super::sync::StoreSync>,
     ) -> Worker {
+        let mut state = State::new(pseudonymizer);
+        state.sync = sync;
         Worker {
             shared,
             queue,
             outbox,
             done,
-            state: State::new(pseudonymizer),
+            state,
             hooks,
             before_referral,
             degraded_since: None,
@@ -90,6 +93,13 @@ impl Worker {
     fn run_batch(&mut self, batch: &mut Vec<Job>) -> bool {
         self.note_degraded();
         let policy = self.shared.policy.load_full();
+        if self.state.sync.is_some() {
+            let keys: Vec<_> = batch
+                .iter()
+                .filter_map(|job| self.state.subject(job))
+                .collect();
+            self.state.pull(&keys, &policy);
+        }
         let stats = &self.shared.stats;
         let elevated = policy.cascade.elevated_risk;
         // Behind: `mode = "auto"` keeps the deep tier for the messages that need it.
@@ -171,6 +181,7 @@ impl Worker {
                 Job::Shutdown => stop = true,
             }
         }
+        self.state.push(&policy);
         if let Some(at) = last_at {
             self.state.sweep(at, &policy);
         }

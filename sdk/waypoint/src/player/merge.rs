@@ -9,7 +9,7 @@
 //! Both functions destructure [`PlayerState`] without `..`, so a new field does not compile until
 //! it says how it merges and whether it holds a time.
 
-use super::{Decay, PlayerState, ReporterMark, TrajectoryPoint, MAX_REPORTERS, TRAJECTORY_POINTS};
+use super::{Decay, MAX_REPORTERS, PlayerState, ReporterMark, TRAJECTORY_POINTS, TrajectoryPoint};
 use crate::clock::Timestamp;
 use crate::policy::Policy;
 
@@ -70,9 +70,17 @@ impl PlayerState {
             merged.locale.clone_from(locale);
         }
         let counts = &mut merged.outcomes;
-        counts.help_opened = added_count(counts.help_opened, outcomes.help_opened, base.outcomes.help_opened);
+        counts.help_opened = added_count(
+            counts.help_opened,
+            outcomes.help_opened,
+            base.outcomes.help_opened,
+        );
         counts.upheld = added_count(counts.upheld, outcomes.upheld, base.outcomes.upheld);
-        counts.dismissed = added_count(counts.dismissed, outcomes.dismissed, base.outcomes.dismissed);
+        counts.dismissed = added_count(
+            counts.dismissed,
+            outcomes.dismissed,
+            base.outcomes.dismissed,
+        );
         let new_points = trajectory.iter().filter(|p| !base.trajectory.contains(p));
         merged.trajectory = united_trajectory(&merged.trajectory, new_points);
         merged
@@ -157,7 +165,8 @@ fn united_trajectory<'a>(
     }
     all.sort_by_key(|p| p.at);
     let skip = all.len().saturating_sub(TRAJECTORY_POINTS);
-    let mut kept: std::collections::VecDeque<TrajectoryPoint> = all.into_iter().skip(skip).collect();
+    let mut kept: std::collections::VecDeque<TrajectoryPoint> =
+        all.into_iter().skip(skip).collect();
     kept.reserve_exact(TRAJECTORY_POINTS.saturating_sub(kept.len()));
     kept
 }
@@ -216,7 +225,10 @@ mod tests {
             early.merged_onto(Some(&base), &late, &policy),
             late.merged_onto(Some(&base), &early, &policy),
         ] {
-            assert!((merged.risk().get(Category::Extremism) - 2.0).abs() < 1e-4, "{merged:?}");
+            assert!(
+                (merged.risk().get(Category::Extremism) - 2.0).abs() < 1e-4,
+                "{merged:?}"
+            );
         }
     }
 

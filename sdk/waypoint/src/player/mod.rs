@@ -420,6 +420,11 @@ impl PlayerStore {
         before - self.players.len()
     }
 
+    /// Forgets `key`; returns its state.
+    pub fn remove(&mut self, key: &PlayerKey) -> Option<PlayerState> {
+        self.players.remove(key)
+    }
+
     /// Replaces the state for `key`.
     pub fn insert(&mut self, key: PlayerKey, state: PlayerState) {
         self.players.insert(key, state);

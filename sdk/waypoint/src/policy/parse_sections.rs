@@ -685,7 +685,10 @@ mod tests {
         )
         .expect("valid");
         let store = p.store.as_ref().expect("configured");
-        assert_eq!((store.key_prefix.as_str(), store.cache_players), ("g1", 500));
+        assert_eq!(
+            (store.key_prefix.as_str(), store.cache_players),
+            ("g1", 500)
+        );
         assert!(Policy::default().store.is_none(), "local state by default");
         let e = err("version = \"1\"\n[store]\nurl = \"redis://h\"\nurl_envv = \"X\"\n");
         assert_eq!(at(&e), Some((4, 1)), "{e}");

@@ -215,7 +215,9 @@ pub(crate) fn redacted(url: &str) -> String {
     let (authority, path) = rest.split_at(authority_end);
     match authority.rsplit_once('@') {
         Some((user_info, host)) => {
-            let user = user_info.split_once(':').map_or(user_info, |(user, _)| user);
+            let user = user_info
+                .split_once(':')
+                .map_or(user_info, |(user, _)| user);
             format!("{scheme}://{user}:***@{host}{path}")
         }
         None => url.to_owned(),
@@ -240,7 +242,11 @@ mod tests {
 
     #[test]
     fn settings_are_validated() {
-        assert!(StoreConfig::with_url("redis://127.0.0.1:6379").validate().is_ok());
+        assert!(
+            StoreConfig::with_url("redis://127.0.0.1:6379")
+                .validate()
+                .is_ok()
+        );
         assert_eq!(
             StoreConfig::default().validate(),
             Err(StoreConfigError::UrlSource)
@@ -251,7 +257,10 @@ mod tests {
         };
         assert!(matches!(
             zero_cache.validate(),
-            Err(StoreConfigError::OutOfRange { field: "cache_players", .. })
+            Err(StoreConfigError::OutOfRange {
+                field: "cache_players",
+                ..
+            })
         ));
         let prefix = StoreConfig {
             key_prefix: "has space".into(),

@@ -58,7 +58,9 @@ impl PlayerStateStore for MemoryStore {
     fn store(&mut self, writes: &[Write<'_>], ttl: Duration) -> Result<Vec<Written>, StoreError> {
         let mut entries = self.entries.lock().unwrap_or_else(PoisonError::into_inner);
         let now = Instant::now();
-        let expires = now.checked_add(ttl).unwrap_or(now + Duration::from_secs(3600 * 24 * 365));
+        let expires = now
+            .checked_add(ttl)
+            .unwrap_or(now + Duration::from_secs(3600 * 24 * 365));
         Ok(writes
             .iter()
             .map(|write| {

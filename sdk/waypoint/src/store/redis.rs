@@ -89,7 +89,10 @@ impl RedisStore {
     fn connection(&mut self) -> Result<&mut Connection, StoreError> {
         if self.connection.is_none() {
             let connection = self.connect().map_err(|e| self.unavailable(&e))?;
-            log::info!("waypoint: connected to the player store at {}", self.endpoint);
+            log::info!(
+                "waypoint: connected to the player store at {}",
+                self.endpoint
+            );
             self.connection = Some(connection);
         }
         self.connection
@@ -98,7 +101,9 @@ impl RedisStore {
     }
 
     fn connect(&self) -> Result<Connection, RedisError> {
-        let mut connection = self.client.get_connection_with_timeout(self.connect_timeout)?;
+        let mut connection = self
+            .client
+            .get_connection_with_timeout(self.connect_timeout)?;
         connection.set_read_timeout(Some(self.io_timeout))?;
         connection.set_write_timeout(Some(self.io_timeout))?;
         // Loaded on every connection: a restarted server has forgotten its scripts.
