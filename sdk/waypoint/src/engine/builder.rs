@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use arc_swap::ArcSwap;
 
+use super::process::State;
 use super::sync::StoreSync;
 use super::worker::Worker;
 use super::{Engine, Shared, stats, watch};
@@ -316,7 +317,8 @@ impl EngineBuilder {
             base_unix_ms,
             store_endpoint,
         });
-        let sync = player_store.map(|store| {
+        let mut state = State::new(pseudonymizer);
+        state.sync = player_store.map(|store| {
             StoreSync::new(
                 store,
                 base_unix_ms,
@@ -330,10 +332,9 @@ impl EngineBuilder {
             queue_rx,
             outbox_tx,
             done_tx,
-            pseudonymizer,
+            state,
             hooks,
             self.before_referral,
-            sync,
         );
         let handle = std::thread::Builder::new()
             .name("waypoint-scorer".to_owned())

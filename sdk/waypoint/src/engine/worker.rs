@@ -13,7 +13,6 @@ use super::{Job, Shared};
 use crate::Category;
 use crate::cascade::RouteHints;
 use crate::hooks::{BeforeReferral, Hooks};
-use crate::player::Pseudonymizer;
 use crate::referral::{
     CaseInput, CasePacket, CategoryScore, EarlierResponse, InputLexiconHit, InputMessage,
     TrajectoryPoint, Versions,
@@ -52,13 +51,10 @@ impl Worker {
         queue: Receiver<Job>,
         outbox: Sender<Response>,
         done: Sender<()>,
-        pseudonymizer: Pseudonymizer,
+        state: State,
         hooks: Vec<Arc<dyn Hooks>>,
         before_referral: Option<BeforeReferral>,
-        sync: Option<super::sync::StoreSync>,
     ) -> Worker {
-        let mut state = State::new(pseudonymizer);
-        state.sync = sync;
         Worker {
             shared,
             queue,

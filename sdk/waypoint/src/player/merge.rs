@@ -146,7 +146,7 @@ fn united_reporters(theirs: &[ReporterMark], mine: &[ReporterMark]) -> Vec<Repor
             None => all.push(*mark),
         }
     }
-    all.sort_by(|a, b| b.at.cmp(&a.at));
+    all.sort_by_key(|mark| std::cmp::Reverse(mark.at));
     all.truncate(MAX_REPORTERS);
     all
 }
@@ -266,7 +266,8 @@ mod tests {
         let mut state = PlayerState::new(Timestamp(1_000));
         state.note_report(7, Timestamp(1_500));
         state.record_response(ResponseLevel::Review, Timestamp(2_000));
-        evidence(&mut state, Timestamp(2_000), 0.123_456_79, &policy);
+        evidence(&mut state, Timestamp(2_000), 0.125, &policy);
+        state.add_risk(&Risk([0.123_456_79, 0.0, 0.0, 0.0]));
         let moved = state.clone().rebased(1_700_000_000_000);
         assert_eq!(moved.last_seen(), Timestamp(1_700_000_002_000));
         assert_eq!(moved.last_given()[2], Some(Timestamp(1_700_000_002_000)));

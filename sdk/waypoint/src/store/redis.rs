@@ -25,6 +25,9 @@ redis.call('PEXPIRE', KEYS[1], ARGV[3])
 return version
 ";
 
+/// One player's hash as read: version and serialised state.
+type StoredRow = (Option<u64>, Option<Vec<u8>>);
+
 /// Player state in Valkey or Redis (cargo feature `redis-store`).
 ///
 /// Connects lazily and again after any error, each time within the configured timeouts.
@@ -135,8 +138,7 @@ impl PlayerStateStore for RedisStore {
         for key in keys {
             pipe.cmd("HMGET").arg(self.key(key)).arg("v").arg("s");
         }
-        let answered: Result<Vec<(Option<u64>, Option<Vec<u8>>)>, RedisError> =
-            pipe.query(self.connection()?);
+        let answered: Result<Vec<StoredRow>, RedisError> = pipe.query(self.connection()?);
         let rows = answered.map_err(|e| self.unavailable(&e))?;
         if rows.len() != keys.len() {
             return Err(StoreError::Protocol(format!(
