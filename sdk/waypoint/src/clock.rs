@@ -8,7 +8,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// A point in time: milliseconds since the clock's start.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
@@ -54,6 +54,13 @@ impl fmt::Display for Timestamp {
 impl Serialize for Timestamp {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         serializer.serialize_f64(self.as_secs_f64())
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for Timestamp {
+    /// Reads the seconds [`Timestamp`] serialises to (exact to the millisecond).
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Timestamp, D::Error> {
+        <f64 as Deserialize>::deserialize(deserializer).map(Timestamp::from_secs_f64)
     }
 }
 

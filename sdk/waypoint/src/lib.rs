@@ -30,6 +30,7 @@ pub mod referral;
 pub mod response;
 pub mod scorer;
 pub mod signal;
+pub mod store;
 pub mod telemetry;
 pub mod text;
 pub mod trajectory;

@@ -218,6 +218,10 @@ impl Signal {
         }
     }
 
+    /// Every name [`Signal::kind`] returns.
+    pub const KINDS: [&'static str; 6] =
+        ["chat", "report", "block", "name", "group_join", "custom"];
+
     /// A short name for the kind of signal (`chat`, `report`, …), used in reasons and stats.
     pub fn kind(&self) -> &'static str {
         match self {

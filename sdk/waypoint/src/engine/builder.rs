@@ -7,6 +7,8 @@ use std::time::Duration;
 
 use arc_swap::ArcSwap;
 
+use super::process::State;
+use super::sync::StoreSync;
 use super::worker::Worker;
 use super::{Engine, Shared, stats, watch};
 use crate::clock::{Clock, SystemClock};
@@ -16,6 +18,7 @@ use crate::policy::{Policy, PolicyError};
 use crate::referral::{ReferralSender, StartError, now_unix_ms};
 use crate::response::{HelpLink, Nudge, Referral};
 use crate::scorer::{Scorer, ScorerBuildError};
+use crate::store::{PlayerStateStore, StoreConfig};
 use crate::telemetry::{Telemetry, TelemetryBuildError};
 
 /// Environment variable holding the pseudonym key when the builder is not given one.
@@ -44,6 +47,9 @@ pub enum EngineBuildError {
     /// unusable spool folder, …).
     #[error("cannot start referral delivery: {0}")]
     Referral(#[from] StartError),
+    /// The shared player store is misconfigured (the error never shows a password).
+    #[error("cannot set up the player store: {0}")]
+    Store(#[from] crate::store::StoreConfigError),
     /// The policy's `[telemetry]` section cannot be started.
     #[error("cannot start telemetry: {0}")]
     Telemetry(#[from] TelemetryBuildError),
@@ -67,6 +73,9 @@ pub struct EngineBuilder {
     clock: Option<Arc<dyn Clock>>,
     referral_spool_dir: Option<PathBuf>,
     webhook_secret: Option<Vec<u8>>,
+    player_store: Option<Box<dyn PlayerStateStore>>,
+    store_config: Option<StoreConfig>,
+    clock_epoch_unix_ms: Option<u64>,
 }
 
 impl std::fmt::Debug for EngineBuilder {
@@ -194,6 +203,28 @@ impl EngineBuilder {
         self
     }
 
+    /// Shares player state with other engines through `store` (for example a
+    /// [`MemoryStore`](crate::store::MemoryStore) clone, or a `RedisStore`), instead of the
+    /// policy's `[store]` section.
+    pub fn player_store(mut self, store: impl PlayerStateStore) -> Self {
+        self.player_store = Some(Box::new(store));
+        self
+    }
+
+    /// The shared store's settings, instead of the policy's `[store]` section (needs the cargo
+    /// feature `redis-store`).
+    pub fn store_config(mut self, config: StoreConfig) -> Self {
+        self.store_config = Some(config);
+        self
+    }
+
+    /// Unix milliseconds at the clock's zero (default: derived from the system time at build).
+    /// Engines sharing a store and one `SimulatedClock` give the same value so their times agree.
+    pub fn clock_epoch_unix_ms(mut self, unix_ms: u64) -> Self {
+        self.clock_epoch_unix_ms = Some(unix_ms);
+        self
+    }
+
     /// Loads the scorer and policy and starts the `waypoint-scorer` thread, plus referral
     /// delivery when the policy has a `[referral.webhook]` and telemetry when it has a
     /// `[telemetry]` section. Both are set up once: a policy reloaded later does not change them.
@@ -251,7 +282,23 @@ impl EngineBuilder {
             None => None,
         };
         let clock = self.clock.unwrap_or_else(|| Arc::new(SystemClock::new()));
-        let base_unix_ms = now_unix_ms().saturating_sub(clock.now().0);
+        let base_unix_ms = self
+            .clock_epoch_unix_ms
+            .unwrap_or_else(|| now_unix_ms().saturating_sub(clock.now().0));
+        let store_config = self.store_config.or_else(|| policy.store.clone());
+        let cache_players = store_config
+            .as_ref()
+            .map_or(StoreConfig::default().cache_players, |c| c.cache_players);
+        let retry = store_config.as_ref().map_or(
+            StoreConfig::default().retry_interval(),
+            StoreConfig::retry_interval,
+        );
+        let player_store = match (self.player_store, store_config) {
+            (Some(store), _) => Some(store),
+            (None, Some(config)) => Some(configured_store(&config)?),
+            (None, None) => None,
+        };
+        let store_endpoint = player_store.as_ref().map(|s| s.endpoint());
         let mut hooks = self.hooks;
         hooks.push(Arc::new(self.closures));
 
@@ -268,13 +315,24 @@ impl EngineBuilder {
             referral,
             telemetry,
             base_unix_ms,
+            store_endpoint,
+        });
+        let mut state = State::new(pseudonymizer);
+        state.sync = player_store.map(|store| {
+            StoreSync::new(
+                store,
+                base_unix_ms,
+                cache_players,
+                retry,
+                Arc::clone(&shared),
+            )
         });
         let worker = Worker::new(
             Arc::clone(&shared),
             queue_rx,
             outbox_tx,
             done_tx,
-            pseudonymizer,
+            state,
             hooks,
             self.before_referral,
         );
@@ -292,4 +350,21 @@ impl EngineBuilder {
             worker: Arc::new(Mutex::new(Some(handle))),
         })
     }
+}
+
+/// The store a `[store]` section describes.
+#[cfg(feature = "redis-store")]
+fn configured_store(
+    config: &StoreConfig,
+) -> Result<Box<dyn PlayerStateStore>, crate::store::StoreConfigError> {
+    Ok(Box::new(crate::store::RedisStore::new(config)?))
+}
+
+/// The store a `[store]` section describes: this build has no store client.
+#[cfg(not(feature = "redis-store"))]
+fn configured_store(
+    config: &StoreConfig,
+) -> Result<Box<dyn PlayerStateStore>, crate::store::StoreConfigError> {
+    config.validate()?;
+    Err(crate::store::StoreConfigError::FeatureMissing)
 }

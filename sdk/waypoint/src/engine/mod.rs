@@ -44,6 +44,7 @@
 mod builder;
 mod process;
 mod stats;
+mod sync;
 mod watch;
 mod worker;
 
@@ -59,7 +60,7 @@ use serde::Serialize;
 use uuid::Uuid;
 
 pub use builder::{EngineBuildError, EngineBuilder};
-pub use stats::Stats;
+pub use stats::{Stats, StoreStats};
 
 use crate::Scores;
 use crate::clock::{Clock, Timestamp};
@@ -170,6 +171,8 @@ struct Shared {
     telemetry: Option<Telemetry>,
     /// Unix milliseconds at the clock's [`Timestamp::ZERO`].
     base_unix_ms: u64,
+    /// Where the shared player store is, when one is configured.
+    store_endpoint: Option<String>,
 }
 
 impl Shared {
@@ -308,6 +311,13 @@ impl Engine {
         if !self.shared.worker_alive.load(Ordering::SeqCst) {
             reasons.push("the waypoint-scorer worker has stopped".to_owned());
         }
+        if let Some(endpoint) = &self.shared.store_endpoint
+            && self.shared.stats.store_snapshot().degraded
+        {
+            reasons.push(format!(
+                "the player store at {endpoint} is unreachable: scoring from local state"
+            ));
+        }
         if let Some(health) = self.referral_health() {
             let problems = [
                 (!health.running, "referral delivery has stopped"),
@@ -342,6 +352,9 @@ impl Engine {
     pub fn stats(&self) -> Stats {
         let mut stats = self.shared.stats.snapshot(self.queue.len());
         stats.referral = self.shared.referral.as_ref().map(ReferralSender::stats);
+        if self.shared.store_endpoint.is_some() {
+            stats.store = Some(self.shared.stats.store_snapshot());
+        }
         stats
     }
 

@@ -83,6 +83,10 @@ pub(super) struct State {
     cases: HashMap<Uuid, (PlayerKey, Timestamp, Option<Category>)>,
     history: HashMap<PlayerKey, History>,
     last_sweep: Timestamp,
+    /// The shared store, when one is configured.
+    pub sync: Option<super::sync::StoreSync>,
+    /// Players whose state the current batch changed.
+    touched: Vec<PlayerKey>,
 }
 
 fn text_hash(text: &str) -> u64 {
@@ -117,6 +121,8 @@ impl State {
             cases: HashMap::new(),
             history: HashMap::new(),
             last_sweep: Timestamp::ZERO,
+            sync: None,
+            touched: Vec::new(),
         }
     }
 
@@ -131,6 +137,41 @@ impl State {
             .retain(|_, (_, at, _)| now.since(*at) < policy.risk.ttl);
         let store = &self.store;
         self.history.retain(|key, _| store.get(key).is_some());
+    }
+
+    /// The player a job is about, when it is known.
+    pub fn subject(&self, job: &super::Job) -> Option<PlayerKey> {
+        match job {
+            super::Job::Signal { signal, .. } => Some(self.pseudonymizer.key(signal.subject())),
+            super::Job::Outcome {
+                outcome: Outcome::HelpOpened { player },
+                ..
+            } => Some(self.pseudonymizer.key(player)),
+            super::Job::Outcome {
+                outcome: Outcome::Review { case_id, .. },
+                ..
+            } => self.cases.get(case_id).map(|(key, _, _)| *key),
+            _ => None,
+        }
+    }
+
+    /// Reads the batch's players from the shared store, when there is one.
+    pub fn pull(&mut self, keys: &[PlayerKey], policy: &Policy) {
+        if let Some(sync) = &mut self.sync {
+            sync.pull(keys, &mut self.store, policy);
+        }
+    }
+
+    /// Writes the players the batch changed to the shared store, when there is one.
+    pub fn push(&mut self, policy: &Policy) {
+        let mut touched = std::mem::take(&mut self.touched);
+        if let Some(sync) = &mut self.sync {
+            touched.sort_unstable();
+            touched.dedup();
+            sync.push(&touched, &mut self.store, policy);
+        }
+        touched.clear();
+        self.touched = touched;
     }
 
     pub fn process(
@@ -152,6 +193,9 @@ impl State {
             } => Some(text_hash(kind)),
             _ => None,
         };
+        if self.sync.is_some() {
+            self.touched.push(key);
+        }
         let state = self.store.entry(key, at);
         state.advance(at, policy);
 
@@ -346,6 +390,9 @@ impl State {
         match outcome {
             Outcome::HelpOpened { player } => {
                 let key = self.pseudonymizer.key(player);
+                if self.sync.is_some() {
+                    self.touched.push(key);
+                }
                 let state = self.store.entry(key, at);
                 let counts = state.outcomes_mut();
                 counts.help_opened = counts.help_opened.saturating_add(1);
@@ -367,6 +414,9 @@ impl State {
                 let Some(state) = self.store.get_mut(&key) else {
                     return OutcomeResult::UnknownCase;
                 };
+                if self.sync.is_some() {
+                    self.touched.push(key);
+                }
                 state.advance(at, policy);
                 match decision {
                     ReviewDecision::Upheld => {

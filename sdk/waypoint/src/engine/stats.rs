@@ -27,6 +27,11 @@ pub(super) struct Counters {
     pub policy_rejected: AtomicU64,
     pub players: AtomicU64,
     pub referrals_unsent: AtomicU64,
+    pub store_writes: AtomicU64,
+    pub store_conflicts: AtomicU64,
+    pub store_errors: AtomicU64,
+    pub store_degraded: AtomicU64,
+    pub store_pending: AtomicU64,
 }
 
 impl Counters {
@@ -54,6 +59,19 @@ impl Counters {
             players: get(&self.players),
             referrals_unsent: get(&self.referrals_unsent),
             referral: None,
+            store: None,
+        }
+    }
+
+    /// The shared store's counters (for an engine that has one).
+    pub fn store_snapshot(&self) -> StoreStats {
+        let get = |c: &AtomicU64| c.load(Ordering::Relaxed);
+        StoreStats {
+            writes: get(&self.store_writes),
+            conflicts: get(&self.store_conflicts),
+            errors: get(&self.store_errors),
+            degraded: get(&self.store_degraded) != 0,
+            pending: get(&self.store_pending),
         }
     }
 
@@ -112,7 +130,24 @@ pub struct Stats {
     /// Referrals the webhook sender refused (queue or spool full, stopped); each was reported on
     /// standard error and still reached the platform hooks and `drain_responses`.
     pub referrals_unsent: u64,
+    /// Counters of the shared player store, when one is configured.
+    pub store: Option<StoreStats>,
     /// Counters of the referral webhook sender, when the policy configures a webhook.
     #[serde(skip)]
     pub referral: Option<ReferralStats>,
+}
+
+/// Counters of the shared player store since start.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
+pub struct StoreStats {
+    /// Player states written.
+    pub writes: u64,
+    /// Writes that found another server's newer state and were merged and retried.
+    pub conflicts: u64,
+    /// Failed reads and writes (each one put or kept the engine on local state).
+    pub errors: u64,
+    /// Whether the store is unreachable now (scoring runs on local state).
+    pub degraded: bool,
+    /// Players changed locally and not yet in the store.
+    pub pending: u64,
 }

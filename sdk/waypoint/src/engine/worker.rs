@@ -13,7 +13,6 @@ use super::{Job, Shared};
 use crate::Category;
 use crate::cascade::RouteHints;
 use crate::hooks::{BeforeReferral, Hooks};
-use crate::player::Pseudonymizer;
 use crate::referral::{
     CaseInput, CasePacket, CategoryScore, EarlierResponse, InputLexiconHit, InputMessage,
     TrajectoryPoint, Versions,
@@ -52,7 +51,7 @@ impl Worker {
         queue: Receiver<Job>,
         outbox: Sender<Response>,
         done: Sender<()>,
-        pseudonymizer: Pseudonymizer,
+        state: State,
         hooks: Vec<Arc<dyn Hooks>>,
         before_referral: Option<BeforeReferral>,
     ) -> Worker {
@@ -61,7 +60,7 @@ impl Worker {
             queue,
             outbox,
             done,
-            state: State::new(pseudonymizer),
+            state,
             hooks,
             before_referral,
             degraded_since: None,
@@ -90,6 +89,13 @@ impl Worker {
     fn run_batch(&mut self, batch: &mut Vec<Job>) -> bool {
         self.note_degraded();
         let policy = self.shared.policy.load_full();
+        if self.state.sync.is_some() {
+            let keys: Vec<_> = batch
+                .iter()
+                .filter_map(|job| self.state.subject(job))
+                .collect();
+            self.state.pull(&keys, &policy);
+        }
         let stats = &self.shared.stats;
         let elevated = policy.cascade.elevated_risk;
         // Behind: `mode = "auto"` keeps the deep tier for the messages that need it.
@@ -171,6 +177,7 @@ impl Worker {
                 Job::Shutdown => stop = true,
             }
         }
+        self.state.push(&policy);
         if let Some(at) = last_at {
             self.state.sweep(at, &policy);
         }

@@ -80,6 +80,40 @@ impl Serialize for Risk {
     }
 }
 
+impl<'de> serde::Deserialize<'de> for Risk {
+    /// Reads the map form [`Risk`] serialises to (category name → value); missing categories
+    /// read as zero, unknown names are rejected.
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Risk, D::Error> {
+        let map = std::collections::BTreeMap::<String, f32>::deserialize(deserializer)?;
+        let mut risk = Risk::default();
+        for (name, value) in map {
+            let category = Category::parse(&name).ok_or_else(|| {
+                serde::de::Error::custom(format!("unknown risk category {name:?}"))
+            })?;
+            risk.0[category.index()] = value;
+        }
+        Ok(risk)
+    }
+}
+
+/// Serde for a [`Risk`] kept in a store: the four values unrounded, in [`Category::ALL`] order
+/// (the map form rounds to three decimals for display).
+pub mod exact_risk {
+    use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+    use super::Risk;
+
+    /// Writes the four values as an array.
+    pub fn serialize<S: Serializer>(risk: &Risk, serializer: S) -> Result<S::Ok, S::Error> {
+        risk.0.serialize(serializer)
+    }
+
+    /// Reads the four values back.
+    pub fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Risk, D::Error> {
+        <[f32; 4]>::deserialize(deserializer).map(Risk)
+    }
+}
+
 /// The fraction left of a value after `elapsed` with the given half-life.
 pub fn decay_factor(elapsed: Duration, half_life: Duration) -> f32 {
     if half_life.is_zero() {

@@ -27,6 +27,7 @@ pub use settings::{
 
 use crate::referral::ReferralConfig;
 use crate::signal::AgeBand;
+use crate::store::StoreConfig;
 use crate::telemetry::TelemetryConfig;
 use crate::{Category, Scores};
 
@@ -101,6 +102,9 @@ pub struct Policy {
     pub referral: ReferralConfig,
     /// `[telemetry]`: aggregate pilot telemetry; `None` when the section is absent (no telemetry).
     pub telemetry: Option<TelemetryConfig>,
+    /// `[store]`: the shared player-state store; `None` keeps player state in the engine's
+    /// memory.
+    pub store: Option<StoreConfig>,
 }
 
 impl Policy {
@@ -169,6 +173,7 @@ impl Default for Policy {
             help: HelpDirectory::default(),
             referral: ReferralConfig::default(),
             telemetry: None,
+            store: None,
         })
     }
 }

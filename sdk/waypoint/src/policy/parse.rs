@@ -13,6 +13,7 @@ use super::{LevelThresholds, LexiconPolicy, Policy};
 use crate::Category;
 use crate::location::SourceLocation;
 use crate::referral::ReferralConfig;
+use crate::store::StoreConfig;
 use crate::telemetry::TelemetryConfig;
 
 /// Errors reading or validating a policy file.
@@ -91,6 +92,8 @@ struct RawPolicy {
     referral: Option<Spanned<ReferralConfig>>,
     #[serde(default)]
     telemetry: Option<Spanned<TelemetryConfig>>,
+    #[serde(default)]
+    store: Option<Spanned<StoreConfig>>,
 }
 
 #[derive(Deserialize, Default)]
@@ -207,6 +210,7 @@ pub(super) fn parse(source: &str, origin: &str) -> Result<Policy, PolicyError> {
             help_directory: &raw.help_directory,
             referral: raw.referral.as_ref(),
             telemetry: raw.telemetry.as_ref(),
+            store: raw.store.as_ref(),
         },
         source,
         origin,
@@ -232,6 +236,7 @@ pub(super) fn parse(source: &str, origin: &str) -> Result<Policy, PolicyError> {
         help: sections.help,
         referral: sections.referral,
         telemetry: sections.telemetry,
+        store: sections.store,
     })
 }
 

@@ -8,6 +8,7 @@ use serde::Deserialize;
 use toml::Spanned;
 
 use crate::referral::ReferralConfig;
+use crate::store::StoreConfig;
 use crate::telemetry::TelemetryConfig;
 
 use super::LevelThresholds;
@@ -144,6 +145,7 @@ pub(super) struct RawSections<'a> {
     pub help_directory: &'a RawHelpDirectory,
     pub referral: Option<&'a Spanned<ReferralConfig>>,
     pub telemetry: Option<&'a Spanned<TelemetryConfig>>,
+    pub store: Option<&'a Spanned<StoreConfig>>,
 }
 
 /// The validated trajectory sections.
@@ -159,6 +161,7 @@ pub(super) struct Sections {
     pub help: HelpDirectory,
     pub referral: ReferralConfig,
     pub telemetry: Option<TelemetryConfig>,
+    pub store: Option<StoreConfig>,
 }
 
 struct Ctx<'a> {
@@ -384,6 +387,16 @@ pub(super) fn parse_sections(
         }
         None => None,
     };
+    let store = match raw.store {
+        Some(spanned) => {
+            spanned
+                .get_ref()
+                .validate()
+                .map_err(|e| ctx.invalid(spanned.span(), e.to_string()))?;
+            Some(spanned.get_ref().clone())
+        }
+        None => None,
+    };
     Ok(Sections {
         accumulated,
         risk,
@@ -396,6 +409,7 @@ pub(super) fn parse_sections(
         help,
         referral,
         telemetry,
+        store,
     })
 }
 
@@ -661,5 +675,28 @@ mod tests {
         assert!(at(&e).is_some(), "{e}");
         let e = err("version = \"1\"\n[telemetry]\nwindow = 5\n");
         assert_eq!(at(&e).map(|p| p.0), Some(3), "{e}");
+    }
+
+    #[test]
+    fn store_section_parses_strictly_and_hides_the_password() {
+        let p = Policy::from_toml_str(
+            "version = \"1\"\n[store]\nurl = \"redis://:pw@127.0.0.1:6379/0\"\nkey_prefix = \"g1\"\ncache_players = 500\n",
+            "p.toml",
+        )
+        .expect("valid");
+        let store = p.store.as_ref().expect("configured");
+        assert_eq!(
+            (store.key_prefix.as_str(), store.cache_players),
+            ("g1", 500)
+        );
+        assert!(Policy::default().store.is_none(), "local state by default");
+        let e = err("version = \"1\"\n[store]\nurl = \"redis://h\"\nurl_envv = \"X\"\n");
+        assert_eq!(at(&e), Some((4, 1)), "{e}");
+        let e = err("version = \"1\"\n\n[store]\nurl = \"http://:pw@h\"\n");
+        assert!(matches!(e, PolicyError::Invalid { .. }), "{e}");
+        assert_eq!(at(&e).map(|p| p.0), Some(3), "{e}");
+        assert!(!e.to_string().contains("pw"), "{e}");
+        let e = err("version = \"1\"\n[store]\nurl = \"redis://h\"\nio_timeout_ms = 0\n");
+        assert!(e.to_string().contains("store.io_timeout_ms"), "{e}");
     }
 }

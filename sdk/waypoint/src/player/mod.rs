@@ -4,20 +4,26 @@
 //! State is keyed by a [`PlayerKey`], a keyed HMAC-SHA256 of the platform's player id: the id
 //! itself is never stored, and without the key a pseudonym cannot be linked back to an id. State
 //! expires after the policy's TTL without signals, and stays under 1 KiB per active player.
+//!
+//! The whole [`PlayerState`] serialises with serde (the exact risk, not the rounded form shown in
+//! reasons), so a shared store can keep it; [`PlayerState::merged_onto`] combines concurrent
+//! changes from several servers without losing any.
+
+mod merge;
 
 use std::collections::{HashMap, VecDeque};
 use std::fmt;
 use std::time::Duration;
 
 use hmac::{Hmac, KeyInit, Mac};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use sha2::Sha256;
 
 use crate::Category;
 use crate::clock::Timestamp;
 use crate::policy::ladder::{Risk, decay_factor, ladder_index};
 use crate::policy::{Policy, ResponseLevel};
-use crate::signal::{AgeBand, PlayerId};
+use crate::signal::{AgeBand, PlayerId, Signal};
 use crate::trajectory::ScoreWindow;
 
 /// Risk history points kept per player (the trajectory shown in reasons).
@@ -115,14 +121,39 @@ pub struct TrajectoryPoint {
     pub risk: Risk,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq)]
+/// A [`TrajectoryPoint`] as read back from a store.
+#[derive(Deserialize)]
+struct StoredPoint {
+    at: Timestamp,
+    signal: String,
+    added: f32,
+    risk: Risk,
+}
+
+impl<'de> Deserialize<'de> for TrajectoryPoint {
+    /// The signal kind becomes one of [`Signal::KINDS`]; an unknown name reads as `custom`.
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let point = StoredPoint::deserialize(deserializer)?;
+        Ok(TrajectoryPoint {
+            at: point.at,
+            signal: Signal::KINDS
+                .into_iter()
+                .find(|kind| *kind == point.signal)
+                .unwrap_or("custom"),
+            added: point.added,
+            risk: point.risk,
+        })
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 struct ReporterMark {
     tag: u64,
     at: Timestamp,
 }
 
 /// Platform feedback counts.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub struct OutcomeCounts {
     /// Help links the player opened.
     pub help_opened: u16,
@@ -132,9 +163,28 @@ pub struct OutcomeCounts {
     pub dismissed: u16,
 }
 
+/// What is left of risk, blocks and the message rate after some time.
+#[derive(Debug, Clone, Copy)]
+struct Decay {
+    risk: f32,
+    blocks: f32,
+    rate: f32,
+}
+
+impl Decay {
+    fn over(elapsed: Duration, policy: &Policy) -> Decay {
+        Decay {
+            risk: decay_factor(elapsed, policy.risk.half_life),
+            blocks: decay_factor(elapsed, policy.reports.half_life),
+            rate: (-(elapsed.as_secs_f64() / RATE_TIME_CONSTANT.as_secs_f64())).exp() as f32,
+        }
+    }
+}
+
 /// Everything Waypoint remembers about one player.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct PlayerState {
+    #[serde(with = "crate::policy::ladder::exact_risk")]
     risk: Risk,
     decayed_at: Timestamp,
     blocks: f32,
@@ -148,6 +198,7 @@ pub struct PlayerState {
     locale: Option<Box<str>>,
     outcomes: OutcomeCounts,
     trajectory: VecDeque<TrajectoryPoint>,
+    #[serde(default)]
     scores: ScoreWindow,
 }
 
@@ -176,10 +227,10 @@ impl PlayerState {
     pub fn advance(&mut self, now: Timestamp, policy: &Policy) {
         let elapsed = now.since(self.decayed_at);
         if !elapsed.is_zero() {
-            self.risk
-                .scale(decay_factor(elapsed, policy.risk.half_life));
-            self.blocks *= decay_factor(elapsed, policy.reports.half_life);
-            self.rate *= (-(elapsed.as_secs_f64() / RATE_TIME_CONSTANT.as_secs_f64())).exp() as f32;
+            let decay = Decay::over(elapsed, policy);
+            self.risk.scale(decay.risk);
+            self.blocks *= decay.blocks;
+            self.rate *= decay.rate;
             self.decayed_at = now;
         }
         self.last_seen = self.last_seen.max(now);
@@ -381,6 +432,37 @@ impl PlayerStore {
         self.players
             .retain(|_, state| now.since(state.last_seen) < ttl);
         before - self.players.len()
+    }
+
+    /// Forgets `key`; returns its state.
+    pub fn remove(&mut self, key: &PlayerKey) -> Option<PlayerState> {
+        self.players.remove(key)
+    }
+
+    /// Replaces the state for `key`.
+    pub fn insert(&mut self, key: PlayerKey, state: PlayerState) {
+        self.players.insert(key, state);
+    }
+
+    /// Forgets the least recently seen players until at most `keep` remain, never one for which
+    /// `spare` is true; returns how many were forgotten.
+    pub fn evict_oldest(&mut self, keep: usize, spare: impl Fn(&PlayerKey) -> bool) -> usize {
+        let excess = self.players.len().saturating_sub(keep);
+        if excess == 0 {
+            return 0;
+        }
+        let mut candidates: Vec<(Timestamp, PlayerKey)> = self
+            .players
+            .iter()
+            .filter(|(key, _)| !spare(key))
+            .map(|(key, state)| (state.last_seen, *key))
+            .collect();
+        candidates.sort_unstable();
+        candidates.truncate(excess);
+        for (_, key) in &candidates {
+            self.players.remove(key);
+        }
+        candidates.len()
     }
 
     /// Players with state.

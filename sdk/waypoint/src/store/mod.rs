@@ -1,0 +1,95 @@
+//! Player state shared by several game servers.
+//!
+//! By default each engine keeps player state in its own memory (today's behaviour, nothing to
+//! configure). With a [`PlayerStateStore`] every engine reads a player's state before scoring
+//! their signals and writes it back afterwards, so a player moving from match to match — each
+//! on another server — keeps one trajectory, one ladder and one set of cooldowns.
+//!
+//! - [`MemoryStore`]: a store in this process, shared by the engines given clones of it.
+//! - `RedisStore` (cargo feature `redis-store`): Valkey or Redis, configured with the policy's
+//!   `[store]` section ([`StoreConfig`]) or given to the builder.
+//!
+//! Writes are compare-and-swap on a per-player version: a writer that lost the race reads the
+//! new state, applies its own changes on top ([`PlayerState::merged_onto`]) and tries again, so
+//! two servers updating one player at once lose nothing. All store I/O happens on the engine's
+//! worker thread with short timeouts. When the store cannot be reached the engine scores from
+//! local state, says so in `Engine::health` and `Stats::store`, and merges what changed locally
+//! into the store once it answers again.
+//!
+//! Times in stored states are Unix milliseconds, so servers whose clocks started at different
+//! moments agree; all servers sharing a store must use the same pseudonym key.
+
+mod config;
+mod memory;
+#[cfg(feature = "redis-store")]
+mod redis;
+
+use std::time::Duration;
+
+pub use config::{StoreConfig, StoreConfigError};
+pub use memory::MemoryStore;
+#[cfg(feature = "redis-store")]
+pub use redis::RedisStore;
+
+use crate::player::{PlayerKey, PlayerState};
+
+/// A stored state and the version it was written as.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Versioned {
+    /// Increases with every write of this player.
+    pub version: u64,
+    /// The state, times in Unix milliseconds.
+    pub state: PlayerState,
+}
+
+/// One compare-and-swap write.
+#[derive(Debug, Clone, Copy)]
+pub struct Write<'a> {
+    /// The player.
+    pub key: PlayerKey,
+    /// The version the writer read (`None`: the player was absent).
+    pub expected: Option<u64>,
+    /// The new state, times in Unix milliseconds.
+    pub state: &'a PlayerState,
+}
+
+/// The result of one [`Write`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Written {
+    /// Stored with this new version.
+    Stored(u64),
+    /// Someone else wrote the player since `expected`; nothing was written.
+    Conflict,
+}
+
+/// Errors talking to a store. The engine counts them and runs on local state meanwhile.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// The store cannot be reached or did not answer in time.
+    #[error("the player store at {endpoint} is unreachable: {reason}")]
+    Unavailable {
+        /// Where the store is (a URL without its password).
+        endpoint: String,
+        /// What went wrong.
+        reason: String,
+    },
+    /// The store answered with something unexpected.
+    #[error("the player store answered unexpectedly: {0}")]
+    Protocol(String),
+}
+
+/// Where player state lives when it is shared between servers.
+///
+/// Implementations are used from the engine's worker thread only and must time out quickly
+/// rather than block: the engine retries later and runs on local state meanwhile.
+pub trait PlayerStateStore: Send + std::fmt::Debug + 'static {
+    /// The current state of each key (`None`: not stored), in the order asked.
+    fn load(&mut self, keys: &[PlayerKey]) -> Result<Vec<Option<Versioned>>, StoreError>;
+
+    /// Performs each write that still finds its `expected` version, setting the entry to expire
+    /// `ttl` after the write; returns one result per write, in order.
+    fn store(&mut self, writes: &[Write<'_>], ttl: Duration) -> Result<Vec<Written>, StoreError>;
+
+    /// Where the store is, for logs and health (never a password).
+    fn endpoint(&self) -> String;
+}

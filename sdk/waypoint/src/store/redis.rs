@@ -1,0 +1,195 @@
+//! [`RedisStore`]: player state in Valkey or Redis.
+//!
+//! Each player is one hash `<prefix>:player:<pseudonym in hex>` with fields `v` (version) and
+//! `s` (the state as JSON). Reads are one pipelined `HMGET` per batch; writes are one pipelined
+//! Lua compare-and-swap per batch, which bumps the version and refreshes the expiry only when
+//! the version is still the one the writer read.
+
+use std::time::Duration;
+
+use redis::{Client, Connection, RedisError};
+
+use super::config::StoreConfig;
+use super::{PlayerStateStore, StoreConfigError, StoreError, Versioned, Write, Written};
+use crate::clock::Timestamp;
+use crate::player::{PlayerKey, PlayerState};
+
+/// KEYS[1]: the player's hash. ARGV: expected version ("" when absent), state, expiry in ms.
+/// Returns the new version, or -1 when the version moved on.
+const COMPARE_AND_SWAP: &str = r"
+local current = redis.call('HGET', KEYS[1], 'v')
+if (current or '') ~= ARGV[1] then return -1 end
+local version = redis.call('HINCRBY', KEYS[1], 'v', 1)
+redis.call('HSET', KEYS[1], 's', ARGV[2])
+redis.call('PEXPIRE', KEYS[1], ARGV[3])
+return version
+";
+
+/// One player's hash as read: version and serialised state.
+type StoredRow = (Option<u64>, Option<Vec<u8>>);
+
+/// Player state in Valkey or Redis (cargo feature `redis-store`).
+///
+/// Connects lazily and again after any error, each time within the configured timeouts.
+pub struct RedisStore {
+    client: Client,
+    endpoint: String,
+    prefix: String,
+    connect_timeout: Duration,
+    io_timeout: Duration,
+    script_sha: String,
+    connection: Option<Connection>,
+}
+
+impl std::fmt::Debug for RedisStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RedisStore")
+            .field("endpoint", &self.endpoint)
+            .field("prefix", &self.prefix)
+            .field("connected", &self.connection.is_some())
+            .finish_non_exhaustive()
+    }
+}
+
+impl RedisStore {
+    /// A store for `config` (validated, URL read from `url_env` when set). Does not connect yet:
+    /// a store that is down at start makes the engine run on local state, not fail.
+    pub fn new(config: &StoreConfig) -> Result<RedisStore, StoreConfigError> {
+        config.validate()?;
+        let url = config.resolve_url()?;
+        let client = Client::open(url.as_str())
+            .map_err(|e| StoreConfigError::InvalidUrl(config.endpoint(), e.to_string()))?;
+        Ok(RedisStore {
+            client,
+            endpoint: config.endpoint(),
+            prefix: config.key_prefix.clone(),
+            connect_timeout: config.connect_timeout(),
+            io_timeout: config.io_timeout(),
+            script_sha: redis::Script::new(COMPARE_AND_SWAP).get_hash().to_owned(),
+            connection: None,
+        })
+    }
+
+    fn key(&self, key: &PlayerKey) -> String {
+        let mut name = String::with_capacity(self.prefix.len() + 8 + 64);
+        name.push_str(&self.prefix);
+        name.push_str(":player:");
+        for byte in key.0 {
+            name.push_str(&format!("{byte:02x}"));
+        }
+        name
+    }
+
+    fn unavailable(&mut self, error: &RedisError) -> StoreError {
+        // Whatever went wrong, the next call starts from a fresh connection.
+        self.connection = None;
+        StoreError::Unavailable {
+            endpoint: self.endpoint.clone(),
+            reason: error.to_string(),
+        }
+    }
+
+    fn connection(&mut self) -> Result<&mut Connection, StoreError> {
+        if self.connection.is_none() {
+            let connection = self.connect().map_err(|e| self.unavailable(&e))?;
+            log::info!(
+                "waypoint: connected to the player store at {}",
+                self.endpoint
+            );
+            self.connection = Some(connection);
+        }
+        self.connection
+            .as_mut()
+            .ok_or_else(|| StoreError::Protocol("no connection".to_owned()))
+    }
+
+    fn connect(&self) -> Result<Connection, RedisError> {
+        let mut connection = self
+            .client
+            .get_connection_with_timeout(self.connect_timeout)?;
+        connection.set_read_timeout(Some(self.io_timeout))?;
+        connection.set_write_timeout(Some(self.io_timeout))?;
+        // Loaded on every connection: a restarted server has forgotten its scripts.
+        let _sha: String = redis::cmd("SCRIPT")
+            .arg("LOAD")
+            .arg(COMPARE_AND_SWAP)
+            .query(&mut connection)?;
+        Ok(connection)
+    }
+
+    fn decode(&self, key: &PlayerKey, bytes: &[u8]) -> PlayerState {
+        serde_json::from_slice(bytes).unwrap_or_else(|e| {
+            // Unreadable (an incompatible writer, or damage): the next write replaces it.
+            log::warn!(
+                "waypoint: the stored state of player {key} in {} cannot be read ({e}); starting it afresh",
+                self.endpoint
+            );
+            PlayerState::new(Timestamp::ZERO)
+        })
+    }
+}
+
+impl PlayerStateStore for RedisStore {
+    fn load(&mut self, keys: &[PlayerKey]) -> Result<Vec<Option<Versioned>>, StoreError> {
+        if keys.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut pipe = redis::pipe();
+        for key in keys {
+            pipe.cmd("HMGET").arg(self.key(key)).arg("v").arg("s");
+        }
+        let answered: Result<Vec<StoredRow>, RedisError> = pipe.query(self.connection()?);
+        let rows = answered.map_err(|e| self.unavailable(&e))?;
+        if rows.len() != keys.len() {
+            return Err(StoreError::Protocol(format!(
+                "{} answers to {} reads",
+                rows.len(),
+                keys.len()
+            )));
+        }
+        Ok(keys
+            .iter()
+            .zip(rows)
+            .map(|(key, row)| match row {
+                (Some(version), Some(bytes)) => Some(Versioned {
+                    version,
+                    state: self.decode(key, &bytes),
+                }),
+                _ => None,
+            })
+            .collect())
+    }
+
+    fn store(&mut self, writes: &[Write<'_>], ttl: Duration) -> Result<Vec<Written>, StoreError> {
+        if writes.is_empty() {
+            return Ok(Vec::new());
+        }
+        let ttl_ms = u64::try_from(ttl.as_millis()).unwrap_or(u64::MAX).max(1);
+        let mut pipe = redis::pipe();
+        for write in writes {
+            let state = serde_json::to_vec(write.state)
+                .map_err(|e| StoreError::Protocol(format!("cannot serialise a state: {e}")))?;
+            let expected = write.expected.map(|v| v.to_string()).unwrap_or_default();
+            pipe.cmd("EVALSHA")
+                .arg(&self.script_sha)
+                .arg(1)
+                .arg(self.key(&write.key))
+                .arg(expected)
+                .arg(state)
+                .arg(ttl_ms);
+        }
+        let answered: Result<Vec<i64>, RedisError> = pipe.query(self.connection()?);
+        let versions = answered.map_err(|e| self.unavailable(&e))?;
+        Ok(versions
+            .into_iter()
+            .map(|v| match u64::try_from(v) {
+                Ok(version) => Written::Stored(version),
+                Err(_) => Written::Conflict,
+            })
+            .collect())
+    }
+
+    fn endpoint(&self) -> String {
+        self.endpoint.clone()
+    }
+}
