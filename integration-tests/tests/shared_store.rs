@@ -212,8 +212,11 @@ fn a_store_killed_mid_run_and_restarted_converges() {
     }
     let expected = sent as f32 * WEIGHT;
     let stored = stored_risk(&server, "survivor");
+    // Nothing may be lost. Writes are at least once: a write the restarted server applied but
+    // whose reply timed out is merged again, so each engine may count its last signal twice
+    // (a known limit, see the README's section on several servers).
     assert!(
-        (stored - expected).abs() < 1e-3,
+        stored > expected - 1e-3 && stored < expected + 2.0 * WEIGHT + 1e-3,
         "stored {stored}, expected {expected}"
     );
 }
