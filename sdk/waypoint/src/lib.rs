@@ -32,6 +32,7 @@ pub mod scorer;
 pub mod signal;
 pub mod telemetry;
 pub mod text;
+pub mod trajectory;
 
 pub use category::{Category, Scores};
 pub use clock::{Clock, SimulatedClock, SystemClock, Timestamp};

@@ -13,8 +13,9 @@ use hmac::{Hmac, KeyInit, Mac};
 use serde::Serialize;
 use sha2::Sha256;
 
-use crate::Category;
 use crate::clock::Timestamp;
+use crate::trajectory::ScoreWindow;
+use crate::{Category, Scores};
 use crate::policy::ladder::{Risk, decay_factor, ladder_index};
 use crate::policy::{Policy, ResponseLevel};
 use crate::signal::{AgeBand, PlayerId};
@@ -147,6 +148,7 @@ pub struct PlayerState {
     locale: Option<Box<str>>,
     outcomes: OutcomeCounts,
     trajectory: VecDeque<TrajectoryPoint>,
+    recent_scores: ScoreWindow,
 }
 
 impl PlayerState {
@@ -166,6 +168,7 @@ impl PlayerState {
             locale: None,
             outcomes: OutcomeCounts::default(),
             trajectory: VecDeque::new(),
+            recent_scores: ScoreWindow::default(),
         }
     }
 
@@ -305,6 +308,16 @@ impl PlayerState {
     /// Feedback counts.
     pub fn outcomes(&self) -> OutcomeCounts {
         self.outcomes
+    }
+
+    /// Records a message's scores in the player's recent-score window (`[trajectory]`).
+    pub fn note_scores(&mut self, scores: &Scores, window: usize) {
+        self.recent_scores.push(scores, window);
+    }
+
+    /// The player's recent per-message scores.
+    pub fn recent_scores(&self) -> &ScoreWindow {
+        &self.recent_scores
     }
 
     /// Appends a trajectory point, dropping the oldest beyond [`TRAJECTORY_POINTS`].

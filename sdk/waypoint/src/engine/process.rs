@@ -183,6 +183,8 @@ impl State {
                     (repeats, rate) = state.note_message(text_hash(&scored.normalized.text));
                     added = ladder::contribution(policy, &scored.scores);
                     added.scale(amplification * ladder::pacing_factor(policy, repeats, rate));
+                    state.note_scores(&scored.scores, policy.trajectory.window);
+                    ladder::boost_skewed(policy, state.recent_scores(), &mut added);
                 }
             }
             Signal::NameChange { .. } => {

@@ -101,6 +101,25 @@ pub fn contribution(policy: &Policy, scores: &Scores) -> Risk {
     risk
 }
 
+/// `[trajectory]`: in each listed category where this message adds risk and the player's recent
+/// scores are skewed at or past `skew_threshold` (a few high messages standing out of ordinary
+/// chat), the added risk is multiplied by `1 + risk_boost`. Uniformly high or low scores have
+/// little skew and get no boost.
+pub fn boost_skewed(policy: &Policy, recent: &crate::trajectory::ScoreWindow, added: &mut Risk) {
+    let t = &policy.trajectory;
+    for &category in &t.categories {
+        if added.get(category) <= 0.0 {
+            continue;
+        }
+        if recent
+            .skewness(category, t.min_messages)
+            .is_some_and(|skew| skew >= t.skew_threshold)
+        {
+            added.0[category.index()] *= 1.0 + t.risk_boost;
+        }
+    }
+}
+
 /// The multiplier reports and blocks by other players put on a player's own evidence:
 /// `1 + per_reporter * reporters + per_block * blocks`, at most `max_multiplier`.
 pub fn amplification(policy: &Policy, reporters: f32, blocks: f32) -> f32 {

@@ -5,16 +5,20 @@
 //! inconsistent thresholds are rejected with the file, line and column.
 
 pub mod cascade;
+pub mod exemplars;
 pub mod help;
 pub mod ladder;
 mod message;
 mod parse;
 mod parse_sections;
 pub mod settings;
+pub mod trajectory;
 
 use std::path::Path;
 
 pub use cascade::{CascadeMode, CascadePolicy, CombineRule};
+pub use exemplars::ExemplarPolicy;
+pub use trajectory::TrajectoryPolicy;
 pub use help::{BandSelector, HelpDirectory, HelpEntry};
 pub use message::{MessageDecision, Reason, ResponseLevel};
 pub use parse::PolicyError;
@@ -74,6 +78,10 @@ pub struct Policy {
     pub lexicon: LexiconPolicy,
     /// `[cascade]`: which messages the deep tier scores and how the tiers combine.
     pub cascade: CascadePolicy,
+    /// `[exemplars]`: example-based detection on the deep tier's embeddings.
+    pub exemplars: ExemplarPolicy,
+    /// `[trajectory]`: the skewness of a player's recent scores and the risk boost it gives.
+    pub trajectory: TrajectoryPolicy,
     /// Per-category thresholds on accumulated risk, in [`Category::ALL`] order.
     pub accumulated: [AccumulatedThresholds; 4],
     /// Risk decay and state expiry.
@@ -153,6 +161,8 @@ impl Default for Policy {
             message: [LevelThresholds::default(); 4],
             lexicon: LexiconPolicy { weight_scale: 1.0 },
             cascade: CascadePolicy::default(),
+            exemplars: ExemplarPolicy::default(),
+            trajectory: TrajectoryPolicy::default(),
             accumulated: [AccumulatedThresholds::default(); 4],
             risk: RiskPolicy::default(),
             cooldowns: Cooldowns::default(),

@@ -4,6 +4,8 @@ use serde::Deserialize;
 use toml::Spanned;
 
 use super::cascade::{RawCascade, parse_cascade};
+use super::exemplars::{RawExemplars, parse_exemplars};
+use super::trajectory::{RawTrajectory, parse_trajectory};
 use super::parse_sections::{
     RawAccumulated, RawAgeBands, RawBehaviour, RawCooldown, RawHelpDirectory, RawLadder,
     RawOutcomes, RawReports, RawRisk, RawSections, parse_sections,
@@ -66,6 +68,10 @@ struct RawPolicy {
     lexicon: RawLexicon,
     #[serde(default)]
     cascade: RawCascade,
+    #[serde(default)]
+    exemplars: RawExemplars,
+    #[serde(default)]
+    trajectory: RawTrajectory,
     #[serde(default)]
     accumulated: RawAccumulated,
     #[serde(default)]
@@ -189,6 +195,8 @@ pub(super) fn parse(source: &str, origin: &str) -> Result<Policy, PolicyError> {
     }
 
     let cascade = parse_cascade(&raw.cascade, source, origin)?;
+    let exemplars = parse_exemplars(&raw.exemplars, source, origin)?;
+    let trajectory = parse_trajectory(&raw.trajectory, source, origin)?;
 
     let sections = parse_sections(
         &RawSections {
@@ -216,6 +224,8 @@ pub(super) fn parse(source: &str, origin: &str) -> Result<Policy, PolicyError> {
             weight_scale: scale as f32,
         },
         cascade,
+        exemplars,
+        trajectory,
         accumulated: sections.accumulated,
         risk: sections.risk,
         cooldowns: sections.cooldowns,

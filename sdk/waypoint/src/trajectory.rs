@@ -1,0 +1,127 @@
+//! The per-player trajectory statistic: a bounded window of recent per-message scores per
+//! category and their sample skewness. A few high messages standing out of otherwise ordinary
+//! chat (or scores rising) give a strongly positive skew; uniformly high or uniformly low scores
+//! give a skew near zero. Pure and serialisable, kept in the player state.
+
+use std::collections::VecDeque;
+
+use serde::{Deserialize, Serialize};
+
+use crate::{Category, Scores};
+
+/// The largest window the policy accepts.
+pub const MAX_WINDOW: usize = 256;
+
+/// Recent per-message scores, one bounded ring buffer per category.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct ScoreWindow {
+    scores: [VecDeque<f32>; 4],
+}
+
+impl ScoreWindow {
+    /// Appends a message's scores, keeping at most `window` per category.
+    pub fn push(&mut self, scores: &Scores, window: usize) {
+        let window = window.clamp(1, MAX_WINDOW);
+        for category in Category::ALL {
+            let buffer = &mut self.scores[category.index()];
+            buffer.push_back(scores.get(category));
+            while buffer.len() > window {
+                buffer.pop_front();
+            }
+        }
+    }
+
+    /// The recent scores of `category`, oldest first.
+    pub fn recent(&self, category: Category) -> &VecDeque<f32> {
+        &self.scores[category.index()]
+    }
+
+    /// Sample skewness of `category`'s recent scores ([`skewness`]); `None` with fewer than
+    /// `min_messages` scores.
+    pub fn skewness(&self, category: Category, min_messages: usize) -> Option<f32> {
+        let recent = self.recent(category);
+        if recent.len() < min_messages.max(3) {
+            return None;
+        }
+        Some(skewness(recent.iter().copied()))
+    }
+}
+
+/// Sample skewness `g1 = m3 / m2^(3/2)` (the biased moment estimator, as `scipy.stats.skew`),
+/// with `m_k` the k-th central moment. 0 for fewer than three values or no spread.
+pub fn skewness(values: impl Iterator<Item = f32> + Clone) -> f32 {
+    let n = values.clone().count();
+    if n < 3 {
+        return 0.0;
+    }
+    let n_f = n as f64;
+    let mean = values.clone().map(f64::from).sum::<f64>() / n_f;
+    let (m2, m3) = values.fold((0.0, 0.0), |(m2, m3), v| {
+        let d = f64::from(v) - mean;
+        (m2 + d * d / n_f, m3 + d * d * d / n_f)
+    });
+    if m2 <= 1e-12 {
+        return 0.0;
+    }
+    (m3 / m2.powf(1.5)) as f32
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn skew(values: &[f32]) -> f32 {
+        skewness(values.iter().copied())
+    }
+
+    #[test]
+    fn one_outlier_among_equal_values_has_the_closed_form_skew() {
+        // n - 1 zeros and a single 1: g1 = (n - 2) / sqrt(n - 1).
+        for n in [3_usize, 4, 10, 32] {
+            let mut values = vec![0.0_f32; n - 1];
+            values.push(1.0);
+            let expected = (n as f32 - 2.0) / (n as f32 - 1.0).sqrt();
+            assert!((skew(&values) - expected).abs() < 1e-5, "n = {n}: {}", skew(&values));
+            // Scale and shift do not change it; mirroring flips its sign.
+            let moved: Vec<f32> = values.iter().map(|v| 0.1 + 0.5 * v).collect();
+            assert!((skew(&moved) - expected).abs() < 1e-4, "n = {n}");
+            let mirrored: Vec<f32> = values.iter().map(|v| 1.0 - v).collect();
+            assert!((skew(&mirrored) + expected).abs() < 1e-5, "n = {n}");
+        }
+    }
+
+    #[test]
+    fn symmetric_and_constant_samples_have_no_skew() {
+        assert!(skew(&[0.1, 0.2, 0.3, 0.4, 0.5]).abs() < 1e-6);
+        assert_eq!(skew(&[0.7; 8]), 0.0);
+        assert_eq!(skew(&[0.0, 1.0]), 0.0);
+        // 1, 2, 3, 10: mean 4, m2 = 12.5, m3 = 30 → 30 / 12.5^1.5.
+        let expected = 30.0 / 12.5_f32.powf(1.5);
+        assert!((skew(&[1.0, 2.0, 3.0, 10.0]) - expected).abs() < 1e-5);
+    }
+
+    #[test]
+    fn the_window_is_bounded_and_needs_min_messages() {
+        let mut window = ScoreWindow::default();
+        let mut scores = Scores::default();
+        for i in 0..10 {
+            scores.set(Category::Threat, i as f32);
+            window.push(&scores, 4);
+        }
+        let recent: Vec<f32> = window.recent(Category::Threat).iter().copied().collect();
+        assert_eq!(recent, [6.0, 7.0, 8.0, 9.0]);
+        assert_eq!(window.skewness(Category::Threat, 5), None);
+        assert_eq!(window.skewness(Category::Threat, 4), Some(0.0));
+    }
+
+    #[test]
+    fn the_window_round_trips_through_serde() {
+        let mut window = ScoreWindow::default();
+        let mut scores = Scores::default();
+        scores.set(Category::Hate, 0.25);
+        window.push(&scores, 8);
+        let json = serde_json::to_string(&window).expect("serialisable");
+        let back: ScoreWindow = serde_json::from_str(&json).expect("deserialisable");
+        assert_eq!(back, window);
+    }
+}
