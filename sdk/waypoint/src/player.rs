@@ -148,7 +148,8 @@ pub struct PlayerState {
     locale: Option<Box<str>>,
     outcomes: OutcomeCounts,
     trajectory: VecDeque<TrajectoryPoint>,
-    recent_scores: ScoreWindow,
+    /// Allocated on the first scored message while `[trajectory]` is on.
+    recent_scores: Option<Box<ScoreWindow>>,
 }
 
 impl PlayerState {
@@ -168,7 +169,7 @@ impl PlayerState {
             locale: None,
             outcomes: OutcomeCounts::default(),
             trajectory: VecDeque::new(),
-            recent_scores: ScoreWindow::default(),
+            recent_scores: None,
         }
     }
 
@@ -312,12 +313,14 @@ impl PlayerState {
 
     /// Records a message's scores in the player's recent-score window (`[trajectory]`).
     pub fn note_scores(&mut self, scores: &Scores, window: usize) {
-        self.recent_scores.push(scores, window);
+        self.recent_scores
+            .get_or_insert_with(Box::default)
+            .push(scores, window);
     }
 
-    /// The player's recent per-message scores.
-    pub fn recent_scores(&self) -> &ScoreWindow {
-        &self.recent_scores
+    /// The player's recent per-message scores, once any were noted.
+    pub fn recent_scores(&self) -> Option<&ScoreWindow> {
+        self.recent_scores.as_deref()
     }
 
     /// Appends a trajectory point, dropping the oldest beyond [`TRAJECTORY_POINTS`].
@@ -348,6 +351,9 @@ impl PlayerState {
             + self.reporters.capacity() * std::mem::size_of::<ReporterMark>()
             + self.trajectory.capacity() * std::mem::size_of::<TrajectoryPoint>()
             + self.locale.as_ref().map_or(0, |l| l.len())
+            + self.recent_scores.as_ref().map_or(0, |w| {
+                std::mem::size_of::<ScoreWindow>() + w.heap_bytes()
+            })
     }
 }
 

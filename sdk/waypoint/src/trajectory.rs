@@ -12,38 +12,59 @@ use crate::{Category, Scores};
 /// The largest window the policy accepts.
 pub const MAX_WINDOW: usize = 256;
 
-/// Recent per-message scores, one bounded ring buffer per category.
+/// Steps per unit of score: scores are kept as one byte each (resolution 1/255), so a window of
+/// 20 messages costs 80 bytes per player.
+const STEPS: f32 = 255.0;
+
+/// Recent per-message scores (all four categories per message), a bounded ring buffer.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 pub struct ScoreWindow {
-    scores: [VecDeque<f32>; 4],
+    messages: VecDeque<[u8; 4]>,
 }
 
 impl ScoreWindow {
-    /// Appends a message's scores, keeping at most `window` per category.
+    /// Appends a message's scores, keeping the most recent `window` messages.
     pub fn push(&mut self, scores: &Scores, window: usize) {
         let window = window.clamp(1, MAX_WINDOW);
+        let mut row = [0_u8; 4];
         for category in Category::ALL {
-            let buffer = &mut self.scores[category.index()];
-            buffer.push_back(scores.get(category));
-            while buffer.len() > window {
-                buffer.pop_front();
-            }
+            row[category.index()] = (scores.get(category).clamp(0.0, 1.0) * STEPS).round() as u8;
+        }
+        self.messages.push_back(row);
+        while self.messages.len() > window {
+            self.messages.pop_front();
         }
     }
 
-    /// The recent scores of `category`, oldest first.
-    pub fn recent(&self, category: Category) -> &VecDeque<f32> {
-        &self.scores[category.index()]
+    /// Number of messages in the window.
+    pub fn len(&self) -> usize {
+        self.messages.len()
+    }
+
+    /// Whether the window is empty.
+    pub fn is_empty(&self) -> bool {
+        self.messages.is_empty()
+    }
+
+    /// The recent scores of `category`, oldest first (at 1/255 resolution).
+    pub fn recent(&self, category: Category) -> impl Iterator<Item = f32> + Clone + '_ {
+        self.messages
+            .iter()
+            .map(move |row| f32::from(row[category.index()]) / STEPS)
     }
 
     /// Sample skewness of `category`'s recent scores ([`skewness`]); `None` with fewer than
-    /// `min_messages` scores.
+    /// `min_messages` (at least three) scores.
     pub fn skewness(&self, category: Category, min_messages: usize) -> Option<f32> {
-        let recent = self.recent(category);
-        if recent.len() < min_messages.max(3) {
+        if self.messages.len() < min_messages.max(3) {
             return None;
         }
-        Some(skewness(recent.iter().copied()))
+        Some(skewness(self.recent(category)))
+    }
+
+    /// Heap bytes held.
+    pub fn heap_bytes(&self) -> usize {
+        self.messages.capacity() * std::mem::size_of::<[u8; 4]>()
     }
 }
 
@@ -95,8 +116,8 @@ mod tests {
         assert!(skew(&[0.1, 0.2, 0.3, 0.4, 0.5]).abs() < 1e-6);
         assert_eq!(skew(&[0.7; 8]), 0.0);
         assert_eq!(skew(&[0.0, 1.0]), 0.0);
-        // 1, 2, 3, 10: mean 4, m2 = 12.5, m3 = 30 → 30 / 12.5^1.5.
-        let expected = 30.0 / 12.5_f32.powf(1.5);
+        // 1, 2, 3, 10: mean 4, m2 = (9 + 4 + 1 + 36) / 4 = 12.5, m3 = (-27 - 8 - 1 + 216) / 4 = 45.
+        let expected = 45.0 / 12.5_f32.powf(1.5);
         assert!((skew(&[1.0, 2.0, 3.0, 10.0]) - expected).abs() < 1e-5);
     }
 
@@ -105,13 +126,23 @@ mod tests {
         let mut window = ScoreWindow::default();
         let mut scores = Scores::default();
         for i in 0..10 {
-            scores.set(Category::Threat, i as f32);
+            scores.set(Category::Threat, i as f32 / 10.0);
             window.push(&scores, 4);
         }
-        let recent: Vec<f32> = window.recent(Category::Threat).iter().copied().collect();
-        assert_eq!(recent, [6.0, 7.0, 8.0, 9.0]);
+        let recent: Vec<f32> = window.recent(Category::Threat).collect();
+        assert_eq!(recent.len(), 4);
+        for (got, want) in recent.iter().zip([0.6, 0.7, 0.8, 0.9]) {
+            assert!((got - want).abs() <= 1.0 / STEPS, "{recent:?}");
+        }
         assert_eq!(window.skewness(Category::Threat, 5), None);
-        assert_eq!(window.skewness(Category::Threat, 4), Some(0.0));
+        assert!(window.skewness(Category::Threat, 4).is_some_and(|s| s.abs() < 0.02));
+        // A drift: ordinary chat, then two high messages: strongly skewed.
+        let mut drift = ScoreWindow::default();
+        for score in [0.02, 0.03, 0.02, 0.01, 0.02, 0.03, 0.02, 0.9, 0.95] {
+            scores.set(Category::Extremism, score);
+            drift.push(&scores, 20);
+        }
+        assert!(drift.skewness(Category::Extremism, 6).is_some_and(|s| s > 1.5));
     }
 
     #[test]

@@ -183,8 +183,12 @@ impl State {
                     (repeats, rate) = state.note_message(text_hash(&scored.normalized.text));
                     added = ladder::contribution(policy, &scored.scores);
                     added.scale(amplification * ladder::pacing_factor(policy, repeats, rate));
-                    state.note_scores(&scored.scores, policy.trajectory.window);
-                    ladder::boost_skewed(policy, state.recent_scores(), &mut added);
+                    if !policy.trajectory.categories.is_empty() {
+                        state.note_scores(&scored.scores, policy.trajectory.window);
+                        if let Some(recent) = state.recent_scores() {
+                            ladder::boost_skewed(policy, recent, &mut added);
+                        }
+                    }
                 }
             }
             Signal::NameChange { .. } => {
