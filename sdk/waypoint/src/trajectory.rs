@@ -136,13 +136,15 @@ mod tests {
         }
         assert_eq!(window.skewness(Category::Threat, 5), None);
         assert!(window.skewness(Category::Threat, 4).is_some_and(|s| s.abs() < 0.02));
-        // A drift: ordinary chat, then two high messages: strongly skewed.
+        // A drift: ten ordinary messages, then two high ones. A two-valued sample with a share p
+        // of high values has skew (1 - 2p) / sqrt(p (1 - p)); p = 1/6 gives 4 / sqrt(5).
         let mut drift = ScoreWindow::default();
-        for score in [0.02, 0.03, 0.02, 0.01, 0.02, 0.03, 0.02, 0.9, 0.95] {
+        for score in [0.02; 10].into_iter().chain([0.9, 0.9]) {
             scores.set(Category::Extremism, score);
             drift.push(&scores, 20);
         }
-        assert!(drift.skewness(Category::Extremism, 6).is_some_and(|s| s > 1.5));
+        let skew = drift.skewness(Category::Extremism, 6).expect("twelve messages");
+        assert!((skew - 4.0 / 5.0_f32.sqrt()).abs() < 1e-4, "{skew}");
     }
 
     #[test]
