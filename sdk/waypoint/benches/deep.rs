@@ -25,8 +25,8 @@ use std::time::Duration;
 
 use criterion::{Criterion, Throughput};
 use support::{best_pass, corpus, workspace_root};
-use waypoint::model::runtime::Runtime;
 use waypoint::model::exemplars::{ExemplarFile, ExemplarIndex};
+use waypoint::model::runtime::Runtime;
 use waypoint::model::{DeepEncoder, DeepTier, EMBEDDING_DIM, Embedding, FastModel};
 use waypoint::policy::ExemplarPolicy;
 use waypoint::text::{NormalizeOptions, normalize};
@@ -208,7 +208,9 @@ fn synthetic_index() -> Option<ExemplarIndex> {
         .map(|_| {
             let mut e = [0.0_f32; EMBEDDING_DIM];
             for x in &mut e {
-                state = state.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1);
+                state = state
+                    .wrapping_mul(6_364_136_223_846_793_005)
+                    .wrapping_add(1);
                 *x = ((state >> 40) as f32 / (1_u64 << 24) as f32) - 0.5;
             }
             e
@@ -233,7 +235,10 @@ fn exemplar_cost(tier: &DeepTier, embeddings: &[Embedding]) {
         index.len(),
         embeddings.len()
     );
-    println!("{:<22} {:>16} {:>16} {:>16}", "case", "head alone", "exemplars", "exemplars / head");
+    println!(
+        "{:<22} {:>16} {:>16} {:>16}",
+        "case", "head alone", "exemplars", "exemplars / head"
+    );
     for batch in [1, 32] {
         let head = best_pass(|| {
             black_box(

@@ -14,11 +14,11 @@ use serde::Serialize;
 use sha2::Sha256;
 
 use crate::clock::Timestamp;
-use crate::trajectory::ScoreWindow;
-use crate::{Category, Scores};
 use crate::policy::ladder::{Risk, decay_factor, ladder_index};
 use crate::policy::{Policy, ResponseLevel};
 use crate::signal::{AgeBand, PlayerId};
+use crate::trajectory::ScoreWindow;
+use crate::{Category, Scores};
 
 /// Risk history points kept per player (the trajectory shown in reasons).
 pub const TRAJECTORY_POINTS: usize = 12;
@@ -351,9 +351,10 @@ impl PlayerState {
             + self.reporters.capacity() * std::mem::size_of::<ReporterMark>()
             + self.trajectory.capacity() * std::mem::size_of::<TrajectoryPoint>()
             + self.locale.as_ref().map_or(0, |l| l.len())
-            + self.recent_scores.as_ref().map_or(0, |w| {
-                std::mem::size_of::<ScoreWindow>() + w.heap_bytes()
-            })
+            + self
+                .recent_scores
+                .as_ref()
+                .map_or(0, |w| std::mem::size_of::<ScoreWindow>() + w.heap_bytes())
     }
 }
 

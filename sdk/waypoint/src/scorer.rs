@@ -18,7 +18,9 @@ use arc_swap::ArcSwapOption;
 use serde::Serialize;
 
 use crate::cascade::{RouteHints, combine_tiers, looks_english, wants_deep};
-use crate::model::exemplars::{self, ExemplarFile, ExemplarFileError, ExemplarIndex, ExemplarMatch};
+use crate::model::exemplars::{
+    self, ExemplarFile, ExemplarFileError, ExemplarIndex, ExemplarMatch,
+};
 use crate::model::{DeepTier, DeepTierError, FastModel, ModelError, Runtime, RuntimeError};
 use crate::policy::{ExemplarPolicy, MessageDecision, Policy};
 use crate::text::{Lexicon, LexiconError, LexiconHit, NormalizeOptions, Normalized, normalize};
@@ -434,7 +436,8 @@ impl Scorer {
             .enumerate()
             .map(|(i, (n, (deep, exemplars)))| {
                 let locale = hints.get(i).and_then(|hint| hint.locale);
-                let mut scored = self.assemble(policy, n, fast_of(i), deep, locale, exemplars.as_ref());
+                let mut scored =
+                    self.assemble(policy, n, fast_of(i), deep, locale, exemplars.as_ref());
                 scored.exemplars = exemplars;
                 scored
             })
@@ -468,7 +471,11 @@ impl Scorer {
         let english = deep.is_none() || looks_english(&normalized.text, locale);
         let evidence = combine_tiers(&policy.cascade, model, deep, english);
         let evidence = match exemplars {
-            Some(m) => Some(with_exemplars(evidence.unwrap_or_default(), m, &policy.exemplars)),
+            Some(m) => Some(with_exemplars(
+                evidence.unwrap_or_default(),
+                m,
+                &policy.exemplars,
+            )),
             None => evidence,
         };
         let scores = combine(
@@ -495,7 +502,10 @@ pub fn with_exemplars(model: Scores, m: &ExemplarMatch, policy: &ExemplarPolicy)
     let mut out = model;
     for e in &m.categories {
         let weight = policy.category(e.category).weight;
-        out.set(e.category, exemplars::combine(model.get(e.category), e.evidence, weight));
+        out.set(
+            e.category,
+            exemplars::combine(model.get(e.category), e.evidence, weight),
+        );
     }
     out
 }

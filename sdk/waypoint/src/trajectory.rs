@@ -102,7 +102,11 @@ mod tests {
             let mut values = vec![0.0_f32; n - 1];
             values.push(1.0);
             let expected = (n as f32 - 2.0) / (n as f32 - 1.0).sqrt();
-            assert!((skew(&values) - expected).abs() < 1e-5, "n = {n}: {}", skew(&values));
+            assert!(
+                (skew(&values) - expected).abs() < 1e-5,
+                "n = {n}: {}",
+                skew(&values)
+            );
             // Scale and shift do not change it; mirroring flips its sign.
             let moved: Vec<f32> = values.iter().map(|v| 0.1 + 0.5 * v).collect();
             assert!((skew(&moved) - expected).abs() < 1e-4, "n = {n}");
@@ -135,7 +139,11 @@ mod tests {
             assert!((got - want).abs() <= 1.0 / STEPS, "{recent:?}");
         }
         assert_eq!(window.skewness(Category::Threat, 5), None);
-        assert!(window.skewness(Category::Threat, 4).is_some_and(|s| s.abs() < 0.02));
+        assert!(
+            window
+                .skewness(Category::Threat, 4)
+                .is_some_and(|s| s.abs() < 0.02)
+        );
         // A drift: ten ordinary messages, then two high ones. A two-valued sample with a share p
         // of high values has skew (1 - 2p) / sqrt(p (1 - p)); p = 1/6 gives 4 / sqrt(5).
         let mut drift = ScoreWindow::default();
@@ -143,7 +151,9 @@ mod tests {
             scores.set(Category::Extremism, score);
             drift.push(&scores, 20);
         }
-        let skew = drift.skewness(Category::Extremism, 6).expect("twelve messages");
+        let skew = drift
+            .skewness(Category::Extremism, 6)
+            .expect("twelve messages");
         assert!((skew - 4.0 / 5.0_f32.sqrt()).abs() < 1e-4, "{skew}");
     }
 

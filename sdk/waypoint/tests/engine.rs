@@ -537,13 +537,23 @@ const SLOGAN: &str = "we must secure the existence of our people and a future fo
 
 /// Ten ordinary lines, then the same extremist slogan `high` times, one a minute.
 fn drift_steps(player: &str, high: usize) -> Vec<(f64, Signal)> {
-    let ordinary = ["gg", "nice flank", "who has the flag", "rematch?", "lag again", "ty"];
+    let ordinary = [
+        "gg",
+        "nice flank",
+        "who has the flag",
+        "rematch?",
+        "lag again",
+        "ty",
+    ];
     (0..10)
         .map(|i| ordinary[i % ordinary.len()])
         .chain(std::iter::repeat_n(SLOGAN, high))
         .enumerate()
         .map(|(i, text)| {
-            (i as f64 * 60.0, Signal::Chat(ChatMessage::new(player, text)))
+            (
+                i as f64 * 60.0,
+                Signal::Chat(ChatMessage::new(player, text)),
+            )
         })
         .collect()
 }
@@ -572,11 +582,19 @@ fn a_drift_reaches_review_through_the_skewness_boost_and_uniform_scores_get_none
         !plain.contains(&ResponseLevel::Review),
         "without the statistic three lines stay below review: {plain:?}"
     );
-    assert!(boosted.windows(2).all(|w| w[0] <= w[1]), "graduated: {boosted:?}");
+    assert!(
+        boosted.windows(2).all(|w| w[0] <= w[1]),
+        "graduated: {boosted:?}"
+    );
     // The same slogan on every line: past min_messages but no skew, so exactly the plain ladder.
     let uniform = |policy: &str| {
         let steps = (0..8)
-            .map(|i| (f64::from(i) * 60.0, Signal::Chat(ChatMessage::new("u", SLOGAN))))
+            .map(|i| {
+                (
+                    f64::from(i) * 60.0,
+                    Signal::Chat(ChatMessage::new("u", SLOGAN)),
+                )
+            })
             .collect();
         run(policy, steps)
     };

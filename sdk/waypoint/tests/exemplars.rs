@@ -21,7 +21,10 @@ fn scorer() -> Scorer {
         .encoder_dir(root().join(".cache/waypoint/encoder"))
         .build()
         .expect("scorer builds");
-    assert!(scorer.has_deep_tier(), "run `python3 models/fetch.py` first");
+    assert!(
+        scorer.has_deep_tier(),
+        "run `python3 models/fetch.py` first"
+    );
     scorer
 }
 
@@ -57,14 +60,21 @@ fn golden_policy(params: &Value) -> ExemplarPolicy {
 fn evidence_matches_the_python_reference() {
     let text = std::fs::read_to_string(root().join("models/deep/exemplar_golden.jsonl"))
         .expect("golden file");
-    let mut lines = text.lines().map(|l| serde_json::from_str::<Value>(l).expect("json"));
+    let mut lines = text
+        .lines()
+        .map(|l| serde_json::from_str::<Value>(l).expect("json"));
     let params = lines.next().expect("parameter line");
     let policy = policy(golden_policy(&params["params"]));
     let scorer = scorer();
-    scorer.reload_exemplars(&policy.exemplars).expect("fixture loads");
+    scorer
+        .reload_exemplars(&policy.exemplars)
+        .expect("fixture loads");
     let cases: Vec<Value> = lines.collect();
     assert!(cases.len() >= 5);
-    let texts: Vec<&str> = cases.iter().map(|c| c["text"].as_str().expect("text")).collect();
+    let texts: Vec<&str> = cases
+        .iter()
+        .map(|c| c["text"].as_str().expect("text"))
+        .collect();
     let scored = scorer.score_batch_with(&policy, &texts);
     let mut flagged = 0;
     for (case, s) in cases.iter().zip(&scored) {
@@ -78,12 +88,26 @@ fn evidence_matches_the_python_reference() {
                 .iter()
                 .find(|c| c.category.as_str() == name)
                 .expect("same categories");
-            for (what, value) in [("pos", got.pos), ("neg", got.neg), ("evidence", got.evidence)] {
+            for (what, value) in [
+                ("pos", got.pos),
+                ("neg", got.neg),
+                ("evidence", got.evidence),
+            ] {
                 let w = w[what].as_f64().expect("number") as f32;
-                assert!((value - w).abs() <= 1e-4, "{}: {name}.{what} {value} vs {w}", case["text"]);
+                assert!(
+                    (value - w).abs() <= 1e-4,
+                    "{}: {name}.{what} {value} vs {w}",
+                    case["text"]
+                );
             }
-            assert_eq!(got.nearest.label, w["nearest"]["label"].as_str().expect("label"));
-            assert_eq!(got.nearest.index as u64, w["nearest"]["index"].as_u64().expect("index"));
+            assert_eq!(
+                got.nearest.label,
+                w["nearest"]["label"].as_str().expect("label")
+            );
+            assert_eq!(
+                got.nearest.index as u64,
+                w["nearest"]["index"].as_u64().expect("index")
+            );
             if got.evidence > 0.5 {
                 flagged += 1;
             }
@@ -113,13 +137,22 @@ fn an_edited_exemplar_file_flags_a_message_after_reload_and_a_bad_edit_keeps_the
         ..ExemplarPolicy::default()
     });
     let scorer = scorer();
-    scorer.reload_exemplars(&policy.exemplars).expect("first file loads");
+    scorer
+        .reload_exemplars(&policy.exemplars)
+        .expect("first file loads");
     let message = "the blue van leaves the depot at noon with the package for the mall";
     let before = &scorer.score_batch_with(&policy, &[message])[0];
-    assert_eq!(before.decision.level, ResponseLevel::None, "{:?}", before.scores);
+    assert_eq!(
+        before.decision.level,
+        ResponseLevel::None,
+        "{:?}",
+        before.scores
+    );
 
     write("\"the blue van leaves the depot at noon with the package for the mall crowd\"");
-    scorer.reload_exemplars(&policy.exemplars).expect("edited file loads");
+    scorer
+        .reload_exemplars(&policy.exemplars)
+        .expect("edited file loads");
     let after = &scorer.score_batch_with(&policy, &[message])[0];
     let threat = after
         .exemplars
@@ -129,14 +162,21 @@ fn an_edited_exemplar_file_flags_a_message_after_reload_and_a_bad_edit_keeps_the
     assert!(threat.evidence > 0.9, "{threat:?}");
     assert_eq!(threat.nearest.label, "plan");
     assert!(after.scores.get(Category::Threat) > before.scores.get(Category::Threat) + 0.5);
-    assert_ne!(after.decision.level, ResponseLevel::None, "{:?}", after.scores);
+    assert_ne!(
+        after.decision.level,
+        ResponseLevel::None,
+        "{:?}",
+        after.scores
+    );
 
     std::fs::write(
         &file,
         "version = \"v\"\n[[set]]\ncategory = \"spam\"\nlang = \"en\"\nlabel = \"x\"\nexamples = [\"a\"]\n",
     )
     .expect("write");
-    let err = scorer.reload_exemplars(&policy.exemplars).expect_err("malformed");
+    let err = scorer
+        .reload_exemplars(&policy.exemplars)
+        .expect_err("malformed");
     assert!(err.to_string().contains(":3:12:"), "{err}");
     let kept = &scorer.score_batch_with(&policy, &[message])[0];
     assert_eq!(kept.scores, after.scores, "the old set stays in force");
@@ -157,7 +197,10 @@ fn a_missing_exemplar_file_is_a_declared_degraded_mode() {
         .expect("a missing file is not an error");
     match scorer.health() {
         Health::Degraded { reasons } => {
-            assert!(reasons.iter().any(|r| r.contains("none.toml")), "{reasons:?}")
+            assert!(
+                reasons.iter().any(|r| r.contains("none.toml")),
+                "{reasons:?}"
+            )
         }
         Health::Ready => panic!("must be declared degraded"),
     }

@@ -99,7 +99,9 @@ pub(super) fn parse_exemplars(
             if !(1..=MAX_TOP_K).contains(&k) {
                 return Err(invalid(
                     v.span(),
-                    format!("exemplars.top_k = {k} is out of range: it must be in [1, {MAX_TOP_K}]"),
+                    format!(
+                        "exemplars.top_k = {k} is out of range: it must be in [1, {MAX_TOP_K}]"
+                    ),
                 ));
             }
             k as usize
@@ -149,7 +151,13 @@ fn params(
         }
     };
     Ok(EvidenceParams {
-        min_similarity: value(&raw.min_similarity, "min_similarity", -1.0, 1.0, base.min_similarity)?,
+        min_similarity: value(
+            &raw.min_similarity,
+            "min_similarity",
+            -1.0,
+            1.0,
+            base.min_similarity,
+        )?,
         slope: value(&raw.slope, "slope", 0.0, 1000.0, base.slope)?,
         offset: value(&raw.offset, "offset", -2.0, 2.0, base.offset)?,
         weight: value(&raw.weight, "weight", 0.0, 1.0, base.weight)?,

@@ -18,7 +18,6 @@ use std::path::Path;
 
 pub use cascade::{CascadeMode, CascadePolicy, CombineRule};
 pub use exemplars::ExemplarPolicy;
-pub use trajectory::TrajectoryPolicy;
 pub use help::{BandSelector, HelpDirectory, HelpEntry};
 pub use message::{MessageDecision, Reason, ResponseLevel};
 pub use parse::PolicyError;
@@ -26,6 +25,7 @@ pub use settings::{
     AccumulatedThresholds, AgeBandPolicy, AgeBands, BehaviourPolicy, Cooldowns, LadderPolicy,
     OutcomePolicy, ReportPolicy, RiskPolicy,
 };
+pub use trajectory::TrajectoryPolicy;
 
 use crate::referral::ReferralConfig;
 use crate::signal::AgeBand;

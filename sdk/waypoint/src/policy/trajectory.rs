@@ -69,7 +69,10 @@ pub(super) fn parse_trajectory(
         Some(s) if (lo..=hi).contains(s.get_ref()) => Ok(*s.get_ref() as usize),
         Some(s) => Err(invalid(
             s.span(),
-            format!("trajectory.{name} = {} is out of range: it must be in [{lo}, {hi}]", s.get_ref()),
+            format!(
+                "trajectory.{name} = {} is out of range: it must be in [{lo}, {hi}]",
+                s.get_ref()
+            ),
         )),
     };
     let float = |v: &Option<Spanned<f64>>, name: &str, lo: f64, hi: f64, default: f32| match v {
@@ -77,14 +80,26 @@ pub(super) fn parse_trajectory(
         Some(s) if (lo..=hi).contains(s.get_ref()) => Ok(*s.get_ref() as f32),
         Some(s) => Err(invalid(
             s.span(),
-            format!("trajectory.{name} = {} is out of range: it must be in [{lo}, {hi}]", s.get_ref()),
+            format!(
+                "trajectory.{name} = {} is out of range: it must be in [{lo}, {hi}]",
+                s.get_ref()
+            ),
         )),
     };
     let window = int(&raw.window, "window", 3, MAX_WINDOW as i64, d.window)?;
-    let min_messages = int(&raw.min_messages, "min_messages", 3, window as i64, d.min_messages.min(window))?;
+    let min_messages = int(
+        &raw.min_messages,
+        "min_messages",
+        3,
+        window as i64,
+        d.min_messages.min(window),
+    )?;
     let mut categories = Vec::new();
     for name in raw.categories.iter().flatten() {
-        match Category::ALL.into_iter().find(|c| c.as_str() == name.get_ref()) {
+        match Category::ALL
+            .into_iter()
+            .find(|c| c.as_str() == name.get_ref())
+        {
             Some(c) if !categories.contains(&c) => categories.push(c),
             Some(_) => {}
             None => {
@@ -101,7 +116,13 @@ pub(super) fn parse_trajectory(
     Ok(TrajectoryPolicy {
         window,
         min_messages,
-        skew_threshold: float(&raw.skew_threshold, "skew_threshold", 0.0, 20.0, d.skew_threshold)?,
+        skew_threshold: float(
+            &raw.skew_threshold,
+            "skew_threshold",
+            0.0,
+            20.0,
+            d.skew_threshold,
+        )?,
         risk_boost: float(&raw.risk_boost, "risk_boost", 0.0, 10.0, d.risk_boost)?,
         categories,
     })

@@ -107,7 +107,10 @@ impl ExemplarFile {
             message,
         };
         if raw.version.get_ref().trim().is_empty() {
-            return Err(invalid(raw.version.span(), "version must not be empty".into()));
+            return Err(invalid(
+                raw.version.span(),
+                "version must not be empty".into(),
+            ));
         }
         let sets = raw
             .set
@@ -155,7 +158,9 @@ fn validate_set(
     if !(is_code || lang == "any") {
         return Err(invalid(
             set.lang.span(),
-            format!("lang = \"{lang}\" must be a lower-case ISO 639 code (\"en\", \"nl\") or \"any\""),
+            format!(
+                "lang = \"{lang}\" must be a lower-case ISO 639 code (\"en\", \"nl\") or \"any\""
+            ),
         ));
     }
     if set.label.get_ref().trim().is_empty() {
@@ -170,7 +175,10 @@ fn validate_set(
     let mut examples = Vec::with_capacity(set.examples.get_ref().len());
     for example in set.examples.into_inner() {
         if example.get_ref().trim().is_empty() {
-            return Err(invalid(example.span(), "an example must not be empty".into()));
+            return Err(invalid(
+                example.span(),
+                "an example must not be empty".into(),
+            ));
         }
         examples.push(example.into_inner());
     }
@@ -216,7 +224,9 @@ mod tests {
 
     #[test]
     fn an_unknown_category_is_rejected_at_its_value() {
-        let e = err("version = \"1\"\n[[set]]\ncategory = \"spam\"\nlang = \"en\"\nlabel = \"g\"\nexamples = [\"a\"]\n");
+        let e = err(
+            "version = \"1\"\n[[set]]\ncategory = \"spam\"\nlang = \"en\"\nlabel = \"g\"\nexamples = [\"a\"]\n",
+        );
         assert_eq!(at(&e), Some((3, 12)), "{e}");
         assert!(e.to_string().starts_with("x.toml:3:12: "), "{e}");
     }
@@ -225,16 +235,25 @@ mod tests {
     fn empty_examples_and_bad_lang_are_rejected_with_positions() {
         let e = err(&format!("version = \"1\"\n{SET}examples = []\n"));
         assert_eq!(at(&e), Some((6, 12)), "{e}");
-        let e = err(&format!("version = \"1\"\n{SET}examples = [\"a\", \"  \"]\n"));
+        let e = err(&format!(
+            "version = \"1\"\n{SET}examples = [\"a\", \"  \"]\n"
+        ));
         assert_eq!(at(&e), Some((6, 18)), "{e}");
-        let e = err("version = \"1\"\n[[set]]\ncategory = \"hate\"\nlang = \"English\"\nlabel = \"g\"\nexamples = [\"a\"]\n");
+        let e = err(
+            "version = \"1\"\n[[set]]\ncategory = \"hate\"\nlang = \"English\"\nlabel = \"g\"\nexamples = [\"a\"]\n",
+        );
         assert_eq!(at(&e), Some((4, 8)), "{e}");
     }
 
     #[test]
     fn missing_version_unknown_keys_and_bad_syntax_are_errors() {
-        assert!(matches!(err(&format!("{SET}examples = [\"a\"]\n")), ExemplarFileError::Syntax { .. }));
-        let e = err(&format!("version = \"1\"\n{SET}examples = [\"a\"]\nweight = 2\n"));
+        assert!(matches!(
+            err(&format!("{SET}examples = [\"a\"]\n")),
+            ExemplarFileError::Syntax { .. }
+        ));
+        let e = err(&format!(
+            "version = \"1\"\n{SET}examples = [\"a\"]\nweight = 2\n"
+        ));
         assert_eq!(at(&e).map(|p| p.0), Some(7), "{e}");
         let e = err("version = \"1\"\n[[set]\n");
         assert_eq!(at(&e).map(|p| p.0), Some(2), "{e}");

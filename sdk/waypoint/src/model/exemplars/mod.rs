@@ -13,7 +13,7 @@
 
 pub mod format;
 
-use ndarray::{Array2, ArrayView2, Axis, s};
+use ndarray::{Array2, ArrayView1, Axis, s};
 use serde::Serialize;
 
 pub use format::{ExemplarClass, ExemplarFile, ExemplarFileError, ExemplarSet};
@@ -134,7 +134,10 @@ impl ExemplarIndex {
         for (set_index, set) in file.sets.iter().enumerate() {
             for index in 0..set.examples.len() {
                 if let Some(embedding) = next.next() {
-                    let entry = Entry { set: set_index, index };
+                    let entry = Entry {
+                        set: set_index,
+                        index,
+                    };
                     rows.push((class_slot(set.class), entry, embedding));
                 }
             }
@@ -149,7 +152,11 @@ impl ExemplarIndex {
         }
         let mut entries = Vec::with_capacity(rows.len());
         for (row, (_, entry, embedding)) in rows.into_iter().enumerate() {
-            let norm = embedding.iter().map(|x| f64::from(*x).powi(2)).sum::<f64>().sqrt();
+            let norm = embedding
+                .iter()
+                .map(|x| f64::from(*x).powi(2))
+                .sum::<f64>()
+                .sqrt();
             if norm > 0.0 {
                 for (out, x) in matrix.row_mut(row).iter_mut().zip(embedding.iter()) {
                     *out = (f64::from(*x) / norm) as f32;
@@ -189,28 +196,35 @@ impl ExemplarIndex {
     /// whole batch, then the top-k means per category.
     pub fn score(&self, embeddings: &[Embedding], policy: &ExemplarPolicy) -> Vec<ExemplarMatch> {
         let messages = unit_rows(embeddings);
+        if messages.nrows() == 1 {
+            // One message: a matrix-vector product (the general product is slower for one row).
+            let sims = self.matrix.dot(&messages.row(0));
+            return vec![self.match_row(sims.view(), policy)];
+        }
         let similarities = messages.dot(&self.matrix.t());
         similarities
             .axis_iter(Axis(0))
-            .map(|row| self.match_row(row.view(), policy))
+            .map(|row| self.match_row(row, policy))
             .collect()
     }
 
-    fn match_row(&self, row: ndarray::ArrayView1<'_, f32>, policy: &ExemplarPolicy) -> ExemplarMatch {
-        let row = row.insert_axis(Axis(0));
-        let neg = top_k_mean(row.slice(s![.., self.ranges[COMMON].clone()]), policy.top_k);
+    fn match_row(&self, row: ArrayView1<'_, f32>, policy: &ExemplarPolicy) -> ExemplarMatch {
+        let neg = top_k_mean(row.slice(s![self.ranges[COMMON].clone()]), policy.top_k);
         let categories = Category::ALL
             .into_iter()
             .filter(|c| !self.ranges[c.index()].is_empty())
             .map(|category| {
                 let range = self.ranges[category.index()].clone();
-                let sims = row.slice(s![0, range.clone()]);
-                let pos = top_k_mean(row.slice(s![.., range.clone()]), policy.top_k);
+                let sims = row.slice(s![range.clone()]);
+                let pos = top_k_mean(sims, policy.top_k);
                 let params = policy.category(category);
-                let (best, similarity) = sims
-                    .iter()
-                    .enumerate()
-                    .fold((0, f32::NEG_INFINITY), |acc, (i, &v)| if v > acc.1 { (i, v) } else { acc });
+                let (best, similarity) =
+                    sims.iter()
+                        .enumerate()
+                        .fold(
+                            (0, f32::NEG_INFINITY),
+                            |acc, (i, &v)| if v > acc.1 { (i, v) } else { acc },
+                        );
                 CategoryEvidence {
                     category,
                     pos,
@@ -242,7 +256,11 @@ impl ExemplarIndex {
 fn unit_rows(embeddings: &[Embedding]) -> Array2<f32> {
     let mut out = Array2::<f32>::zeros((embeddings.len(), EMBEDDING_DIM));
     for (mut row, embedding) in out.axis_iter_mut(Axis(0)).zip(embeddings) {
-        let norm = embedding.iter().map(|x| f64::from(*x).powi(2)).sum::<f64>().sqrt();
+        let norm = embedding
+            .iter()
+            .map(|x| f64::from(*x).powi(2))
+            .sum::<f64>()
+            .sqrt();
         if norm > 0.0 {
             for (o, x) in row.iter_mut().zip(embedding.iter()) {
                 *o = (f64::from(*x) / norm) as f32;
@@ -252,14 +270,16 @@ fn unit_rows(embeddings: &[Embedding]) -> Array2<f32> {
     out
 }
 
-/// Mean of the `min(top_k, n)` largest values of a one-row view (0 for an empty row).
-fn top_k_mean(row: ArrayView2<'_, f32>, top_k: usize) -> f32 {
+/// Mean of the `min(top_k, n)` largest values (0 for none).
+fn top_k_mean(row: ArrayView1<'_, f32>, top_k: usize) -> f32 {
     let mut values: Vec<f32> = row.iter().copied().collect();
     if values.is_empty() {
         return 0.0;
     }
     let k = top_k.clamp(1, values.len());
-    values.sort_unstable_by(|a, b| b.total_cmp(a));
+    if k < values.len() {
+        values.select_nth_unstable_by(k - 1, |a, b| b.total_cmp(a));
+    }
     values[..k].iter().sum::<f32>() / k as f32
 }
 
@@ -316,11 +336,20 @@ mod tests {
     fn pos_neg_and_evidence_follow_the_formula() {
         // Extremism exemplars along axis 0 at cosines 1, 0.8, 0.6 to the message; common ones at
         // 0.3 and 0.1.
-        let embeddings = [axis(0, 10, 0.3), axis(0, 11, 0.1), axis(0, 1, 1.0), axis(0, 2, 0.8), axis(0, 3, 0.6)];
+        let embeddings = [
+            axis(0, 10, 0.3),
+            axis(0, 11, 0.1),
+            axis(0, 1, 1.0),
+            axis(0, 2, 0.8),
+            axis(0, 3, 0.6),
+        ];
         let index = ExemplarIndex::from_embeddings(file(), &embeddings).expect("five rows");
         let mut message = [0.0_f32; EMBEDDING_DIM];
         message[0] = 2.0; // not unit: the index normalises
-        let policy = ExemplarPolicy { top_k: 2, ..ExemplarPolicy::default() };
+        let policy = ExemplarPolicy {
+            top_k: 2,
+            ..ExemplarPolicy::default()
+        };
         let m = &index.score(&[message], &policy)[0];
         assert_eq!(m.version, "t1");
         assert_eq!(m.categories.len(), 1);
@@ -330,15 +359,31 @@ mod tests {
         let p = policy.category(Category::Extremism);
         let expected = 1.0 / (1.0 + (-(p.slope * (0.9 - 0.2 - p.offset))).exp());
         assert!((e.evidence - expected).abs() < 1e-5, "{e:?}");
-        assert_eq!((e.nearest.label.as_str(), e.nearest.index, e.nearest.text.as_str()), ("glory", 0, "x0"));
+        assert_eq!(
+            (
+                e.nearest.label.as_str(),
+                e.nearest.index,
+                e.nearest.text.as_str()
+            ),
+            ("glory", 0, "x0")
+        );
         assert!(m.get(Category::Threat).is_none());
     }
 
     #[test]
     fn below_min_similarity_there_is_no_evidence_and_k_is_capped_by_the_count() {
-        let embeddings = [axis(0, 10, 0.3), axis(0, 11, 0.1), axis(0, 1, 0.4), axis(0, 2, 0.2), axis(0, 3, 0.0)];
+        let embeddings = [
+            axis(0, 10, 0.3),
+            axis(0, 11, 0.1),
+            axis(0, 1, 0.4),
+            axis(0, 2, 0.2),
+            axis(0, 3, 0.0),
+        ];
         let index = ExemplarIndex::from_embeddings(file(), &embeddings).expect("five rows");
-        let policy = ExemplarPolicy { top_k: 10, ..ExemplarPolicy::default() };
+        let policy = ExemplarPolicy {
+            top_k: 10,
+            ..ExemplarPolicy::default()
+        };
         let e = index.score(&[axis(0, 5, 1.0)], &policy)[0].categories[0].clone();
         assert!((e.pos - 0.2).abs() < 1e-5, "mean of all three: {e:?}");
         assert!((e.neg - 0.2).abs() < 1e-5, "mean of both: {e:?}");
