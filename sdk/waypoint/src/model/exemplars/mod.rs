@@ -1,6 +1,6 @@
 //! Example-based detection: a message's deep-tier embedding compared with example statements of
 //! the rare categories and of ordinary chat (the `common` class), read from an exemplar file
-//! ([`format`]). T&S teams extend detection by adding examples, without retraining.
+//! ([`format`](mod@format)). T&S teams extend detection by adding examples, without retraining.
 //!
 //! Per category c with exemplars: `pos_c` is the mean of the top-k cosine similarities to the
 //! category's exemplars (k = min(top_k, count)), `neg` the same over the `common` exemplars
