@@ -8,6 +8,10 @@
 //! Run with `cargo bench -p waypoint --bench deep` after `python3 models/fetch.py`. Criterion
 //! measures each case; a summary table then prints messages per second, per-message time and
 //! the deep/fast ratio. Without `models/fast/fast.onnx` only the deep tier is measured.
+//!
+//! Last, the exemplar path's cost per message (similarities against a matrix of 1,500 exemplars,
+//! top-k per category, evidence) at batch 1 and 32, next to the head alone on the same
+//! embeddings: the extra cost exemplars add to the deep tier.
 
 use std::hint::black_box;
 #[path = "support/mod.rs"]
@@ -21,8 +25,10 @@ use std::time::Duration;
 
 use criterion::{Criterion, Throughput};
 use support::{best_pass, corpus, workspace_root};
+use waypoint::model::exemplars::{ExemplarFile, ExemplarIndex};
 use waypoint::model::runtime::Runtime;
-use waypoint::model::{DeepEncoder, DeepTier, FastModel};
+use waypoint::model::{DeepEncoder, DeepTier, EMBEDDING_DIM, Embedding, FastModel};
+use waypoint::policy::ExemplarPolicy;
 use waypoint::text::{NormalizeOptions, normalize};
 
 const CORPUS_LINES: usize = 256;
@@ -176,4 +182,86 @@ fn main() {
         n / tokenize_time.as_secs_f64(),
         tokenize_time.as_secs_f64() / n * 1e6
     );
+    let embeddings = tier.embed(&texts).unwrap_or_default();
+    exemplar_cost(&tier, &embeddings);
+}
+
+/// Exemplars in the synthetic matrix: about the size of a well-filled exemplar file.
+const SYNTHETIC_EXEMPLARS: usize = 1500;
+
+/// A synthetic exemplar file (four rare-category sets and a common set) with deterministic
+/// pseudo-random embeddings: the cost depends only on the matrix size.
+fn synthetic_index() -> Option<ExemplarIndex> {
+    let classes = ["insult", "hate", "threat", "extremism", "common"];
+    let per_set = SYNTHETIC_EXEMPLARS / classes.len();
+    let mut source = String::from("version = \"bench\"\n");
+    for class in classes {
+        let examples: Vec<String> = (0..per_set).map(|i| format!("\"{class} {i}\"")).collect();
+        source.push_str(&format!(
+            "[[set]]\ncategory = \"{class}\"\nlang = \"en\"\nlabel = \"b\"\nexamples = [{}]\n",
+            examples.join(", ")
+        ));
+    }
+    let file = ExemplarFile::parse(&source, "<bench>").ok()?;
+    let mut state = 0x9e37_79b9_7f4a_7c15_u64;
+    let rows: Vec<Embedding> = (0..file.len())
+        .map(|_| {
+            let mut e = [0.0_f32; EMBEDDING_DIM];
+            for x in &mut e {
+                state = state
+                    .wrapping_mul(6_364_136_223_846_793_005)
+                    .wrapping_add(1);
+                *x = ((state >> 40) as f32 / (1_u64 << 24) as f32) - 0.5;
+            }
+            e
+        })
+        .collect();
+    ExemplarIndex::from_embeddings(file, &rows).ok()
+}
+
+fn exemplar_cost(tier: &DeepTier, embeddings: &[Embedding]) {
+    let Some(index) = synthetic_index() else {
+        println!("exemplar path not measured: the synthetic exemplar file did not build");
+        return;
+    };
+    if embeddings.is_empty() {
+        println!("exemplar path not measured: no embeddings");
+        return;
+    }
+    let policy = ExemplarPolicy::default();
+    let n = embeddings.len() as f64;
+    println!(
+        "\nExemplar path, {} exemplars, on the same {} embeddings (one thread)",
+        index.len(),
+        embeddings.len()
+    );
+    println!(
+        "{:<22} {:>16} {:>16} {:>16}",
+        "case", "head alone", "exemplars", "exemplars / head"
+    );
+    for batch in [1, 32] {
+        let head = best_pass(|| {
+            black_box(
+                embeddings
+                    .chunks(batch)
+                    .map(|c| tier.head().score(c).map(|s| s.len()).unwrap_or(0))
+                    .sum::<usize>(),
+            );
+        });
+        let exemplars = best_pass(|| {
+            black_box(
+                embeddings
+                    .chunks(batch)
+                    .map(|c| index.score(c, &policy).len())
+                    .sum::<usize>(),
+            );
+        });
+        println!(
+            "{:<22} {:>13.1} µs {:>13.1} µs {:>15.2}x",
+            format!("batch {batch}, per message"),
+            head.as_secs_f64() / n * 1e6,
+            exemplars.as_secs_f64() / n * 1e6,
+            exemplars.as_secs_f64() / head.as_secs_f64()
+        );
+    }
 }

@@ -14,14 +14,19 @@
 mod inline;
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
+use arc_swap::ArcSwapOption;
 use serde::Serialize;
 
 pub use inline::InlineScore;
 
 use crate::cascade::{RouteHints, combine_tiers, looks_english, wants_deep};
+use crate::model::exemplars::{
+    self, ExemplarFile, ExemplarFileError, ExemplarIndex, ExemplarMatch,
+};
 use crate::model::{DeepTier, DeepTierError, FastModel, ModelError, Runtime, RuntimeError};
-use crate::policy::{MessageDecision, Policy};
+use crate::policy::{ExemplarPolicy, MessageDecision, Policy};
 use crate::text::{Lexicon, LexiconError, LexiconHit, NormalizeOptions, Normalized, normalize};
 use crate::{Category, Scores};
 
@@ -41,6 +46,29 @@ pub enum ScorerBuildError {
     /// The lexicon files exist but are malformed.
     #[error(transparent)]
     Lexicon(#[from] LexiconError),
+    /// The policy's exemplar file exists but is malformed.
+    #[error(transparent)]
+    Exemplars(#[from] ExemplarFileError),
+}
+
+/// Errors (re)loading the exemplar file named by a policy.
+#[derive(Debug, thiserror::Error)]
+pub enum ExemplarLoadError {
+    /// The file does not exist.
+    #[error("exemplar file {0} is missing")]
+    Missing(PathBuf),
+    /// The file is unreadable or malformed.
+    #[error(transparent)]
+    File(#[from] ExemplarFileError),
+    /// The deep tier is not loaded, so there is nothing to embed the exemplars with.
+    #[error("the deep tier is not loaded; exemplars need its encoder")]
+    NoDeepTier,
+    /// Embedding the exemplars failed.
+    #[error("embedding the exemplars failed: {0}")]
+    Embed(#[from] DeepTierError),
+    /// The embeddings did not match the file.
+    #[error(transparent)]
+    Index(#[from] exemplars::ExemplarIndexError),
 }
 
 /// Whether the scorer runs with everything it was meant to have.
@@ -149,18 +177,29 @@ impl ScorerBuilder {
             }
         };
 
-        Ok(Scorer {
+        let mut scorer = Scorer {
             normalize: self.normalize,
             lexicon,
             fast,
             deep,
+            exemplars: ArcSwapOption::empty(),
+            models_dir,
             policy: self.policy.unwrap_or_default(),
-            health: if degraded.is_empty() {
-                Health::Ready
-            } else {
-                Health::Degraded { reasons: degraded }
-            },
-        })
+            health: Health::Ready,
+        };
+        if scorer.deep.is_some() && scorer.policy.exemplars.enabled {
+            match scorer.reload_exemplars(&scorer.policy.exemplars) {
+                Ok(()) => {}
+                Err(ExemplarLoadError::File(e)) => return Err(e.into()),
+                Err(reason) => degraded.push(format!("exemplars unavailable: {reason}")),
+            }
+        }
+        scorer.health = if degraded.is_empty() {
+            Health::Ready
+        } else {
+            Health::Degraded { reasons: degraded }
+        };
+        Ok(scorer)
     }
 }
 
@@ -213,6 +252,9 @@ pub struct MessageScore {
     /// Deep-tier probabilities; `None` when the deep tier did not run for this message (inline
     /// path, not selected by `[cascade]`, or unavailable).
     pub deep: Option<Scores>,
+    /// Exemplar evidence (per category: similarities, evidence, nearest exemplar); `None` when
+    /// the deep tier did not embed this message or no exemplars are loaded.
+    pub exemplars: Option<ExemplarMatch>,
     /// Lexicon entries found in the message.
     pub lexicon: Vec<LexiconHit>,
     /// Model evidence (the tiers combined by `[cascade]`) and lexicon evidence combined, per category.
@@ -228,6 +270,9 @@ pub struct Scorer {
     lexicon: Lexicon,
     fast: Option<FastModel>,
     deep: Option<DeepTier>,
+    /// The embedded exemplars; swapped whole on policy reload.
+    exemplars: ArcSwapOption<ExemplarIndex>,
+    models_dir: PathBuf,
     policy: Policy,
     health: Health,
 }
@@ -268,6 +313,43 @@ impl Scorer {
         self.deep.is_some()
     }
 
+    /// The exemplars in use, when loaded.
+    pub fn exemplars(&self) -> Option<Arc<ExemplarIndex>> {
+        self.exemplars.load_full()
+    }
+
+    /// Reads the exemplar file `policy` names (relative to the models directory), embeds every
+    /// exemplar with the deep tier's encoder and swaps the new set in. On error the current set
+    /// stays. Slow (one encoder run per exemplar): call it off the game thread. A disabled
+    /// policy section unloads the exemplars.
+    pub fn reload_exemplars(&self, policy: &ExemplarPolicy) -> Result<(), ExemplarLoadError> {
+        if !policy.enabled {
+            self.exemplars.store(None);
+            return Ok(());
+        }
+        let deep = self.deep.as_ref().ok_or(ExemplarLoadError::NoDeepTier)?;
+        let path = self.models_dir.join(&policy.file);
+        if !path.is_file() {
+            return Err(ExemplarLoadError::Missing(path));
+        }
+        let file = ExemplarFile::from_file(&path)?;
+        let normalized: Vec<Normalized> = ExemplarIndex::texts(&file)
+            .into_iter()
+            .map(|t| normalize(t, &self.normalize))
+            .collect();
+        let texts: Vec<&str> = normalized.iter().map(|n| n.text.as_str()).collect();
+        let embeddings = deep.embed(&texts)?;
+        let index = ExemplarIndex::from_embeddings(file, &embeddings)?;
+        log::info!(
+            "exemplars {} loaded: {} examples from {}",
+            index.version(),
+            index.len(),
+            path.display()
+        );
+        self.exemplars.store(Some(Arc::new(index)));
+        Ok(())
+    }
+
     /// Scores one message inline with the scorer's own policy: fast tier and lexicon only.
     pub fn score(&self, text: &str) -> MessageScore {
         self.score_with(&self.policy, text)
@@ -278,7 +360,7 @@ impl Scorer {
     pub fn score_with(&self, policy: &Policy, text: &str) -> MessageScore {
         let normalized = normalize(text, &self.normalize);
         let fast = self.fast_inline(&normalized.text);
-        self.assemble(policy, normalized, fast, None, None)
+        self.assemble(policy, normalized, fast, None, None, None)
     }
 
     /// Scores a batch of messages with the scorer's own policy, running the cascade; one result
@@ -316,6 +398,7 @@ impl Scorer {
         });
         let fast_of = |i: usize| fast_scores.as_ref().and_then(|all| all.get(i).copied());
         let mut deep_scores: Vec<Option<Scores>> = vec![None; normalized.len()];
+        let mut exemplar_matches: Vec<Option<ExemplarMatch>> = vec![None; normalized.len()];
         if let Some(deep) = &self.deep {
             let chosen: Vec<usize> = (0..normalized.len())
                 .filter(|&i| {
@@ -330,21 +413,41 @@ impl Scorer {
                 .map(|&i| normalized[i].text.as_str())
                 .collect();
             // A deep-tier failure leaves those messages with fast-tier evidence only.
-            if let Ok(scores) = deep.score(&inputs) {
-                for (i, s) in chosen.into_iter().zip(scores) {
+            if let Ok(embeddings) = deep.embed(&inputs)
+                && let Ok(scores) = deep.head().score(&embeddings)
+            {
+                let matches = self.match_exemplars(policy, &embeddings);
+                for (n, (i, s)) in chosen.into_iter().zip(scores).enumerate() {
                     deep_scores[i] = Some(s);
+                    exemplar_matches[i] = matches.as_ref().and_then(|m| m.get(n).cloned());
                 }
             }
         }
         normalized
             .into_iter()
-            .zip(deep_scores)
+            .zip(deep_scores.into_iter().zip(exemplar_matches))
             .enumerate()
-            .map(|(i, (n, deep))| {
+            .map(|(i, (n, (deep, exemplars)))| {
                 let locale = hints.get(i).and_then(|hint| hint.locale);
-                self.assemble(policy, n, fast_of(i), deep, locale)
+                let mut scored =
+                    self.assemble(policy, n, fast_of(i), deep, locale, exemplars.as_ref());
+                scored.exemplars = exemplars;
+                scored
             })
             .collect()
+    }
+
+    fn match_exemplars(
+        &self,
+        policy: &Policy,
+        embeddings: &[crate::model::Embedding],
+    ) -> Option<Vec<ExemplarMatch>> {
+        if !policy.exemplars.enabled {
+            return None;
+        }
+        let index = self.exemplars.load();
+        let index = index.as_ref()?;
+        Some(index.score(embeddings, &policy.exemplars))
     }
 
     fn assemble(
@@ -354,11 +457,20 @@ impl Scorer {
         model: Option<Scores>,
         deep: Option<Scores>,
         locale: Option<&str>,
+        exemplars: Option<&ExemplarMatch>,
     ) -> MessageScore {
         let lexicon = self.lexicon_inline(&normalized);
         // Only matters when the deep tier ran; the inline path skips the language guess.
         let english = deep.is_none() || looks_english(&normalized.text, locale);
         let evidence = combine_tiers(&policy.cascade, model, deep, english);
+        let evidence = match exemplars {
+            Some(m) => Some(with_exemplars(
+                evidence.unwrap_or_default(),
+                m,
+                &policy.exemplars,
+            )),
+            None => evidence,
+        };
         let scores = combine(
             evidence.unwrap_or_default(),
             &lexicon,
@@ -369,11 +481,26 @@ impl Scorer {
             normalized,
             model,
             deep,
+            exemplars: None,
             lexicon,
             scores,
             decision,
         }
     }
+}
+
+/// Folds each category's exemplar evidence into the model probability (see
+/// [`exemplars::combine`]).
+pub fn with_exemplars(model: Scores, m: &ExemplarMatch, policy: &ExemplarPolicy) -> Scores {
+    let mut out = model;
+    for e in &m.categories {
+        let weight = policy.category(e.category).weight;
+        out.set(
+            e.category,
+            exemplars::combine(model.get(e.category), e.evidence, weight),
+        );
+    }
+    out
 }
 
 /// Combines model probabilities with lexicon hits as independent evidence (noisy-OR):

@@ -532,3 +532,72 @@ fn a_watched_policy_file_is_swapped_in_and_a_broken_edit_keeps_the_old_one() {
     );
     engine.shutdown(WAIT).expect("shutdown");
 }
+
+const SLOGAN: &str = "we must secure the existence of our people and a future for white children";
+
+/// Ten ordinary lines, then the same extremist slogan `high` times, one a minute.
+fn drift_steps(player: &str, high: usize) -> Vec<(f64, Signal)> {
+    let ordinary = [
+        "gg",
+        "nice flank",
+        "who has the flag",
+        "rematch?",
+        "lag again",
+        "ty",
+    ];
+    (0..10)
+        .map(|i| ordinary[i % ordinary.len()])
+        .chain(std::iter::repeat_n(SLOGAN, high))
+        .enumerate()
+        .map(|(i, text)| {
+            (
+                i as f64 * 60.0,
+                Signal::Chat(ChatMessage::new(player, text)),
+            )
+        })
+        .collect()
+}
+
+const DRIFT_POLICY: &str = r#"
+version = "drift-test"
+accumulated.extremism = { floor = 0.4, nudge = 1.0, help = 2.0, review = 3.0 }
+cooldown = { nudge_secs = 1, help_secs = 1, review_secs = 1 }
+"#;
+
+#[test]
+fn a_drift_reaches_review_through_the_skewness_boost_and_uniform_scores_get_none() {
+    let with = format!(
+        "{DRIFT_POLICY}trajectory = {{ window = 20, min_messages = 6, skew_threshold = 1.5, \
+         min_high = 1, risk_boost = 1.0, categories = [\"extremism\"] }}\n"
+    );
+    let without = format!("{DRIFT_POLICY}trajectory = {{ enabled = false }}\n");
+    let run = |policy: &str, steps: Vec<(f64, Signal)>| {
+        let clock = SimulatedClock::new();
+        let engine = engine_with(policy, &clock);
+        levels(&replay(&engine, &clock, steps))
+    };
+    let boosted = run(&with, drift_steps("drift", 3));
+    let plain = run(&without, drift_steps("drift", 3));
+    assert_eq!(boosted.last(), Some(&ResponseLevel::Review), "{boosted:?}");
+    assert!(
+        !plain.contains(&ResponseLevel::Review),
+        "without the statistic three lines stay below review: {plain:?}"
+    );
+    assert!(
+        boosted.windows(2).all(|w| w[0] <= w[1]),
+        "graduated: {boosted:?}"
+    );
+    // The same slogan on every line: past min_messages but no skew, so exactly the plain ladder.
+    let uniform = |policy: &str| {
+        let steps = (0..8)
+            .map(|i| {
+                (
+                    f64::from(i) * 60.0,
+                    Signal::Chat(ChatMessage::new("u", SLOGAN)),
+                )
+            })
+            .collect();
+        run(policy, steps)
+    };
+    assert_eq!(uniform(&with), uniform(&without));
+}

@@ -6,6 +6,7 @@ use std::path::PathBuf;
 use clap::Args;
 use indicatif::{ProgressBar, ProgressStyle};
 use serde::Serialize;
+use waypoint::model::exemplars::ExemplarMatch;
 use waypoint::policy::Reason;
 use waypoint::text::{Change, LexiconHit};
 use waypoint::{Health, MessageScore, Policy, ResponseLevel, Scorer, Scores};
@@ -40,6 +41,10 @@ struct Output<'a> {
     /// Deep-tier probabilities, for the messages `[cascade]` sent to the deep tier.
     #[serde(skip_serializing_if = "Option::is_none")]
     deep: Option<Scores>,
+    /// Exemplar evidence (per category: pos, neg, evidence, nearest exemplar), for the messages
+    /// the deep tier embedded while exemplars are loaded.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    exemplars: Option<&'a ExemplarMatch>,
     lexicon: &'a [LexiconHit],
     response: ResponseLevel,
     reasons: &'a [Reason],
@@ -53,6 +58,7 @@ impl<'a> From<&'a MessageScore> for Output<'a> {
             normalized: &m.normalized.text,
             scores: m.scores,
             deep: m.deep,
+            exemplars: m.exemplars.as_ref(),
             lexicon: &m.lexicon,
             response: m.decision.level,
             reasons: &m.decision.reasons,

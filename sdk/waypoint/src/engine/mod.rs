@@ -187,10 +187,22 @@ impl Shared {
     }
 
     /// Reads, validates and swaps in a policy file, counting the outcome.
+    /// Re-reads and re-embeds the exemplar file the new policy names, before the policy takes
+    /// effect; a missing or bad file keeps the current exemplars and says why in the log.
+    fn reload_exemplars(&self, policy: &Policy) {
+        if !self.scorer.has_deep_tier() {
+            return;
+        }
+        if let Err(e) = self.scorer.reload_exemplars(&policy.exemplars) {
+            log::warn!("policy reload: exemplars kept as they were: {e}");
+        }
+    }
+
     fn reload_policy(&self, path: &Path) -> Result<Arc<Policy>, PolicyError> {
         match Policy::from_file(path) {
             Ok(policy) => {
                 let policy = Arc::new(policy);
+                self.reload_exemplars(&policy);
                 self.policy.store(Arc::clone(&policy));
                 self.stats.policy_reloads.fetch_add(1, Ordering::Relaxed);
                 Ok(policy)
@@ -297,7 +309,9 @@ impl Engine {
     }
 
     /// Reads, validates and swaps in a policy file. An invalid file is rejected with its
-    /// line/column error and the policy in force stays.
+    /// line/column error and the policy in force stays. The exemplar file the policy names is
+    /// re-read and re-embedded first (one encoder run per exemplar, so call this off the game
+    /// thread); a missing or bad exemplar file keeps the current exemplars and logs why.
     pub fn reload_policy(&self, path: &Path) -> Result<Arc<Policy>, PolicyError> {
         self.shared.reload_policy(path)
     }

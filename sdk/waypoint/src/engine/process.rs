@@ -490,6 +490,7 @@ mod tests {
             normalized: crate::text::normalize(text, &crate::text::NormalizeOptions::default()),
             model: Some(scores),
             deep: None,
+            exemplars: None,
             lexicon: Vec::new(),
             scores,
             decision: policy.message_decision(&scores),

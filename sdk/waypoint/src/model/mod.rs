@@ -3,6 +3,7 @@
 
 pub mod deep;
 pub mod deep_head;
+pub mod exemplars;
 pub mod fast;
 pub mod features;
 pub mod linear;

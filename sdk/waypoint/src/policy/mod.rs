@@ -5,6 +5,7 @@
 //! inconsistent thresholds are rejected with the file, line and column.
 
 pub mod cascade;
+pub mod exemplars;
 pub mod help;
 pub mod ladder;
 mod message;
@@ -16,6 +17,7 @@ mod trajectory;
 use std::path::Path;
 
 pub use cascade::{CascadeMode, CascadePolicy, CombineRule};
+pub use exemplars::ExemplarPolicy;
 pub use help::{BandSelector, HelpDirectory, HelpEntry};
 pub use message::{MessageDecision, Reason, ResponseLevel};
 pub use parse::PolicyError;
@@ -77,6 +79,8 @@ pub struct Policy {
     pub lexicon: LexiconPolicy,
     /// `[cascade]`: which messages the deep tier scores and how the tiers combine.
     pub cascade: CascadePolicy,
+    /// `[exemplars]`: example-based detection on the deep tier's embeddings.
+    pub exemplars: ExemplarPolicy,
     /// `[trajectory]`: when a player's recent scores count as a drift.
     pub trajectory: TrajectoryPolicy,
     /// Per-category thresholds on accumulated risk, in [`Category::ALL`] order.
@@ -161,6 +165,7 @@ impl Default for Policy {
             message: [LevelThresholds::default(); 4],
             lexicon: LexiconPolicy { weight_scale: 1.0 },
             cascade: CascadePolicy::default(),
+            exemplars: ExemplarPolicy::default(),
             trajectory: TrajectoryPolicy::default(),
             accumulated: [AccumulatedThresholds::default(); 4],
             risk: RiskPolicy::default(),

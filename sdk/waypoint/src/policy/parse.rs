@@ -5,6 +5,7 @@ use toml::Spanned;
 
 use super::cascade::{RawCascade, parse_cascade};
 use super::trajectory::{RawTrajectory, parse_trajectory};
+use super::exemplars::{RawExemplars, parse_exemplars};
 use super::parse_sections::{
     RawAccumulated, RawAgeBands, RawBehaviour, RawCooldown, RawHelpDirectory, RawLadder,
     RawOutcomes, RawReports, RawRisk, RawSections, parse_sections,
@@ -68,6 +69,8 @@ struct RawPolicy {
     lexicon: RawLexicon,
     #[serde(default)]
     cascade: RawCascade,
+    #[serde(default)]
+    exemplars: RawExemplars,
     #[serde(default)]
     trajectory: RawTrajectory,
     #[serde(default)]
@@ -195,6 +198,7 @@ pub(super) fn parse(source: &str, origin: &str) -> Result<Policy, PolicyError> {
     }
 
     let cascade = parse_cascade(&raw.cascade, source, origin)?;
+    let exemplars = parse_exemplars(&raw.exemplars, source, origin)?;
     let trajectory = parse_trajectory(&raw.trajectory, source, origin)?;
 
     let sections = parse_sections(
@@ -224,6 +228,7 @@ pub(super) fn parse(source: &str, origin: &str) -> Result<Policy, PolicyError> {
             weight_scale: scale as f32,
         },
         cascade,
+        exemplars,
         trajectory,
         accumulated: sections.accumulated,
         risk: sections.risk,

@@ -1,0 +1,165 @@
+//! `[exemplars]`: example-based detection's parameters (see [`crate::model::exemplars`]), with
+//! optional per-category overrides `[exemplars.<category>]`. Parsed strictly, with
+//! file:line:column errors.
+
+use std::path::PathBuf;
+
+use serde::Deserialize;
+use toml::Spanned;
+
+use super::PolicyError;
+use crate::Category;
+use crate::location::SourceLocation;
+use crate::model::exemplars::EvidenceParams;
+
+/// The default exemplar file, relative to the models directory.
+pub const DEFAULT_EXEMPLAR_FILE: &str = "exemplars/exemplars.toml";
+
+/// The validated `[exemplars]` section.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ExemplarPolicy {
+    /// Whether the deep tier's messages are compared with the exemplars.
+    pub enabled: bool,
+    /// The exemplar file, relative to the models directory (or absolute).
+    pub file: PathBuf,
+    /// How many of the most similar exemplars are averaged (at least 1).
+    pub top_k: usize,
+    /// Parameters per category, in [`Category::ALL`] order.
+    pub categories: [EvidenceParams; 4],
+}
+
+/// Parameters used when the section leaves them out.
+pub const DEFAULT_EVIDENCE: EvidenceParams = EvidenceParams {
+    min_similarity: 0.45,
+    slope: 12.0,
+    offset: 0.12,
+    weight: 0.9,
+};
+
+impl Default for ExemplarPolicy {
+    fn default() -> Self {
+        ExemplarPolicy {
+            enabled: true,
+            file: PathBuf::from(DEFAULT_EXEMPLAR_FILE),
+            top_k: 3,
+            categories: [DEFAULT_EVIDENCE; 4],
+        }
+    }
+}
+
+impl ExemplarPolicy {
+    /// The parameters for `category`.
+    pub fn category(&self, category: Category) -> &EvidenceParams {
+        &self.categories[category.index()]
+    }
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawParams {
+    min_similarity: Option<Spanned<f64>>,
+    slope: Option<Spanned<f64>>,
+    offset: Option<Spanned<f64>>,
+    weight: Option<Spanned<f64>>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawExemplars {
+    enabled: Option<bool>,
+    file: Option<String>,
+    top_k: Option<Spanned<i64>>,
+    min_similarity: Option<Spanned<f64>>,
+    slope: Option<Spanned<f64>>,
+    offset: Option<Spanned<f64>>,
+    weight: Option<Spanned<f64>>,
+    insult: Option<RawParams>,
+    hate: Option<RawParams>,
+    threat: Option<RawParams>,
+    extremism: Option<RawParams>,
+}
+
+/// The largest accepted `top_k`.
+const MAX_TOP_K: i64 = 1000;
+
+pub(super) fn parse_exemplars(
+    raw: &RawExemplars,
+    source: &str,
+    origin: &str,
+) -> Result<ExemplarPolicy, PolicyError> {
+    let invalid = |span: std::ops::Range<usize>, message: String| PolicyError::Invalid {
+        location: SourceLocation::at(origin, source, span.start),
+        message,
+    };
+    let d = ExemplarPolicy::default();
+    let top_k = match &raw.top_k {
+        None => d.top_k,
+        Some(v) => {
+            let k = *v.get_ref();
+            if !(1..=MAX_TOP_K).contains(&k) {
+                return Err(invalid(
+                    v.span(),
+                    format!(
+                        "exemplars.top_k = {k} is out of range: it must be in [1, {MAX_TOP_K}]"
+                    ),
+                ));
+            }
+            k as usize
+        }
+    };
+    let own = RawParams {
+        min_similarity: raw.min_similarity.clone(),
+        slope: raw.slope.clone(),
+        offset: raw.offset.clone(),
+        weight: raw.weight.clone(),
+    };
+    let base = params(&own, DEFAULT_EVIDENCE, "exemplars", &invalid)?;
+    let overrides = [&raw.insult, &raw.hate, &raw.threat, &raw.extremism];
+    let mut categories = [base; 4];
+    for (category, over) in Category::ALL.into_iter().zip(overrides) {
+        if let Some(over) = over {
+            let section = format!("exemplars.{category}");
+            categories[category.index()] = params(over, base, &section, &invalid)?;
+        }
+    }
+    Ok(ExemplarPolicy {
+        enabled: raw.enabled.unwrap_or(d.enabled),
+        file: raw.file.as_ref().map_or(d.file, PathBuf::from),
+        top_k,
+        categories,
+    })
+}
+
+fn params(
+    raw: &RawParams,
+    base: EvidenceParams,
+    section: &str,
+    invalid: &impl Fn(std::ops::Range<usize>, String) -> PolicyError,
+) -> Result<EvidenceParams, PolicyError> {
+    let value = |v: &Option<Spanned<f64>>, name: &str, lo: f64, hi: f64, default: f32| match v {
+        None => Ok(default),
+        Some(s) => {
+            let x = *s.get_ref();
+            if (lo..=hi).contains(&x) {
+                Ok(x as f32)
+            } else {
+                Err(invalid(
+                    s.span(),
+                    format!("{section}.{name} = {x} is out of range: it must be in [{lo}, {hi}]"),
+                ))
+            }
+        }
+    };
+    Ok(EvidenceParams {
+        min_similarity: value(
+            &raw.min_similarity,
+            "min_similarity",
+            -1.0,
+            1.0,
+            base.min_similarity,
+        )?,
+        slope: value(&raw.slope, "slope", 0.0, 1000.0, base.slope)?,
+        offset: value(&raw.offset, "offset", -2.0, 2.0, base.offset)?,
+        weight: value(&raw.weight, "weight", 0.0, 1.0, base.weight)?,
+    })
+}
