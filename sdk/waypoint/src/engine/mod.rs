@@ -41,7 +41,10 @@
 //! # }
 //! ```
 
+#[cfg(feature = "tokio")]
+mod async_handle;
 mod builder;
+mod outbox;
 mod process;
 mod stats;
 mod watch;
@@ -58,6 +61,8 @@ use crossbeam_channel::{Receiver, Sender, TrySendError};
 use serde::Serialize;
 use uuid::Uuid;
 
+#[cfg(feature = "tokio")]
+pub use async_handle::{AsyncEngine, ResponseStream};
 pub use builder::{EngineBuildError, EngineBuilder};
 pub use stats::Stats;
 
@@ -110,6 +115,10 @@ pub enum ShutdownError {
     /// The worker did not finish the queued work in time; it finishes in the background.
     #[error("the scoring worker did not finish within {0:?}")]
     Timeout(Duration),
+    /// An async shutdown was not awaited inside a tokio runtime, or its task was cancelled (the
+    /// runtime is shutting down); the worker finishes in the background.
+    #[error("the shutdown task was interrupted")]
+    Interrupted,
 }
 
 /// A review decision made by a person on the platform.
@@ -163,6 +172,8 @@ struct Shared {
     clock: Arc<dyn Clock>,
     stats: stats::Counters,
     outbox: Receiver<Response>,
+    /// Async readers of the outbox waiting for a response.
+    response_waiters: Arc<outbox::Waiters>,
     worker_alive: AtomicBool,
     /// Webhook delivery of referrals, when the policy configures a webhook.
     referral: Option<ReferralSender>,
