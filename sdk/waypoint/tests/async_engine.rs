@@ -101,6 +101,31 @@ async fn ticker(done: &AtomicBool, ticks: &AtomicU64) {
     }
 }
 
+/// Polls both futures on the current task until both are done.
+async fn both<A: Future, B: Future>(a: A, b: B) -> (A::Output, B::Output) {
+    let (mut a, mut b) = (std::pin::pin!(a), std::pin::pin!(b));
+    let (mut ra, mut rb) = (None, None);
+    std::future::poll_fn(|cx| {
+        if ra.is_none()
+            && let std::task::Poll::Ready(v) = a.as_mut().poll(cx)
+        {
+            ra = Some(v);
+        }
+        if rb.is_none()
+            && let std::task::Poll::Ready(v) = b.as_mut().poll(cx)
+        {
+            rb = Some(v);
+        }
+        if ra.is_some() && rb.is_some() {
+            std::task::Poll::Ready(())
+        } else {
+            std::task::Poll::Pending
+        }
+    })
+    .await;
+    (ra.expect("polled to the end"), rb.expect("polled to the end"))
+}
+
 #[test]
 fn the_stream_yields_the_responses_the_sync_drain_would() {
     let steps = steps();
@@ -153,7 +178,7 @@ fn async_flush_leaves_the_runtime_thread_to_other_tasks() {
             done.store(true, Ordering::SeqCst);
             flushed
         };
-        tokio::join!(flush, ticker(&done, &ticks)).0
+        both(flush, ticker(&done, &ticks)).await.0
     });
     assert!(flushed);
     assert_eq!(engine.engine().stats().processed, steps.len() as u64);
@@ -177,7 +202,8 @@ fn async_shutdown_processes_the_queue_ends_the_stream_and_frees_the_thread() {
             done.store(true, Ordering::SeqCst);
             result
         };
-        tokio::join!(shutdown, ticker(&done, &ticks))
+        both(shutdown, ticker(&done, &ticks))
+            .await
             .0
             .expect("shut down in time");
         let mut streamed = 0_u64;

@@ -173,6 +173,10 @@ struct Shared {
     stats: stats::Counters,
     outbox: Receiver<Response>,
     /// Async readers of the outbox waiting for a response.
+    #[cfg_attr(
+        not(feature = "tokio"),
+        expect(dead_code, reason = "read by the async handle")
+    )]
     response_waiters: Arc<outbox::Waiters>,
     worker_alive: AtomicBool,
     /// Webhook delivery of referrals, when the policy configures a webhook.
