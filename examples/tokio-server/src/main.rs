@@ -20,7 +20,7 @@ struct Args {
     #[arg(long, default_value_t = 50)]
     rounds: usize,
     /// Valkey/Redis URL of the shared player store (default: each engine keeps its own state).
-    #[arg(long, env = "WAYPOINT_STORE_URL")]
+    #[arg(long)]
     store: Option<String>,
     /// The models folder (default: `models/` found upwards).
     #[arg(long)]
