@@ -11,7 +11,6 @@
 #[path = "../../sdk/waypoint/tests/referral_support/mod.rs"]
 mod referral_support;
 
-use std::io::Read as _;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
