@@ -10,6 +10,9 @@
 
 #[path = "../../sdk/waypoint/tests/referral_support/mod.rs"]
 mod referral_support;
+#[path = "../../sdk/waypoint/tests/transport_support/mod.rs"]
+#[macro_use]
+mod transport_support;
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -31,99 +34,6 @@ fn policy(url: &str) -> Policy {
          [referral.retry]\ninitial_backoff_ms = 20\nmax_backoff_ms = 200\n"
     );
     Policy::from_toml_str(&source, "webhook-test.toml").unwrap()
-}
-
-#[test]
-fn a_drifting_player_reaches_review_and_the_webhook_gets_a_signed_pseudonymous_packet() {
-    let receiver = TestReceiver::start(free_port(), Duration::from_secs(300));
-    let spool = tempfile::tempdir().unwrap();
-    let clock = SimulatedClock::new();
-    let engine = Engine::builder()
-        .models_dir(PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../models"))
-        .policy(policy(&receiver.url()))
-        .clock(clock.clone())
-        .pseudonym_key(b"webhook test".to_vec())
-        .webhook_secret(SECRET)
-        .referral_spool_dir(spool.path())
-        .build()
-        .unwrap();
-
-    clock.set(Timestamp::from_secs_f64(0.0));
-    engine
-        .submit(Signal::Chat(
-            ChatMessage::new(PLATFORM_ID, "gg").locale("en"),
-        ))
-        .unwrap();
-    for i in 1..=8 {
-        clock.set(Timestamp::from_secs_f64(f64::from(i) * 60.0));
-        engine
-            .submit(Signal::Custom {
-                player: PLATFORM_ID.into(),
-                kind: "flagged-group-post".into(),
-                category: Some(Category::Extremism),
-                weight: 0.6,
-            })
-            .unwrap();
-    }
-    assert!(engine.flush(Duration::from_secs(30)));
-    let responses = engine.drain_responses();
-    let referral = responses
-        .iter()
-        .find_map(|r| match r {
-            Response::ReviewReferral(referral) => Some(referral.clone()),
-            _ => None,
-        })
-        .expect("the drifting player reaches review");
-    let status = engine
-        .flush_referrals(Duration::from_secs(30))
-        .expect("a webhook is configured");
-    assert_eq!(status.pending, 0, "{status:?}");
-    assert!(receiver.wait_for(1, Duration::from_secs(10)));
-
-    let captured = receiver.captured();
-    assert_eq!(captured.len(), 1, "one referral, one request");
-    let request = &captured[0];
-    let verified = verify_signature(
-        request.headers.iter().map(|(k, v)| (k, v)),
-        &request.body,
-        SECRET,
-        Duration::from_secs(300),
-    );
-    assert!(verified.is_ok(), "{verified:?}");
-    let body = String::from_utf8(request.body.clone()).unwrap();
-    let packet: serde_json::Value = serde_json::from_str(&body).unwrap();
-    let pseudonym = referral.pseudonym.to_string();
-    assert_eq!(packet["player"]["pseudonym"], pseudonym.as_str());
-    assert_eq!(packet["case_id"], referral.case_id.to_string().as_str());
-    assert_eq!(packet["categories"][0]["category"], "extremism");
-    assert_eq!(packet["statement_of_reasons"]["ground"], "ToS 4.2");
-    assert_eq!(packet["versions"]["policy"], "webhook-test");
-    assert!(
-        packet["trajectory"]
-            .as_array()
-            .is_some_and(|t| !t.is_empty()),
-        "{body}"
-    );
-    assert!(
-        packet["earlier_responses"]
-            .as_array()
-            .is_some_and(|e| e.len() >= 2),
-        "nudge and help came first: {body}"
-    );
-    assert!(
-        !body.contains(PLATFORM_ID) && !body.contains("canary-platform"),
-        "platform id leaked: {body}"
-    );
-
-    let stats = engine.stats();
-    assert_eq!(stats.referral.map(|s| s.delivered), Some(1), "{stats:?}");
-    assert_eq!(stats.referrals_unsent, 0);
-    assert!(
-        engine
-            .referral_health()
-            .is_some_and(|h| h.running && !h.endpoint_failing)
-    );
-    engine.shutdown(Duration::from_secs(10)).unwrap();
 }
 
 fn context_policy(url: &str) -> Policy {
@@ -198,32 +108,124 @@ fn referred_packet(redact_context: bool) -> (serde_json::Value, Vec<String>) {
     (serde_json::from_slice(&body).unwrap(), sent)
 }
 
-#[test]
-fn referral_packets_carry_the_configured_number_of_context_messages() {
-    let (packet, sent) = referred_packet(false);
-    assert!(sent.len() >= 3, "review needs a few messages: {sent:?}");
-    let messages = packet["messages"].as_array().unwrap();
-    let roles: Vec<&str> = messages
-        .iter()
-        .map(|m| m["role"].as_str().unwrap())
-        .collect();
-    assert_eq!(roles, ["context", "context", "flagged"], "{packet}");
-    let texts: Vec<&str> = messages
-        .iter()
-        .map(|m| m["text"].as_str().unwrap())
-        .collect();
-    assert_eq!(
-        texts,
-        sent[sent.len() - 3..],
-        "the two lines before the flagged one, oldest first"
-    );
-}
+on_each_http_runtime! {
+    fn a_drifting_player_reaches_review_and_the_webhook_gets_a_signed_pseudonymous_packet() {
+        let receiver = TestReceiver::start(free_port(), Duration::from_secs(300));
+        let spool = tempfile::tempdir().unwrap();
+        let clock = SimulatedClock::new();
+        let engine = Engine::builder()
+            .models_dir(PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../models"))
+            .policy(policy(&receiver.url()))
+            .clock(clock.clone())
+            .pseudonym_key(b"webhook test".to_vec())
+            .webhook_secret(SECRET)
+            .referral_spool_dir(spool.path())
+            .build()
+            .unwrap();
 
-#[test]
-fn before_referral_can_redact_the_context() {
-    let (packet, sent) = referred_packet(true);
-    let messages = packet["messages"].as_array().unwrap();
-    assert_eq!(messages.len(), 1, "{packet}");
-    assert_eq!(messages[0]["role"], "flagged");
-    assert_eq!(messages[0]["text"], sent.last().unwrap().as_str());
+        clock.set(Timestamp::from_secs_f64(0.0));
+        engine
+            .submit(Signal::Chat(
+                ChatMessage::new(PLATFORM_ID, "gg").locale("en"),
+            ))
+            .unwrap();
+        for i in 1..=8 {
+            clock.set(Timestamp::from_secs_f64(f64::from(i) * 60.0));
+            engine
+                .submit(Signal::Custom {
+                    player: PLATFORM_ID.into(),
+                    kind: "flagged-group-post".into(),
+                    category: Some(Category::Extremism),
+                    weight: 0.6,
+                })
+                .unwrap();
+        }
+        assert!(engine.flush(Duration::from_secs(30)));
+        let responses = engine.drain_responses();
+        let referral = responses
+            .iter()
+            .find_map(|r| match r {
+                Response::ReviewReferral(referral) => Some(referral.clone()),
+                _ => None,
+            })
+            .expect("the drifting player reaches review");
+        let status = engine
+            .flush_referrals(Duration::from_secs(30))
+            .expect("a webhook is configured");
+        assert_eq!(status.pending, 0, "{status:?}");
+        assert!(receiver.wait_for(1, Duration::from_secs(10)));
+
+        let captured = receiver.captured();
+        assert_eq!(captured.len(), 1, "one referral, one request");
+        let request = &captured[0];
+        let verified = verify_signature(
+            request.headers.iter().map(|(k, v)| (k, v)),
+            &request.body,
+            SECRET,
+            Duration::from_secs(300),
+        );
+        assert!(verified.is_ok(), "{verified:?}");
+        let body = String::from_utf8(request.body.clone()).unwrap();
+        let packet: serde_json::Value = serde_json::from_str(&body).unwrap();
+        let pseudonym = referral.pseudonym.to_string();
+        assert_eq!(packet["player"]["pseudonym"], pseudonym.as_str());
+        assert_eq!(packet["case_id"], referral.case_id.to_string().as_str());
+        assert_eq!(packet["categories"][0]["category"], "extremism");
+        assert_eq!(packet["statement_of_reasons"]["ground"], "ToS 4.2");
+        assert_eq!(packet["versions"]["policy"], "webhook-test");
+        assert!(
+            packet["trajectory"]
+                .as_array()
+                .is_some_and(|t| !t.is_empty()),
+            "{body}"
+        );
+        assert!(
+            packet["earlier_responses"]
+                .as_array()
+                .is_some_and(|e| e.len() >= 2),
+            "nudge and help came first: {body}"
+        );
+        assert!(
+            !body.contains(PLATFORM_ID) && !body.contains("canary-platform"),
+            "platform id leaked: {body}"
+        );
+
+        let stats = engine.stats();
+        assert_eq!(stats.referral.map(|s| s.delivered), Some(1), "{stats:?}");
+        assert_eq!(stats.referrals_unsent, 0);
+        assert!(
+            engine
+                .referral_health()
+                .is_some_and(|h| h.running && !h.endpoint_failing)
+        );
+        engine.shutdown(Duration::from_secs(10)).unwrap();
+    }
+
+    fn referral_packets_carry_the_configured_number_of_context_messages() {
+        let (packet, sent) = referred_packet(false);
+        assert!(sent.len() >= 3, "review needs a few messages: {sent:?}");
+        let messages = packet["messages"].as_array().unwrap();
+        let roles: Vec<&str> = messages
+            .iter()
+            .map(|m| m["role"].as_str().unwrap())
+            .collect();
+        assert_eq!(roles, ["context", "context", "flagged"], "{packet}");
+        let texts: Vec<&str> = messages
+            .iter()
+            .map(|m| m["text"].as_str().unwrap())
+            .collect();
+        assert_eq!(
+            texts,
+            sent[sent.len() - 3..],
+            "the two lines before the flagged one, oldest first"
+        );
+    }
+
+    fn before_referral_can_redact_the_context() {
+        let (packet, sent) = referred_packet(true);
+        let messages = packet["messages"].as_array().unwrap();
+        assert_eq!(messages.len(), 1, "{packet}");
+        assert_eq!(messages[0]["role"], "flagged");
+        assert_eq!(messages[0]["text"], sent.last().unwrap().as_str());
+    }
 }

@@ -22,6 +22,7 @@ pub mod digest;
 pub mod engine;
 pub mod error;
 pub mod hooks;
+pub mod http;
 pub mod location;
 pub mod model;
 pub mod player;
@@ -41,6 +42,8 @@ pub use engine::{
     Engine, EngineBuildError, EngineBuilder, Outcome, ReviewDecision, ShutdownError, ShutdownGuard,
     Stats, SubmitError, Verdict,
 };
+#[cfg(feature = "tokio")]
+pub use engine::{AsyncEngine, ResponseStream};
 pub use hooks::{BeforeReferral, ClosureHooks, Hooks};
 pub use location::SourceLocation;
 pub use player::PlayerKey;

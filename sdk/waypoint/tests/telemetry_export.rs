@@ -7,6 +7,9 @@
     reason = "test helpers fail loudly"
 )]
 
+#[macro_use]
+mod transport_support;
+
 use std::net::TcpListener;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
@@ -83,161 +86,6 @@ fn fast_retry() -> ExporterOptions {
 }
 
 #[test]
-fn http_exporter_delivers_batches_to_a_loopback_server() {
-    let server = Server::start("127.0.0.1:0");
-    let config = TelemetryConfig {
-        window_secs: 60,
-        k: 1,
-        server_id: "eu-1".into(),
-        http_url: Some(format!("http://127.0.0.1:{}/ingest", server.port())),
-        ..TelemetryConfig::default()
-    };
-    let t = Telemetry::builder(config)
-        .exporter_options(fast_retry())
-        .build()
-        .unwrap();
-    for minute in 0..20u64 {
-        t.record_at(Event::Drop, at(minute * 60));
-    }
-    t.flush(Duration::from_secs(10)).unwrap();
-    let records = server.records();
-    assert_eq!(records.len(), 20);
-    assert!(
-        records
-            .iter()
-            .all(|r| r.server == "eu-1" && r.queue_drops.and_then(|c| c.count) == Some(1))
-    );
-    assert_eq!(t.stats().exporters[0].exported, 20);
-    drop(t);
-    server.stop();
-}
-
-#[test]
-fn http_exporter_survives_an_outage_without_blocking_the_caller() {
-    // Reserve a port, then free it: nothing listens there during the outage.
-    let port = TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let config = TelemetryConfig {
-        window_secs: 1,
-        k: 1,
-        server_id: "eu-2".into(),
-        http_url: Some(format!("http://127.0.0.1:{port}/ingest")),
-        ..TelemetryConfig::default()
-    };
-    let t = Telemetry::builder(config)
-        .exporter_options(fast_retry())
-        .build()
-        .unwrap();
-    let traffic = SyntheticTraffic {
-        hours: 4,
-        peak_messages_per_hour: 3000,
-        ..SyntheticTraffic::default()
-    }
-    .events();
-    assert!(traffic.len() >= 3000);
-    let mut worst = Duration::ZERO;
-    let outage = Instant::now();
-    // One second-long window per 100 events: 30 closed windows while the endpoint is down.
-    for (i, (_, event)) in traffic.iter().take(3000).enumerate() {
-        let started = Instant::now();
-        t.record_at(event.clone(), at(1_000 + i as u64 / 100));
-        worst = worst.max(started.elapsed());
-    }
-    std::thread::sleep(Duration::from_millis(300)); // a few failed retries
-    assert!(
-        t.flush(Duration::from_millis(50)).is_err(),
-        "nothing can be delivered while the server is down"
-    );
-    let during = t.stats().exporters[0];
-    assert_eq!(during.exported, 0);
-    assert!(during.failures >= 2, "retried with backoff: {during:?}");
-    assert!(
-        worst < Duration::from_millis(200),
-        "record() blocked for {worst:?} during the outage"
-    );
-    assert!(outage.elapsed() < Duration::from_secs(5));
-
-    // The server comes back on the same port: everything queued arrives.
-    let server = Server::start(&format!("127.0.0.1:{port}"));
-    t.flush(Duration::from_secs(10)).unwrap();
-    let records = server.records();
-    assert_eq!(
-        records.len(),
-        30,
-        "every closed window and the last partial one arrive"
-    );
-    let total: u64 = records
-        .iter()
-        .map(|r| r.to_aggregate().unwrap().total_messages().count)
-        .sum();
-    let expected = traffic
-        .iter()
-        .take(3000)
-        .filter(|(_, e)| matches!(e, Event::Scored { .. }))
-        .count() as u64;
-    assert_eq!(total, expected);
-    let stats = t.stats().exporters[0];
-    assert_eq!((stats.exported, stats.dropped), (30, 0));
-    drop(t);
-    server.stop();
-}
-
-#[test]
-fn http_exporter_counts_drops_when_its_queue_overflows() {
-    let port = TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let config = TelemetryConfig {
-        window_secs: 1,
-        k: 1,
-        http_url: Some(format!("http://127.0.0.1:{port}/")),
-        ..TelemetryConfig::default()
-    };
-    let options = ExporterOptions {
-        capacity: 4,
-        ..fast_retry()
-    };
-    let t = Telemetry::builder(config)
-        .exporter_options(options)
-        .build()
-        .unwrap();
-    for s in 0..40 {
-        t.record_at(Event::Drop, at(s));
-    }
-    t.tick_at(at(41));
-    std::thread::sleep(Duration::from_millis(100));
-    let stats = t.stats().exporters[0];
-    assert!(stats.dropped >= 30, "{stats:?}");
-    // The next record reports the exporter's losses.
-    let server = Server::start(&format!("127.0.0.1:{port}"));
-    t.record_at(Event::Drop, at(50));
-    t.flush(Duration::from_secs(10)).unwrap();
-    assert!(server.records().iter().any(|r| r.export_drops > 0));
-    drop(t);
-    server.stop();
-}
-
-#[test]
-fn http_sink_rejects_non_success_statuses() {
-    let server = tiny_http::Server::http("127.0.0.1:0").unwrap();
-    let port = server.server_addr().to_ip().unwrap().port();
-    let handle = std::thread::spawn(move || {
-        if let Ok(request) = server.recv() {
-            let _ = request.respond(tiny_http::Response::empty(400));
-        }
-    });
-    let mut sink = HttpSink::new(format!("http://127.0.0.1:{port}/"), Duration::from_secs(5));
-    let err = sink.write_batch(&[]).unwrap_err();
-    assert!(!err.is_retryable(), "{err}");
-    handle.join().unwrap();
-}
-
-#[test]
 fn file_exporter_rotates_and_writes_valid_jsonl() {
     let dir = tempfile::tempdir().unwrap();
     let config = TelemetryConfig {
@@ -291,4 +139,157 @@ fn file_sink_reports_unwritable_directories() {
     let err = sink.write_batch(&[]).unwrap_err();
     assert!(err.is_retryable());
     assert!(err.to_string().contains("not-a-dir"));
+}
+
+on_each_http_runtime! {
+    fn http_exporter_delivers_batches_to_a_loopback_server() {
+        let server = Server::start("127.0.0.1:0");
+        let config = TelemetryConfig {
+            window_secs: 60,
+            k: 1,
+            server_id: "eu-1".into(),
+            http_url: Some(format!("http://127.0.0.1:{}/ingest", server.port())),
+            ..TelemetryConfig::default()
+        };
+        let t = Telemetry::builder(config)
+            .exporter_options(fast_retry())
+            .build()
+            .unwrap();
+        for minute in 0..20u64 {
+            t.record_at(Event::Drop, at(minute * 60));
+        }
+        t.flush(Duration::from_secs(10)).unwrap();
+        let records = server.records();
+        assert_eq!(records.len(), 20);
+        assert!(
+            records
+                .iter()
+                .all(|r| r.server == "eu-1" && r.queue_drops.and_then(|c| c.count) == Some(1))
+        );
+        assert_eq!(t.stats().exporters[0].exported, 20);
+        drop(t);
+        server.stop();
+    }
+
+    fn http_exporter_survives_an_outage_without_blocking_the_caller() {
+        // Reserve a port, then free it: nothing listens there during the outage.
+        let port = TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let config = TelemetryConfig {
+            window_secs: 1,
+            k: 1,
+            server_id: "eu-2".into(),
+            http_url: Some(format!("http://127.0.0.1:{port}/ingest")),
+            ..TelemetryConfig::default()
+        };
+        let t = Telemetry::builder(config)
+            .exporter_options(fast_retry())
+            .build()
+            .unwrap();
+        let traffic = SyntheticTraffic {
+            hours: 4,
+            peak_messages_per_hour: 3000,
+            ..SyntheticTraffic::default()
+        }
+        .events();
+        assert!(traffic.len() >= 3000);
+        let mut worst = Duration::ZERO;
+        let outage = Instant::now();
+        // One second-long window per 100 events: 30 closed windows while the endpoint is down.
+        for (i, (_, event)) in traffic.iter().take(3000).enumerate() {
+            let started = Instant::now();
+            t.record_at(event.clone(), at(1_000 + i as u64 / 100));
+            worst = worst.max(started.elapsed());
+        }
+        std::thread::sleep(Duration::from_millis(300)); // a few failed retries
+        assert!(
+            t.flush(Duration::from_millis(50)).is_err(),
+            "nothing can be delivered while the server is down"
+        );
+        let during = t.stats().exporters[0];
+        assert_eq!(during.exported, 0);
+        assert!(during.failures >= 2, "retried with backoff: {during:?}");
+        assert!(
+            worst < Duration::from_millis(200),
+            "record() blocked for {worst:?} during the outage"
+        );
+        assert!(outage.elapsed() < Duration::from_secs(5));
+
+        // The server comes back on the same port: everything queued arrives.
+        let server = Server::start(&format!("127.0.0.1:{port}"));
+        t.flush(Duration::from_secs(10)).unwrap();
+        let records = server.records();
+        assert_eq!(
+            records.len(),
+            30,
+            "every closed window and the last partial one arrive"
+        );
+        let total: u64 = records
+            .iter()
+            .map(|r| r.to_aggregate().unwrap().total_messages().count)
+            .sum();
+        let expected = traffic
+            .iter()
+            .take(3000)
+            .filter(|(_, e)| matches!(e, Event::Scored { .. }))
+            .count() as u64;
+        assert_eq!(total, expected);
+        let stats = t.stats().exporters[0];
+        assert_eq!((stats.exported, stats.dropped), (30, 0));
+        drop(t);
+        server.stop();
+    }
+
+    fn http_exporter_counts_drops_when_its_queue_overflows() {
+        let port = TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let config = TelemetryConfig {
+            window_secs: 1,
+            k: 1,
+            http_url: Some(format!("http://127.0.0.1:{port}/")),
+            ..TelemetryConfig::default()
+        };
+        let options = ExporterOptions {
+            capacity: 4,
+            ..fast_retry()
+        };
+        let t = Telemetry::builder(config)
+            .exporter_options(options)
+            .build()
+            .unwrap();
+        for s in 0..40 {
+            t.record_at(Event::Drop, at(s));
+        }
+        t.tick_at(at(41));
+        std::thread::sleep(Duration::from_millis(100));
+        let stats = t.stats().exporters[0];
+        assert!(stats.dropped >= 30, "{stats:?}");
+        // The next record reports the exporter's losses.
+        let server = Server::start(&format!("127.0.0.1:{port}"));
+        t.record_at(Event::Drop, at(50));
+        t.flush(Duration::from_secs(10)).unwrap();
+        assert!(server.records().iter().any(|r| r.export_drops > 0));
+        drop(t);
+        server.stop();
+    }
+
+    fn http_sink_rejects_non_success_statuses() {
+        let server = tiny_http::Server::http("127.0.0.1:0").unwrap();
+        let port = server.server_addr().to_ip().unwrap().port();
+        let handle = std::thread::spawn(move || {
+            if let Ok(request) = server.recv() {
+                let _ = request.respond(tiny_http::Response::empty(400));
+            }
+        });
+        let mut sink = HttpSink::new(format!("http://127.0.0.1:{port}/"), Duration::from_secs(5));
+        let err = sink.write_batch(&[]).unwrap_err();
+        assert!(!err.is_retryable(), "{err}");
+        handle.join().unwrap();
+    }
 }

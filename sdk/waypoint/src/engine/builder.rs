@@ -9,10 +9,12 @@ use arc_swap::ArcSwap;
 
 use super::process::State;
 use super::sync::StoreSync;
+use super::outbox::{self, OutboxSender};
 use super::worker::Worker;
 use super::{Engine, Shared, stats, watch};
 use crate::clock::{Clock, SystemClock};
 use crate::hooks::{BeforeReferral, ClosureHooks, Hooks};
+use crate::http::HttpRuntime;
 use crate::player::Pseudonymizer;
 use crate::policy::{Policy, PolicyError};
 use crate::referral::{ReferralSender, StartError, now_unix_ms};
@@ -76,6 +78,7 @@ pub struct EngineBuilder {
     player_store: Option<Box<dyn PlayerStateStore>>,
     store_config: Option<StoreConfig>,
     clock_epoch_unix_ms: Option<u64>,
+    http_runtime: Option<HttpRuntime>,
 }
 
 impl std::fmt::Debug for EngineBuilder {
@@ -225,6 +228,14 @@ impl EngineBuilder {
         self
     }
 
+    /// Where the referral webhook's and the telemetry exporter's HTTP requests run (default:
+    /// [`HttpRuntime::current`] when `build` is called, so an engine built inside a tokio
+    /// runtime posts with async reqwest on it when the `tokio` feature is on).
+    pub fn http_runtime(mut self, runtime: HttpRuntime) -> Self {
+        self.http_runtime = Some(runtime);
+        self
+    }
+
     /// Loads the scorer and policy and starts the `waypoint-scorer` thread, plus referral
     /// delivery when the policy has a `[referral.webhook]` and telemetry when it has a
     /// `[telemetry]` section. Both are set up once: a policy reloaded later does not change them.
@@ -264,9 +275,12 @@ impl EngineBuilder {
             Some(key) => Pseudonymizer::new(&key),
             None => Pseudonymizer::random(),
         };
+        let http_runtime = self.http_runtime.unwrap_or_else(HttpRuntime::current);
         let referral = match &policy.referral.webhook {
             Some(_) => {
-                let mut sender = ReferralSender::builder().config(&policy.referral);
+                let mut sender = ReferralSender::builder()
+                    .config(&policy.referral)
+                    .http_runtime(http_runtime.clone());
                 if let Some(dir) = self.referral_spool_dir {
                     sender = sender.spool_dir(dir);
                 }
@@ -278,7 +292,11 @@ impl EngineBuilder {
             None => None,
         };
         let telemetry = match &policy.telemetry {
-            Some(config) => Some(Telemetry::builder(config.clone()).build()?),
+            Some(config) => Some(
+                Telemetry::builder(config.clone())
+                    .http_runtime(http_runtime)
+                    .build()?,
+            ),
             None => None,
         };
         let clock = self.clock.unwrap_or_else(|| Arc::new(SystemClock::new()));
@@ -305,12 +323,14 @@ impl EngineBuilder {
         let (queue_tx, queue_rx) = crossbeam_channel::bounded(queue_capacity);
         let (outbox_tx, outbox_rx) = crossbeam_channel::bounded(outbox_capacity);
         let (done_tx, done_rx) = crossbeam_channel::bounded(1);
+        let response_waiters = Arc::new(outbox::Waiters::default());
         let shared = Arc::new(Shared {
             policy: ArcSwap::from_pointee(policy),
             scorer,
             clock,
             stats: stats::Counters::default(),
             outbox: outbox_rx,
+            response_waiters: Arc::clone(&response_waiters),
             worker_alive: AtomicBool::new(true),
             referral,
             telemetry,
@@ -330,7 +350,7 @@ impl EngineBuilder {
         let worker = Worker::new(
             Arc::clone(&shared),
             queue_rx,
-            outbox_tx,
+            OutboxSender::new(outbox_tx, response_waiters),
             done_tx,
             state,
             hooks,

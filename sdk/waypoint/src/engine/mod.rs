@@ -41,7 +41,10 @@
 //! # }
 //! ```
 
+#[cfg(feature = "tokio")]
+mod async_handle;
 mod builder;
+mod outbox;
 mod process;
 mod stats;
 mod sync;
@@ -59,6 +62,8 @@ use crossbeam_channel::{Receiver, Sender, TrySendError};
 use serde::Serialize;
 use uuid::Uuid;
 
+#[cfg(feature = "tokio")]
+pub use async_handle::{AsyncEngine, ResponseStream};
 pub use builder::{EngineBuildError, EngineBuilder};
 pub use stats::{Stats, StoreStats};
 
@@ -111,6 +116,10 @@ pub enum ShutdownError {
     /// The worker did not finish the queued work in time; it finishes in the background.
     #[error("the scoring worker did not finish within {0:?}")]
     Timeout(Duration),
+    /// An async shutdown was not awaited inside a tokio runtime, or its task was cancelled (the
+    /// runtime is shutting down); the worker finishes in the background.
+    #[error("the shutdown task was interrupted")]
+    Interrupted,
 }
 
 /// A review decision made by a person on the platform.
@@ -164,6 +173,12 @@ struct Shared {
     clock: Arc<dyn Clock>,
     stats: stats::Counters,
     outbox: Receiver<Response>,
+    /// Async readers of the outbox waiting for a response.
+    #[cfg_attr(
+        not(feature = "tokio"),
+        expect(dead_code, reason = "read by the async handle")
+    )]
+    response_waiters: Arc<outbox::Waiters>,
     worker_alive: AtomicBool,
     /// Webhook delivery of referrals, when the policy configures a webhook.
     referral: Option<ReferralSender>,

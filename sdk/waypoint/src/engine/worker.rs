@@ -5,8 +5,9 @@ use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::Instant;
 
-use crossbeam_channel::{Receiver, Sender, TrySendError};
+use crossbeam_channel::{Receiver, Sender};
 
+use super::outbox::OutboxSender;
 use super::process::{Earlier, ModelVersions, OutcomeResult, Processed, State};
 use super::stats::Counters;
 use super::{Job, Shared};
@@ -27,7 +28,7 @@ const MAX_BATCH: usize = 64;
 pub(super) struct Worker {
     shared: Arc<Shared>,
     queue: Receiver<Job>,
-    outbox: Sender<Response>,
+    outbox: OutboxSender,
     done: Sender<()>,
     state: State,
     hooks: Vec<Arc<dyn Hooks>>,
@@ -49,7 +50,7 @@ impl Worker {
     pub fn new(
         shared: Arc<Shared>,
         queue: Receiver<Job>,
-        outbox: Sender<Response>,
+        outbox: OutboxSender,
         done: Sender<()>,
         state: State,
         hooks: Vec<Arc<dyn Hooks>>,
@@ -430,7 +431,7 @@ impl Worker {
         if let Response::ReviewReferral(referral) = &response {
             self.send_referral(referral, earlier);
         }
-        if let Err(TrySendError::Full(_)) = self.outbox.try_send(response) {
+        if !self.outbox.push(response) {
             Counters::inc(&stats.outbox_overflow);
         }
     }

@@ -2,7 +2,6 @@
 //! `waypoint-referral-delivery` (signed POSTs with backoff).
 
 use std::collections::VecDeque;
-use std::io::Read as _;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
@@ -16,6 +15,7 @@ use super::sender::Shared;
 use super::signature::{IDEMPOTENCY_HEADER, SIGNATURE_HEADER, sign};
 use super::spool::{Spool, SpoolError, SpoolRecord};
 use super::{days_from_civil, now_unix_secs};
+use crate::http::{HttpClient, HttpOptions, HttpRuntime, Post};
 
 pub(super) enum SpoolJob {
     Write { case_id: Uuid, body: Arc<[u8]> },
@@ -134,6 +134,8 @@ pub(super) struct DeliveryWorker {
     pub(super) key_id: String,
     pub(super) secret: Vec<u8>,
     pub(super) retry: RetryConfig,
+    /// Where the HTTP requests run.
+    pub(super) runtime: HttpRuntime,
     pub(super) queue: VecDeque<Item>,
     /// The endpoint is not tried before this instant (backoff, `Retry-After`).
     pub(super) gate: Instant,
@@ -195,19 +197,17 @@ impl DeliveryWorker {
         }
     }
 
-    fn client(&self) -> Result<reqwest::blocking::Client, StartError> {
-        let tls = tls_config(self.url.starts_with("https://"))?;
-        reqwest::blocking::Client::builder()
-            .tls_backend_preconfigured(tls)
-            .timeout(Duration::from_millis(self.retry.request_timeout_ms))
-            .connect_timeout(Duration::from_millis(self.retry.connect_timeout_ms))
-            .redirect(reqwest::redirect::Policy::none())
-            .user_agent(concat!("waypoint-referral/", env!("CARGO_PKG_VERSION")))
-            .build()
-            .map_err(|e| StartError::HttpClient(Box::new(e)))
+    fn client(&self) -> Result<HttpClient, StartError> {
+        let options = HttpOptions {
+            timeout: Duration::from_millis(self.retry.request_timeout_ms),
+            connect_timeout: Duration::from_millis(self.retry.connect_timeout_ms),
+            follow_redirects: false,
+            user_agent: Some(concat!("waypoint-referral/", env!("CARGO_PKG_VERSION"))),
+        };
+        HttpClient::new(&self.url, &options, &self.runtime).map_err(StartError::HttpClient)
     }
 
-    fn deliver(&mut self, client: &reqwest::blocking::Client, mut item: Item) {
+    fn deliver(&mut self, client: &HttpClient, mut item: Item) {
         item.attempts = item.attempts.saturating_add(1);
         self.shared
             .counters
@@ -300,7 +300,7 @@ impl DeliveryWorker {
         }
     }
 
-    fn attempt(&self, client: &reqwest::blocking::Client, item: &Item) -> Outcome {
+    fn attempt(&self, client: &HttpClient, item: &Item) -> Outcome {
         let signature = match sign(&item.body, &self.secret, &self.key_id, now_unix_secs()) {
             Ok(signature) => signature,
             Err(error) => {
@@ -310,15 +310,17 @@ impl DeliveryWorker {
                 };
             }
         };
-        let response = client
-            .post(&self.url)
-            .header("Content-Type", "application/json")
-            .header(SIGNATURE_HEADER, signature)
-            .header(IDEMPOTENCY_HEADER, item.case_id.to_string())
-            .body(item.body.to_vec())
-            .send();
-        let response = match response {
-            Ok(response) => response,
+        let reply = client.post(Post {
+            url: &self.url,
+            headers: vec![
+                ("Content-Type", "application/json".to_owned()),
+                (SIGNATURE_HEADER, signature),
+                (IDEMPOTENCY_HEADER, item.case_id.to_string()),
+            ],
+            body: item.body.to_vec(),
+        });
+        let reply = match reply {
+            Ok(reply) => reply,
             Err(error) => {
                 return Outcome::Retry {
                     reason: error_chain(&error),
@@ -326,45 +328,25 @@ impl DeliveryWorker {
                 };
             }
         };
-        let status = response.status().as_u16();
-        if (200..300).contains(&status) {
+        let status = reply.status;
+        if reply.is_success() {
             return Outcome::Delivered(status);
         }
         if status == 408 || status == 429 || status >= 500 {
-            let retry_after = response
-                .headers()
-                .get("Retry-After")
-                .and_then(|v| v.to_str().ok())
+            let retry_after = reply
+                .retry_after
+                .as_deref()
                 .and_then(|v| parse_retry_after(v, now_unix_secs()));
             return Outcome::Retry {
                 reason: format!("status {status}"),
                 retry_after,
             };
         }
-        let mut snippet = Vec::new();
-        let _ = response.take(512).read_to_end(&mut snippet);
-        let snippet = String::from_utf8_lossy(&snippet).trim().to_owned();
+        let snippet = String::from_utf8_lossy(&reply.body_start).trim().to_owned();
         Outcome::Permanent {
             status,
             reason: format!("status {status}: {snippet}"),
         }
-    }
-}
-
-/// rustls with the `ring` provider and the platform's certificate verifier. For plain-HTTP URLs
-/// a verifier that cannot be set up is not an error (an empty root store is used instead).
-fn tls_config(https: bool) -> Result<rustls::ClientConfig, StartError> {
-    use rustls_platform_verifier::BuilderVerifierExt as _;
-    let provider = Arc::new(rustls::crypto::ring::default_provider());
-    let builder = rustls::ClientConfig::builder_with_provider(provider)
-        .with_safe_default_protocol_versions()
-        .map_err(|e| StartError::Tls(Box::new(e)))?;
-    match builder.clone().with_platform_verifier() {
-        Ok(builder) => Ok(builder.with_no_client_auth()),
-        Err(error) if https => Err(StartError::Tls(Box::new(error))),
-        Err(_) => Ok(builder
-            .with_root_certificates(rustls::RootCertStore::empty())
-            .with_no_client_auth()),
     }
 }
 

@@ -221,12 +221,9 @@ pub enum StartError {
     /// The spool could not be opened.
     #[error("could not open the referral spool")]
     Spool(#[from] SpoolError),
-    /// TLS could not be set up.
-    #[error("could not set up TLS for the webhook")]
-    Tls(#[source] Box<dyn std::error::Error + Send + Sync>),
-    /// The HTTP client could not be built.
-    #[error("could not build the webhook HTTP client")]
-    HttpClient(#[source] Box<dyn std::error::Error + Send + Sync>),
+    /// The HTTP client (TLS included) could not be set up.
+    #[error("could not set up the webhook HTTP client")]
+    HttpClient(#[source] crate::http::HttpError),
     /// A worker thread could not be spawned, or did not come up.
     #[error("could not start the referral threads")]
     Thread(#[source] std::io::Error),

@@ -27,6 +27,7 @@ use super::events::{
 };
 use super::packet::CasePacket;
 use super::spool::Spool;
+use crate::http::HttpRuntime;
 
 /// Builder for [`ReferralSender`]; start from [`ReferralSender::builder`].
 #[derive(Clone)]
@@ -39,6 +40,7 @@ pub struct ReferralSenderBuilder {
     retry: RetryConfig,
     queue_capacity: usize,
     on_event: Option<EventCallback>,
+    runtime: Option<HttpRuntime>,
 }
 
 impl fmt::Debug for ReferralSenderBuilder {
@@ -52,6 +54,7 @@ impl fmt::Debug for ReferralSenderBuilder {
             .field("retry", &self.retry)
             .field("queue_capacity", &self.queue_capacity)
             .field("on_event", &self.on_event.is_some())
+            .field("runtime", &self.runtime)
             .finish()
     }
 }
@@ -68,6 +71,7 @@ impl Default for ReferralSenderBuilder {
             retry: defaults.retry,
             queue_capacity: defaults.queue_capacity,
             on_event: None,
+            runtime: None,
         }
     }
 }
@@ -141,6 +145,13 @@ impl ReferralSenderBuilder {
         self
     }
 
+    /// Where the webhook requests run (default: [`HttpRuntime::current`] when `start` is
+    /// called, so a sender started inside a tokio runtime uses async reqwest on it).
+    pub fn http_runtime(mut self, runtime: HttpRuntime) -> Self {
+        self.runtime = Some(runtime);
+        self
+    }
+
     /// Opens the spool, replays what it holds, and starts the spool and delivery threads.
     pub fn start(self) -> Result<ReferralSender, StartError> {
         let url = self.url.ok_or(StartError::NoWebhook)?;
@@ -182,6 +193,7 @@ impl ReferralSenderBuilder {
             shared.emit(&ReferralEvent::Replayed { count: replayed });
         }
 
+        let runtime = self.runtime.unwrap_or_else(HttpRuntime::current);
         let (job_tx, job_rx) = crossbeam_channel::bounded(self.queue_capacity);
         let (delivery_tx, delivery_rx) = crossbeam_channel::unbounded();
         let (ready_tx, ready_rx) = crossbeam_channel::bounded(1);
@@ -192,6 +204,7 @@ impl ReferralSenderBuilder {
             key_id,
             secret,
             retry: self.retry.clone(),
+            runtime: runtime.clone(),
             queue: replay.records.into_iter().map(Item::from_record).collect(),
             gate: Instant::now(),
         };
@@ -220,6 +233,7 @@ impl ReferralSenderBuilder {
                 job_tx,
                 delivery_tx,
                 threads: Mutex::new(vec![spool_handle, delivery_handle]),
+                runtime,
             }),
         })
     }
@@ -248,6 +262,7 @@ struct Inner {
     job_tx: Sender<SpoolJob>,
     delivery_tx: Sender<DeliveryMsg>,
     threads: Mutex<Vec<JoinHandle<()>>>,
+    runtime: HttpRuntime,
 }
 
 impl Drop for Inner {
@@ -426,6 +441,11 @@ impl ReferralSender {
             endpoint_failing: s.consecutive_failures.load(Ordering::Relaxed) > 0,
             permanent_failures: s.counters.permanent_failures.load(Ordering::Relaxed),
         }
+    }
+
+    /// Where the webhook requests run.
+    pub fn http_runtime(&self) -> &HttpRuntime {
+        &self.inner.runtime
     }
 
     /// The spool folder.

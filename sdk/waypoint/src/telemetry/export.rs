@@ -18,6 +18,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use crossbeam_channel::{Receiver, RecvTimeoutError, Sender, TrySendError, bounded};
 
 use super::record::Record;
+use crate::http::{HttpClient, HttpError, HttpOptions, HttpRuntime, Post};
 
 /// Why a sink could not write a batch.
 #[derive(Debug, thiserror::Error)]
@@ -34,12 +35,10 @@ pub enum SinkError {
     /// A record could not be encoded (not retried).
     #[error("cannot encode a record: {0}")]
     Encode(#[source] serde_json::Error),
-    /// The HTTP request failed (connection, timeout, TLS); retried.
+    /// The HTTP client could not be set up, or the request failed (connection, timeout, TLS);
+    /// retried.
     #[error("cannot reach the telemetry endpoint: {0}")]
-    Http(#[source] reqwest::Error),
-    /// The HTTP client could not be set up; retried.
-    #[error("cannot set up TLS for the telemetry endpoint: {0}")]
-    Tls(#[source] rustls::Error),
+    Http(#[source] HttpError),
     /// The endpoint answered with an error status.
     #[error("the telemetry endpoint answered {status}")]
     Status {
@@ -54,7 +53,7 @@ impl SinkError {
         match self {
             SinkError::Encode(_) => false,
             SinkError::Status { status } => *status == 408 || *status == 429 || *status >= 500,
-            SinkError::Io { .. } | SinkError::Http(_) | SinkError::Tls(_) => true,
+            SinkError::Io { .. } | SinkError::Http(_) => true,
         }
     }
 }
@@ -156,13 +155,15 @@ impl Sink for JsonlFileSink {
 
 /// POSTs each batch as one `application/x-ndjson` body (one record per line) to a URL.
 ///
-/// The HTTP client (rustls with the `ring` provider and the platform's certificate roots) is
-/// created lazily on the exporter's thread, so building an exporter is safe inside an async
-/// runtime.
+/// The HTTP client ([`crate::http`]) is created lazily on the exporter's thread, so building an
+/// exporter is safe inside an async runtime. Requests run on the [`HttpRuntime`] the sink was
+/// made with: by default the tokio runtime [`HttpSink::new`] is called in (with the `tokio`
+/// feature), else reqwest's blocking client.
 pub struct HttpSink {
     url: String,
     timeout: Duration,
-    client: Option<reqwest::blocking::Client>,
+    runtime: HttpRuntime,
+    client: Option<HttpClient>,
 }
 
 impl std::fmt::Debug for HttpSink {
@@ -170,42 +171,40 @@ impl std::fmt::Debug for HttpSink {
         f.debug_struct("HttpSink")
             .field("url", &self.url)
             .field("timeout", &self.timeout)
+            .field("runtime", &self.runtime)
             .finish_non_exhaustive()
     }
 }
 
 impl HttpSink {
-    /// A sink posting to `url`, each request bounded by `timeout`.
+    /// A sink posting to `url`, each request bounded by `timeout`, on [`HttpRuntime::current`].
     pub fn new(url: impl Into<String>, timeout: Duration) -> HttpSink {
+        HttpSink::with_runtime(url, timeout, HttpRuntime::current())
+    }
+
+    /// A sink posting to `url`, each request bounded by `timeout`, on `runtime`.
+    pub fn with_runtime(url: impl Into<String>, timeout: Duration, runtime: HttpRuntime) -> HttpSink {
         HttpSink {
             url: url.into(),
             timeout,
+            runtime,
             client: None,
         }
     }
 
-    fn client(&mut self) -> Result<reqwest::blocking::Client, SinkError> {
-        if let Some(client) = &self.client {
-            // A cheap handle clone.
-            return Ok(client.clone());
-        }
-        {
-            use rustls_platform_verifier::BuilderVerifierExt;
-            let provider = Arc::new(rustls::crypto::ring::default_provider());
-            let tls = rustls::ClientConfig::builder_with_provider(provider)
-                .with_safe_default_protocol_versions()
-                .and_then(|b| b.with_platform_verifier())
-                .map_err(SinkError::Tls)?
-                .with_no_client_auth();
-            let client = reqwest::blocking::Client::builder()
-                .tls_backend_preconfigured(tls)
-                .timeout(self.timeout)
-                .connect_timeout(self.timeout)
-                .build()
-                .map_err(SinkError::Http)?;
-            self.client = Some(client.clone());
-            Ok(client)
-        }
+    /// Where the requests run.
+    pub fn runtime(&self) -> &HttpRuntime {
+        &self.runtime
+    }
+
+    fn new_client(&self) -> Result<HttpClient, SinkError> {
+        let options = HttpOptions {
+            timeout: self.timeout,
+            connect_timeout: self.timeout,
+            follow_redirects: true,
+            user_agent: None,
+        };
+        HttpClient::new(&self.url, &options, &self.runtime).map_err(SinkError::Http)
     }
 }
 
@@ -216,19 +215,23 @@ impl Sink for HttpSink {
             serde_json::to_writer(&mut body, record).map_err(SinkError::Encode)?;
             body.push(b'\n');
         }
-        let response = self
-            .client()?
-            .post(&self.url)
-            .header("content-type", "application/x-ndjson")
-            .body(body)
-            .send()
-            .map_err(SinkError::Http)?;
-        let status = response.status();
-        if status.is_success() {
+        let client = match self.client.take() {
+            Some(client) => client,
+            None => self.new_client()?,
+        };
+        let reply = client.post(Post {
+            url: &self.url,
+            headers: vec![("content-type", "application/x-ndjson".to_owned())],
+            body,
+        });
+        // Kept for the next batch, whatever this one's outcome.
+        self.client = Some(client);
+        let reply = reply.map_err(SinkError::Http)?;
+        if reply.is_success() {
             Ok(())
         } else {
             Err(SinkError::Status {
-                status: status.as_u16(),
+                status: reply.status,
             })
         }
     }

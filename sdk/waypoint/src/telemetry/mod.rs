@@ -40,6 +40,8 @@ pub mod synthetic;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+use crate::http::HttpRuntime;
+
 pub use aggregate::{Aggregate, Rollup, Tally};
 pub use config::{TelemetryConfig, TelemetryConfigError};
 pub use event::{Decision, Event, Language, ResponseKind, SignalKind};
@@ -71,6 +73,7 @@ pub struct TelemetryBuilder {
     sinks: Vec<Box<dyn Sink>>,
     noise: Option<Box<dyn NoiseSource>>,
     options: Option<ExporterOptions>,
+    runtime: Option<HttpRuntime>,
 }
 
 impl std::fmt::Debug for TelemetryBuilder {
@@ -102,6 +105,13 @@ impl TelemetryBuilder {
         self
     }
 
+    /// Where the HTTP exporter's requests run (default: [`HttpRuntime::current`] when `build`
+    /// is called, so telemetry built inside a tokio runtime posts with async reqwest on it).
+    pub fn http_runtime(mut self, runtime: HttpRuntime) -> TelemetryBuilder {
+        self.runtime = Some(runtime);
+        self
+    }
+
     /// Validates the config and starts the exporter threads.
     pub fn build(self) -> Result<Telemetry, TelemetryBuildError> {
         let config = self.config;
@@ -117,7 +127,11 @@ impl TelemetryBuilder {
         }
         if let Some(url) = &config.http_url {
             exporters.push(Exporter::spawn(
-                HttpSink::new(url, HTTP_TIMEOUT),
+                HttpSink::with_runtime(
+                    url,
+                    HTTP_TIMEOUT,
+                    self.runtime.unwrap_or_else(HttpRuntime::current),
+                ),
                 options.clone(),
             )?);
         }
@@ -201,6 +215,7 @@ impl Telemetry {
             sinks: Vec::new(),
             noise: None,
             options: None,
+            runtime: None,
         }
     }
 
