@@ -211,10 +211,12 @@ fn selective_mode_routes_the_right_messages() {
 fn combination_rule_is_applied_before_the_lexicon() {
     let scorer = scorer();
     let line = ["you are all rats and should die"];
-    let max = with_cascade(CascadePolicy {
+    // The tiers alone: exemplar evidence (which enters after the tiers combine) is off here.
+    let mut max = with_cascade(CascadePolicy {
         mode: CascadeMode::All,
         ..CascadePolicy::default()
     });
+    max.exemplars.enabled = false;
     let scored = &scorer.score_batch_with(&max, &line)[0];
     let (fast, deep) = (
         scored.model.expect("fast ran"),
@@ -227,11 +229,12 @@ fn combination_rule_is_applied_before_the_lexicon() {
             "{c}"
         );
     }
-    let blend = with_cascade(CascadePolicy {
+    let mut blend = with_cascade(CascadePolicy {
         combine: CombineRule::Blend,
         deep_weight: 0.25,
         ..max.cascade
     });
+    blend.exemplars.enabled = false;
     let scored = &scorer.score_batch_with(&blend, &line)[0];
     for c in Category::ALL {
         let want = 0.25 * deep.get(c) + 0.75 * fast.get(c);
