@@ -116,11 +116,15 @@ fn scorer() -> Scorer {
     scorer
 }
 
+/// The default policy with `cascade`, and without exemplar evidence: these tests check the tiers
+/// and their combination (exemplars have their own tests in `tests/exemplars.rs`).
 fn with_cascade(cascade: CascadePolicy) -> Policy {
-    Policy {
+    let mut policy = Policy {
         cascade,
         ..Policy::default()
-    }
+    };
+    policy.exemplars.enabled = false;
+    policy
 }
 
 #[test]
@@ -211,12 +215,10 @@ fn selective_mode_routes_the_right_messages() {
 fn combination_rule_is_applied_before_the_lexicon() {
     let scorer = scorer();
     let line = ["you are all rats and should die"];
-    // The tiers alone: exemplar evidence (which enters after the tiers combine) is off here.
-    let mut max = with_cascade(CascadePolicy {
+    let max = with_cascade(CascadePolicy {
         mode: CascadeMode::All,
         ..CascadePolicy::default()
     });
-    max.exemplars.enabled = false;
     let scored = &scorer.score_batch_with(&max, &line)[0];
     let (fast, deep) = (
         scored.model.expect("fast ran"),
@@ -229,12 +231,11 @@ fn combination_rule_is_applied_before_the_lexicon() {
             "{c}"
         );
     }
-    let mut blend = with_cascade(CascadePolicy {
+    let blend = with_cascade(CascadePolicy {
         combine: CombineRule::Blend,
         deep_weight: 0.25,
         ..max.cascade
     });
-    blend.exemplars.enabled = false;
     let scored = &scorer.score_batch_with(&blend, &line)[0];
     for c in Category::ALL {
         let want = 0.25 * deep.get(c) + 0.75 * fast.get(c);
