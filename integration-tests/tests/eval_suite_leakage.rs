@@ -156,8 +156,14 @@ fn no_evaluation_only_line_occurs_in_training_or_tuning_material() {
 #[test]
 fn normalisation_ignores_case_spacing_and_punctuation() {
     assert_eq!(normalise("  GG,  ez!! "), "gg ez");
-    assert_eq!(normalise("ze komen van achteren!!"), "ze komen van achteren");
+    assert_eq!(
+        normalise("ze komen van achteren!!"),
+        "ze komen van achteren"
+    );
     let strings = lines_and_quoted_strings("texts = [\"Die baas, slopen\", 'we gaan']");
     let keys: BTreeSet<String> = strings.iter().map(|s| normalise(s)).collect();
-    assert!(keys.contains("die baas slopen") && keys.contains("we gaan"), "{keys:?}");
+    assert!(
+        keys.contains("die baas slopen") && keys.contains("we gaan"),
+        "{keys:?}"
+    );
 }

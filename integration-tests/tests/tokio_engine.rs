@@ -16,7 +16,9 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use referral_support::{KEY_ID, SECRET, TestReceiver, free_port};
-use waypoint::{Category, ChatMessage, Engine, Policy, Response, Signal, SimulatedClock, Timestamp};
+use waypoint::{
+    Category, ChatMessage, Engine, Policy, Response, Signal, SimulatedClock, Timestamp,
+};
 
 const WAIT: Duration = Duration::from_secs(60);
 
@@ -107,7 +109,10 @@ fn a_tokio_server_refers_a_drifting_player_over_async_http_and_shuts_down_cleanl
             .expect("a webhook is configured");
         assert_eq!(status.pending, 0, "{status:?}");
         engine.shutdown(WAIT).await.unwrap();
-        (tokio::time::timeout(WAIT, reader).await.unwrap().unwrap(), on_tokio)
+        (
+            tokio::time::timeout(WAIT, reader).await.unwrap().unwrap(),
+            on_tokio,
+        )
     });
     assert!(on_tokio, "an engine built inside a runtime posts on it");
     let referral = responses

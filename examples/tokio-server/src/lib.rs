@@ -16,6 +16,7 @@ use std::time::Duration;
 
 use tokio::sync::{Barrier, watch};
 use tokio::task::JoinHandle;
+use waypoint::store::StoreConfig;
 use waypoint::{
     AsyncEngine, ChatMessage, Engine, EngineBuildError, EngineBuilder, ResponseLevel,
     ShutdownError, SimulatedClock, Timestamp,
@@ -178,9 +179,18 @@ fn engine(config: &Config, clock: &SimulatedClock) -> Result<Engine, EngineBuild
     with_store(builder, config.store_url.as_deref()).build()
 }
 
-/// The player store: in memory unless a URL is given.
-fn with_store(builder: EngineBuilder, _url: Option<&str>) -> EngineBuilder {
-    builder
+/// Unix milliseconds at game time zero, the same for every server so the times they write to a
+/// shared store agree.
+const GAME_EPOCH_UNIX_MS: u64 = 1_767_225_600_000;
+
+/// The player store: in memory unless a URL is given, then the shared Valkey/Redis store.
+fn with_store(builder: EngineBuilder, url: Option<&str>) -> EngineBuilder {
+    match url {
+        None => builder,
+        Some(url) => builder
+            .store_config(StoreConfig::with_url(url))
+            .clock_epoch_unix_ms(GAME_EPOCH_UNIX_MS),
+    }
 }
 
 /// The server's responder: reads the engine's response stream until the engine shuts down.

@@ -50,7 +50,10 @@ fn main() -> ExitCode {
         models_dir: args.models,
         ..Config::default()
     };
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
         Ok(runtime) => runtime,
         Err(error) => {
             eprintln!("tokio-server: cannot start the runtime: {error}");

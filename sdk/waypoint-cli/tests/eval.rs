@@ -430,11 +430,23 @@ fn separates_clear_game_chat_from_clear_insults_end_to_end() {
 const GROUPED: [(Option<&str>, &str, &str); 14] = [
     (Some("insults"), "insult", "you are a worthless idiot"),
     (Some("insults"), "insult", "shut up you stupid moron"),
-    (Some("insults"), "insult", "you are the dumbest idiot i have ever seen"),
+    (
+        Some("insults"),
+        "insult",
+        "you are the dumbest idiot i have ever seen",
+    ),
     // Insults labelled as threats: flagged (for insult), but not for their own category.
-    (Some("insult_as_threat"), "threat", "you are a disgusting piece of shit"),
+    (
+        Some("insult_as_threat"),
+        "threat",
+        "you are a disgusting piece of shit",
+    ),
     (Some("insult_as_threat"), "threat", "stfu you dumb bitch"),
-    (Some("insult_as_threat"), "threat", "shut the fuck up you moron"),
+    (
+        Some("insult_as_threat"),
+        "threat",
+        "shut the fuck up you moron",
+    ),
     (Some("game_chat"), "none", "good game everyone"),
     (Some("game_chat"), "none", "nice shot, well played"),
     (Some("game_chat"), "none", "lets push mid together"),
@@ -461,7 +473,11 @@ fn scored_line(text: &str) -> (bool, Vec<String>) {
         writeln!(stdin, "{text}").expect("write line");
     }
     let out = child.wait_with_output().expect("score finishes");
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let line: Value = serde_json::from_slice(&out.stdout).expect("one JSON line");
     let categories = line["reasons"]
         .as_array()
@@ -492,7 +508,9 @@ fn groups_lines_by_a_field_with_own_category_recall_end_to_end() {
     let mut expected: std::collections::BTreeMap<String, [u64; 5]> = Default::default();
     let mut trap_exercised = false;
     for (group, label, text) in GROUPED {
-        let e = expected.entry(group.unwrap_or("(missing)").to_owned()).or_default();
+        let e = expected
+            .entry(group.unwrap_or("(missing)").to_owned())
+            .or_default();
         if label == "skip" {
             e[2] += 1;
             continue;
@@ -510,14 +528,26 @@ fn groups_lines_by_a_field_with_own_category_recall_end_to_end() {
     );
 
     let groups = report["groups"].as_array().expect("groups");
-    let names: Vec<&str> = groups.iter().map(|g| g["group"].as_str().expect("name")).collect();
-    assert_eq!(names, expected.keys().map(String::as_str).collect::<Vec<_>>());
+    let names: Vec<&str> = groups
+        .iter()
+        .map(|g| g["group"].as_str().expect("name"))
+        .collect();
+    assert_eq!(
+        names,
+        expected.keys().map(String::as_str).collect::<Vec<_>>()
+    );
     for g in groups {
         let name = g["group"].as_str().expect("name");
         let [pos, benign, skipped, own, any] = expected[name];
         let n = |key: &str| g[key].as_u64().expect(key);
         assert_eq!(
-            [n("positive"), n("benign"), n("skipped"), n("flagged_own_category"), n("flagged_any")],
+            [
+                n("positive"),
+                n("benign"),
+                n("skipped"),
+                n("flagged_own_category"),
+                n("flagged_any")
+            ],
             [pos, benign, skipped, own, any],
             "{name}: {g}"
         );
@@ -525,7 +555,11 @@ fn groups_lines_by_a_field_with_own_category_recall_end_to_end() {
         let recall = g["own_category_recall"].as_f64();
         assert_eq!(recall, (pos > 0).then(|| own as f64 / pos as f64), "{name}");
         let rate = g["flagged_any_rate"].as_f64();
-        assert_eq!(rate, (pos + benign > 0).then(|| any as f64 / (pos + benign) as f64), "{name}");
+        assert_eq!(
+            rate,
+            (pos + benign > 0).then(|| any as f64 / (pos + benign) as f64),
+            "{name}"
+        );
     }
 
     // The table shows the same groups.

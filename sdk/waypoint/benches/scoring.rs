@@ -188,9 +188,11 @@ fn main() {
             ),
             (
                 "featurize + model ONNX Runtime, batch 64",
-                Runtime::init(None).map_err(|e| e.to_string()).and_then(|runtime| {
-                    FastModel::load_onnx_runtime(&runtime, &models).map_err(|e| e.to_string())
-                }),
+                Runtime::init(None)
+                    .map_err(|e| e.to_string())
+                    .and_then(|runtime| {
+                        FastModel::load_onnx_runtime(&runtime, &models).map_err(|e| e.to_string())
+                    }),
             ),
         ];
         for (name, model) in loaded {
@@ -282,7 +284,12 @@ fn interleaved_rounds(lines: &[String], chats: &[ChatMessage], engine: &Engine, 
     );
     for round in 1..=5 {
         let baseline = throughput(n, || {
-            black_box(lines.iter().filter(|l| l.as_str().is_inappropriate()).count());
+            black_box(
+                lines
+                    .iter()
+                    .filter(|l| l.as_str().is_inappropriate())
+                    .count(),
+            );
         });
         let single = throughput(n, || {
             each(chats, |c| engine.check_chat(c));

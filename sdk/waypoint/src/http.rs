@@ -210,10 +210,7 @@ fn post_blocking(client: &reqwest::blocking::Client, post: Post<'_>) -> Result<R
     for (name, value) in post.headers {
         request = request.header(name, value);
     }
-    let response = request
-        .body(post.body)
-        .send()
-        .map_err(HttpError::Request)?;
+    let response = request.body(post.body).send().map_err(HttpError::Request)?;
     let mut reply = Reply {
         status: response.status().as_u16(),
         retry_after: retry_after(response.headers()),

@@ -38,12 +38,12 @@ pub mod trajectory;
 
 pub use category::{Category, Scores};
 pub use clock::{Clock, SimulatedClock, SystemClock, Timestamp};
+#[cfg(feature = "tokio")]
+pub use engine::{AsyncEngine, ResponseStream};
 pub use engine::{
     Engine, EngineBuildError, EngineBuilder, Outcome, ReviewDecision, ShutdownError, ShutdownGuard,
     Stats, SubmitError, Verdict,
 };
-#[cfg(feature = "tokio")]
-pub use engine::{AsyncEngine, ResponseStream};
 pub use hooks::{BeforeReferral, ClosureHooks, Hooks};
 pub use location::SourceLocation;
 pub use player::PlayerKey;

@@ -6,11 +6,11 @@ use uuid::Uuid;
 
 use crate::clock::Timestamp;
 use crate::player::{PlayerKey, TrajectoryPoint};
-use crate::trajectory::DriftReading;
 use crate::policy::ladder::Risk;
 use crate::policy::{HelpEntry, Reason, ResponseLevel};
 use crate::signal::{AgeBand, PlayerId};
 use crate::text::LexiconHit;
+use crate::trajectory::DriftReading;
 use crate::{Category, Scores};
 
 /// Default nudge text per language; platforms usually show their own.

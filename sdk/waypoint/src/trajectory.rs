@@ -50,8 +50,7 @@ impl ScoreWindow {
         let held = (self.pushed as usize).min(MAX_WINDOW);
         let count = count.min(held);
         let end = self.pushed as usize;
-        (end - count..end)
-            .map(move |i| dequantise(self.rings[category.index()][i % MAX_WINDOW]))
+        (end - count..end).map(move |i| dequantise(self.rings[category.index()][i % MAX_WINDOW]))
     }
 
     /// The drift reading for `category` over the policy's window.

@@ -123,7 +123,10 @@ async fn both<A: Future, B: Future>(a: A, b: B) -> (A::Output, B::Output) {
         }
     })
     .await;
-    (ra.expect("polled to the end"), rb.expect("polled to the end"))
+    (
+        ra.expect("polled to the end"),
+        rb.expect("polled to the end"),
+    )
 }
 
 #[test]
@@ -140,7 +143,10 @@ fn the_stream_yields_the_responses_the_sync_drain_would() {
         ResponseLevel::Help,
         ResponseLevel::Review,
     ] {
-        assert!(levels.contains(&level), "{level:?} missing from {expected:?}");
+        assert!(
+            levels.contains(&level),
+            "{level:?} missing from {expected:?}"
+        );
     }
 
     let clock = SimulatedClock::new();
@@ -217,10 +223,17 @@ fn async_shutdown_processes_the_queue_ends_the_stream_and_frees_the_thread() {
         streamed
     });
     let stats = engine.engine().stats();
-    assert_eq!(stats.processed, steps.len() as u64, "shutdown flushed the queue");
+    assert_eq!(
+        stats.processed,
+        steps.len() as u64,
+        "shutdown flushed the queue"
+    );
     assert_eq!(streamed, stats.nudges + stats.help_links + stats.referrals);
     assert!(streamed > 0);
-    assert!(ticks.load(Ordering::SeqCst) > 0, "shutdown held the only thread");
+    assert!(
+        ticks.load(Ordering::SeqCst) > 0,
+        "shutdown held the only thread"
+    );
     assert_eq!(
         engine.submit(ChatMessage::new("steam:0", "gg")),
         Err(SubmitError::ShutDown)

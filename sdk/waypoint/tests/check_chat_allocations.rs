@@ -196,5 +196,8 @@ fn check_chat_allocates_only_the_verdict_for_flagged_lines() {
             message.text
         );
     }
-    assert!(flagged >= 2, "only {flagged} of the test lines were flagged");
+    assert!(
+        flagged >= 2,
+        "only {flagged} of the test lines were flagged"
+    );
 }

@@ -108,7 +108,10 @@ fn assert_agree(texts: &[String], what: &str) -> (f32, usize) {
                 d <= TOLERANCE,
                 "{what}: {text:?} differs by {d}: native {one:?}, ONNX Runtime {e:?}"
             );
-            assert_eq!(&one, b, "{what}: one-at-a-time and batched differ for {text:?}");
+            assert_eq!(
+                &one, b,
+                "{what}: one-at-a-time and batched differ for {text:?}"
+            );
             worst = worst.max(d);
         }
     }
@@ -181,13 +184,19 @@ fn a_graph_of_another_shape_falls_back_to_onnx_runtime_with_the_reason() {
     );
     let no_runtime = FastModel::load_with(dir.path(), || Err("no runtime here".to_owned()))
         .expect_err("needs a runtime");
-    assert!(no_runtime.to_string().contains("no runtime here"), "{no_runtime}");
+    assert!(
+        no_runtime.to_string().contains("no runtime here"),
+        "{no_runtime}"
+    );
 
     // With a runtime the loader falls back: the head's interface is not the fast tier's, so
     // the contract check refuses it there, naming the file.
     let runtime = Runtime::init(None).expect("ONNX Runtime loads");
     let fallback = FastModel::load(&runtime, dir.path()).expect_err("contract differs");
-    assert!(fallback.to_string().contains("fast-tier contract"), "{fallback}");
+    assert!(
+        fallback.to_string().contains("fast-tier contract"),
+        "{fallback}"
+    );
 }
 
 fn sha256_hex(bytes: &[u8]) -> String {

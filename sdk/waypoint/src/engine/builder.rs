@@ -7,9 +7,9 @@ use std::time::Duration;
 
 use arc_swap::ArcSwap;
 
+use super::outbox::{self, OutboxSender};
 use super::process::State;
 use super::sync::StoreSync;
-use super::outbox::{self, OutboxSender};
 use super::worker::Worker;
 use super::{Engine, Shared, stats, watch};
 use crate::clock::{Clock, SystemClock};

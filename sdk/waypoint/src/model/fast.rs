@@ -202,7 +202,10 @@ impl FastModel {
 
     /// Loads the model into ONNX Runtime even when it could be evaluated natively (to compare
     /// the two, or to rule the native evaluation out).
-    pub fn load_onnx_runtime(runtime: &Runtime, models_dir: &Path) -> Result<FastModel, ModelError> {
+    pub fn load_onnx_runtime(
+        runtime: &Runtime,
+        models_dir: &Path,
+    ) -> Result<FastModel, ModelError> {
         let (model_path, _, manifest) = read_checked(models_dir)?;
         Ok(FastModel {
             engine: Evaluator::Runtime {
@@ -230,7 +233,11 @@ impl FastModel {
 
     /// Scores one normalised text. Natively this allocates nothing once `scratch` has grown
     /// to the text's length.
-    pub fn score_one(&self, normalized: &str, scratch: &mut FastScratch) -> Result<Scores, ModelError> {
+    pub fn score_one(
+        &self,
+        normalized: &str,
+        scratch: &mut FastScratch,
+    ) -> Result<Scores, ModelError> {
         match &self.engine {
             Evaluator::Native(model) => Ok(model.score(normalized, &mut scratch.counts)),
             Evaluator::Runtime { session, .. } => {

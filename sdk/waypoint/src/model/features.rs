@@ -116,7 +116,8 @@ impl FeatureCounts {
         if self.keys.len() < slots {
             self.keys.resize(slots, EMPTY_SLOT);
             self.counts.resize(slots, 0);
-            self.used.reserve(occurrences.saturating_sub(self.used.capacity()));
+            self.used
+                .reserve(occurrences.saturating_sub(self.used.capacity()));
         }
         slots - 1
     }
@@ -394,7 +395,9 @@ mod tests {
 
     fn counted(text: &str, counts: &mut FeatureCounts) -> SparseFeatures {
         let mut pairs = Vec::new();
-        for_each_feature(text, counts, |bucket, value| pairs.push((bucket as i64, value)));
+        for_each_feature(text, counts, |bucket, value| {
+            pairs.push((bucket as i64, value))
+        });
         pairs.sort_by_key(|&(bucket, _)| bucket);
         SparseFeatures {
             indices: pairs.iter().map(|&(b, _)| b).collect(),

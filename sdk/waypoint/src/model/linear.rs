@@ -115,7 +115,10 @@ impl Tensor<'_> {
                 .chunks_exact(4)
                 .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
                 .collect()),
-            Some(raw) => Err(format!("has {} raw bytes, not a whole number of floats", raw.len())),
+            Some(raw) => Err(format!(
+                "has {} raw bytes, not a whole number of floats",
+                raw.len()
+            )),
             None => Ok(self.floats.clone()),
         }
     }
@@ -129,7 +132,10 @@ impl Tensor<'_> {
                 .chunks_exact(8)
                 .map(|b| i64::from_le_bytes([b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7]]))
                 .collect()),
-            Some(raw) => Err(format!("has {} raw bytes, not a whole number of int64s", raw.len())),
+            Some(raw) => Err(format!(
+                "has {} raw bytes, not a whole number of int64s",
+                raw.len()
+            )),
             None => Ok(self.int64s.clone()),
         }
     }
@@ -226,11 +232,14 @@ fn parse_model(bytes: &[u8]) -> Result<Model<'_>, LinearGraphError> {
     while let Some((number, value)) = reader.field()? {
         match number {
             7 => graph = Some(message(value, "graph")?),
-            8 => model.opsets.push(parse_opset(message(value, "opset_import")?)?),
+            8 => model
+                .opsets
+                .push(parse_opset(message(value, "opset_import")?)?),
             _ => {}
         }
     }
-    let graph = graph.ok_or_else(|| LinearGraphError::Malformed("the model has no graph".into()))?;
+    let graph =
+        graph.ok_or_else(|| LinearGraphError::Malformed("the model has no graph".into()))?;
     parse_graph(graph, &mut model)?;
     Ok(model)
 }
@@ -257,8 +266,12 @@ fn parse_graph<'a>(bytes: &'a [u8], model: &mut Model<'a>) -> Result<(), LinearG
                 let (name, tensor) = parse_tensor(message(value, "initializer")?)?;
                 model.initializers.insert(name, tensor);
             }
-            11 => model.inputs.push(value_info_name(message(value, "input")?)?),
-            12 => model.outputs.push(value_info_name(message(value, "output")?)?),
+            11 => model
+                .inputs
+                .push(value_info_name(message(value, "input")?)?),
+            12 => model
+                .outputs
+                .push(value_info_name(message(value, "output")?)?),
             15 => return Err(shape_error("the graph has sparse initializers")),
             _ => {}
         }
@@ -358,11 +371,21 @@ fn match_linear(model: &Model<'_>) -> Result<LinearModel, LinearGraphError> {
         "Sigmoid",
     ];
     if ops != expected {
-        return Err(shape_error(format!("operators {ops:?}, expected {expected:?}")));
+        return Err(shape_error(format!(
+            "operators {ops:?}, expected {expected:?}"
+        )));
     }
     let graph = Graph { model };
-    let [gather, unsqueeze, mul, reduce, add_bias, mul_scale, add_offset, sigmoid] =
-        [0, 1, 2, 3, 4, 5, 6, 7].map(|i| &model.nodes[i]);
+    let [
+        gather,
+        unsqueeze,
+        mul,
+        reduce,
+        add_bias,
+        mul_scale,
+        add_offset,
+        sigmoid,
+    ] = [0, 1, 2, 3, 4, 5, 6, 7].map(|i| &model.nodes[i]);
 
     let weights = graph.gather_weights(gather)?;
     graph.unsqueeze_last(unsqueeze)?;
@@ -439,7 +462,11 @@ impl<'a> Graph<'_, 'a> {
         Ok(tensor)
     }
 
-    fn expect_attributes(&self, node: &Node<'_>, allowed: &[(&str, i64)]) -> Result<(), LinearGraphError> {
+    fn expect_attributes(
+        &self,
+        node: &Node<'_>,
+        allowed: &[(&str, i64)],
+    ) -> Result<(), LinearGraphError> {
         for (name, value) in &node.attributes {
             if !allowed.iter().any(|(n, v)| n == name && *value == Some(*v)) {
                 return Err(shape_error(format!(
@@ -451,7 +478,12 @@ impl<'a> Graph<'_, 'a> {
         Ok(())
     }
 
-    fn expect_inputs(&self, node: &Node<'_>, inputs: &[&str], any_order: bool) -> Result<(), LinearGraphError> {
+    fn expect_inputs(
+        &self,
+        node: &Node<'_>,
+        inputs: &[&str],
+        any_order: bool,
+    ) -> Result<(), LinearGraphError> {
         let same = node.inputs == inputs
             || (any_order && inputs.len() == 2 && node.inputs == [inputs[1], inputs[0]]);
         if same && node.attributes.is_empty() {
@@ -471,7 +503,9 @@ impl<'a> Graph<'_, 'a> {
             return Err(shape_error(format!("Gather reads {:?}", node.inputs)));
         };
         if *indices != "indices" {
-            return Err(shape_error(format!("Gather indexes with {indices:?}, expected \"indices\"")));
+            return Err(shape_error(format!(
+                "Gather indexes with {indices:?}, expected \"indices\""
+            )));
         }
         let tensor = self.initializer(weights, node)?;
         if tensor.dims != [FEATURE_DIM as i64, OUTPUTS as i64] {
@@ -504,7 +538,9 @@ impl<'a> Graph<'_, 'a> {
                 if axes == [-1] || axes == [2] {
                     return Ok(());
                 }
-                Err(shape_error(format!("Unsqueeze axes {axes:?}, expected [-1]")))
+                Err(shape_error(format!(
+                    "Unsqueeze axes {axes:?}, expected [-1]"
+                )))
             }
             other => Err(shape_error(format!(
                 "Unsqueeze reads {other:?}, expected \"values\" and an axes initializer"
@@ -525,7 +561,9 @@ impl<'a> Graph<'_, 'a> {
                 if axes == [1] || axes == [-2] {
                     return Ok(());
                 }
-                Err(shape_error(format!("ReduceSum axes {axes:?}, expected [1]")))
+                Err(shape_error(format!(
+                    "ReduceSum axes {axes:?}, expected [1]"
+                )))
             }
             other => Err(shape_error(format!(
                 "ReduceSum reads {other:?}, expected {weighted:?} and an axes initializer"
@@ -540,7 +578,11 @@ impl<'a> Graph<'_, 'a> {
     }
 
     /// A binary node combining `previous` with a float `[4]` initializer; returns the latter.
-    fn vector_operand(&self, node: &Node<'_>, previous: &str) -> Result<[f32; OUTPUTS], LinearGraphError> {
+    fn vector_operand(
+        &self,
+        node: &Node<'_>,
+        previous: &str,
+    ) -> Result<[f32; OUTPUTS], LinearGraphError> {
         let operand = match node.inputs.as_slice() {
             [a, b] if *a == previous => *b,
             [a, b] if *b == previous => *a,
@@ -621,13 +663,21 @@ mod tests {
     /// The exported graph, with `sigmoid_op` as the last operator.
     fn model_bytes(sigmoid_op: &str, keepdims: i64) -> Vec<u8> {
         let mut weights = vec![0.0_f32; FEATURE_DIM * OUTPUTS];
-        weights.iter_mut().enumerate().for_each(|(i, w)| *w = (i % 7) as f32 * 0.25 - 0.5);
+        weights
+            .iter_mut()
+            .enumerate()
+            .for_each(|(i, w)| *w = (i % 7) as f32 * 0.25 - 0.5);
         let mut graph = Vec::new();
         let nodes = [
             node("Gather", &["W", "indices"], "gathered", &[("axis", 0)]),
             node("Unsqueeze", &["values", "axis_last"], "values_3d", &[]),
             node("Mul", &["gathered", "values_3d"], "weighted", &[]),
-            node("ReduceSum", &["weighted", "axis_length"], "raw", &[("keepdims", keepdims)]),
+            node(
+                "ReduceSum",
+                &["weighted", "axis_length"],
+                "raw",
+                &[("keepdims", keepdims)],
+            ),
             node("Add", &["raw", "bias"], "logits", &[]),
             node("Mul", &["logits", "platt_scale"], "scaled", &[]),
             node("Add", &["scaled", "platt_offset"], "calibrated", &[]),
@@ -684,6 +734,9 @@ mod tests {
             "{err:?}"
         );
         let err = LinearModel::from_onnx(b"not an onnx file").err();
-        assert!(matches!(err, Some(LinearGraphError::Malformed(_))), "{err:?}");
+        assert!(
+            matches!(err, Some(LinearGraphError::Malformed(_))),
+            "{err:?}"
+        );
     }
 }

@@ -149,7 +149,9 @@ mod tests {
         let mut reader = Reader::new(&data);
         assert!(matches!(reader.field()?, Some((1, Value::Varint(300)))));
         assert!(matches!(reader.field()?, Some((2, Value::Bytes(b"hi")))));
-        assert!(matches!(reader.field()?, Some((3, Value::Fixed32(bits))) if f32::from_bits(bits) == 1.5));
+        assert!(
+            matches!(reader.field()?, Some((3, Value::Fixed32(bits))) if f32::from_bits(bits) == 1.5)
+        );
         assert!(matches!(reader.field()?, Some((4, Value::Fixed64))));
         assert!(reader.field()?.is_none());
         Ok(())
@@ -159,6 +161,9 @@ mod tests {
     fn truncated_input_is_an_error() {
         assert!(Reader::new(&[0x0a, 0x05, 0x01]).field().is_err());
         assert!(Reader::new(&[0x08, 0xff]).field().is_err());
-        assert!(Reader::new(&[0x0b]).field().is_err(), "wire type 3 is not supported");
+        assert!(
+            Reader::new(&[0x0b]).field().is_err(),
+            "wire type 3 is not supported"
+        );
     }
 }

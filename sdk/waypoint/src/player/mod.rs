@@ -19,8 +19,8 @@ use hmac::{Hmac, KeyInit, Mac};
 use serde::{Deserialize, Serialize};
 use sha2::Sha256;
 
-use crate::clock::Timestamp;
 use crate::Category;
+use crate::clock::Timestamp;
 use crate::policy::ladder::{Risk, decay_factor, ladder_index};
 use crate::policy::{Policy, ResponseLevel};
 use crate::signal::{AgeBand, PlayerId, Signal};

@@ -21,11 +21,11 @@ pub use exemplars::ExemplarPolicy;
 pub use help::{BandSelector, HelpDirectory, HelpEntry};
 pub use message::{MessageDecision, Reason, ResponseLevel};
 pub use parse::PolicyError;
-pub use trajectory::TrajectoryPolicy;
 pub use settings::{
     AccumulatedThresholds, AgeBandPolicy, AgeBands, BehaviourPolicy, Cooldowns, LadderPolicy,
     OutcomePolicy, ReportPolicy, RiskPolicy,
 };
+pub use trajectory::TrajectoryPolicy;
 
 use crate::referral::ReferralConfig;
 use crate::signal::AgeBand;

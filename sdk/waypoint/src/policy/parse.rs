@@ -4,12 +4,12 @@ use serde::Deserialize;
 use toml::Spanned;
 
 use super::cascade::{RawCascade, parse_cascade};
-use super::trajectory::{RawTrajectory, parse_trajectory};
 use super::exemplars::{RawExemplars, parse_exemplars};
 use super::parse_sections::{
     RawAccumulated, RawAgeBands, RawBehaviour, RawCooldown, RawHelpDirectory, RawLadder,
     RawOutcomes, RawReports, RawRisk, RawSections, parse_sections,
 };
+use super::trajectory::{RawTrajectory, parse_trajectory};
 use super::{LevelThresholds, LexiconPolicy, Policy};
 use crate::Category;
 use crate::location::SourceLocation;

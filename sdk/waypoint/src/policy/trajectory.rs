@@ -219,7 +219,10 @@ mod tests {
         let t = &p.trajectory;
         assert!(!t.enabled);
         assert_eq!((t.window, t.min_messages, t.min_high), (12, 4, 3));
-        assert_eq!((t.skew_threshold, t.min_peak, t.risk_boost), (0.5, 0.6, 2.0));
+        assert_eq!(
+            (t.skew_threshold, t.min_peak, t.risk_boost),
+            (0.5, 0.6, 2.0)
+        );
         assert_eq!(t.categories, vec![Category::Hate]);
     }
 

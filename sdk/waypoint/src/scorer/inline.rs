@@ -6,11 +6,11 @@
 use std::cell::RefCell;
 
 use super::{Scorer, combine};
+use crate::Scores;
 use crate::cascade::combine_tiers;
 use crate::model::FastScratch;
 use crate::policy::Policy;
 use crate::text::{LexiconHit, LexiconScratch, NormalizeScratch, Normalized, normalize_into};
-use crate::Scores;
 
 /// The inline check of one message: fast tier and lexicon, no deep tier, no decision.
 #[derive(Debug, Clone, PartialEq)]
@@ -40,7 +40,11 @@ thread_local! {
 /// borrowed further up the stack, or the thread is exiting).
 fn with_scratch<R>(mut f: impl FnMut(&mut InlineScratch) -> R) -> R {
     SCRATCH
-        .try_with(|cell| cell.try_borrow_mut().ok().map(|mut scratch| f(&mut scratch)))
+        .try_with(|cell| {
+            cell.try_borrow_mut()
+                .ok()
+                .map(|mut scratch| f(&mut scratch))
+        })
         .ok()
         .flatten()
         .unwrap_or_else(|| f(&mut InlineScratch::default()))

@@ -183,7 +183,11 @@ impl HttpSink {
     }
 
     /// A sink posting to `url`, each request bounded by `timeout`, on `runtime`.
-    pub fn with_runtime(url: impl Into<String>, timeout: Duration, runtime: HttpRuntime) -> HttpSink {
+    pub fn with_runtime(
+        url: impl Into<String>,
+        timeout: Duration,
+        runtime: HttpRuntime,
+    ) -> HttpSink {
         HttpSink {
             url: url.into(),
             timeout,

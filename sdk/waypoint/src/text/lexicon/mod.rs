@@ -328,7 +328,11 @@ impl Lexicon {
 
     /// [`Lexicon::find`] with reusable buffers: allocates nothing when nothing is found, once
     /// `scratch` has grown to the message length.
-    pub fn find_with(&self, normalized: &Normalized, scratch: &mut LexiconScratch) -> Vec<LexiconHit> {
+    pub fn find_with(
+        &self,
+        normalized: &Normalized,
+        scratch: &mut LexiconScratch,
+    ) -> Vec<LexiconHit> {
         self.inner.matcher.find(normalized, &mut scratch.0)
     }
 }

@@ -160,7 +160,10 @@ fn char_before(text: &[u8], at: usize) -> Option<char> {
     let start = (at.saturating_sub(4)..at)
         .rev()
         .find(|&i| head[i] & 0xC0 != 0x80)?;
-    std::str::from_utf8(&head[start..]).ok()?.chars().next_back()
+    std::str::from_utf8(&head[start..])
+        .ok()?
+        .chars()
+        .next_back()
 }
 
 /// The character starting at byte `at` of UTF-8 `text`.

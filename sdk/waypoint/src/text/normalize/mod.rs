@@ -231,7 +231,9 @@ pub fn normalize_into(
     push_count(changes, stats.confusables, |count| {
         Change::ConfusablesFolded { count }
     });
-    push_count(changes, stats.marks, |count| Change::MarksStripped { count });
+    push_count(changes, stats.marks, |count| Change::MarksStripped {
+        count,
+    });
     if out.folded.len() > max {
         let expanded_chars = out.folded.chars().count();
         if expanded_chars > max {
