@@ -164,13 +164,15 @@ pub(super) struct Sections {
     pub store: Option<StoreConfig>,
 }
 
-struct Ctx<'a> {
-    source: &'a str,
-    origin: &'a str,
+/// Where a policy section came from, for errors with file:line:column; shared by the section
+/// parsers.
+pub(super) struct Ctx<'a> {
+    pub source: &'a str,
+    pub origin: &'a str,
 }
 
 impl Ctx<'_> {
-    fn invalid(&self, span: Range<usize>, message: String) -> PolicyError {
+    pub(super) fn invalid(&self, span: Range<usize>, message: String) -> PolicyError {
         PolicyError::Invalid {
             location: SourceLocation::at(self.origin, self.source, span.start),
             message,
@@ -179,7 +181,7 @@ impl Ctx<'_> {
 
     /// The value of an optional number, `default` when absent, checked to lie in `range`
     /// (`allowed` describes it in the error).
-    fn number(
+    pub(super) fn number(
         &self,
         value: &Num,
         name: &str,

@@ -5,8 +5,8 @@ use serde::Deserialize;
 use toml::Spanned;
 
 use super::PolicyError;
+use super::parse_sections::Ctx;
 use crate::Category;
-use crate::location::SourceLocation;
 use crate::trajectory::MAX_WINDOW;
 
 /// The validated `[trajectory]` section.
@@ -60,63 +60,42 @@ pub(super) struct RawTrajectory {
     categories: Option<Spanned<Vec<Spanned<String>>>>,
 }
 
-struct Check<'a> {
-    source: &'a str,
-    origin: &'a str,
+/// An optional count, `default` when absent, checked to lie in `range`.
+fn count(
+    ctx: &Ctx<'_>,
+    value: &Option<Spanned<i64>>,
+    name: &str,
+    default: usize,
+    range: std::ops::RangeInclusive<usize>,
+) -> Result<usize, PolicyError> {
+    let Some(value) = value else {
+        return Ok(default);
+    };
+    let v = *value.get_ref();
+    match usize::try_from(v) {
+        Ok(n) if range.contains(&n) => Ok(n),
+        _ => Err(ctx.invalid(
+            value.span(),
+            format!(
+                "trajectory.{name} = {v} is out of range: it must be from {} to {}",
+                range.start(),
+                range.end()
+            ),
+        )),
+    }
 }
 
-impl Check<'_> {
-    fn invalid(&self, span: std::ops::Range<usize>, message: String) -> PolicyError {
-        PolicyError::Invalid {
-            location: SourceLocation::at(self.origin, self.source, span.start),
-            message,
-        }
-    }
-
-    fn count(
-        &self,
-        value: &Option<Spanned<i64>>,
-        name: &str,
-        default: usize,
-        range: std::ops::RangeInclusive<usize>,
-    ) -> Result<usize, PolicyError> {
-        let Some(value) = value else {
-            return Ok(default);
-        };
-        let v = *value.get_ref();
-        match usize::try_from(v) {
-            Ok(n) if range.contains(&n) => Ok(n),
-            _ => Err(self.invalid(
-                value.span(),
-                format!(
-                    "trajectory.{name} = {v} is out of range: it must be from {} to {}",
-                    range.start(),
-                    range.end()
-                ),
-            )),
-        }
-    }
-
-    fn number(
-        &self,
-        value: &Option<Spanned<f64>>,
-        name: &str,
-        default: f32,
-        ok: impl Fn(f64) -> bool,
-        allowed: &str,
-    ) -> Result<f32, PolicyError> {
-        let Some(value) = value else {
-            return Ok(default);
-        };
-        let v = *value.get_ref();
-        if v.is_nan() || !ok(v) {
-            return Err(self.invalid(
-                value.span(),
-                format!("trajectory.{name} = {v} is out of range: {allowed}"),
-            ));
-        }
-        Ok(v as f32)
-    }
+/// An optional number of the section, `default` when absent, checked with `ok`.
+fn number(
+    ctx: &Ctx<'_>,
+    value: &Option<Spanned<f64>>,
+    name: &str,
+    default: f32,
+    ok: impl Fn(f64) -> bool,
+    allowed: &str,
+) -> Result<f32, PolicyError> {
+    let name = format!("trajectory.{name}");
+    Ok(ctx.number(value, &name, f64::from(default), ok, allowed)? as f32)
 }
 
 pub(super) fn parse_trajectory(
@@ -124,31 +103,35 @@ pub(super) fn parse_trajectory(
     source: &str,
     origin: &str,
 ) -> Result<TrajectoryPolicy, PolicyError> {
-    let check = Check { source, origin };
+    let ctx = Ctx { source, origin };
     let d = TrajectoryPolicy::default();
-    let window = check.count(&raw.window, "window", d.window, 3..=MAX_WINDOW)?;
-    let min_messages = check.count(
+    let window = count(&ctx, &raw.window, "window", d.window, 3..=MAX_WINDOW)?;
+    let min_messages = count(
+        &ctx,
         &raw.min_messages,
         "min_messages",
         d.min_messages.min(window),
         3..=window,
     )?;
-    let min_high = check.count(&raw.min_high, "min_high", d.min_high, 1..=window)?;
-    let skew_threshold = check.number(
+    let min_high = count(&ctx, &raw.min_high, "min_high", d.min_high, 1..=window)?;
+    let skew_threshold = number(
+        &ctx,
         &raw.skew_threshold,
         "skew_threshold",
         d.skew_threshold,
         |v| (-10.0..=10.0).contains(&v),
         "it must be in [-10, 10]",
     )?;
-    let min_peak = check.number(
+    let min_peak = number(
+        &ctx,
         &raw.min_peak,
         "min_peak",
         d.min_peak,
         |v| v > 0.0 && v <= 1.0,
         "it must be in (0, 1]",
     )?;
-    let risk_boost = check.number(
+    let risk_boost = number(
+        &ctx,
         &raw.risk_boost,
         "risk_boost",
         d.risk_boost,
@@ -161,7 +144,7 @@ pub(super) fn parse_trajectory(
             let mut categories = Vec::new();
             for name in list.get_ref() {
                 let category = Category::parse(name.get_ref()).ok_or_else(|| {
-                    check.invalid(
+                    ctx.invalid(
                         name.span(),
                         format!(
                             "trajectory.categories: \"{}\" is not a category: use insult, hate, \
