@@ -413,7 +413,7 @@ fn check_opsets(model: &Model<'_>) -> Result<(), LinearGraphError> {
         .find(|(domain, _)| domain.is_empty() || *domain == "ai.onnx")
         .map(|&(_, version)| version);
     // From opset 13 ReduceSum and Unsqueeze take their axes as an input, as this graph does.
-    if !default.is_some_and(|v| v >= 13) {
+    if default.is_none_or(|v| v < 13) {
         return Err(shape_error(format!(
             "default operator set version {default:?}, expected 13 or later"
         )));
