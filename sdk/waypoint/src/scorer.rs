@@ -17,7 +17,7 @@ use serde::Serialize;
 
 use crate::cascade::{RouteHints, combine_tiers, looks_english, wants_deep};
 use crate::model::{DeepTier, DeepTierError, FastModel, ModelError, Runtime, RuntimeError};
-use crate::policy::{MessageDecision, Policy};
+use crate::policy::{MessageDecision, Policy, TierScores};
 use crate::text::{Lexicon, LexiconError, LexiconHit, NormalizeOptions, Normalized, normalize};
 use crate::{Category, Scores};
 
@@ -219,6 +219,9 @@ pub struct MessageScore {
     pub lexicon: Vec<LexiconHit>,
     /// Model evidence (the tiers combined by `[cascade]`) and lexicon evidence combined, per category.
     pub scores: Scores,
+    /// The deep tier's probabilities and lexicon evidence combined, per category, when the deep
+    /// tier scored the message: what the policy's `message.<category>.deep` thresholds compare.
+    pub deep_scores: Option<Scores>,
     /// The message-level response and its reasons.
     pub decision: MessageDecision,
 }
@@ -371,14 +374,29 @@ impl Scorer {
             &lexicon,
             policy.lexicon.weight_scale,
         );
-        let decision = policy.message_decision(&scores);
+        let deep_scores = deep.map(|d| combine(d, &lexicon, policy.lexicon.weight_scale));
+        let decision = policy.message_decision(&TierScores {
+            combined: scores,
+            deep: deep_scores,
+        });
         MessageScore {
             normalized,
             model,
             deep,
             lexicon,
             scores,
+            deep_scores,
             decision,
+        }
+    }
+}
+
+impl MessageScore {
+    /// The scores the policy's message-level thresholds compare (combined, and deep tier alone).
+    pub fn tier_scores(&self) -> TierScores {
+        TierScores {
+            combined: self.scores,
+            deep: self.deep_scores,
         }
     }
 }

@@ -228,7 +228,7 @@ impl Engine {
         let policy = self.shared.policy.load();
         let scored = self.shared.scorer.score_with(&policy, &chat.text);
         let band = chat.age_band.unwrap_or_default();
-        let decision = policy.message_decision_for(&scored.scores, band);
+        let decision = policy.message_decision_for(&scored.tier_scores(), band);
         Verdict {
             level: decision.level,
             nudge_text: (decision.level >= ResponseLevel::Nudge)

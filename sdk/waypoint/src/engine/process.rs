@@ -224,7 +224,7 @@ impl State {
         let input = LadderInput {
             now: at,
             age_band: state.age_band(),
-            message: scored.as_ref().map(|s| s.scores),
+            message: scored.as_ref().map(MessageScore::tier_scores),
             added,
             risk: state.risk(),
             last_given: state.last_given(),
