@@ -170,7 +170,8 @@ mod tests {
         Policy::from_toml_str(
             "version = \"t\"\n\
              [message.threat]\nnudge = 0.85\nreview = 0.97\n\
-             deep = { nudge = 0.5, help = 0.6, review = 0.7 }\n",
+             deep = { nudge = 0.5, help = 0.6, review = 0.7 }\n\
+             [age_band.minor]\nthreshold_factor = 0.7\n",
             "t",
         )
         .expect("valid")
@@ -251,7 +252,7 @@ mod tests {
     fn age_band_factor_scales_deep_tier_thresholds_too() {
         let p = tiered();
         let band = crate::signal::AgeBand::Minor;
-        // Default minor factor 0.7: the deep review threshold 0.7 becomes 0.49.
+        // Minor factor 0.7: the deep review threshold 0.7 becomes 0.49.
         let d = p.message_decision_for(&threat(0.5, Some(0.5)), band);
         assert_eq!(d.level, ResponseLevel::Review);
     }
