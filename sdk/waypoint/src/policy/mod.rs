@@ -26,7 +26,7 @@ pub use settings::{
 use crate::referral::ReferralConfig;
 use crate::signal::AgeBand;
 use crate::telemetry::TelemetryConfig;
-use crate::{Category, Scores};
+use crate::Category;
 
 /// The default policy's source text.
 pub const DEFAULT_POLICY_TOML: &str = include_str!("../../policy.toml");
