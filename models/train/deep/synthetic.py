@@ -8,7 +8,8 @@ template. A template with `typos = F` also gets, for a seeded fraction F of its 
 with one typo (two adjacent letters swapped or one letter dropped in a word of 4+ letters, or two
 words run together), since chat is typed fast and the normaliser does not undo typos.
 
-Rows carry `source = "synthetic"`, `kind`, `lang` and the four category labels (NaN = unknown),
+Rows carry `source = "synthetic"`, `kind`, `lang`, `template_file` and the four category labels
+(NaN = unknown),
 the same columns as `models/train/datasets.py` returns, so they go through the same cleaning
 (normaliser, held-out leakage guard, dedup) and are counted separately in
 `models/deep/head_metrics.json`. Files are read in name order, so the output is deterministic.
@@ -89,7 +90,8 @@ def generate_file(path: Path, rng: np.random.Generator) -> list[dict]:
         labels = [np.nan if v < 0 else float(v) for v in template["labels"]]
         for text in kept:
             rows.append({"source": "synthetic", "text": text, "kind": template["kind"],
-                         "lang": template["lang"], **dict(zip(CATEGORIES, labels))})
+                         "lang": template["lang"], "template_file": path.name,
+                         **dict(zip(CATEGORIES, labels))})
     return rows
 
 

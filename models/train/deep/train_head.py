@@ -157,11 +157,15 @@ def prepare():
     log(f"train {len(train)} + synthetic {len(syn)} rows, calibration {len(calib)} rows")
 
     t0 = time.time()
-    lookup = embed_unique(list(train["norm"]) + list(calib["norm"]) + list(syn["norm"]))
+    # Cached in parts (corpora, then each template file), so editing one template file embeds
+    # only that file's rows again.
+    lookup = embed_unique(list(train["norm"]) + list(calib["norm"]))
+    for _, part in syn.groupby("template_file", sort=True):
+        lookup.update(embed_unique(list(part["norm"])))
     eval_lookup = embed_unique([t for df in evals.values() for t in df["norm"]])
     log(f"embeddings ready in {time.time() - t0:.0f}s")
 
-    full = pd.concat([train, syn.drop(columns=["kind", "lang"])], ignore_index=True)
+    full = pd.concat([train, syn.drop(columns=["kind", "lang", "template_file"])], ignore_index=True)
     return full, calib, evals, info, syn, syn_dropped, lookup, eval_lookup
 
 

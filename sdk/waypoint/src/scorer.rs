@@ -26,7 +26,7 @@ use crate::model::exemplars::{
     self, ExemplarFile, ExemplarFileError, ExemplarIndex, ExemplarMatch,
 };
 use crate::model::{DeepTier, DeepTierError, FastModel, ModelError, Runtime, RuntimeError};
-use crate::policy::{ExemplarPolicy, MessageDecision, Policy};
+use crate::policy::{ExemplarPolicy, MessageDecision, Policy, TierScores};
 use crate::text::{Lexicon, LexiconError, LexiconHit, NormalizeOptions, Normalized, normalize};
 use crate::{Category, Scores};
 
@@ -259,6 +259,9 @@ pub struct MessageScore {
     pub lexicon: Vec<LexiconHit>,
     /// Model evidence (the tiers combined by `[cascade]`) and lexicon evidence combined, per category.
     pub scores: Scores,
+    /// The deep tier's probabilities, exemplar and lexicon evidence combined, per category, when the deep
+    /// tier scored the message: what the policy's `message.<category>.deep` thresholds compare.
+    pub deep_scores: Option<Scores>,
     /// The message-level response and its reasons.
     pub decision: MessageDecision,
 }
@@ -476,7 +479,19 @@ impl Scorer {
             &lexicon,
             policy.lexicon.weight_scale,
         );
-        let decision = policy.message_decision(&scores);
+        // The deep tier's own evidence: its head, folded with the exemplar evidence computed on
+        // the same embeddings, and the lexicon.
+        let deep_scores = deep.map(|d| {
+            let d = match exemplars {
+                Some(m) => with_exemplars(d, m, &policy.exemplars),
+                None => d,
+            };
+            combine(d, &lexicon, policy.lexicon.weight_scale)
+        });
+        let decision = policy.message_decision(&TierScores {
+            combined: scores,
+            deep: deep_scores,
+        });
         MessageScore {
             normalized,
             model,
@@ -484,6 +499,7 @@ impl Scorer {
             exemplars: None,
             lexicon,
             scores,
+            deep_scores,
             decision,
         }
     }
@@ -501,6 +517,16 @@ pub fn with_exemplars(model: Scores, m: &ExemplarMatch, policy: &ExemplarPolicy)
         );
     }
     out
+}
+
+impl MessageScore {
+    /// The scores the policy's message-level thresholds compare (combined, and deep tier alone).
+    pub fn tier_scores(&self) -> TierScores {
+        TierScores {
+            combined: self.scores,
+            deep: self.deep_scores,
+        }
+    }
 }
 
 /// Combines model probabilities with lexicon hits as independent evidence (noisy-OR):

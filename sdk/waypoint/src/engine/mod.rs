@@ -69,7 +69,7 @@ pub use stats::{Stats, StoreStats};
 
 use crate::Scores;
 use crate::clock::{Clock, Timestamp};
-use crate::policy::{Policy, PolicyError, Reason, ResponseLevel};
+use crate::policy::{Policy, PolicyError, Reason, ResponseLevel, TierScores};
 use crate::referral::{FlushStatus, ReferralHealth, ReferralSender};
 use crate::response::{Response, default_nudge_text};
 use crate::scorer::{Health, Scorer};
@@ -258,7 +258,7 @@ impl Engine {
         let policy = self.shared.policy.load();
         let scored = self.shared.scorer.score_inline(&policy, &chat.text);
         let band = chat.age_band.unwrap_or_default();
-        let decision = policy.message_decision_for(&scored.scores, band);
+        let decision = policy.message_decision_for(&TierScores::combined_only(scored.scores), band);
         Verdict {
             level: decision.level,
             nudge_text: (decision.level >= ResponseLevel::Nudge)

@@ -272,7 +272,7 @@ impl State {
         let input = LadderInput {
             now: at,
             age_band: state.age_band(),
-            message: scored.as_ref().map(|s| s.scores),
+            message: scored.as_ref().map(MessageScore::tier_scores),
             added,
             risk: state.risk(),
             last_given: state.last_given(),
@@ -493,7 +493,8 @@ mod tests {
             exemplars: None,
             lexicon: Vec::new(),
             scores,
-            decision: policy.message_decision(&scores),
+            deep_scores: None,
+            decision: policy.message_decision(&crate::policy::TierScores::combined_only(scores)),
         };
         let signal = Signal::Chat(crate::ChatMessage::new("p", text));
         (signal, scored)

@@ -9,7 +9,7 @@ use std::time::Duration;
 use serde::Serialize;
 
 use super::message::reasons_scaled;
-use super::{Policy, Reason, ResponseLevel};
+use super::{Policy, Reason, ResponseLevel, TierScores};
 use crate::clock::Timestamp;
 use crate::signal::AgeBand;
 use crate::{Category, Scores};
@@ -211,8 +211,8 @@ pub struct LadderInput {
     pub now: Timestamp,
     /// The player's age band.
     pub age_band: AgeBand,
-    /// The combined scores of the message that triggered this, for chat and names.
-    pub message: Option<Scores>,
+    /// The scores of the message that triggered this, for chat and names.
+    pub message: Option<TierScores>,
     /// The risk this signal added (after amplification); accumulated rules only fire for
     /// categories with new evidence, so reports alone never trigger a response.
     pub added: Risk,

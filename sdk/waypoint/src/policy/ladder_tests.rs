@@ -85,7 +85,7 @@ fn reports_alone_never_respond() {
 fn insult_only_ever_nudges() {
     let p = policy();
     let mut i = input(risk(1.0, 0.0), risk(50.0, 0.0));
-    i.message = Some(Scores([1.0, 0.0, 0.0, 0.0]));
+    i.message = Some(TierScores::combined_only(Scores([1.0, 0.0, 0.0, 0.0])));
     i.last_given = [Some(Timestamp(0)), None, None];
     assert_eq!(level(&decide(&p, &i)), ResponseLevel::Nudge);
 }
@@ -142,7 +142,7 @@ fn minors_get_help_earlier_and_longer_cooldowns() {
 fn message_rules_and_accumulated_rules_both_count() {
     let p = policy();
     let mut i = input(risk(0.0, 0.9), risk(0.0, 0.9));
-    i.message = Some(Scores([0.0, 0.0, 0.0, 0.96]));
+    i.message = Some(TierScores::combined_only(Scores([0.0, 0.0, 0.0, 0.96])));
     i.last_given = [Some(Timestamp(0)), Some(Timestamp(0)), None];
     let LadderOutcome::Respond(d) = decide(&p, &i) else {
         panic!("due")
@@ -156,7 +156,7 @@ fn graduated_off_lets_a_message_go_straight_to_review() {
     let mut p = policy();
     p.ladder.graduated = false;
     let mut i = input(risk(0.0, 0.9), risk(0.0, 0.9));
-    i.message = Some(Scores([0.0, 0.0, 0.0, 0.99]));
+    i.message = Some(TierScores::combined_only(Scores([0.0, 0.0, 0.0, 0.99])));
     assert_eq!(level(&decide(&p, &i)), ResponseLevel::Review);
 }
 

@@ -19,7 +19,7 @@ use std::path::Path;
 pub use cascade::{CascadeMode, CascadePolicy, CombineRule};
 pub use exemplars::ExemplarPolicy;
 pub use help::{BandSelector, HelpDirectory, HelpEntry};
-pub use message::{MessageDecision, Reason, ResponseLevel};
+pub use message::{MessageDecision, Reason, ResponseLevel, TierScores};
 pub use parse::PolicyError;
 pub use settings::{
     AccumulatedThresholds, AgeBandPolicy, AgeBands, BehaviourPolicy, Cooldowns, LadderPolicy,
@@ -31,7 +31,7 @@ use crate::referral::ReferralConfig;
 use crate::signal::AgeBand;
 use crate::store::StoreConfig;
 use crate::telemetry::TelemetryConfig;
-use crate::{Category, Scores};
+use crate::Category;
 
 /// The default policy's source text.
 pub const DEFAULT_POLICY_TOML: &str = include_str!("../../policy.toml");
@@ -73,8 +73,11 @@ pub struct Policy {
     pub version: String,
     /// Where the policy came from (a path, or `<default policy>`).
     pub origin: String,
-    /// Per-category message-level thresholds, in [`Category::ALL`] order.
+    /// Per-category message-level thresholds on the combined score, in [`Category::ALL`] order.
     pub message: [LevelThresholds; 4],
+    /// Per-category message-level thresholds on the deep tier's evidence alone
+    /// (`message.<category>.deep`), in [`Category::ALL`] order; unset levels never fire.
+    pub message_deep: [LevelThresholds; 4],
     /// Lexicon combination settings.
     pub lexicon: LexiconPolicy,
     /// `[cascade]`: which messages the deep tier scores and how the tiers combine.
@@ -131,26 +134,24 @@ impl Policy {
         &self.message[category.index()]
     }
 
+    /// The thresholds for one category on the deep tier's evidence (`message.<category>.deep`).
+    pub fn deep_thresholds(&self, category: Category) -> &LevelThresholds {
+        &self.message_deep[category.index()]
+    }
+
     /// The accumulated-risk thresholds for one category.
     pub fn accumulated(&self, category: Category) -> &AccumulatedThresholds {
         &self.accumulated[category.index()]
     }
 
     /// The highest response the message-level thresholds give these scores, with reasons.
-    pub fn message_decision(&self, scores: &Scores) -> MessageDecision {
-        message::decide(self, scores)
+    pub fn message_decision(&self, scores: &TierScores) -> MessageDecision {
+        message::decide(self, scores, 1.0)
     }
 
     /// Like [`Policy::message_decision`] with the thresholds of `band` (see `[age_band]`).
-    pub fn message_decision_for(&self, scores: &Scores, band: AgeBand) -> MessageDecision {
-        let reasons =
-            message::reasons_scaled(self, scores, self.age_bands.get(band).threshold_factor);
-        MessageDecision {
-            level: reasons
-                .first()
-                .map_or(ResponseLevel::None, |(level, _)| *level),
-            reasons: reasons.into_iter().map(|(_, reason)| reason).collect(),
-        }
+    pub fn message_decision_for(&self, scores: &TierScores, band: AgeBand) -> MessageDecision {
+        message::decide(self, scores, self.age_bands.get(band).threshold_factor)
     }
 }
 
@@ -163,6 +164,7 @@ impl Default for Policy {
             version: "invalid-default".to_owned(),
             origin: "<default policy>".to_owned(),
             message: [LevelThresholds::default(); 4],
+            message_deep: [LevelThresholds::default(); 4],
             lexicon: LexiconPolicy { weight_scale: 1.0 },
             cascade: CascadePolicy::default(),
             exemplars: ExemplarPolicy::default(),

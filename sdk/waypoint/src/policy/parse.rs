@@ -118,6 +118,17 @@ struct RawThresholds {
     nudge: Option<Spanned<f64>>,
     help: Option<Spanned<f64>>,
     review: Option<Spanned<f64>>,
+    /// Thresholds on the deep tier's evidence alone.
+    #[serde(default)]
+    deep: RawLevels,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawLevels {
+    nudge: Option<Spanned<f64>>,
+    help: Option<Spanned<f64>>,
+    review: Option<Spanned<f64>>,
 }
 
 #[derive(Deserialize)]
@@ -145,6 +156,7 @@ pub(super) fn parse(source: &str, origin: &str) -> Result<Policy, PolicyError> {
     };
 
     let mut message = [LevelThresholds::default(); 4];
+    let mut message_deep = [LevelThresholds::default(); 4];
     let raw_message = [
         &raw.message.insult,
         &raw.message.hate,
@@ -152,41 +164,19 @@ pub(super) fn parse(source: &str, origin: &str) -> Result<Policy, PolicyError> {
         &raw.message.extremism,
     ];
     for (category, raw_thresholds) in Category::ALL.into_iter().zip(raw_message) {
-        let mut previous: Option<(&str, f64)> = None;
         let levels = [
-            ("nudge", &raw_thresholds.nudge),
-            ("help", &raw_thresholds.help),
-            ("review", &raw_thresholds.review),
+            &raw_thresholds.nudge,
+            &raw_thresholds.help,
+            &raw_thresholds.review,
         ];
-        for (level, value) in levels {
-            let Some(value) = value else { continue };
-            let v = *value.get_ref();
-            if !(v > 0.0 && v <= 1.0) {
-                return Err(invalid(
-                    value.span(),
-                    format!(
-                        "message.{category}.{level} = {v} is out of range: a threshold must be in (0, 1]"
-                    ),
-                ));
-            }
-            if let Some((lower_level, lower)) = previous
-                && v < lower
-            {
-                return Err(invalid(
-                    value.span(),
-                    format!(
-                        "message.{category}.{level} = {v} is below message.{category}.{lower_level} = {lower}: \
-                         a stronger response needs a threshold at least as high"
-                    ),
-                ));
-            }
-            previous = Some((level, v));
-        }
-        message[category.index()] = LevelThresholds {
-            nudge: raw_thresholds.nudge.as_ref().map(|s| *s.get_ref() as f32),
-            help: raw_thresholds.help.as_ref().map(|s| *s.get_ref() as f32),
-            review: raw_thresholds.review.as_ref().map(|s| *s.get_ref() as f32),
-        };
+        message[category.index()] = level_thresholds(&format!("message.{category}"), levels)
+            .map_err(|(span, message)| invalid(span, message))?;
+        let deep = &raw_thresholds.deep;
+        message_deep[category.index()] = level_thresholds(
+            &format!("message.{category}.deep"),
+            [&deep.nudge, &deep.help, &deep.review],
+        )
+        .map_err(|(span, message)| invalid(span, message))?;
     }
 
     let scale = *raw.lexicon.weight_scale.get_ref();
@@ -224,6 +214,7 @@ pub(super) fn parse(source: &str, origin: &str) -> Result<Policy, PolicyError> {
         version: raw.version,
         origin: origin.to_owned(),
         message,
+        message_deep,
         lexicon: LexiconPolicy {
             weight_scale: scale as f32,
         },
@@ -242,6 +233,43 @@ pub(super) fn parse(source: &str, origin: &str) -> Result<Policy, PolicyError> {
         referral: sections.referral,
         telemetry: sections.telemetry,
         store: sections.store,
+    })
+}
+
+/// Validates one set of nudge / help / review thresholds named `prefix.<level>`: each in
+/// (0, 1], none below a weaker level's. The error is the offending value's span and the message.
+fn level_thresholds(
+    prefix: &str,
+    [nudge, help, review]: [&Option<Spanned<f64>>; 3],
+) -> Result<LevelThresholds, (std::ops::Range<usize>, String)> {
+    let mut previous: Option<(&str, f64)> = None;
+    for (level, value) in [("nudge", nudge), ("help", help), ("review", review)] {
+        let Some(value) = value else { continue };
+        let v = *value.get_ref();
+        if !(v > 0.0 && v <= 1.0) {
+            return Err((
+                value.span(),
+                format!("{prefix}.{level} = {v} is out of range: a threshold must be in (0, 1]"),
+            ));
+        }
+        if let Some((lower_level, lower)) = previous
+            && v < lower
+        {
+            return Err((
+                value.span(),
+                format!(
+                    "{prefix}.{level} = {v} is below {prefix}.{lower_level} = {lower}: \
+                     a stronger response needs a threshold at least as high"
+                ),
+            ));
+        }
+        previous = Some((level, v));
+    }
+    let as_f32 = |value: &Option<Spanned<f64>>| value.as_ref().map(|s| *s.get_ref() as f32);
+    Ok(LevelThresholds {
+        nudge: as_f32(nudge),
+        help: as_f32(help),
+        review: as_f32(review),
     })
 }
 
@@ -323,6 +351,42 @@ mod tests {
         assert_eq!(p.thresholds(Category::Hate).review, Some(0.9));
         assert_eq!(p.thresholds(Category::Hate).nudge, None);
         assert_eq!(p.thresholds(Category::Insult), &LevelThresholds::default());
+    }
+
+    #[test]
+    fn deep_tier_thresholds_parse_apart_from_the_combined_ones() {
+        let p = parse(
+            "version = \"1\"\n[message.threat]\nnudge = 0.85\n[message.threat.deep]\nnudge = 0.5\nreview = 0.7\n",
+            "p",
+        )
+        .expect("valid");
+        assert_eq!(p.thresholds(Category::Threat).nudge, Some(0.85));
+        assert_eq!(p.thresholds(Category::Threat).review, None);
+        assert_eq!(p.deep_thresholds(Category::Threat).nudge, Some(0.5));
+        assert_eq!(p.deep_thresholds(Category::Threat).review, Some(0.7));
+        assert_eq!(
+            p.deep_thresholds(Category::Hate),
+            &LevelThresholds::default()
+        );
+    }
+
+    #[test]
+    fn bad_deep_tier_thresholds_are_rejected_at_the_value() {
+        let e = err("version = \"1\"\n[message.threat.deep]\nnudge = 0.5\nhelp = 1.2\n");
+        assert_eq!(
+            e.location().map(|l| (l.line, l.column)),
+            Some((4, 8)),
+            "{e}"
+        );
+        assert!(e.to_string().contains("message.threat.deep.help"), "{e}");
+        let e = err("version = \"1\"\n[message.threat.deep]\nnudge = 0.5\nreview = 0.4\n");
+        assert!(
+            e.to_string()
+                .contains("below message.threat.deep.nudge = 0.5"),
+            "{e}"
+        );
+        let e = err("version = \"1\"\n[message.threat.deep]\nnuge = 0.5\n");
+        assert_eq!(e.location().map(|l| l.line), Some(3), "{e}");
     }
 
     #[test]

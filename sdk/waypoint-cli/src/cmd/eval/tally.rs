@@ -9,7 +9,8 @@
 //!   for `insult`.
 //! - A line is **flagged for `c`** when the policy's message-level decision gives any response
 //!   (nudge, help or review) with `c` among its reasons, i.e. `c`'s combined score reached the
-//!   lowest message-level threshold the policy sets for `c`.
+//!   lowest message-level threshold the policy sets for `c`, or its deep-tier score the lowest
+//!   `message.<c>.deep` threshold.
 //! - **any**: positives are all non-benign lines, negatives the benign ones; a line is flagged
 //!   when the policy gives it any response at all; its score is the highest of the four.
 //! - ROC-AUC and the threshold sweep use the combined (model + lexicon) score, the same score
