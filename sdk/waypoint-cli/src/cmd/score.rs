@@ -45,6 +45,10 @@ struct Output<'a> {
     /// the deep tier embedded while exemplars are loaded.
     #[serde(skip_serializing_if = "Option::is_none")]
     exemplars: Option<&'a ExemplarMatch>,
+    /// The deep tier's own evidence (head, exemplars and lexicon combined), which the policy's
+    /// `message.<category>.deep` thresholds compare; for the messages the deep tier scored.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    deep_scores: Option<Scores>,
     lexicon: &'a [LexiconHit],
     response: ResponseLevel,
     reasons: &'a [Reason],
@@ -59,6 +63,7 @@ impl<'a> From<&'a MessageScore> for Output<'a> {
             scores: m.scores,
             deep: m.deep,
             exemplars: m.exemplars.as_ref(),
+            deep_scores: m.deep_scores,
             lexicon: &m.lexicon,
             response: m.decision.level,
             reasons: &m.decision.reasons,

@@ -8,8 +8,9 @@
 //! `sigmoid(slope * (pos_c - neg - offset))`. [`combine`] folds the evidence into the category's
 //! model probability. `models/train/deep/exemplars.py` is the reference implementation.
 //!
-//! The exemplars are one contiguous matrix of unit-norm rows, grouped by class, so a batch's
-//! similarities are one matrix product.
+//! The exemplars are one contiguous matrix of unit-norm embeddings, grouped by class and stored
+//! column-wise (`[512, n]`), so a batch's similarities are one matrix product and one message's
+//! are a sum of 512 scaled columns, which vectorises without reordering any sum.
 
 pub mod format;
 
@@ -92,8 +93,9 @@ pub enum ExemplarIndexError {
 #[derive(Debug, Clone)]
 pub struct ExemplarIndex {
     file: ExemplarFile,
-    /// Unit-norm rows, `[n, 512]`, grouped: the four categories in [`Category::ALL`] order, then common.
-    matrix: Array2<f32>,
+    /// Unit-norm exemplar embeddings as columns, `[512, n]`, grouped: the four categories in
+    /// [`Category::ALL`] order, then common.
+    columns: Array2<f32>,
     entries: Vec<Entry>,
     /// Row range per category (index = [`Category::index`]) and, last, of `common`.
     ranges: [std::ops::Range<usize>; 5],
@@ -143,7 +145,7 @@ impl ExemplarIndex {
             }
         }
         rows.sort_by_key(|(slot, _, _)| *slot); // stable: file order inside a class
-        let mut matrix = Array2::<f32>::zeros((rows.len(), EMBEDDING_DIM));
+        let mut columns = Array2::<f32>::zeros((EMBEDDING_DIM, rows.len()));
         let mut ranges: [std::ops::Range<usize>; 5] = Default::default();
         for (slot, range) in ranges.iter_mut().enumerate() {
             let start = rows.partition_point(|(s, _, _)| *s < slot);
@@ -158,7 +160,7 @@ impl ExemplarIndex {
                 .sum::<f64>()
                 .sqrt();
             if norm > 0.0 {
-                for (out, x) in matrix.row_mut(row).iter_mut().zip(embedding.iter()) {
+                for (out, x) in columns.column_mut(row).iter_mut().zip(embedding.iter()) {
                     *out = (f64::from(*x) / norm) as f32;
                 }
             }
@@ -166,7 +168,7 @@ impl ExemplarIndex {
         }
         Ok(ExemplarIndex {
             file,
-            matrix,
+            columns,
             entries,
             ranges,
         })
@@ -197,15 +199,45 @@ impl ExemplarIndex {
     pub fn score(&self, embeddings: &[Embedding], policy: &ExemplarPolicy) -> Vec<ExemplarMatch> {
         let messages = unit_rows(embeddings);
         if messages.nrows() == 1 {
-            // One message: a matrix-vector product (the general product is slower for one row).
-            let sims = self.matrix.dot(&messages.row(0));
-            return vec![self.match_row(sims.view(), policy)];
+            let sims = self.similarities_one(messages.row(0));
+            return vec![self.match_row(ArrayView1::from(&sims), policy)];
         }
-        let similarities = messages.dot(&self.matrix.t());
+        let similarities = messages.dot(&self.columns);
         similarities
             .axis_iter(Axis(0))
             .map(|row| self.match_row(row, policy))
             .collect()
+    }
+
+    /// One unit-norm message's similarity to every exemplar: the columns scaled by the message's
+    /// components and summed, four at a time (a matrix-vector product that keeps each exemplar's
+    /// sum in order, so the compiler vectorises it across exemplars).
+    fn similarities_one(&self, message: ArrayView1<'_, f32>) -> Vec<f32> {
+        let n = self.columns.ncols();
+        let mut out = vec![0.0_f32; n];
+        let (Some(columns), Some(message)) = (self.columns.as_slice(), message.as_slice()) else {
+            // Not contiguous (never for the index's own matrix): the general product.
+            return self.columns.t().dot(&message).to_vec();
+        };
+        if n == 0 {
+            return out;
+        }
+        let mut blocks = columns.chunks_exact(4 * n).zip(message.chunks_exact(4));
+        for (block, x) in blocks.by_ref() {
+            let (c0, rest) = block.split_at(n);
+            let (c1, rest) = rest.split_at(n);
+            let (c2, c3) = rest.split_at(n);
+            for ((((o, a), b), c), d) in out.iter_mut().zip(c0).zip(c1).zip(c2).zip(c3) {
+                *o += x[0] * a + x[1] * b + x[2] * c + x[3] * d;
+            }
+        }
+        let done = message.len() / 4 * 4;
+        for (column, x) in columns[done * n..].chunks_exact(n).zip(&message[done..]) {
+            for (o, c) in out.iter_mut().zip(column) {
+                *o += x * c;
+            }
+        }
+        out
     }
 
     fn match_row(&self, row: ArrayView1<'_, f32>, policy: &ExemplarPolicy) -> ExemplarMatch {
@@ -395,6 +427,26 @@ mod tests {
         assert!((combine(0.2, 0.5, 0.8) - (1.0 - 0.8 * 0.6)).abs() < 1e-6);
         assert_eq!(combine(0.3, 0.0, 0.9), 0.3);
         assert_eq!(combine(0.3, 1.0, 1.0), 1.0);
+    }
+
+    #[test]
+    fn one_message_scores_as_it_does_inside_a_batch() {
+        // Deterministic, dense, non-unit vectors: every column and component takes part.
+        let vector = |seed: usize| -> Embedding {
+            std::array::from_fn(|i| (((i * 7919 + seed * 104_729) % 1000) as f32 / 500.0) - 1.0)
+        };
+        let embeddings: Vec<Embedding> = (0..5).map(vector).collect();
+        let index = ExemplarIndex::from_embeddings(file(), &embeddings).expect("five rows");
+        let policy = ExemplarPolicy::default();
+        let (a, b) = (vector(11), vector(12));
+        let alone = &index.score(&[a], &policy)[0];
+        let batched = &index.score(&[a, b], &policy)[0];
+        for (x, y) in alone.categories.iter().zip(&batched.categories) {
+            assert!((x.pos - y.pos).abs() < 1e-6, "{x:?} vs {y:?}");
+            assert!((x.neg - y.neg).abs() < 1e-6, "{x:?} vs {y:?}");
+            assert!((x.nearest.similarity - y.nearest.similarity).abs() < 1e-6);
+            assert_eq!(x.nearest.index, y.nearest.index);
+        }
     }
 
     #[test]
