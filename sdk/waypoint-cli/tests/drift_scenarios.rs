@@ -16,12 +16,13 @@ fn repo() -> PathBuf {
 
 /// Every response of `waypoint simulate` on one scenario file, default policy.
 fn responses(scenario: &str) -> Vec<Value> {
+    let spool = tempfile::tempdir().expect("tempdir");
     let out = Command::new(env!("CARGO_BIN_EXE_waypoint"))
         .arg("simulate")
         .arg("--models")
         .arg(repo().join("models"))
         .arg("--spool-dir")
-        .arg(tempfile::tempdir().expect("tempdir").path().join("spool"))
+        .arg(spool.path())
         .arg(repo().join("examples/scenarios").join(scenario))
         .output()
         .expect("run waypoint simulate");
