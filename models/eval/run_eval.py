@@ -129,6 +129,12 @@ def nl_game_chat_rows() -> list[tuple[str, str]]:
         return [(line.strip(), "none") for line in fh if line.strip()]
 
 
+def nl_game_chat_dev_rows() -> list[tuple[str, str]]:
+    """The dev third of the Dutch game-chat training file (never trained on; tuning allowed)."""
+    _, dev = ds.nl_game_chat_split()
+    return [(line, "none") for line in dev]
+
+
 # name → (rows loader, --map, what it measures). Sets marked "rerun" reuse another set's file
 # with a different map (benign-only views) and are not perturbed again.
 SETS: list[dict] = [
@@ -152,6 +158,7 @@ SETS: list[dict] = [
         for split in ("test", "dev") for lang in ("en", "nl")
     ],
     {"name": "nl_game_chat_test", "rows": nl_game_chat_rows, "map": None, "perturb": False},
+    {"name": "nl_game_chat_dev", "rows": nl_game_chat_dev_rows, "map": None, "perturb": False},
     # Benign-only views.
     {"name": "conda_valid_actions", "rerun": "conda_valid", "map": "A=none,E=skip,I=skip,O=skip"},
     {"name": "gametox_test_class2", "rerun": "gametox_test",

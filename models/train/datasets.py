@@ -374,6 +374,22 @@ def _lines(path: Path) -> list[str]:
         return [l.rstrip("\n") for l in fh if l.strip()]
 
 
+NL_GAME_CHAT_TRAIN = REPO_ROOT / "models" / "eval" / "nl_game_chat" / "train.txt"
+# Every NL_GAME_CHAT_DEV_EVERY-th line of the training file is held back as a dev part (an
+# evaluation row thresholds may be tuned on); the rest are hard negatives for the deep head.
+NL_GAME_CHAT_DEV_EVERY = 3
+
+
+def nl_game_chat_split() -> tuple[list[str], list[str]]:
+    """The Dutch game-chat training file (benign lines) as (training lines, dev lines).
+
+    `models/eval/nl_game_chat/test.txt` is never read here: it is evaluation only."""
+    lines = [l.strip() for l in _lines(NL_GAME_CHAT_TRAIN)]
+    dev = [l for i, l in enumerate(lines) if i % NL_GAME_CHAT_DEV_EVERY == NL_GAME_CHAT_DEV_EVERY - 1]
+    train = [l for i, l in enumerate(lines) if i % NL_GAME_CHAT_DEV_EVERY != NL_GAME_CHAT_DEV_EVERY - 1]
+    return train, dev
+
+
 def rustrict_benign() -> pd.DataFrame:
     base = DATA / "rustrict_testsets"
     texts = _lines(base / "safe.txt") + _lines(base / "test_safe.txt") + _lines(base / "test_negative.txt")

@@ -43,7 +43,7 @@ sys.path.insert(0, str(HERE))
 import evaluate  # noqa: E402
 import normalize  # noqa: E402
 import train_fast  # noqa: E402
-from datasets import CATEGORIES, SEED  # noqa: E402
+from datasets import CATEGORIES, SEED, nl_game_chat_split  # noqa: E402
 
 import embed  # noqa: E402
 import synthetic  # noqa: E402
@@ -53,8 +53,8 @@ HEAD_VERSION = "1.0.0"
 OPSET = 17
 # Inverse regularisation per category (lbfgs, L2), on standardised-free unit-norm embeddings.
 C_PER_CATEGORY = {"insult": 4.0, "hate": 4.0, "threat": 4.0, "extremism": 4.0}  # linear baseline (--explore)
-# Source weights: the fast tier's, plus the synthetic rows.
-SOURCE_WEIGHTS = {**train_fast.SOURCE_WEIGHTS, "synthetic": 2.0}
+# Source weights: the fast tier's, plus the synthetic rows and the Dutch game-chat hard negatives.
+SOURCE_WEIGHTS = {**train_fast.SOURCE_WEIGHTS, "synthetic": 2.0, "nl_game_chat": 2.0}
 MLP_HIDDEN = 64
 MLP_ALPHA = 1e-4
 MLP_EPOCHS = 20
@@ -140,11 +140,20 @@ def f1_at(y: np.ndarray, p: np.ndarray, t: float = 0.5) -> float:
     return round(2 * tp / (2 * tp + fp + fn), 4) if tp else 0.0
 
 
+def nl_game_chat_rows() -> pd.DataFrame:
+    """The training part of the Dutch game-chat set: benign hard negatives (its dev part and
+    `test.txt` are never trained on)."""
+    train, _ = nl_game_chat_split()
+    return pd.DataFrame([{"source": "nl_game_chat", "text": text, "kind": "nl_game_chat_train", "lang": "nl",
+                          "template_file": "nl_game_chat/train.txt", **{c: 0.0 for c in CATEGORIES}}
+                         for text in train])
+
+
 def prepare():
     """Rows (fast-tier training rows + synthetic), calibration rows, held-out sets, embeddings."""
     train, calib, evals, info = train_fast.prepare()
 
-    syn = synthetic.generate()
+    syn = pd.concat([synthetic.generate(), nl_game_chat_rows()], ignore_index=True)
     mapping, _ = normalize.normalize_all(list(syn["text"]))
     syn["norm"] = [normalize.lookup(mapping, t) for t in syn["text"]]
     held_out = set().union(*(set(df["norm"]) for df in evals.values()))
