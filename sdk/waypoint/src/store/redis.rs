@@ -1,32 +1,57 @@
 //! [`RedisStore`]: player state in Valkey or Redis.
 //!
-//! Each player is one hash `<prefix>:player:<pseudonym in hex>` with fields `v` (version) and
-//! `s` (the state as JSON). Reads are one pipelined `HMGET` per batch; writes are one pipelined
-//! Lua compare-and-swap per batch, which bumps the version and refreshes the expiry only when
-//! the version is still the one the writer read.
+//! Each player is one hash `<prefix>:player:<pseudonym in hex>` with fields `v` (version), `s`
+//! (the state as JSON) and one mark `w:<writer id in hex>` = `"<sequence number> <version>"` per
+//! recent writer. Reads are one pipelined `HMGET` per batch; writes are one pipelined Lua
+//! compare-and-swap per batch, which, only when the version is still the one the writer read,
+//! bumps the version, stores the state, records the writer's mark (dropping the least recent
+//! writer's beyond [`WRITER_MARKS`]) and refreshes the expiry, all in one atomic step.
 
 use std::time::Duration;
 
 use redis::{Client, Connection, RedisError};
 
 use super::config::StoreConfig;
-use super::{PlayerStateStore, StoreConfigError, StoreError, Versioned, Write, Written};
+use super::{
+    PlayerStateStore, StoreConfigError, StoreError, Versioned, WRITER_MARKS, Write, WriterId,
+    Written,
+};
 use crate::clock::Timestamp;
 use crate::player::{PlayerKey, PlayerState};
 
-/// KEYS[1]: the player's hash. ARGV: expected version ("" when absent), state, expiry in ms.
+/// KEYS[1]: the player's hash. ARGV: expected version ("" when absent), state, expiry in ms,
+/// the writer's mark field, the write's sequence number, the most marks kept.
 /// Returns the new version, or -1 when the version moved on.
 const COMPARE_AND_SWAP: &str = r"
 local current = redis.call('HGET', KEYS[1], 'v')
 if (current or '') ~= ARGV[1] then return -1 end
 local version = redis.call('HINCRBY', KEYS[1], 'v', 1)
-redis.call('HSET', KEYS[1], 's', ARGV[2])
+redis.call('HSET', KEYS[1], 's', ARGV[2], ARGV[4], ARGV[5] .. ' ' .. version)
 redis.call('PEXPIRE', KEYS[1], ARGV[3])
+if redis.call('HLEN', KEYS[1]) > 2 + tonumber(ARGV[6]) then
+  local fields = redis.call('HGETALL', KEYS[1])
+  local oldest, oldest_at
+  for i = 1, #fields, 2 do
+    local at = string.sub(fields[i], 1, 2) == 'w:' and tonumber(string.match(fields[i + 1], ' (%d+)$'))
+    if at and (not oldest_at or at < oldest_at) then oldest, oldest_at = fields[i], at end
+  end
+  if oldest then redis.call('HDEL', KEYS[1], oldest) end
+end
 return version
 ";
 
-/// One player's hash as read: version and serialised state.
-type StoredRow = (Option<u64>, Option<Vec<u8>>);
+/// One player's hash as read: version, serialised state and the reader's mark.
+type StoredRow = (Option<u64>, Option<Vec<u8>>, Option<String>);
+
+/// The hash field holding `writer`'s mark.
+fn mark_field(writer: WriterId) -> String {
+    format!("w:{writer}")
+}
+
+/// The sequence number in a mark (`"<sequence number> <version>"`).
+fn mark_seq(mark: &str) -> Option<u64> {
+    mark.split(' ').next()?.parse().ok()
+}
 
 /// Player state in Valkey or Redis (cargo feature `redis-store`).
 ///
@@ -71,11 +96,13 @@ impl RedisStore {
     }
 
     fn key(&self, key: &PlayerKey) -> String {
-        let mut name = String::with_capacity(self.prefix.len() + 8 + 64);
+        const HEX: &[u8; 16] = b"0123456789abcdef";
+        let mut name = String::with_capacity(self.prefix.len() + 8 + 2 * key.0.len());
         name.push_str(&self.prefix);
         name.push_str(":player:");
         for byte in key.0 {
-            name.push_str(&format!("{byte:02x}"));
+            name.push(char::from(HEX[usize::from(byte >> 4)]));
+            name.push(char::from(HEX[usize::from(byte & 0x0f)]));
         }
         name
     }
@@ -130,13 +157,22 @@ impl RedisStore {
 }
 
 impl PlayerStateStore for RedisStore {
-    fn load(&mut self, keys: &[PlayerKey]) -> Result<Vec<Option<Versioned>>, StoreError> {
+    fn load(
+        &mut self,
+        keys: &[PlayerKey],
+        reader: WriterId,
+    ) -> Result<Vec<Option<Versioned>>, StoreError> {
         if keys.is_empty() {
             return Ok(Vec::new());
         }
+        let mark = mark_field(reader);
         let mut pipe = redis::pipe();
         for key in keys {
-            pipe.cmd("HMGET").arg(self.key(key)).arg("v").arg("s");
+            pipe.cmd("HMGET")
+                .arg(self.key(key))
+                .arg("v")
+                .arg("s")
+                .arg(&mark);
         }
         let answered: Result<Vec<StoredRow>, RedisError> = pipe.query(self.connection()?);
         let rows = answered.map_err(|e| self.unavailable(&e))?;
@@ -151,9 +187,10 @@ impl PlayerStateStore for RedisStore {
             .iter()
             .zip(rows)
             .map(|(key, row)| match row {
-                (Some(version), Some(bytes)) => Some(Versioned {
+                (Some(version), Some(bytes), mark) => Some(Versioned {
                     version,
                     state: self.decode(key, &bytes),
+                    applied: mark.as_deref().and_then(mark_seq),
                 }),
                 _ => None,
             })
@@ -176,10 +213,20 @@ impl PlayerStateStore for RedisStore {
                 .arg(self.key(&write.key))
                 .arg(expected)
                 .arg(state)
-                .arg(ttl_ms);
+                .arg(ttl_ms)
+                .arg(mark_field(write.id.writer))
+                .arg(write.id.seq)
+                .arg(WRITER_MARKS);
         }
         let answered: Result<Vec<i64>, RedisError> = pipe.query(self.connection()?);
         let versions = answered.map_err(|e| self.unavailable(&e))?;
+        if versions.len() != writes.len() {
+            return Err(StoreError::Protocol(format!(
+                "{} answers to {} writes",
+                versions.len(),
+                writes.len()
+            )));
+        }
         Ok(versions
             .into_iter()
             .map(|v| match u64::try_from(v) {
