@@ -16,8 +16,8 @@ use std::time::Duration;
 use waypoint::player::{PlayerKey, PlayerState, Pseudonymizer};
 use waypoint::policy::ladder::Risk;
 use waypoint::store::{
-    MemoryStore, PlayerStateStore, RedisStore, StoreConfig, StoreError, Versioned, WRITER_MARKS,
-    Write, WriteId, WriterId, Written,
+    Loaded, MemoryStore, PlayerStateStore, Read, RedisStore, StoreConfig, StoreError, Versioned,
+    WRITER_MARKS, Write, WriteId, WriterId, Written,
 };
 use waypoint::{
     Category, Engine, PlayerId, Policy, Response, ResponseLevel, Scorer, Signal, SimulatedClock,
@@ -82,13 +82,19 @@ fn key(player: &str) -> PlayerKey {
     Pseudonymizer::new(KEY).key(&PlayerId::new(player))
 }
 
+/// What `store` holds for `key`, as `reader` sees it (holding no version of it).
+fn row(store: &mut impl PlayerStateStore, key: PlayerKey, reader: WriterId) -> Option<Versioned> {
+    let read = Read { key, known: None };
+    match store.load(&[read], reader).expect("store answers").pop() {
+        Some(Loaded::Stored(row)) => Some(*row),
+        Some(Loaded::Absent) => None,
+        other => panic!("{other:?} for a reader holding no version"),
+    }
+}
+
 /// The extremism risk `store` holds for `player`.
 fn risk_in(store: &mut impl PlayerStateStore, player: &str) -> f32 {
-    let rows = store
-        .load(&[key(player)], WriterId(0))
-        .expect("store answers");
-    rows[0]
-        .as_ref()
+    row(store, key(player), WriterId(0))
         .map_or(0.0, |row| row.state.risk().get(Category::Extremism))
 }
 
@@ -278,12 +284,8 @@ struct Faulty<S> {
 }
 
 impl<S: PlayerStateStore> PlayerStateStore for Faulty<S> {
-    fn load(
-        &mut self,
-        keys: &[PlayerKey],
-        reader: WriterId,
-    ) -> Result<Vec<Option<Versioned>>, StoreError> {
-        self.inner.load(keys, reader)
+    fn load(&mut self, reads: &[Read], reader: WriterId) -> Result<Vec<Loaded>, StoreError> {
+        self.inner.load(reads, reader)
     }
 
     fn store(&mut self, writes: &[Write<'_>], ttl: Duration) -> Result<Vec<Written>, StoreError> {
@@ -386,27 +388,30 @@ fn a_replayed_write_is_applied_once_and_marks_stay_bounded() {
         state: &state,
         id: WriteId { writer: me, seq: 7 },
     };
-    assert_eq!(
-        store.store(&[write], ttl).expect("answers"),
-        [Written::Stored(1)]
-    );
+    let [Written::Stored(first)] = store.store(&[write], ttl).expect("answers")[..] else {
+        panic!("the first write is stored");
+    };
     // The same write again (a retry after a lost answer): not applied a second time.
     assert_eq!(
         store.store(&[write], ttl).expect("answers"),
         [Written::Conflict]
     );
-    let row = store.load(&[player], me).expect("answers")[0].clone();
-    let row = row.expect("stored");
-    assert_eq!((row.version, row.applied), (1, Some(7)));
-    assert!((row.state.risk().get(Category::Extremism) - 0.5).abs() < 1e-6);
-    let stranger = store.load(&[player], WriterId(1)).expect("answers")[0].clone();
+    let mine = row(&mut store, player, me).expect("stored");
+    assert_eq!((mine.version, mine.applied), (first, Some(7)));
+    assert!((mine.state.risk().get(Category::Extremism) - 0.5).abs() < 1e-6);
+    let stranger = row(&mut store, player, WriterId(1)).expect("stored");
+    assert_eq!(stranger.applied, None, "marks are per writer");
+    // A reader holding the current version is told it is unchanged, without the state.
+    let held = Read {
+        key: player,
+        known: Some(first),
+    };
     assert_eq!(
-        stranger.map(|r| r.applied),
-        Some(None),
-        "marks are per writer"
+        store.load(&[held], me).expect("answers"),
+        [Loaded::Unchanged]
     );
     // More writers than marks kept: the least recent writer's mark is forgotten, nobody else's.
-    for (version, writer) in (1..).zip(1..=WRITER_MARKS as u64) {
+    for (version, writer) in (first..).zip(1..=WRITER_MARKS as u64) {
         let id = WriteId {
             writer: WriterId(writer),
             seq: 1,
@@ -421,16 +426,8 @@ fn a_replayed_write_is_applied_once_and_marks_stay_bounded() {
             [Written::Stored(version + 1)]
         );
     }
-    let applied = |store: &mut RedisStore, writer| {
-        store.load(&[player], writer).expect("answers")[0]
-            .as_ref()
-            .and_then(|row| row.applied)
-    };
-    assert_eq!(
-        applied(&mut store, me),
-        None,
-        "the least recent writer's mark went"
-    );
-    assert_eq!(applied(&mut store, WriterId(1)), Some(1));
-    assert_eq!(applied(&mut store, WriterId(WRITER_MARKS as u64)), Some(1));
+    let mut applied = |writer| row(&mut store, player, writer).and_then(|row| row.applied);
+    assert_eq!(applied(me), None, "the least recent writer's mark went");
+    assert_eq!(applied(WriterId(1)), Some(1));
+    assert_eq!(applied(WriterId(WRITER_MARKS as u64)), Some(1));
 }

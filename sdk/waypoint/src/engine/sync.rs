@@ -19,7 +19,7 @@ use super::Shared;
 use super::stats::Counters;
 use crate::player::{PlayerKey, PlayerState, PlayerStore};
 use crate::policy::Policy;
-use crate::store::{PlayerStateStore, StoreError, Versioned, Write, WriteId, WriterId, Written};
+use crate::store::{Loaded, PlayerStateStore, Read, StoreError, Write, WriteId, WriterId, Written};
 
 /// Write rounds per batch before the remaining changes wait for the next batch.
 const MAX_WRITE_ROUNDS: usize = 8;
@@ -97,8 +97,21 @@ impl StoreSync {
         }
     }
 
-    fn load(&mut self, keys: &[PlayerKey]) -> Option<Vec<Option<Versioned>>> {
-        match self.store.load(keys, self.writer) {
+    /// Reads `keys`, naming the version held of each player kept here (the store then sends
+    /// only the players that changed).
+    fn load(&mut self, keys: &[PlayerKey], local: &PlayerStore) -> Option<Vec<Loaded>> {
+        let reads: Vec<Read> = keys
+            .iter()
+            .map(|key| Read {
+                key: *key,
+                known: local
+                    .get(key)
+                    .and(self.bases.get(key))
+                    .and_then(|b| b.as_ref())
+                    .map(|(version, _)| *version),
+            })
+            .collect();
+        match self.store.load(&reads, self.writer) {
             Ok(rows) => Some(rows),
             Err(e) => {
                 self.failed(&e);
@@ -119,7 +132,7 @@ impl StoreSync {
 
     /// Reads `keys` and adopts what the store holds; returns whether the store answered.
     fn reload(&mut self, keys: &[PlayerKey], local: &mut PlayerStore, policy: &Policy) -> bool {
-        let Some(rows) = self.load(keys) else {
+        let Some(rows) = self.load(keys, local) else {
             return false;
         };
         for (key, row) in keys.iter().zip(rows) {
@@ -128,14 +141,17 @@ impl StoreSync {
         true
     }
 
-    /// Takes the stored `row` as the new base of `key`, keeping local changes not yet stored.
-    fn adopt(
-        &mut self,
-        key: PlayerKey,
-        row: Option<Versioned>,
-        local: &mut PlayerStore,
-        policy: &Policy,
-    ) {
+    /// Takes what the store holds as the new base of `key`, keeping local changes not yet stored.
+    fn adopt(&mut self, key: PlayerKey, loaded: Loaded, local: &mut PlayerStore, policy: &Policy) {
+        let row = match loaded {
+            // Nobody wrote the player since the base, so a write of unknown outcome did not land.
+            Loaded::Unchanged => {
+                self.unsure.remove(&key);
+                return;
+            }
+            Loaded::Absent => None,
+            Loaded::Stored(row) => Some(*row),
+        };
         // A write whose answer was lost and which the store's mark shows applied: its changes
         // are in the stored state already, so what it wrote is the base of the merge.
         let landed = self

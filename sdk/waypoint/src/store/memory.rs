@@ -6,7 +6,8 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 use super::{
-    PlayerStateStore, StoreError, Versioned, WRITER_MARKS, Write, WriteId, WriterId, Written,
+    Loaded, PlayerStateStore, Read, StoreError, Versioned, WRITER_MARKS, Write, WriteId, WriterId,
+    Written,
 };
 use crate::player::{PlayerKey, PlayerState};
 
@@ -47,7 +48,14 @@ impl Entry {
 /// one server binary): give each engine a clone. Entries expire like a remote store's.
 #[derive(Debug, Clone, Default)]
 pub struct MemoryStore {
-    entries: Arc<Mutex<HashMap<PlayerKey, Entry>>>,
+    inner: Arc<Mutex<Inner>>,
+}
+
+#[derive(Debug, Default)]
+struct Inner {
+    entries: HashMap<PlayerKey, Entry>,
+    /// The last version given to any write: versions are never used twice.
+    last_version: u64,
 }
 
 impl MemoryStore {
@@ -58,9 +66,10 @@ impl MemoryStore {
 
     /// Players stored (expired ones included until they are next touched).
     pub fn len(&self) -> usize {
-        self.entries
+        self.inner
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
+            .entries
             .len()
     }
 
@@ -71,26 +80,31 @@ impl MemoryStore {
 }
 
 impl PlayerStateStore for MemoryStore {
-    fn load(
-        &mut self,
-        keys: &[PlayerKey],
-        reader: WriterId,
-    ) -> Result<Vec<Option<Versioned>>, StoreError> {
-        let mut entries = self.entries.lock().unwrap_or_else(PoisonError::into_inner);
+    fn load(&mut self, reads: &[Read], reader: WriterId) -> Result<Vec<Loaded>, StoreError> {
+        let mut inner = self.inner.lock().unwrap_or_else(PoisonError::into_inner);
+        let entries = &mut inner.entries;
         let now = Instant::now();
-        Ok(keys
+        Ok(reads
             .iter()
-            .map(|key| {
-                if entries.get(key).is_some_and(|e| e.expires <= now) {
-                    entries.remove(key);
+            .map(|read| {
+                if entries.get(&read.key).is_some_and(|e| e.expires <= now) {
+                    entries.remove(&read.key);
                 }
-                entries.get(key).map(|e| e.read(reader))
+                match entries.get(&read.key) {
+                    None => Loaded::Absent,
+                    Some(e) if Some(e.version) == read.known => Loaded::Unchanged,
+                    Some(e) => Loaded::Stored(Box::new(e.read(reader))),
+                }
             })
             .collect())
     }
 
     fn store(&mut self, writes: &[Write<'_>], ttl: Duration) -> Result<Vec<Written>, StoreError> {
-        let mut entries = self.entries.lock().unwrap_or_else(PoisonError::into_inner);
+        let mut inner = self.inner.lock().unwrap_or_else(PoisonError::into_inner);
+        let Inner {
+            entries,
+            last_version,
+        } = &mut *inner;
         let now = Instant::now();
         let expires = now
             .checked_add(ttl)
@@ -117,7 +131,8 @@ impl PlayerStateStore for MemoryStore {
                         })
                         .into_mut(),
                 };
-                entry.version += 1;
+                *last_version += 1;
+                entry.version = *last_version;
                 entry.state.clone_from(write.state);
                 entry.expires = expires;
                 entry.mark(write.id, entry.version);
@@ -149,8 +164,14 @@ mod tests {
     }
 
     fn applied(store: &mut MemoryStore, reader: u64) -> Option<u64> {
-        let rows = store.load(&[PlayerKey([1; 32])], WriterId(reader));
-        rows.ok()?.pop()??.applied
+        let read = Read {
+            key: PlayerKey([1; 32]),
+            known: None,
+        };
+        match store.load(&[read], WriterId(reader)).ok()?.pop()? {
+            Loaded::Stored(row) => row.applied,
+            _ => None,
+        }
     }
 
     #[test]
@@ -193,7 +214,23 @@ mod tests {
         std::thread::sleep(Duration::from_millis(5));
         let fresh = write(&state, None, 8, 1);
         let stored = store.store(&[fresh], Duration::from_secs(60)).ok();
-        assert_eq!(stored, Some(vec![Written::Stored(1)]));
+        assert_eq!(
+            stored,
+            Some(vec![Written::Stored(2)]),
+            "a version is never reused"
+        );
         assert_eq!(applied(&mut store, 7), None);
+        let known = |version| Read {
+            key: PlayerKey([1; 32]),
+            known: Some(version),
+        };
+        let loaded = store.load(&[known(2), known(1)], WriterId(8)).ok();
+        assert!(
+            matches!(
+                loaded.as_deref(),
+                Some([Loaded::Unchanged, Loaded::Stored(_)])
+            ),
+            "{loaded:?}"
+        );
     }
 }

@@ -74,13 +74,34 @@ pub struct WriteId {
 /// A stored state and the version it was written as.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Versioned {
-    /// Increases with every write of this player.
+    /// Changes with every write of this player and is never used twice for one player, even
+    /// after its entry expired and was made again.
     pub version: u64,
     /// The state, times in Unix milliseconds.
     pub state: PlayerState,
     /// The sequence number of the latest write by the reading writer that the state includes
     /// (`None`: none, or the mark was forgotten, see [`WRITER_MARKS`]).
     pub applied: Option<u64>,
+}
+
+/// One player to read, with the version of it the reader holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Read {
+    /// The player.
+    pub key: PlayerKey,
+    /// The version the reader holds (`None`: none); a player still at it is not sent again.
+    pub known: Option<u64>,
+}
+
+/// What one [`Read`] found.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Loaded {
+    /// The player is not stored.
+    Absent,
+    /// The player is still at the version the reader holds: nobody wrote it since.
+    Unchanged,
+    /// The player as stored now.
+    Stored(Box<Versioned>),
 }
 
 /// One compare-and-swap write.
@@ -126,16 +147,12 @@ pub enum StoreError {
 /// Implementations are used from the engine's worker thread only and must time out quickly
 /// rather than block: the engine retries later and runs on local state meanwhile.
 pub trait PlayerStateStore: Send + std::fmt::Debug + 'static {
-    /// The current state of each key (`None`: not stored), in the order asked, with `reader`'s
-    /// mark ([`Versioned::applied`]).
-    fn load(
-        &mut self,
-        keys: &[PlayerKey],
-        reader: WriterId,
-    ) -> Result<Vec<Option<Versioned>>, StoreError>;
+    /// What the store holds for each read, in the order asked, with `reader`'s mark
+    /// ([`Versioned::applied`]).
+    fn load(&mut self, reads: &[Read], reader: WriterId) -> Result<Vec<Loaded>, StoreError>;
 
     /// Performs each write that still finds its `expected` version, in one atomic step per write:
-    /// stores the state, records the write's id as its writer's mark (forgetting the least recent
+    /// gives the player a new version, stores the state, records the write's id as its writer's mark (forgetting the least recent
     /// writer's beyond [`WRITER_MARKS`]) and sets the entry to expire `ttl` after the write.
     /// Returns one result per write, in order.
     ///
