@@ -172,23 +172,22 @@ impl RedisStore {
     fn loaded(&self, key: &PlayerKey, row: StoredRow) -> Result<Loaded, StoreError> {
         let text = |field: Option<Vec<u8>>| field.and_then(|bytes| String::from_utf8(bytes).ok());
         let mut fields = row.into_iter();
-        let version = fields.next().flatten();
-        let state = fields.next().flatten();
-        let mark = text(fields.next().flatten());
-        let Some(version) = text(version) else {
+        let Some(version) = text(fields.next().flatten()) else {
             return Ok(Loaded::Absent);
         };
         let version: u64 = version
             .parse()
             .map_err(|_| StoreError::Protocol(format!("player version {version:?}")))?;
-        Ok(match state {
-            None => Loaded::Unchanged,
-            Some(bytes) => Loaded::Stored(Box::new(Versioned {
-                version,
-                state: self.decode(key, &bytes),
-                applied: mark.as_deref().and_then(mark_seq),
-            })),
-        })
+        // Only the version came back: it is the one the reader holds.
+        let Some(state) = fields.next() else {
+            return Ok(Loaded::Unchanged);
+        };
+        let mark = text(fields.next().flatten());
+        Ok(Loaded::Stored(Box::new(Versioned {
+            version,
+            state: self.decode(key, state.as_deref().unwrap_or_default()),
+            applied: mark.as_deref().and_then(mark_seq),
+        })))
     }
 
     fn decode(&self, key: &PlayerKey, bytes: &[u8]) -> PlayerState {
