@@ -15,17 +15,17 @@ use crate::player::{PlayerKey, PlayerState};
 struct Entry {
     version: u64,
     state: PlayerState,
-    /// Each recent writer's latest applied write and the version it made.
-    marks: Vec<(WriteId, u64)>,
+    /// Each recent writer's latest applied write, the least recent first.
+    marks: Vec<WriteId>,
     expires: Instant,
 }
 
 impl Entry {
-    /// Records `id` as its writer's mark at `version`, forgetting the least recent writer beyond
+    /// Records `id` as its writer's mark, forgetting the least recent writer beyond
     /// [`WRITER_MARKS`].
-    fn mark(&mut self, id: WriteId, version: u64) {
-        self.marks.retain(|(known, _)| known.writer != id.writer);
-        self.marks.push((id, version));
+    fn mark(&mut self, id: WriteId) {
+        self.marks.retain(|known| known.writer != id.writer);
+        self.marks.push(id);
         if self.marks.len() > WRITER_MARKS {
             self.marks.remove(0);
         }
@@ -38,8 +38,8 @@ impl Entry {
             applied: self
                 .marks
                 .iter()
-                .find(|(id, _)| id.writer == reader)
-                .map(|(id, _)| id.seq),
+                .find(|id| id.writer == reader)
+                .map(|id| id.seq),
         }
     }
 }
@@ -135,7 +135,7 @@ impl PlayerStateStore for MemoryStore {
                 entry.version = *last_version;
                 entry.state.clone_from(write.state);
                 entry.expires = expires;
-                entry.mark(write.id, entry.version);
+                entry.mark(write.id);
                 Written::Stored(entry.version)
             })
             .collect())

@@ -6,7 +6,9 @@
 //! the version differs from the one the reader holds; writes are one pipelined Lua
 //! compare-and-swap per batch, which, only when the version is still the one the writer read,
 //! bumps the version, stores the state, records the writer's mark (dropping the least recent
-//! writer's beyond [`WRITER_MARKS`]) and refreshes the expiry, all in one atomic step. A new
+//! writer's beyond [`WRITER_MARKS`]) and refreshes the expiry, all in one atomic step; a batch's
+//! writes run as one `MULTI`/`EXEC` transaction (a single server, as the client speaks no
+//! cluster protocol), so either all of them are applied or none. A new
 //! entry's first version is the server's clock in milliseconds, so a player whose entry expired
 //! and was made again never repeats a version a reader may still hold.
 
@@ -239,7 +241,10 @@ impl PlayerStateStore for RedisStore {
             return Ok(Vec::new());
         }
         let ttl_ms = u64::try_from(ttl.as_millis()).unwrap_or(u64::MAX).max(1);
+        // One transaction: the server appends the batch to its log (and, with `appendfsync
+        // always`, flushes it to disk) once, not once per read of the request.
         let mut pipe = redis::pipe();
+        pipe.atomic();
         for write in writes {
             let state = serde_json::to_vec(write.state)
                 .map_err(|e| StoreError::Protocol(format!("cannot serialise a state: {e}")))?;
