@@ -23,10 +23,29 @@ pub enum ServerError {
     NoAnswer(String, u16),
 }
 
+/// When the server's append-only file is flushed to disk.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Fsync {
+    /// Before answering any write (`appendfsync always`): nothing answered is lost in a crash.
+    Always,
+    /// Once a second (`appendfsync everysec`, the usual production setting).
+    EverySecond,
+}
+
+impl Fsync {
+    fn setting(self) -> &'static str {
+        match self {
+            Fsync::Always => "always",
+            Fsync::EverySecond => "everysec",
+        }
+    }
+}
+
 /// A running server.
 #[derive(Debug)]
 pub struct RedisServer {
     binary: PathBuf,
+    fsync: Fsync,
     port: u16,
     dir: tempfile::TempDir,
     child: Option<Child>,
@@ -46,14 +65,20 @@ fn free_port() -> std::io::Result<u16> {
 }
 
 impl RedisServer {
-    /// Starts a server on a free loopback port.
+    /// Starts a server on a free loopback port, flushing to disk before answering any write.
     pub fn start() -> Result<RedisServer, ServerError> {
+        RedisServer::start_with(Fsync::Always)
+    }
+
+    /// Starts a server on a free loopback port with the given flushing.
+    pub fn start_with(fsync: Fsync) -> Result<RedisServer, ServerError> {
         let binary = find_binary().ok_or(ServerError::Missing)?;
         let name = binary.display().to_string();
         let dir = tempfile::tempdir().map_err(|e| ServerError::Start(name.clone(), e))?;
         let port = free_port().map_err(|e| ServerError::Start(name, e))?;
         let mut server = RedisServer {
             binary,
+            fsync,
             port,
             dir,
             child: None,
@@ -87,7 +112,7 @@ impl RedisServer {
                 "--appendonly",
                 "yes",
                 "--appendfsync",
-                "always",
+                self.fsync.setting(),
             ])
             .args(["--protected-mode", "yes", "--daemonize", "no"])
             .arg("--dir")
@@ -105,6 +130,28 @@ impl RedisServer {
             std::thread::sleep(Duration::from_millis(20));
         }
         Err(ServerError::NoAnswer(name, self.port))
+    }
+
+    /// CPU time the server has used since it (re)started, from `INFO cpu`.
+    pub fn cpu_time(&self) -> Option<Duration> {
+        let reply = self.command(b"INFO cpu\r\n")?;
+        let seconds: f64 = reply
+            .lines()
+            .filter(|line| line.starts_with("used_cpu_sys:") || line.starts_with("used_cpu_user:"))
+            .filter_map(|line| line.split_once(':')?.1.trim().parse::<f64>().ok())
+            .sum();
+        Some(Duration::from_secs_f64(seconds))
+    }
+
+    /// Sends one inline command and reads the answer (up to 64 KiB).
+    fn command(&self, command: &[u8]) -> Option<String> {
+        let mut stream = TcpStream::connect(("127.0.0.1", self.port)).ok()?;
+        stream.set_read_timeout(Some(Duration::from_secs(2))).ok()?;
+        stream.write_all(command).ok()?;
+        let mut reply = vec![0_u8; 65_536];
+        let read = stream.read(&mut reply).ok()?;
+        reply.truncate(read);
+        String::from_utf8(reply).ok()
     }
 
     fn ping(&self) -> bool {

@@ -8,8 +8,9 @@
 //! lines and of the suite's dev part. Any match fails the test and names the test line and the
 //! file it was found in.
 
-// Test code: a missing or unreadable fixture fails the test, which is what expect() does here.
-#![allow(clippy::expect_used)]
+// Test code: a missing or unreadable fixture fails the test, which is what expect() and panic!
+// do here.
+#![allow(clippy::expect_used, clippy::panic)]
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};

@@ -412,8 +412,9 @@ impl Engine {
             .map(|sender| sender.flush(timeout))
     }
 
-    /// Waits until everything queued before this call has been processed, at most `timeout`.
-    /// Returns whether it was.
+    /// Waits until everything queued before this call has been processed, at most `timeout`
+    /// (with a shared player store: and the changes written to it, or the store found
+    /// unreachable). Returns whether it was.
     pub fn flush(&self, timeout: Duration) -> bool {
         let deadline = Instant::now() + timeout;
         let (tx, rx) = crossbeam_channel::bounded(1);

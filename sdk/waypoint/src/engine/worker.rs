@@ -14,11 +14,13 @@ use super::{Job, Shared};
 use crate::Category;
 use crate::cascade::RouteHints;
 use crate::hooks::{BeforeReferral, Hooks};
+use crate::policy::Policy;
 use crate::referral::{
     CaseInput, CasePacket, CategoryScore, EarlierResponse, InputLexiconHit, InputMessage,
     TrajectoryPoint, Versions,
 };
 use crate::response::{Referral, Response};
+use crate::scorer::MessageScore;
 use crate::signal::Signal;
 use crate::telemetry::{Event, Language, ResponseKind, SignalKind};
 
@@ -98,42 +100,7 @@ impl Worker {
             self.state.pull(&keys, &policy);
         }
         let stats = &self.shared.stats;
-        let elevated = policy.cascade.elevated_risk;
-        // Behind: `mode = "auto"` keeps the deep tier for the messages that need it.
-        let busy = self.queue.len() >= policy.cascade.busy_backlog as usize;
-        let mut texts: Vec<&str> = Vec::new();
-        let mut hints: Vec<RouteHints<'_>> = Vec::new();
-        for job in batch.iter() {
-            if let Job::Signal { signal, .. } = job
-                && let Some(text) = signal.text()
-            {
-                texts.push(text);
-                hints.push(RouteHints {
-                    locale: match signal {
-                        Signal::Chat(chat) => chat.locale.as_deref(),
-                        _ => None,
-                    },
-                    elevated_risk: elevated
-                        .is_some_and(|threshold| self.state.risk_elevated(signal, threshold)),
-                    busy,
-                });
-            }
-        }
-        let scored = if texts.is_empty() {
-            Vec::new()
-        } else {
-            self.shared
-                .scorer
-                .score_batch_routed(&policy, &texts, &hints)
-        };
-        drop(hints);
-        drop(texts);
-        Counters::inc(&stats.batches);
-        if busy {
-            Counters::inc(&stats.batches_behind);
-        }
-        let deep_scored = scored.iter().filter(|m| m.deep.is_some()).count();
-        Counters::add(&stats.deep_scored, deep_scored as u64);
+        let scored = self.score(batch, &policy);
         let scorer = Arc::clone(&self.shared.scorer);
         let versions = ModelVersions {
             fast: scorer.model_version(),
@@ -142,6 +109,8 @@ impl Worker {
         let mut scored = scored.into_iter();
         let mut stop = false;
         let mut last_at = None;
+        // Flushes are answered once the batch's changes have gone to the shared store too.
+        let mut flushed = Vec::new();
         for job in batch.drain(..) {
             match job {
                 Job::Signal {
@@ -172,9 +141,7 @@ impl Worker {
                         OutcomeResult::Recorded(None) => {}
                     }
                 }
-                Job::Flush(reply) => {
-                    let _ = reply.try_send(());
-                }
+                Job::Flush(reply) => flushed.push(reply),
                 Job::Shutdown => stop = true,
             }
         }
@@ -185,7 +152,50 @@ impl Worker {
         stats
             .players
             .store(self.state.store.len() as u64, Ordering::Relaxed);
+        for reply in flushed {
+            let _ = reply.try_send(());
+        }
         stop
+    }
+
+    /// Scores the batch's texts in one model call (counting the batch).
+    fn score(&self, batch: &[Job], policy: &Policy) -> Vec<MessageScore> {
+        let stats = &self.shared.stats;
+        let elevated = policy.cascade.elevated_risk;
+        // Behind: `mode = "auto"` keeps the deep tier for the messages that need it.
+        let busy = self.queue.len() >= policy.cascade.busy_backlog as usize;
+        let mut texts: Vec<&str> = Vec::new();
+        let mut hints: Vec<RouteHints<'_>> = Vec::new();
+        for job in batch {
+            if let Job::Signal { signal, .. } = job
+                && let Some(text) = signal.text()
+            {
+                texts.push(text);
+                hints.push(RouteHints {
+                    locale: match signal {
+                        Signal::Chat(chat) => chat.locale.as_deref(),
+                        _ => None,
+                    },
+                    elevated_risk: elevated
+                        .is_some_and(|threshold| self.state.risk_elevated(signal, threshold)),
+                    busy,
+                });
+            }
+        }
+        let scored = if texts.is_empty() {
+            Vec::new()
+        } else {
+            self.shared
+                .scorer
+                .score_batch_routed(policy, &texts, &hints)
+        };
+        Counters::inc(&stats.batches);
+        if busy {
+            Counters::inc(&stats.batches_behind);
+        }
+        let deep_scored = scored.iter().filter(|m| m.deep.is_some()).count();
+        Counters::add(&stats.deep_scored, deep_scored as u64);
+        scored
     }
 
     /// Records `Event::Degraded` for the time since the previous batch while scoring is degraded.

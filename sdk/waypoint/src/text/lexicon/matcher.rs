@@ -283,6 +283,10 @@ impl Matcher {
     }
 
     /// Finds entries in a normalised message, tokenising into `scratch`'s buffers.
+    #[expect(
+        clippy::drain_collect,
+        reason = "draining keeps the scratch buffer's capacity for the next message"
+    )]
     pub(crate) fn find(&self, n: &Normalized, scratch: &mut FindScratch) -> Vec<LexiconHit> {
         let FindScratch { stream, cands } = scratch;
         cands.clear();
