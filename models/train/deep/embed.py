@@ -11,7 +11,8 @@ embedded alone (batch of 1): the int8 model quantises activations per batch, so 
 make a text's embedding depend slightly on its neighbours (cosine ≥ 0.99 to the batch-of-1 one).
 
 The result for a list of texts is cached by the sha256 of the texts, so re-running a training
-script costs nothing. Needs `python3 models/fetch.py` first; the Python packages are installed,
+script costs nothing; each text's embedding is also kept in shards keyed by the text's own sha256
+(`embeddings/shards/`), so a changed list embeds only the texts not seen before. Needs `python3 models/fetch.py` first; the Python packages are installed,
 pinned, by `models/deep/make_golden.py`'s installer into `<cache>/pydeps-golden/`.
 """
 
@@ -27,6 +28,8 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[3]
 DEFAULT_CACHE = Path(os.environ.get("WAYPOINT_CACHE_DIR", REPO / ".cache" / "waypoint"))
 EMBEDDING_DIM = 512
+# Texts per cache shard.
+SHARD_ROWS = 10_000
 
 
 def _golden_module():
@@ -89,22 +92,68 @@ def texts_digest(texts: list[str]) -> str:
     return digest.hexdigest()
 
 
+def text_key(text: str) -> bytes:
+    """The shard key of one text: the sha256 of its UTF-8 bytes."""
+    return hashlib.sha256(text.encode("utf-8")).digest()
+
+
+def _load_shards(shards: Path, np) -> dict[bytes, object]:
+    """Every embedding kept in the shards, by text key (later shards win; they hold equal rows)."""
+    known: dict[bytes, object] = {}
+    for keys_file in sorted(shards.glob("*.keys.npy")):
+        matrix_file = keys_file.with_name(keys_file.name.replace(".keys.npy", ".npy"))
+        if not matrix_file.is_file():
+            continue
+        keys = np.load(keys_file)
+        matrix = np.load(matrix_file)
+        if keys.shape != (matrix.shape[0], 32) or matrix.shape[1:] != (EMBEDDING_DIM,):
+            continue
+        for row, key in enumerate(keys):
+            known[key.tobytes()] = matrix[row]
+    return known
+
+
+def _save_atomically(np, target: Path, array) -> None:
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = target.with_name(target.name + ".part.npy")
+    np.save(tmp, array)
+    os.replace(tmp, target)
+
+
 def embed_texts(texts: list[str], cache: Path = DEFAULT_CACHE, threads: int = 1):
     """Embeddings for `texts` (float32 [n, 512]), from the cache when they were computed before."""
     target = cache / "embeddings" / f"{texts_digest(texts)}.npy"
-    if target.is_file():
-        _golden_module().install(cache)
-        import numpy as np  # noqa: PLC0415
+    _golden_module().install(cache)
+    import numpy as np  # noqa: PLC0415
 
+    if target.is_file():
         matrix = np.load(target)
         if matrix.shape == (len(texts), EMBEDDING_DIM):
             return matrix
-    encoder = Encoder(cache, threads)
-    matrix = encoder.embed(texts)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = target.with_suffix(".part.npy")
-    encoder.np.save(tmp, matrix)
-    os.replace(tmp, target)
+    shards = cache / "embeddings" / "shards"
+    known = _load_shards(shards, np)
+    keys = [text_key(t) for t in texts]
+    missing: dict[bytes, str] = {}
+    for key, text in zip(keys, texts):
+        if key not in known:
+            missing.setdefault(key, text)
+    pending = list(missing.items())
+    encoder = Encoder(cache, threads) if pending else None
+    for start in range(0, len(pending), SHARD_ROWS):
+        # One shard per chunk: an interrupted run keeps what it embedded.
+        chunk = pending[start : start + SHARD_ROWS]
+        chunk_texts = [text for _, text in chunk]
+        fresh = encoder.embed(chunk_texts)
+        shard = texts_digest(chunk_texts)
+        key_matrix = np.frombuffer(b"".join(key for key, _ in chunk), dtype=np.uint8).reshape(len(chunk), 32)
+        _save_atomically(np, shards / f"{shard}.npy", fresh)
+        _save_atomically(np, shards / f"{shard}.keys.npy", key_matrix)
+        for row, (key, _) in enumerate(chunk):
+            known[key] = fresh[row]
+    matrix = np.zeros((len(texts), EMBEDDING_DIM), dtype=np.float32)
+    for row, key in enumerate(keys):
+        matrix[row] = known[key]
+    _save_atomically(np, target, matrix)
     return matrix
 
 
