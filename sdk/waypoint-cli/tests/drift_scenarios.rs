@@ -1,7 +1,7 @@
 //! The scripted drift scenarios of `examples/scenarios/` through `waypoint simulate` with the
 //! default policy and the shipped models (both tiers): the drifting player climbs the ladder in
 //! order (nudge, then help, then review), the trash-talker gets at most nudges and the friendly
-//! players nothing. Both are ignored until the default build meets them; run them with
+//! players nothing. The Dutch scenario is ignored until the default build meets it; run it with
 //! `cargo test -p waypoint-cli --test drift_scenarios -- --ignored`.
 #![expect(clippy::expect_used, reason = "test set-up fails loudly")]
 
@@ -80,7 +80,6 @@ fn assert_drift(scenario: &str, drifter: &str, trash_talker: &str, friendly: &[&
 }
 
 #[test]
-#[ignore = "not met yet: the English drifter reaches help but not review (models/MODEL_CARD.md)"]
 fn english_drift_reaches_nudge_then_help_then_review() {
     assert_drift("drift-en.jsonl", "rook", "vex", &["mia", "sol"]);
 }
