@@ -454,9 +454,10 @@ impl Engine {
         if let Some(sender) = &self.shared.referral {
             let status = sender.shutdown(deadline.saturating_duration_since(Instant::now()));
             if status.pending > 0 || status.unspooled > 0 {
-                eprintln!(
+                log::warn!(
                     "waypoint: {} referral(s) not yet delivered ({} not yet spooled); they are retried on the next start",
-                    status.pending, status.unspooled
+                    status.pending,
+                    status.unspooled
                 );
             }
         }

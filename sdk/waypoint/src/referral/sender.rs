@@ -523,7 +523,7 @@ impl Shared {
     }
 
     pub(super) fn loud(&self, message: &str) {
-        eprintln!("waypoint-referral: {message}");
+        log::warn!(target: "waypoint-referral", "{message}");
     }
 
     /// Reserves room for one record of `bytes`; `false` if the spool limits would be exceeded.
