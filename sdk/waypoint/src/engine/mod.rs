@@ -44,9 +44,11 @@
 #[cfg(feature = "tokio")]
 mod async_handle;
 mod builder;
+mod case;
 mod outbox;
 mod process;
 mod stats;
+mod steps;
 mod sync;
 mod watch;
 mod worker;
@@ -197,8 +199,11 @@ impl Shared {
         }
     }
 
-    fn unix_ms(&self, at: Timestamp) -> u64 {
-        self.base_unix_ms.saturating_add(at.0)
+    /// Engine timestamps as Unix milliseconds.
+    fn unix_clock(&self) -> case::UnixClock {
+        case::UnixClock {
+            base_unix_ms: self.base_unix_ms,
+        }
     }
 
     /// Reads, validates and swaps in a policy file, counting the outcome.

@@ -27,11 +27,11 @@ pub use settings::{
 };
 pub use trajectory::TrajectoryPolicy;
 
+use crate::Category;
 use crate::referral::ReferralConfig;
 use crate::signal::AgeBand;
 use crate::store::StoreConfig;
 use crate::telemetry::TelemetryConfig;
-use crate::Category;
 
 /// The default policy's source text.
 pub const DEFAULT_POLICY_TOML: &str = include_str!("../../policy.toml");

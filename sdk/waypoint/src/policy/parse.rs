@@ -6,7 +6,7 @@ use toml::Spanned;
 use super::cascade::{RawCascade, parse_cascade};
 use super::exemplars::{RawExemplars, parse_exemplars};
 use super::parse_sections::{
-    RawAccumulated, RawAgeBands, RawBehaviour, RawCooldown, RawHelpDirectory, RawLadder,
+    Ctx, RawAccumulated, RawAgeBands, RawBehaviour, RawCooldown, RawHelpDirectory, RawLadder,
     RawOutcomes, RawReports, RawRisk, RawSections, parse_sections,
 };
 use super::trajectory::{RawTrajectory, parse_trajectory};
@@ -150,34 +150,9 @@ pub(super) fn parse(source: &str, origin: &str) -> Result<Policy, PolicyError> {
         location: SourceLocation::of_span(origin, source, e.span()),
         message: e.message().trim_end().to_owned(),
     })?;
-    let invalid = |span: std::ops::Range<usize>, message: String| PolicyError::Invalid {
-        location: SourceLocation::at(origin, source, span.start),
-        message,
-    };
-
-    let mut message = [LevelThresholds::default(); 4];
-    let mut message_deep = [LevelThresholds::default(); 4];
-    let raw_message = [
-        &raw.message.insult,
-        &raw.message.hate,
-        &raw.message.threat,
-        &raw.message.extremism,
-    ];
-    for (category, raw_thresholds) in Category::ALL.into_iter().zip(raw_message) {
-        let levels = [
-            &raw_thresholds.nudge,
-            &raw_thresholds.help,
-            &raw_thresholds.review,
-        ];
-        message[category.index()] = level_thresholds(&format!("message.{category}"), levels)
-            .map_err(|(span, message)| invalid(span, message))?;
-        let deep = &raw_thresholds.deep;
-        message_deep[category.index()] = level_thresholds(
-            &format!("message.{category}.deep"),
-            [&deep.nudge, &deep.help, &deep.review],
-        )
-        .map_err(|(span, message)| invalid(span, message))?;
-    }
+    let ctx = Ctx { source, origin };
+    let invalid = |span: std::ops::Range<usize>, message: String| ctx.invalid(span, message);
+    let (message, message_deep) = message_thresholds(&raw.message, &ctx)?;
 
     let scale = *raw.lexicon.weight_scale.get_ref();
     if !(0.0..=1.0).contains(&scale) {
@@ -234,6 +209,32 @@ pub(super) fn parse(source: &str, origin: &str) -> Result<Policy, PolicyError> {
         telemetry: sections.telemetry,
         store: sections.store,
     })
+}
+
+/// The message-level thresholds per category: the combined score's and the deep tier's.
+fn message_thresholds(
+    raw: &RawMessage,
+    ctx: &Ctx<'_>,
+) -> Result<([LevelThresholds; 4], [LevelThresholds; 4]), PolicyError> {
+    let mut message = [LevelThresholds::default(); 4];
+    let mut message_deep = [LevelThresholds::default(); 4];
+    let raw_message = [&raw.insult, &raw.hate, &raw.threat, &raw.extremism];
+    for (category, raw_thresholds) in Category::ALL.into_iter().zip(raw_message) {
+        let levels = [
+            &raw_thresholds.nudge,
+            &raw_thresholds.help,
+            &raw_thresholds.review,
+        ];
+        message[category.index()] = level_thresholds(&format!("message.{category}"), levels)
+            .map_err(|(span, message)| ctx.invalid(span, message))?;
+        let deep = &raw_thresholds.deep;
+        message_deep[category.index()] = level_thresholds(
+            &format!("message.{category}.deep"),
+            [&deep.nudge, &deep.help, &deep.review],
+        )
+        .map_err(|(span, message)| ctx.invalid(span, message))?;
+    }
+    Ok((message, message_deep))
 }
 
 /// Validates one set of nudge / help / review thresholds named `prefix.<level>`: each in

@@ -451,6 +451,13 @@ fn facts_and_circumstances(
             last.sent_at
         );
     }
+    history_facts(&mut text, input, trajectory);
+    text.push_str(" No action has been taken against the player; a human reviewer decides.");
+    text
+}
+
+/// The lexicon matches, earlier responses, risk trajectory and drift, as sentences.
+fn history_facts(text: &mut String, input: &CaseInput, trajectory: &[TrajectoryPoint]) {
     if !input.lexicon_hits.is_empty() {
         let terms: Vec<String> = input
             .lexicon_hits
@@ -504,8 +511,6 @@ fn facts_and_circumstances(
             drifting.join(", ")
         );
     }
-    text.push_str(" No action has been taken against the player; a human reviewer decides.");
-    text
 }
 
 #[cfg(test)]

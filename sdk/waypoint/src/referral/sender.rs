@@ -26,7 +26,7 @@ use super::events::{
     EventCallback, FlushStatus, ReferralEvent, ReferralHealth, ReferralStats, SendError, StartError,
 };
 use super::packet::CasePacket;
-use super::spool::Spool;
+use super::spool::{Spool, SpoolRecord};
 use crate::http::HttpRuntime;
 
 /// Builder for [`ReferralSender`]; start from [`ReferralSender::builder`].
@@ -158,40 +158,12 @@ impl ReferralSenderBuilder {
         validate_url(&url)?;
         let key_id = self.key_id.ok_or(StartError::NoKeyId)?;
         validate_key_id(&key_id)?;
-        let secret = match (self.secret, &self.secret_env) {
-            (Some(secret), _) if !secret.is_empty() => secret,
-            (_, Some(env)) => match std::env::var(env) {
-                Ok(value) if !value.is_empty() => value.into_bytes(),
-                _ => return Err(StartError::MissingSecret { env: env.clone() }),
-            },
-            _ => return Err(StartError::MissingSecret { env: String::new() }),
-        };
+        let secret = resolve_secret(self.secret, self.secret_env.as_deref())?;
         validate_limits(&self.spool, &self.retry, self.queue_capacity)?;
 
         let (spool, replay) = Spool::open(&self.spool.dir)?;
         let shared = Arc::new(Shared::new(self.spool.clone(), self.on_event));
-        for path in replay.corrupt {
-            shared
-                .counters
-                .corrupt_records
-                .fetch_add(1, Ordering::Relaxed);
-            shared.loud(&format!(
-                "corrupt spool record quarantined at {}",
-                path.display()
-            ));
-            shared.emit(&ReferralEvent::CorruptRecord { path });
-        }
-        let replayed = replay.records.len();
-        let replayed_bytes: u64 = replay.records.iter().map(|r| r.body.len() as u64).sum();
-        shared.pending_records.store(replayed, Ordering::SeqCst);
-        shared.pending_bytes.store(replayed_bytes, Ordering::SeqCst);
-        shared
-            .counters
-            .replayed
-            .store(replayed as u64, Ordering::Relaxed);
-        if replayed > 0 {
-            shared.emit(&ReferralEvent::Replayed { count: replayed });
-        }
+        account_replay(&shared, replay.corrupt, &replay.records);
 
         let runtime = self.runtime.unwrap_or_else(HttpRuntime::current);
         let (job_tx, job_rx) = crossbeam_channel::bounded(self.queue_capacity);
@@ -236,6 +208,47 @@ impl ReferralSenderBuilder {
                 runtime,
             }),
         })
+    }
+}
+
+/// The signing secret: the one given, else the one in the environment variable named.
+fn resolve_secret(secret: Option<Vec<u8>>, env: Option<&str>) -> Result<Vec<u8>, StartError> {
+    match (secret, env) {
+        (Some(secret), _) if !secret.is_empty() => Ok(secret),
+        (_, Some(env)) => match std::env::var(env) {
+            Ok(value) if !value.is_empty() => Ok(value.into_bytes()),
+            _ => Err(StartError::MissingSecret {
+                env: env.to_owned(),
+            }),
+        },
+        _ => Err(StartError::MissingSecret { env: String::new() }),
+    }
+}
+
+/// Counts and reports what the spool held at start: quarantined corrupt records and the
+/// records to replay.
+fn account_replay(shared: &Shared, corrupt: Vec<PathBuf>, records: &[SpoolRecord]) {
+    for path in corrupt {
+        shared
+            .counters
+            .corrupt_records
+            .fetch_add(1, Ordering::Relaxed);
+        shared.loud(&format!(
+            "corrupt spool record quarantined at {}",
+            path.display()
+        ));
+        shared.emit(&ReferralEvent::CorruptRecord { path });
+    }
+    let replayed = records.len();
+    let replayed_bytes: u64 = records.iter().map(|r| r.body.len() as u64).sum();
+    shared.pending_records.store(replayed, Ordering::SeqCst);
+    shared.pending_bytes.store(replayed_bytes, Ordering::SeqCst);
+    shared
+        .counters
+        .replayed
+        .store(replayed as u64, Ordering::Relaxed);
+    if replayed > 0 {
+        shared.emit(&ReferralEvent::Replayed { count: replayed });
     }
 }
 
