@@ -18,6 +18,7 @@
 pub mod cascade;
 pub mod category;
 pub mod clock;
+mod config;
 pub mod digest;
 pub mod engine;
 pub mod error;
@@ -29,6 +30,7 @@ pub mod player;
 pub mod policy;
 pub mod referral;
 pub mod response;
+pub mod risk;
 pub mod scorer;
 pub mod signal;
 pub mod store;

@@ -4,7 +4,7 @@
 
 use std::collections::BTreeMap;
 
-use super::process::Earlier;
+use super::history::Earlier;
 use crate::clock::Timestamp;
 use crate::referral::{
     CaseInput, CategoryScore, EarlierResponse, InputLexiconHit, InputMessage, TrajectoryPoint,

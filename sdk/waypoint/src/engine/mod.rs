@@ -45,6 +45,7 @@
 mod async_handle;
 mod builder;
 mod case;
+mod history;
 mod outbox;
 mod process;
 mod stats;

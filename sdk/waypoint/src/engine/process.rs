@@ -1,9 +1,10 @@
 //! One signal through player state and the ladder: evidence → decayed risk → response.
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::HashMap;
 
 use uuid::Uuid;
 
+use super::history::{Earlier, History};
 pub(super) use super::steps::ModelVersions;
 use super::steps::{self, Due, Step, text_hash};
 use super::{Outcome, ReviewDecision};
@@ -12,13 +13,10 @@ use crate::clock::Timestamp;
 use crate::player::{PlayerKey, PlayerStore, Pseudonymizer};
 use crate::policy::ladder::LadderOutcome;
 use crate::policy::{Policy, ResponseLevel};
-use crate::response::{ContextMessage, Reasons, Response};
+use crate::response::Response;
 use crate::scorer::MessageScore;
-use crate::signal::{AgeBand, Signal};
+use crate::signal::Signal;
 use crate::telemetry::Event;
-
-/// Most earlier responses remembered per player for referral packets.
-const MAX_EARLIER: usize = 16;
 
 /// What processing one signal gave.
 pub(super) enum Processed {
@@ -28,75 +26,6 @@ pub(super) enum Processed {
     CoolingDown,
     /// A response is due, with the responses given to the player before it (oldest first).
     Respond(Box<Response>, Vec<Earlier>),
-}
-
-/// An earlier response to a player, kept for the referral packet.
-#[derive(Debug, Clone)]
-pub(super) struct Earlier {
-    pub at: Timestamp,
-    pub level: &'static str,
-    pub category: Option<Category>,
-    pub rule: String,
-}
-
-/// What the engine remembers about a player's responses beyond the ladder state.
-#[derive(Debug, Default)]
-pub(super) struct History {
-    earlier: VecDeque<Earlier>,
-    /// Category and age band of the last help link shown, for help-opened telemetry.
-    last_help: Option<(Category, AgeBand)>,
-    /// The player's latest chat lines, at most `referral.context_messages` of them.
-    recent_chat: VecDeque<ContextMessage>,
-}
-
-impl History {
-    /// Remembers `line` as context and returns the lines before it, oldest first.
-    pub(super) fn remember_chat(
-        &mut self,
-        line: ContextMessage,
-        capacity: usize,
-    ) -> Vec<ContextMessage> {
-        let before = self.recent_chat.iter().cloned().collect();
-        while self.recent_chat.len() >= capacity.max(1) {
-            self.recent_chat.pop_front();
-        }
-        if capacity > 0 {
-            self.recent_chat.push_back(line);
-        }
-        before
-    }
-
-    /// Remembers a response at `level` (the earlier responses and the last help link shown)
-    /// and returns the responses given before it, oldest first.
-    fn remember_response(
-        &mut self,
-        at: Timestamp,
-        level: ResponseLevel,
-        reasons: &Reasons,
-    ) -> Vec<Earlier> {
-        let earlier: Vec<Earlier> = self.earlier.iter().cloned().collect();
-        let main_category = reasons.categories.first().copied();
-        if self.earlier.len() >= MAX_EARLIER {
-            self.earlier.pop_front();
-        }
-        let level_name = match level {
-            ResponseLevel::None | ResponseLevel::Nudge => "nudge",
-            ResponseLevel::Help => "help",
-            ResponseLevel::Review => "review",
-        };
-        self.earlier.push_back(Earlier {
-            at,
-            level: level_name,
-            category: main_category,
-            rule: reasons.rule.clone(),
-        });
-        if level == ResponseLevel::Help
-            && let Some(category) = main_category
-        {
-            self.last_help = Some((category, reasons.age_band));
-        }
-        earlier
-    }
 }
 
 /// Results of recording an outcome.
@@ -328,7 +257,7 @@ impl State {
 mod tests {
     use super::*;
     use crate::Scores;
-    use crate::policy::ladder::Risk;
+    use crate::risk::Risk;
     use crate::signal::PlayerId;
 
     const POLICY: &str = "version = \"t\"\n\

@@ -13,15 +13,16 @@ use std::hash::{DefaultHasher, Hash, Hasher};
 
 use uuid::Uuid;
 
-use super::process::History;
+use super::history::History;
 use crate::clock::Timestamp;
 use crate::player::{PlayerKey, PlayerState, TrajectoryPoint};
 use crate::policy::Policy;
-use crate::policy::ladder::{self, LadderDecision, LadderInput, LadderOutcome, Risk};
+use crate::policy::ladder::{self, LadderDecision, LadderInput, LadderOutcome};
 use crate::response::{
     ContextMessage, HelpLink, Nudge, Reasons, Referral, Response, default_help_text,
     default_name_nudge_text, default_nudge_text,
 };
+use crate::risk::Risk;
 use crate::scorer::MessageScore;
 use crate::signal::Signal;
 use crate::trajectory::{DriftReading, apply_drift};

@@ -8,8 +8,9 @@ use std::time::Instant;
 use crossbeam_channel::{Receiver, Sender};
 
 use super::case::case_input;
+use super::history::Earlier;
 use super::outbox::OutboxSender;
-use super::process::{Earlier, ModelVersions, OutcomeResult, Processed, State};
+use super::process::{ModelVersions, OutcomeResult, Processed, State};
 use super::stats::Counters;
 use super::{Job, Shared};
 use crate::cascade::RouteHints;

@@ -3,61 +3,20 @@
 use serde::Deserialize;
 use toml::Spanned;
 
-use super::cascade::{RawCascade, parse_cascade};
+use super::cascade_policy::{RawCascade, parse_cascade};
+use super::error::{Ctx, PolicyError};
 use super::exemplars::{RawExemplars, parse_exemplars};
 use super::parse_sections::{
-    Ctx, RawAccumulated, RawAgeBands, RawBehaviour, RawCooldown, RawHelpDirectory, RawLadder,
+    RawAccumulated, RawAgeBands, RawBehaviour, RawCooldown, RawHelpDirectory, RawLadder,
     RawOutcomes, RawReports, RawRisk, RawSections, parse_sections,
 };
 use super::trajectory::{RawTrajectory, parse_trajectory};
 use super::{LevelThresholds, LexiconPolicy, Policy};
 use crate::Category;
+use crate::config::referral::ReferralConfig;
+use crate::config::store::StoreConfig;
+use crate::config::telemetry::TelemetryConfig;
 use crate::location::SourceLocation;
-use crate::referral::ReferralConfig;
-use crate::store::StoreConfig;
-use crate::telemetry::TelemetryConfig;
-
-/// Errors reading or validating a policy file.
-#[derive(Debug, thiserror::Error)]
-pub enum PolicyError {
-    /// The file could not be read.
-    #[error("cannot read policy file {path}: {source}")]
-    Read {
-        /// The file.
-        path: String,
-        /// The I/O error.
-        #[source]
-        source: std::io::Error,
-    },
-    /// The file is not valid TOML, has an unknown field, or a value of the wrong type.
-    #[error("{location}: {message}")]
-    Syntax {
-        /// Where the problem is.
-        location: SourceLocation,
-        /// What is wrong.
-        message: String,
-    },
-    /// A value parsed but is out of range or inconsistent with another.
-    #[error("{location}: {message}")]
-    Invalid {
-        /// Where the offending value is.
-        location: SourceLocation,
-        /// What is wrong and what is allowed.
-        message: String,
-    },
-}
-
-impl PolicyError {
-    /// Where the problem is, when it is inside the file.
-    pub fn location(&self) -> Option<&SourceLocation> {
-        match self {
-            PolicyError::Read { .. } => None,
-            PolicyError::Syntax { location, .. } | PolicyError::Invalid { location, .. } => {
-                Some(location)
-            }
-        }
-    }
-}
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]

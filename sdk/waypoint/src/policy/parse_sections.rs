@@ -1,15 +1,12 @@
 //! Strict parsing of the trajectory sections of a policy file: accumulated risk, decay, reports,
 //! behaviour, cooldowns, ladder, age bands, outcomes and the help directory.
 
-use std::ops::Range;
-use std::time::Duration;
-
 use serde::Deserialize;
 use toml::Spanned;
 
-use crate::referral::ReferralConfig;
-use crate::store::StoreConfig;
-use crate::telemetry::TelemetryConfig;
+use crate::config::referral::ReferralConfig;
+use crate::config::store::StoreConfig;
+use crate::config::telemetry::TelemetryConfig;
 
 use super::LevelThresholds;
 use super::PolicyError;
@@ -19,13 +16,9 @@ use super::settings::{
     OutcomePolicy, ReportPolicy, RiskPolicy,
 };
 use crate::Category;
-use crate::location::SourceLocation;
 use crate::signal::AgeBand;
 
-/// Longest duration accepted anywhere: ten years.
-const MAX_SECS: f64 = 10.0 * 365.0 * 24.0 * 3600.0;
-
-type Num = Option<Spanned<f64>>;
+use super::error::{Ctx, Num};
 
 #[derive(Deserialize, Default)]
 #[serde(deny_unknown_fields)]
@@ -162,67 +155,6 @@ pub(super) struct Sections {
     pub referral: ReferralConfig,
     pub telemetry: Option<TelemetryConfig>,
     pub store: Option<StoreConfig>,
-}
-
-/// Where a policy section came from, for errors with file:line:column; shared by the section
-/// parsers.
-pub(super) struct Ctx<'a> {
-    pub source: &'a str,
-    pub origin: &'a str,
-}
-
-impl Ctx<'_> {
-    pub(super) fn invalid(&self, span: Range<usize>, message: String) -> PolicyError {
-        PolicyError::Invalid {
-            location: SourceLocation::at(self.origin, self.source, span.start),
-            message,
-        }
-    }
-
-    /// The value of an optional number, `default` when absent, checked to lie in `range`
-    /// (`allowed` describes it in the error).
-    pub(super) fn number(
-        &self,
-        value: &Num,
-        name: &str,
-        default: f64,
-        ok: impl Fn(f64) -> bool,
-        allowed: &str,
-    ) -> Result<f64, PolicyError> {
-        let Some(value) = value else {
-            return Ok(default);
-        };
-        let v = *value.get_ref();
-        if v.is_nan() || !ok(v) {
-            return Err(self.invalid(
-                value.span(),
-                format!("{name} = {v} is out of range: {allowed}"),
-            ));
-        }
-        Ok(v)
-    }
-
-    fn secs(
-        &self,
-        value: &Num,
-        name: &str,
-        default: Duration,
-        positive: bool,
-    ) -> Result<Duration, PolicyError> {
-        let (ok, allowed): (fn(f64) -> bool, &str) = if positive {
-            (
-                |v| v > 0.0 && v <= MAX_SECS,
-                "a duration in seconds must be above 0 and at most ten years",
-            )
-        } else {
-            (
-                |v| (0.0..=MAX_SECS).contains(&v),
-                "a duration in seconds must be in [0, ten years]",
-            )
-        };
-        let v = self.number(value, name, default.as_secs_f64(), ok, allowed)?;
-        Ok(Duration::try_from_secs_f64(v).unwrap_or(default))
-    }
 }
 
 pub(super) fn parse_sections(

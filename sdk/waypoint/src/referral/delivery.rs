@@ -9,12 +9,12 @@ use std::time::{Duration, Instant};
 use crossbeam_channel::{Receiver, RecvTimeoutError, Sender};
 use uuid::Uuid;
 
-use super::config::RetryConfig;
 use super::events::{ReferralEvent, StartError};
-use super::sender::Shared;
+use super::shared::Shared;
 use super::signature::{IDEMPOTENCY_HEADER, SIGNATURE_HEADER, sign};
 use super::spool::{Spool, SpoolError, SpoolRecord};
 use super::{days_from_civil, now_unix_secs};
+use crate::config::referral::RetryConfig;
 use crate::http::{HttpClient, HttpOptions, HttpRuntime, Post};
 
 pub(super) enum SpoolJob {

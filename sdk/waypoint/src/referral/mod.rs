@@ -45,15 +45,17 @@
 //! # }
 //! ```
 
-mod config;
 mod delivery;
 mod events;
 mod packet;
 mod sender;
+mod shared;
 mod signature;
 mod spool;
 
-pub use config::{ReferralConfig, ReferralConfigError, RetryConfig, SpoolLimits, WebhookConfig};
+pub use crate::config::referral::{
+    ReferralConfig, ReferralConfigError, RetryConfig, SpoolLimits, WebhookConfig,
+};
 pub use events::{
     EventCallback, FlushStatus, ReferralEvent, ReferralHealth, ReferralStats, SendError, StartError,
 };

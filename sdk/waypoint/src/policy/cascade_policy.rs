@@ -5,7 +5,7 @@ use serde::Deserialize;
 use toml::Spanned;
 
 use super::PolicyError;
-use super::parse_sections::Ctx;
+use super::error::Ctx;
 
 /// Which messages get the deep tier.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
