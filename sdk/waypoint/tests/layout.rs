@@ -786,3 +786,30 @@ fn imports_are_read_as_written() {
     }
     assert_eq!(inline.test_modules, ["tests"]);
 }
+
+// ---------------------------------------------------------------------------------------------
+// `error.rs` holds every public error.
+
+#[test]
+fn error_rs_reexports_every_public_error() {
+    let sources = Sources::read();
+    let error_rs = tokens(&read("error.rs"));
+    let mut missing = Vec::new();
+    for rel in sources.code_files() {
+        let toks = tokens(&read(&rel));
+        for w in toks.windows(3) {
+            let is_type = w[0].text == "pub" && (w[1].text == "enum" || w[1].text == "struct");
+            if is_type
+                && w[2].text.ends_with("Error")
+                && !error_rs.iter().any(|t| t.text == w[2].text)
+            {
+                missing.push(format!("{rel}:{}: {}", w[2].line, w[2].text));
+            }
+        }
+    }
+    assert!(
+        missing.is_empty(),
+        "public errors not re-exported by error.rs:\n{}",
+        missing.join("\n")
+    );
+}
