@@ -137,7 +137,7 @@ fn earlier_responses(earlier: &[Earlier], clock: UnixClock) -> Vec<EarlierRespon
         .map(|e| {
             EarlierResponse::new(
                 clock.ms(e.at),
-                e.level,
+                e.level.as_str(),
                 e.category.map(|c| c.to_string()),
                 Some(e.rule.clone()),
             )

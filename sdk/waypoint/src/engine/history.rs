@@ -16,7 +16,7 @@ const MAX_EARLIER: usize = 16;
 #[derive(Debug, Clone)]
 pub(super) struct Earlier {
     pub at: Timestamp,
-    pub level: &'static str,
+    pub level: ResponseLevel,
     pub category: Option<Category>,
     pub rule: String,
 }
@@ -61,14 +61,13 @@ impl History {
         if self.earlier.len() >= MAX_EARLIER {
             self.earlier.pop_front();
         }
-        let level_name = match level {
-            ResponseLevel::None | ResponseLevel::Nudge => "nudge",
-            ResponseLevel::Help => "help",
-            ResponseLevel::Review => "review",
-        };
         self.earlier.push_back(Earlier {
             at,
-            level: level_name,
+            // The ladder gives no response at level none; one would count as a nudge.
+            level: match level {
+                ResponseLevel::None => ResponseLevel::Nudge,
+                other => other,
+            },
             category: main_category,
             rule: reasons.rule.clone(),
         });
