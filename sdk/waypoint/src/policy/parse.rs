@@ -7,8 +7,8 @@ use super::cascade_policy::{RawCascade, parse_cascade};
 use super::error::{Ctx, PolicyError};
 use super::exemplars::{RawExemplars, parse_exemplars};
 use super::parse_sections::{
-    RawAccumulated, RawAgeBands, RawBehaviour, RawCooldown, RawHelpDirectory, RawLadder,
-    RawOutcomes, RawReports, RawRisk, RawSections, parse_sections,
+    self as sections, RawAccumulated, RawAgeBands, RawBehaviour, RawCooldown, RawHelpDirectory,
+    RawLadder, RawOutcomes, RawReports, RawRisk,
 };
 use super::trajectory::{RawTrajectory, parse_trajectory};
 use super::{LevelThresholds, LexiconPolicy, Policy};
@@ -125,25 +125,6 @@ pub(super) fn parse(source: &str, origin: &str) -> Result<Policy, PolicyError> {
     let exemplars = parse_exemplars(&raw.exemplars, source, origin)?;
     let trajectory = parse_trajectory(&raw.trajectory, source, origin)?;
 
-    let sections = parse_sections(
-        &RawSections {
-            accumulated: &raw.accumulated,
-            risk: &raw.risk,
-            cooldown: &raw.cooldown,
-            reports: &raw.reports,
-            behaviour: &raw.behaviour,
-            ladder: &raw.ladder,
-            age_band: &raw.age_band,
-            outcomes: &raw.outcomes,
-            help_directory: &raw.help_directory,
-            referral: raw.referral.as_ref(),
-            telemetry: raw.telemetry.as_ref(),
-            store: raw.store.as_ref(),
-        },
-        source,
-        origin,
-    )?;
-
     Ok(Policy {
         version: raw.version,
         origin: origin.to_owned(),
@@ -155,18 +136,20 @@ pub(super) fn parse(source: &str, origin: &str) -> Result<Policy, PolicyError> {
         cascade,
         exemplars,
         trajectory,
-        accumulated: sections.accumulated,
-        risk: sections.risk,
-        cooldowns: sections.cooldowns,
-        reports: sections.reports,
-        behaviour: sections.behaviour,
-        ladder: sections.ladder,
-        age_bands: sections.age_bands,
-        outcomes: sections.outcomes,
-        help: sections.help,
-        referral: sections.referral,
-        telemetry: sections.telemetry,
-        store: sections.store,
+        // Field by field in file order, so the first invalid section is the one reported.
+        accumulated: sections::accumulated(&ctx, &raw.accumulated)?,
+        risk: sections::risk(&ctx, &raw.risk)?,
+        cooldowns: sections::cooldowns(&ctx, &raw.cooldown)?,
+        reports: sections::reports(&ctx, &raw.reports)?,
+        behaviour: sections::behaviour(&ctx, &raw.behaviour)?,
+        ladder: sections::ladder(&ctx, &raw.ladder)?,
+        age_bands: sections::age_bands(&ctx, &raw.age_band)?,
+        outcomes: sections::outcomes(&ctx, &raw.outcomes)?,
+        help: sections::help_directory(&ctx, &raw.help_directory)?,
+        referral: sections::validated(&ctx, raw.referral.as_ref(), ReferralConfig::validate)?
+            .unwrap_or_default(),
+        telemetry: sections::validated(&ctx, raw.telemetry.as_ref(), TelemetryConfig::validate)?,
+        store: sections::validated(&ctx, raw.store.as_ref(), StoreConfig::validate)?,
     })
 }
 

@@ -4,10 +4,6 @@
 use serde::Deserialize;
 use toml::Spanned;
 
-use crate::config::referral::ReferralConfig;
-use crate::config::store::StoreConfig;
-use crate::config::telemetry::TelemetryConfig;
-
 use super::LevelThresholds;
 use super::PolicyError;
 use super::help::{BandSelector, HelpDirectory, HelpEntry};
@@ -125,74 +121,31 @@ struct RawHelpEntry {
     text: Spanned<String>,
 }
 
-/// The raw trajectory sections, as they appear in the file (fields of the top-level table).
-pub(super) struct RawSections<'a> {
-    pub accumulated: &'a RawAccumulated,
-    pub risk: &'a RawRisk,
-    pub cooldown: &'a RawCooldown,
-    pub reports: &'a RawReports,
-    pub behaviour: &'a RawBehaviour,
-    pub ladder: &'a RawLadder,
-    pub age_band: &'a RawAgeBands,
-    pub outcomes: &'a RawOutcomes,
-    pub help_directory: &'a RawHelpDirectory,
-    pub referral: Option<&'a Spanned<ReferralConfig>>,
-    pub telemetry: Option<&'a Spanned<TelemetryConfig>>,
-    pub store: Option<&'a Spanned<StoreConfig>>,
-}
-
-/// The validated trajectory sections.
-pub(super) struct Sections {
-    pub accumulated: [AccumulatedThresholds; 4],
-    pub risk: RiskPolicy,
-    pub cooldowns: Cooldowns,
-    pub reports: ReportPolicy,
-    pub behaviour: BehaviourPolicy,
-    pub ladder: LadderPolicy,
-    pub age_bands: AgeBands,
-    pub outcomes: OutcomePolicy,
-    pub help: HelpDirectory,
-    pub referral: ReferralConfig,
-    pub telemetry: Option<TelemetryConfig>,
-    pub store: Option<StoreConfig>,
-}
-
-pub(super) fn parse_sections(
-    raw: &RawSections<'_>,
-    source: &str,
-    origin: &str,
-) -> Result<Sections, PolicyError> {
-    let ctx = Ctx { source, origin };
-    let acc = raw.accumulated;
+/// The accumulated-risk thresholds per category, in [`Category::ALL`] order.
+pub(super) fn accumulated(
+    ctx: &Ctx<'_>,
+    acc: &RawAccumulated,
+) -> Result<[AccumulatedThresholds; 4], PolicyError> {
     let mut accumulated = [AccumulatedThresholds::default(); 4];
     for (category, raw_acc) in
         Category::ALL
             .into_iter()
             .zip([&acc.insult, &acc.hate, &acc.threat, &acc.extremism])
     {
-        accumulated[category.index()] = accumulated_thresholds(&ctx, category, raw_acc)?;
+        accumulated[category.index()] = accumulated_thresholds(ctx, category, raw_acc)?;
     }
-    Ok(Sections {
-        accumulated,
-        risk: risk(&ctx, raw.risk)?,
-        cooldowns: cooldowns(&ctx, raw.cooldown)?,
-        reports: reports(&ctx, raw.reports)?,
-        behaviour: behaviour(&ctx, raw.behaviour)?,
-        ladder: ladder(&ctx, raw.ladder)?,
-        age_bands: age_bands(&ctx, raw.age_band)?,
-        outcomes: OutcomePolicy {
-            dismissed_risk_factor: ctx.number(
-                &raw.outcomes.dismissed_risk_factor,
-                "outcomes.dismissed_risk_factor",
-                OutcomePolicy::default().dismissed_risk_factor.into(),
-                unit,
-                "it must be in [0, 1]",
-            )? as f32,
-        },
-        help: help_directory(&ctx, raw.help_directory)?,
-        referral: validated(&ctx, raw.referral, ReferralConfig::validate)?.unwrap_or_default(),
-        telemetry: validated(&ctx, raw.telemetry, TelemetryConfig::validate)?,
-        store: validated(&ctx, raw.store, StoreConfig::validate)?,
+    Ok(accumulated)
+}
+
+pub(super) fn outcomes(ctx: &Ctx<'_>, raw: &RawOutcomes) -> Result<OutcomePolicy, PolicyError> {
+    Ok(OutcomePolicy {
+        dismissed_risk_factor: ctx.number(
+            &raw.dismissed_risk_factor,
+            "outcomes.dismissed_risk_factor",
+            OutcomePolicy::default().dismissed_risk_factor.into(),
+            unit,
+            "it must be in [0, 1]",
+        )? as f32,
     })
 }
 
@@ -202,7 +155,7 @@ fn unit(v: f64) -> bool {
 }
 
 /// A section that validates itself, cloned once valid; its error points at the section.
-fn validated<T: Clone, E: std::fmt::Display>(
+pub(super) fn validated<T: Clone, E: std::fmt::Display>(
     ctx: &Ctx<'_>,
     section: Option<&Spanned<T>>,
     validate: impl Fn(&T) -> Result<(), E>,
@@ -214,7 +167,7 @@ fn validated<T: Clone, E: std::fmt::Display>(
     Ok(Some(spanned.get_ref().clone()))
 }
 
-fn risk(ctx: &Ctx<'_>, raw: &RawRisk) -> Result<RiskPolicy, PolicyError> {
+pub(super) fn risk(ctx: &Ctx<'_>, raw: &RawRisk) -> Result<RiskPolicy, PolicyError> {
     let d = RiskPolicy::default();
     Ok(RiskPolicy {
         half_life: ctx.secs(
@@ -227,7 +180,7 @@ fn risk(ctx: &Ctx<'_>, raw: &RawRisk) -> Result<RiskPolicy, PolicyError> {
     })
 }
 
-fn cooldowns(ctx: &Ctx<'_>, c: &RawCooldown) -> Result<Cooldowns, PolicyError> {
+pub(super) fn cooldowns(ctx: &Ctx<'_>, c: &RawCooldown) -> Result<Cooldowns, PolicyError> {
     let d = Cooldowns::default();
     Ok(Cooldowns {
         nudge: ctx.secs(&c.nudge_secs, "cooldown.nudge_secs", d.nudge, false)?,
@@ -236,7 +189,7 @@ fn cooldowns(ctx: &Ctx<'_>, c: &RawCooldown) -> Result<Cooldowns, PolicyError> {
     })
 }
 
-fn reports(ctx: &Ctx<'_>, r: &RawReports) -> Result<ReportPolicy, PolicyError> {
+pub(super) fn reports(ctx: &Ctx<'_>, r: &RawReports) -> Result<ReportPolicy, PolicyError> {
     let d = ReportPolicy::default();
     let weight = |v: f64| (0.0..=10.0).contains(&v);
     Ok(ReportPolicy {
@@ -270,7 +223,7 @@ fn reports(ctx: &Ctx<'_>, r: &RawReports) -> Result<ReportPolicy, PolicyError> {
     })
 }
 
-fn behaviour(ctx: &Ctx<'_>, b: &RawBehaviour) -> Result<BehaviourPolicy, PolicyError> {
+pub(super) fn behaviour(ctx: &Ctx<'_>, b: &RawBehaviour) -> Result<BehaviourPolicy, PolicyError> {
     let d = BehaviourPolicy::default();
     Ok(BehaviourPolicy {
         flagged_group_extremism: ctx.number(
@@ -297,7 +250,7 @@ fn behaviour(ctx: &Ctx<'_>, b: &RawBehaviour) -> Result<BehaviourPolicy, PolicyE
     })
 }
 
-fn ladder(ctx: &Ctx<'_>, raw: &RawLadder) -> Result<LadderPolicy, PolicyError> {
+pub(super) fn ladder(ctx: &Ctx<'_>, raw: &RawLadder) -> Result<LadderPolicy, PolicyError> {
     let d = LadderPolicy::default();
     Ok(LadderPolicy {
         graduated: raw.graduated.unwrap_or(d.graduated),
@@ -310,7 +263,7 @@ fn ladder(ctx: &Ctx<'_>, raw: &RawLadder) -> Result<LadderPolicy, PolicyError> {
     })
 }
 
-fn age_bands(ctx: &Ctx<'_>, bands: &RawAgeBands) -> Result<AgeBands, PolicyError> {
+pub(super) fn age_bands(ctx: &Ctx<'_>, bands: &RawAgeBands) -> Result<AgeBands, PolicyError> {
     let mut age_bands = AgeBands::default();
     for (band, raw_band) in
         AgeBand::ALL
@@ -390,7 +343,10 @@ fn accumulated_thresholds(
     })
 }
 
-fn help_directory(ctx: &Ctx<'_>, raw: &RawHelpDirectory) -> Result<HelpDirectory, PolicyError> {
+pub(super) fn help_directory(
+    ctx: &Ctx<'_>,
+    raw: &RawHelpDirectory,
+) -> Result<HelpDirectory, PolicyError> {
     let mut entries: Vec<HelpEntry> = Vec::with_capacity(raw.entry.len());
     for e in &raw.entry {
         let entry = help_entry(ctx, e)?;
