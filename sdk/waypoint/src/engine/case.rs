@@ -7,8 +7,8 @@ use std::collections::BTreeMap;
 use super::history::Earlier;
 use crate::clock::Timestamp;
 use crate::referral::{
-    CaseInput, CategoryScore, EarlierResponse, InputLexiconHit, InputMessage, TrajectoryPoint,
-    Versions,
+    CaseInput, CategoryScore, EarlierResponse, InputLexiconHit, InputMessage,
+    PacketTrajectoryPoint, Versions,
 };
 use crate::response::{Reasons, Referral};
 use crate::{Category, Scores};
@@ -115,7 +115,7 @@ fn lexicon_hits(reasons: &Reasons, message_index: Option<usize>) -> Vec<InputLex
 }
 
 /// The risk trajectory: total risk and the leading category at each point.
-fn trajectory(reasons: &Reasons, clock: UnixClock) -> Vec<TrajectoryPoint> {
+fn trajectory(reasons: &Reasons, clock: UnixClock) -> Vec<PacketTrajectoryPoint> {
     reasons
         .trajectory
         .iter()
@@ -126,7 +126,7 @@ fn trajectory(reasons: &Reasons, clock: UnixClock) -> Vec<TrajectoryPoint> {
                 .max_by(|a, b| p.risk.0[a.index()].total_cmp(&p.risk.0[b.index()]))
                 .filter(|c| p.risk.0[c.index()] > 0.0)
                 .map(|c| c.to_string());
-            TrajectoryPoint::new(clock.ms(p.at), p.risk.0.iter().sum(), top)
+            PacketTrajectoryPoint::new(clock.ms(p.at), p.risk.0.iter().sum(), top)
         })
         .collect()
 }

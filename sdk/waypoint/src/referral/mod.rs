@@ -61,8 +61,8 @@ pub use events::{
 };
 pub use packet::{
     CASE_PACKET_SCHEMA_VERSION, CaseInput, CasePacket, CategoryScore, EarlierResponse,
-    InputLexiconHit, InputMessage, LexiconHit, MessageRole, PacketMessage, PlayerRef, Redress,
-    StatementOfReasons, TrajectoryPoint, Versions,
+    InputLexiconHit, InputMessage, MessageRole, PacketLexiconHit, PacketMessage,
+    PacketTrajectoryPoint, PlayerRef, Redress, StatementOfReasons, Versions,
 };
 pub use sender::{ReferralSender, ReferralSenderBuilder};
 pub use signature::{
