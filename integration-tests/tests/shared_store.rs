@@ -14,7 +14,7 @@ use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use waypoint::player::{PlayerKey, PlayerState, Pseudonymizer};
-use waypoint::policy::ladder::Risk;
+use waypoint::risk::Risk;
 use waypoint::store::{
     Loaded, MemoryStore, PlayerStateStore, Read, RedisStore, StoreConfig, StoreError, Versioned,
     WRITER_MARKS, Write, WriteId, WriterId, Written,

@@ -18,8 +18,8 @@ use std::sync::{Arc, Mutex, PoisonError};
 
 use bevy_app::{App, Plugin, Update};
 use bevy_ecs::prelude::*;
-use waypoint::policy::ladder::Risk;
 use waypoint::referral::WebhookConfig;
+use waypoint::risk::Risk;
 use waypoint::telemetry::TelemetryConfig;
 use waypoint::{
     ChatMessage, Engine, Health, Hooks, Policy, Referral, Response, Signal, SimulatedClock,

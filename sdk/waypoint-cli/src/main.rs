@@ -2,6 +2,7 @@
 
 mod cmd;
 mod input;
+mod logger;
 
 use std::process::ExitCode;
 
@@ -30,6 +31,7 @@ enum Command {
 }
 
 fn main() -> ExitCode {
+    logger::init();
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Score(args) => cmd::score::run(&args),

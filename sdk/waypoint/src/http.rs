@@ -1,7 +1,7 @@
 //! The SDK's one HTTP client, shared by referral webhook delivery and the telemetry HTTP
 //! exporter.
 //!
-//! Both transports run on their own threads and call [`HttpClient::post`], which returns when
+//! Both transports run on their own threads and call `HttpClient::post`, which returns when
 //! the exchange has ended. Where the request itself runs is an [`HttpRuntime`]:
 //!
 //! - [`HttpRuntime::Blocking`]: reqwest's blocking client (the default, and always the choice

@@ -14,10 +14,30 @@
 //! # Ok(())
 //! # }
 //! ```
+//!
+//! ## The API at a glance
+//!
+//! `use waypoint::prelude::*;` brings in what a game server needs day to day. At the crate root:
+//!
+//! | for | items |
+//! |---|---|
+//! | running it | [`Engine`], [`EngineBuilder`], [`ShutdownGuard`], [`Stats`], [`Verdict`], [`Outcome`], [`ReviewDecision`] (and `AsyncEngine`, `ResponseStream` with the `tokio` feature) |
+//! | signals in | [`Signal`], [`ChatMessage`], [`PlayerId`], [`AgeBand`] |
+//! | responses out | [`Response`], [`Nudge`], [`HelpLink`], [`Referral`], [`Reasons`], [`ContextMessage`], [`Hooks`], [`ClosureHooks`], [`BeforeReferral`], [`PlayerKey`] |
+//! | scoring alone | [`Scorer`], [`ScorerBuilder`], [`MessageScore`], [`InlineScore`], [`Health`], [`Category`], [`Scores`] |
+//! | policy | [`Policy`], [`ResponseLevel`], [`SourceLocation`] |
+//! | time | [`Clock`], [`SystemClock`], [`SimulatedClock`], [`Timestamp`] |
+//! | errors | [`EngineBuildError`], [`SubmitError`], [`ShutdownError`], [`ScorerBuildError`], [`PolicyError`]; every other one in [`error`] |
+//!
+//! The modules hold the rest, for integrations that go further: [`referral`] (case packets,
+//! signed webhook delivery, verifying signatures), [`telemetry`] (aggregates and exporters),
+//! [`store`] (player state shared between servers), [`policy`] (every section of the policy
+//! file), [`text`] and [`model`] (the normaliser, lexicon and models on their own).
 
 pub mod cascade;
 pub mod category;
 pub mod clock;
+mod config;
 pub mod digest;
 pub mod engine;
 pub mod error;
@@ -27,8 +47,10 @@ pub mod location;
 pub mod model;
 pub mod player;
 pub mod policy;
+pub mod prelude;
 pub mod referral;
 pub mod response;
+pub mod risk;
 pub mod scorer;
 pub mod signal;
 pub mod store;

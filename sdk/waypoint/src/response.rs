@@ -6,8 +6,8 @@ use uuid::Uuid;
 
 use crate::clock::Timestamp;
 use crate::player::{PlayerKey, TrajectoryPoint};
-use crate::policy::ladder::Risk;
 use crate::policy::{HelpEntry, Reason, ResponseLevel};
+use crate::risk::Risk;
 use crate::signal::{AgeBand, PlayerId};
 use crate::text::LexiconHit;
 use crate::trajectory::DriftReading;

@@ -14,11 +14,9 @@
 
 use serde::{Deserialize, Serialize};
 
+pub use crate::policy::MAX_TRAJECTORY_WINDOW as MAX_WINDOW;
 use crate::policy::TrajectoryPolicy;
 use crate::{Category, Scores};
-
-/// The most per-message scores a window keeps per category (the policy's `window` is at most this).
-pub const MAX_WINDOW: usize = 24;
 
 /// Recent per-message scores of one player, per category, oldest overwritten first.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
@@ -122,7 +120,7 @@ pub fn sample_skewness(values: &[f32]) -> Option<f32> {
 pub fn apply_drift(
     window: &ScoreWindow,
     policy: &TrajectoryPolicy,
-    added: &mut crate::policy::ladder::Risk,
+    added: &mut crate::risk::Risk,
 ) -> Vec<DriftReading> {
     if !policy.enabled {
         return Vec::new();
@@ -233,7 +231,7 @@ mod tests {
         for score in [0.02, 0.05, 0.03, 0.6, 0.04, 0.02, 0.01, 0.03, 0.9] {
             window.push(&scores(score));
         }
-        let mut added = crate::policy::ladder::Risk::default();
+        let mut added = crate::risk::Risk::default();
         added.add(Category::Extremism, 0.5);
         added.add(Category::Insult, 0.5);
         let readings = apply_drift(&window, &policy, &mut added);
@@ -246,7 +244,7 @@ mod tests {
             enabled: false,
             ..policy
         };
-        let mut added = crate::policy::ladder::Risk::default();
+        let mut added = crate::risk::Risk::default();
         added.add(Category::Extremism, 0.5);
         assert!(apply_drift(&window, &off, &mut added).is_empty());
         assert_eq!(added.get(Category::Extremism), 0.5);

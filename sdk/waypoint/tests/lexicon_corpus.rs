@@ -859,10 +859,27 @@ proptest! {
         }
     }
 
+    /// Input made of code material (digits, separators, emoji, runes, invisible characters):
+    /// every hit names a shipped entry with its category and kind, points at the text it
+    /// matched, weighs no more than its entry (less only when softened), and the same message
+    /// gives the same hits again.
     #[test]
-    fn find_on_code_soup_never_panics(input in "[a-z0-9 /._\\-⚡🐸卐ᛋ👌🏽\u{FE0F}\u{200B}]{0,60}") {
+    fn hits_on_code_soup_are_consistent(input in "[a-z0-9 /._\\-⚡🐸卐ᛋ👌🏽\u{FE0F}\u{200B}]{0,60}") {
         let n = normalize(&input, &NormalizeOptions::default());
-        let _ = shipped().find(&n);
+        let lexicon = shipped();
+        let hits = lexicon.find(&n);
+        for hit in &hits {
+            let entry = lexicon.entries().iter().find(|e| e.id == hit.id);
+            prop_assert!(entry.is_some(), "hit names unknown id {}", hit.id);
+            let Some(entry) = entry else { continue };
+            prop_assert_eq!(hit.category, entry.category);
+            prop_assert_eq!(hit.kind, entry.kind);
+            let field = match hit.field { Field::Text => &n.text, Field::Folded => &n.folded };
+            prop_assert_eq!(field.get(hit.span.clone()), Some(hit.matched.as_str()));
+            prop_assert!(hit.weight <= entry.weight + 1e-6, "{} weighs {}", hit.id, hit.weight);
+            prop_assert!(hit.softened || (hit.weight - entry.weight).abs() < 1e-6, "{}", hit.id);
+        }
+        prop_assert_eq!(describe(&lexicon.find(&n)), describe(&hits));
     }
 }
 

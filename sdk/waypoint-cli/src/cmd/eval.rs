@@ -26,8 +26,8 @@ use self::labels::{LabelMap, Target};
 use self::metrics::sweep_thresholds;
 use self::records::{BadRow, Fields, Format, Row, RowReader};
 use self::tally::{CategoryReport, FLAGGED_DEFINITION, LabelReport, LevelReport, Tally};
-use super::CliError;
 use super::score::build_scorer;
+use super::{CliError, Setup};
 use crate::input::Input;
 
 /// Messages scored per call to the scorer.
@@ -63,15 +63,9 @@ pub struct EvalArgs {
     /// targets themselves. Rows with an unmapped label are reported and counted as bad.
     #[arg(long = "map", value_name = "LABEL=TARGET,...")]
     map: Vec<String>,
-    /// Policy file (default: the built-in default policy).
-    #[arg(long)]
-    policy: Option<PathBuf>,
-    /// Models directory (default: $WAYPOINT_MODELS_DIR, else `models/` found from the current directory up).
-    #[arg(long)]
-    models: Option<PathBuf>,
-    /// Evaluate even when a model cannot be loaded (the report records the degraded state).
-    #[arg(long)]
-    allow_degraded: bool,
+    /// The policy, the models and whether a degraded scorer is accepted.
+    #[command(flatten)]
+    setup: Setup,
     /// Step of the threshold sweep (thresholds step, 2·step, … below 1).
     #[arg(long, default_value_t = 0.05)]
     sweep_step: f64,
@@ -176,9 +170,9 @@ pub fn run(args: &EvalArgs) -> Result<(), CliError> {
     };
     let mut reader = RowReader::new(input, format, fields)?;
     let scorer = build_scorer(
-        args.policy.as_ref(),
-        args.models.as_ref(),
-        args.allow_degraded,
+        args.setup.policy.as_ref(),
+        args.setup.models.as_ref(),
+        args.setup.allow_degraded,
         "evaluating a degraded scorer",
     )?;
 

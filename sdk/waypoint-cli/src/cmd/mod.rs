@@ -6,6 +6,24 @@ pub mod report;
 pub mod score;
 pub mod simulate;
 
+use std::path::PathBuf;
+
+/// The flags `score`, `eval` and `simulate` share: which policy and models to use and whether a
+/// degraded scorer is accepted.
+#[derive(Debug, clap::Args)]
+pub struct Setup {
+    /// Policy file (default: the built-in default policy).
+    #[arg(long)]
+    pub policy: Option<PathBuf>,
+    /// Models directory (default: $WAYPOINT_MODELS_DIR, else `models/` found from the current directory up).
+    #[arg(long)]
+    pub models: Option<PathBuf>,
+    /// Go on even when a model cannot be loaded (lexicon-only scores; `eval` records the
+    /// degraded state in its report).
+    #[arg(long)]
+    pub allow_degraded: bool,
+}
+
 /// Errors any subcommand can end with.
 #[derive(Debug, thiserror::Error)]
 pub enum CliError {

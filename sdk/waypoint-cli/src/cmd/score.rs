@@ -11,7 +11,7 @@ use waypoint::policy::Reason;
 use waypoint::text::{Change, LexiconHit};
 use waypoint::{Health, MessageScore, Policy, ResponseLevel, Scorer, Scores};
 
-use super::CliError;
+use super::{CliError, Setup};
 use crate::input::{Input, Line};
 
 /// Messages scored per model call.
@@ -20,15 +20,9 @@ const BATCH: usize = 64;
 /// Arguments of `waypoint score`.
 #[derive(Debug, Args)]
 pub struct ScoreArgs {
-    /// Policy file (default: the built-in default policy).
-    #[arg(long)]
-    policy: Option<PathBuf>,
-    /// Models directory (default: $WAYPOINT_MODELS_DIR, else `models/` found from the current directory up).
-    #[arg(long)]
-    models: Option<PathBuf>,
-    /// Score even when a model cannot be loaded (lexicon-only scores).
-    #[arg(long)]
-    allow_degraded: bool,
+    /// The policy, the models and whether a degraded scorer is accepted.
+    #[command(flatten)]
+    setup: Setup,
     /// Input file, one message per line; `-` or nothing reads standard input.
     file: Option<PathBuf>,
 }
@@ -76,9 +70,9 @@ impl<'a> From<&'a MessageScore> for Output<'a> {
 pub fn run(args: &ScoreArgs) -> Result<(), CliError> {
     let mut input = Input::open(args.file.as_deref())?;
     let scorer = build_scorer(
-        args.policy.as_ref(),
-        args.models.as_ref(),
-        args.allow_degraded,
+        args.setup.policy.as_ref(),
+        args.setup.models.as_ref(),
+        args.setup.allow_degraded,
         "scoring degraded",
     )?;
 

@@ -16,8 +16,8 @@ use waypoint::{
     ReviewDecision, Signal, SimulatedClock, Timestamp, Uuid,
 };
 
-use super::CliError;
 use super::score::build_scorer;
+use super::{CliError, Setup};
 use crate::input::{Input, Line};
 
 /// How long one scripted step may take to process before the run is abandoned.
@@ -28,15 +28,9 @@ const WEBHOOK_SECRET_ENV: &str = "WAYPOINT_WEBHOOK_SECRET";
 /// Arguments of `waypoint simulate`.
 #[derive(Debug, Args)]
 pub struct SimulateArgs {
-    /// Policy file (default: the built-in default policy).
-    #[arg(long)]
-    policy: Option<PathBuf>,
-    /// Models directory (default: $WAYPOINT_MODELS_DIR, else `models/` found from the current directory up).
-    #[arg(long)]
-    models: Option<PathBuf>,
-    /// Run even when a model cannot be loaded (lexicon-only scores).
-    #[arg(long)]
-    allow_degraded: bool,
+    /// The policy, the models and whether a degraded scorer is accepted.
+    #[command(flatten)]
+    setup: Setup,
     /// POST every referral as a signed case packet to this URL (overrides the policy's
     /// `[referral.webhook] url`). The secret is read from $WAYPOINT_WEBHOOK_SECRET; the key id is
     /// the policy's, else `default`.
@@ -146,11 +140,11 @@ pub fn run(args: &SimulateArgs) -> Result<(), CliError> {
     let mut input = Input::open(args.script.as_deref())?;
     let scorer = build_scorer(
         None,
-        args.models.as_ref(),
-        args.allow_degraded,
+        args.setup.models.as_ref(),
+        args.setup.allow_degraded,
         "scoring degraded",
     )?;
-    let mut policy = match &args.policy {
+    let mut policy = match &args.setup.policy {
         Some(path) => Policy::from_file(path)?,
         None => Policy::default(),
     };

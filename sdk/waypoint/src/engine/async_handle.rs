@@ -42,7 +42,7 @@ use crate::referral::FlushStatus;
 use crate::response::Response;
 use crate::signal::{ChatMessage, Signal};
 
-/// The engine's async face; cheap to clone. See the [module docs](self).
+/// The engine's async face; cheap to clone. Made by [`Engine::async_handle`](super::Engine::async_handle).
 #[derive(Debug, Clone)]
 pub struct AsyncEngine {
     engine: Engine,

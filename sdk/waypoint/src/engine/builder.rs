@@ -239,7 +239,7 @@ impl EngineBuilder {
     /// Loads the scorer and policy and starts the `waypoint-scorer` thread, plus referral
     /// delivery when the policy has a `[referral.webhook]` and telemetry when it has a
     /// `[telemetry]` section. Both are set up once: a policy reloaded later does not change them.
-    pub fn build(self) -> Result<Engine, EngineBuildError> {
+    pub fn build(mut self) -> Result<Engine, EngineBuildError> {
         let queue_capacity = self.queue_capacity.unwrap_or(DEFAULT_QUEUE_CAPACITY);
         let outbox_capacity = self.outbox_capacity.unwrap_or(DEFAULT_OUTBOX_CAPACITY);
         if queue_capacity == 0 {
@@ -249,25 +249,13 @@ impl EngineBuilder {
             return Err(EngineBuildError::ZeroCapacity("outbox"));
         }
         let watched = self.policy_path.clone().zip(self.watch_interval);
-        let policy = match (self.policy_path, self.policy) {
+        let policy = match (self.policy_path.take(), self.policy.take()) {
             (Some(path), _) => Policy::from_file(&path)?,
             (None, Some(policy)) => policy,
             (None, None) => Policy::default(),
         };
-        let scorer = match self.scorer {
-            Some(scorer) => scorer,
-            None => {
-                let mut builder = Scorer::builder();
-                if let Some(dir) = self.models_dir {
-                    builder = builder.models_dir(dir);
-                }
-                if let Some(lib) = self.runtime_library {
-                    builder = builder.runtime_library(lib);
-                }
-                Arc::new(builder.build()?)
-            }
-        };
-        let pseudonymizer = match self.pseudonym_key.or_else(|| {
+        let scorer = self.take_scorer()?;
+        let pseudonymizer = match self.pseudonym_key.take().or_else(|| {
             std::env::var(PSEUDONYM_KEY_ENV)
                 .ok()
                 .map(String::into_bytes)
@@ -275,22 +263,11 @@ impl EngineBuilder {
             Some(key) => Pseudonymizer::new(&key),
             None => Pseudonymizer::random(),
         };
-        let http_runtime = self.http_runtime.unwrap_or_else(HttpRuntime::current);
-        let referral = match &policy.referral.webhook {
-            Some(_) => {
-                let mut sender = ReferralSender::builder()
-                    .config(&policy.referral)
-                    .http_runtime(http_runtime.clone());
-                if let Some(dir) = self.referral_spool_dir {
-                    sender = sender.spool_dir(dir);
-                }
-                if let Some(secret) = self.webhook_secret {
-                    sender = sender.secret(secret);
-                }
-                Some(sender.start()?)
-            }
-            None => None,
-        };
+        let http_runtime = self
+            .http_runtime
+            .take()
+            .unwrap_or_else(HttpRuntime::current);
+        let referral = self.take_referral_sender(&policy, &http_runtime)?;
         let telemetry = match &policy.telemetry {
             Some(config) => Some(
                 Telemetry::builder(config.clone())
@@ -299,30 +276,16 @@ impl EngineBuilder {
             ),
             None => None,
         };
-        let clock = self.clock.unwrap_or_else(|| Arc::new(SystemClock::new()));
+        let clock = self
+            .clock
+            .take()
+            .unwrap_or_else(|| Arc::new(SystemClock::new()));
         let base_unix_ms = self
             .clock_epoch_unix_ms
             .unwrap_or_else(|| now_unix_ms().saturating_sub(clock.now().0));
-        let store_config = self.store_config.or_else(|| policy.store.clone());
-        let cache_players = store_config
-            .as_ref()
-            .map_or(StoreConfig::default().cache_players, |c| c.cache_players);
-        let retry = store_config.as_ref().map_or(
-            StoreConfig::default().retry_interval(),
-            StoreConfig::retry_interval,
-        );
-        let player_store = match (self.player_store, store_config) {
-            (Some(store), _) => Some(store),
-            (None, Some(config)) => Some(configured_store(&config)?),
-            (None, None) => None,
-        };
-        let store_endpoint = player_store.as_ref().map(|s| s.endpoint());
-        let mut hooks = self.hooks;
-        hooks.push(Arc::new(self.closures));
-
+        let store = self.take_store(&policy)?;
         let (queue_tx, queue_rx) = crossbeam_channel::bounded(queue_capacity);
         let (outbox_tx, outbox_rx) = crossbeam_channel::bounded(outbox_capacity);
-        let (done_tx, done_rx) = crossbeam_channel::bounded(1);
         let response_waiters = Arc::new(outbox::Waiters::default());
         let shared = Arc::new(Shared {
             policy: ArcSwap::from_pointee(policy),
@@ -335,22 +298,104 @@ impl EngineBuilder {
             referral,
             telemetry,
             base_unix_ms,
-            store_endpoint,
+            store_endpoint: store.store.as_ref().map(|s| s.endpoint()),
         });
         let mut state = State::new(pseudonymizer);
-        state.sync = player_store.map(|store| {
+        state.sync = store.store.map(|player_store| {
             StoreSync::new(
-                store,
+                player_store,
                 base_unix_ms,
-                cache_players,
-                retry,
+                store.cache_players,
+                store.retry,
                 Arc::clone(&shared),
             )
         });
+        self.start(
+            shared,
+            state,
+            queue_tx,
+            queue_rx,
+            OutboxSender::new(outbox_tx, response_waiters),
+            watched,
+        )
+    }
+
+    /// The scorer given, else one built from the models folder and runtime library given.
+    fn take_scorer(&mut self) -> Result<Arc<Scorer>, EngineBuildError> {
+        if let Some(scorer) = self.scorer.take() {
+            return Ok(scorer);
+        }
+        let mut builder = Scorer::builder();
+        if let Some(dir) = self.models_dir.take() {
+            builder = builder.models_dir(dir);
+        }
+        if let Some(lib) = self.runtime_library.take() {
+            builder = builder.runtime_library(lib);
+        }
+        Ok(Arc::new(builder.build()?))
+    }
+
+    /// Referral delivery, started when the policy has a `[referral.webhook]`.
+    fn take_referral_sender(
+        &mut self,
+        policy: &Policy,
+        http_runtime: &HttpRuntime,
+    ) -> Result<Option<ReferralSender>, EngineBuildError> {
+        if policy.referral.webhook.is_none() {
+            return Ok(None);
+        }
+        let mut sender = ReferralSender::builder()
+            .config(&policy.referral)
+            .http_runtime(http_runtime.clone());
+        if let Some(dir) = self.referral_spool_dir.take() {
+            sender = sender.spool_dir(dir);
+        }
+        if let Some(secret) = self.webhook_secret.take() {
+            sender = sender.secret(secret);
+        }
+        Ok(Some(sender.start()?))
+    }
+
+    /// The shared player store given or configured (the builder's `[store]` first, then the
+    /// policy's), with its cache size and retry interval.
+    fn take_store(&mut self, policy: &Policy) -> Result<StoreSetup, EngineBuildError> {
+        let store_config = self.store_config.take().or_else(|| policy.store.clone());
+        let cache_players = store_config
+            .as_ref()
+            .map_or(StoreConfig::default().cache_players, |c| c.cache_players);
+        let retry = store_config.as_ref().map_or(
+            StoreConfig::default().retry_interval(),
+            StoreConfig::retry_interval,
+        );
+        let store = match (self.player_store.take(), store_config) {
+            (Some(store), _) => Some(store),
+            (None, Some(config)) => Some(configured_store(&config)?),
+            (None, None) => None,
+        };
+        Ok(StoreSetup {
+            store,
+            cache_players,
+            retry,
+        })
+    }
+
+    /// Starts the worker thread (and the policy watcher when asked for) on the shared state.
+    fn start(
+        self,
+        shared: Arc<Shared>,
+        state: State,
+        queue_tx: crossbeam_channel::Sender<super::Job>,
+        queue_rx: crossbeam_channel::Receiver<super::Job>,
+        outbox: OutboxSender,
+        watched: Option<(PathBuf, Duration)>,
+    ) -> Result<Engine, EngineBuildError> {
+        let (done_tx, done_rx) = crossbeam_channel::bounded(1);
+        let mut hooks = self.hooks;
+        hooks.push(Arc::new(self.closures));
         let worker = Worker::new(
             Arc::clone(&shared),
             queue_rx,
-            OutboxSender::new(outbox_tx, response_waiters),
+            outbox,
             done_tx,
             state,
             hooks,
@@ -370,6 +415,13 @@ impl EngineBuilder {
             worker: Arc::new(Mutex::new(Some(handle))),
         })
     }
+}
+
+/// The shared player store an engine syncs with, when it has one.
+struct StoreSetup {
+    store: Option<Box<dyn PlayerStateStore>>,
+    cache_players: usize,
+    retry: Duration,
 }
 
 /// The store a `[store]` section describes.

@@ -44,9 +44,12 @@
 #[cfg(feature = "tokio")]
 mod async_handle;
 mod builder;
+mod case;
+mod history;
 mod outbox;
 mod process;
 mod stats;
+mod steps;
 mod sync;
 mod watch;
 mod worker;
@@ -64,7 +67,10 @@ use uuid::Uuid;
 
 #[cfg(feature = "tokio")]
 pub use async_handle::{AsyncEngine, ResponseStream};
-pub use builder::{EngineBuildError, EngineBuilder};
+pub use builder::{
+    DEFAULT_OUTBOX_CAPACITY, DEFAULT_QUEUE_CAPACITY, EngineBuildError, EngineBuilder,
+    PSEUDONYM_KEY_ENV,
+};
 pub use stats::{Stats, StoreStats};
 
 use crate::Scores;
@@ -197,8 +203,11 @@ impl Shared {
         }
     }
 
-    fn unix_ms(&self, at: Timestamp) -> u64 {
-        self.base_unix_ms.saturating_add(at.0)
+    /// Engine timestamps as Unix milliseconds.
+    fn unix_clock(&self) -> case::UnixClock {
+        case::UnixClock {
+            base_unix_ms: self.base_unix_ms,
+        }
     }
 
     /// Reads, validates and swaps in a policy file, counting the outcome.
@@ -454,9 +463,10 @@ impl Engine {
         if let Some(sender) = &self.shared.referral {
             let status = sender.shutdown(deadline.saturating_duration_since(Instant::now()));
             if status.pending > 0 || status.unspooled > 0 {
-                eprintln!(
+                log::warn!(
                     "waypoint: {} referral(s) not yet delivered ({} not yet spooled); they are retried on the next start",
-                    status.pending, status.unspooled
+                    status.pending,
+                    status.unspooled
                 );
             }
         }

@@ -1,27 +1,22 @@
 //! One signal through player state and the ladder: evidence → decayed risk → response.
 
-use std::collections::{HashMap, VecDeque};
-use std::hash::{DefaultHasher, Hash, Hasher};
+use std::collections::HashMap;
 
 use uuid::Uuid;
 
+use super::history::{Earlier, History};
+pub(super) use super::steps::ModelVersions;
+use super::steps::{self, Due, Step, text_hash};
 use super::{Outcome, ReviewDecision};
+use crate::Category;
 use crate::clock::Timestamp;
-use crate::player::{PlayerKey, PlayerStore, Pseudonymizer, TrajectoryPoint};
-use crate::policy::ladder::{self, LadderInput, LadderOutcome, Risk};
+use crate::player::{PlayerKey, PlayerStore, Pseudonymizer};
+use crate::policy::ladder::LadderOutcome;
 use crate::policy::{Policy, ResponseLevel};
-use crate::response::{
-    ContextMessage, HelpLink, Nudge, Reasons, Referral, Response, default_help_text,
-    default_name_nudge_text, default_nudge_text,
-};
+use crate::response::Response;
 use crate::scorer::MessageScore;
-use crate::signal::{AgeBand, Signal};
+use crate::signal::Signal;
 use crate::telemetry::Event;
-use crate::trajectory::apply_drift;
-use crate::{Category, Scores};
-
-/// Most earlier responses remembered per player for referral packets.
-const MAX_EARLIER: usize = 16;
 
 /// What processing one signal gave.
 pub(super) enum Processed {
@@ -31,42 +26,6 @@ pub(super) enum Processed {
     CoolingDown,
     /// A response is due, with the responses given to the player before it (oldest first).
     Respond(Box<Response>, Vec<Earlier>),
-}
-
-/// Longest context line kept, in characters (the normaliser's default limit).
-const MAX_CONTEXT_CHARS: usize = 1024;
-
-/// An earlier response to a player, kept for the referral packet.
-#[derive(Debug, Clone)]
-pub(super) struct Earlier {
-    pub at: Timestamp,
-    pub level: &'static str,
-    pub category: Option<Category>,
-    pub rule: String,
-}
-
-/// What the engine remembers about a player's responses beyond the ladder state.
-#[derive(Debug, Default)]
-struct History {
-    earlier: VecDeque<Earlier>,
-    /// Category and age band of the last help link shown, for help-opened telemetry.
-    last_help: Option<(Category, AgeBand)>,
-    /// The player's latest chat lines, at most `referral.context_messages` of them.
-    recent_chat: VecDeque<ContextMessage>,
-}
-
-impl History {
-    /// Remembers `line` as context and returns the lines before it, oldest first.
-    fn remember_chat(&mut self, line: ContextMessage, capacity: usize) -> Vec<ContextMessage> {
-        let before = self.recent_chat.iter().cloned().collect();
-        while self.recent_chat.len() >= capacity.max(1) {
-            self.recent_chat.pop_front();
-        }
-        if capacity > 0 {
-            self.recent_chat.push_back(line);
-        }
-        before
-    }
 }
 
 /// Results of recording an outcome.
@@ -87,21 +46,6 @@ pub(super) struct State {
     pub sync: Option<super::sync::StoreSync>,
     /// Players whose state the current batch changed.
     touched: Vec<PlayerKey>,
-}
-
-fn text_hash(text: &str) -> u64 {
-    let mut hasher = DefaultHasher::new();
-    text.hash(&mut hasher);
-    hasher.finish()
-}
-
-/// The model versions the scorer has loaded, for reasons and referral packets.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct ModelVersions<'a> {
-    /// The fast tier's version.
-    pub fast: Option<&'a str>,
-    /// The deep tier's version (reported only for messages the deep tier scored).
-    pub deep: Option<&'a str>,
 }
 
 impl State {
@@ -174,12 +118,14 @@ impl State {
         self.touched = touched;
     }
 
+    /// Runs one signal through the three steps (absorb → decide → respond) and keeps the
+    /// bookkeeping around them: the players the batch touched, earlier responses and open cases.
     pub fn process(
         &mut self,
         policy: &Policy,
         signal: &Signal,
         at: Timestamp,
-        scored: Option<MessageScore>,
+        mut scored: Option<MessageScore>,
         versions: ModelVersions<'_>,
     ) -> Processed {
         let key = self.pseudonymizer.key(signal.subject());
@@ -196,193 +142,54 @@ impl State {
         if self.sync.is_some() {
             self.touched.push(key);
         }
-        let state = self.store.entry(key, at);
-        state.advance(at, policy);
-
-        let mut added = Risk::default();
-        let mut repeats = 0;
-        let mut rate = 0.0;
-        let mut channel = None;
-        let mut context = Vec::new();
-        let mut drift = Vec::new();
-        let amplification =
-            ladder::amplification(policy, state.reporters(at, policy), state.blocks());
-        match signal {
-            Signal::Chat(chat) => {
-                state.note_profile(chat.age_band, chat.locale.as_deref());
-                channel = Some(chat.channel.clone());
-                if let Some(scored) = &scored {
-                    let capacity = policy.referral.context_messages;
-                    if capacity > 0 {
-                        let line = ContextMessage {
-                            at,
-                            channel: chat.channel.clone(),
-                            text: chat.text.chars().take(MAX_CONTEXT_CHARS).collect(),
-                            scores: scored.scores,
-                        };
-                        context = self
-                            .history
-                            .entry(key)
-                            .or_default()
-                            .remember_chat(line, capacity);
-                    }
-                    (repeats, rate) = state.note_message(text_hash(&scored.normalized.text));
-                    added = ladder::contribution(policy, &scored.scores);
-                    added.scale(amplification * ladder::pacing_factor(policy, repeats, rate));
-                    state.note_scores(&scored.scores);
-                    drift = apply_drift(state.score_window(), &policy.trajectory, &mut added);
-                }
-            }
-            Signal::NameChange { .. } => {
-                if let Some(scored) = &scored {
-                    added = ladder::contribution(policy, &scored.scores);
-                    added.scale(amplification);
-                }
-            }
-            Signal::Report { .. } | Signal::Custom { category: None, .. } => {
-                if let Some(tag) = other_tag {
-                    state.note_report(tag, at);
-                }
-            }
-            Signal::Block { .. } => state.note_block(),
-            Signal::GroupJoin { flagged, .. } => {
-                if *flagged {
-                    added.add(
-                        Category::Extremism,
-                        policy.behaviour.flagged_group_extremism * amplification,
-                    );
-                }
-            }
-            Signal::Custom {
-                category: Some(category),
-                weight,
-                ..
-            } => {
-                added.add(*category, weight.clamp(0.0, 1.0) * amplification);
-            }
-        }
-        state.add_risk(&added);
-        state.push_trajectory(TrajectoryPoint {
+        let step = Step {
+            policy,
+            signal,
+            key,
             at,
-            signal: signal.kind(),
-            added: added.0.iter().sum(),
-            risk: state.risk(),
-        });
-
-        let input = LadderInput {
-            now: at,
-            age_band: state.age_band(),
-            message: scored.as_ref().map(MessageScore::tier_scores),
-            added,
-            risk: state.risk(),
-            last_given: state.last_given(),
         };
-        let decision = match ladder::decide(policy, &input) {
+        let state = self.store.entry(key, at);
+        let mut absorbed =
+            steps::absorb(&step, state, &mut self.history, other_tag, scored.as_ref());
+        let decision = match steps::decide(&step, state, &absorbed, scored.as_ref()) {
             LadderOutcome::Nothing => return Processed::Nothing,
             LadderOutcome::CoolingDown { .. } => return Processed::CoolingDown,
             LadderOutcome::Respond(decision) => decision,
         };
         state.record_response(decision.level, at);
-
-        let mut categories: Vec<Category> = decision.reasons.iter().map(|r| r.category).collect();
-        categories.dedup();
-        let deep_ran = scored.as_ref().is_some_and(|s| s.deep.is_some());
-        let (scores, lexicon, evidence) = match scored {
-            Some(s) => (Some(s.scores), s.lexicon, Some(s.normalized.original)),
-            None => (None::<Scores>, Vec::new(), None),
-        };
-        let reasons = Reasons {
-            rule: decision.rule,
-            rules: decision.reasons,
-            capped_from: decision.capped_from,
-            categories,
-            scores,
-            lexicon,
-            signal: signal.kind(),
-            channel,
-            added,
-            risk: state.risk(),
-            amplification,
-            reporters: state.reporters(at, policy),
-            blocks: state.blocks(),
-            repeats,
-            messages_per_minute: rate,
-            age_band: state.age_band(),
-            trajectory: state.trajectory(),
-            drift,
-            policy_version: policy.version.clone(),
-            model_version: versions.fast.map(str::to_owned),
-            deep_model_version: versions.deep.filter(|_| deep_ran).map(str::to_owned),
-        };
-        let player = signal.subject().clone();
+        let level = decision.level;
+        let evidence = scored
+            .as_mut()
+            .map(|s| std::mem::take(&mut s.normalized.original));
+        let reasons = steps::reasons(
+            &step,
+            state,
+            &mut absorbed,
+            decision,
+            scored.as_mut(),
+            versions,
+        );
         let locale = state.locale().map(str::to_owned);
-        let history = self.history.entry(key).or_default();
-        let earlier: Vec<Earlier> = history.earlier.iter().cloned().collect();
         let main_category = reasons.categories.first().copied();
-        if history.earlier.len() >= MAX_EARLIER {
-            history.earlier.pop_front();
-        }
-        let level_name = match decision.level {
-            ResponseLevel::None | ResponseLevel::Nudge => "nudge",
-            ResponseLevel::Help => "help",
-            ResponseLevel::Review => "review",
-        };
-        history.earlier.push_back(Earlier {
-            at,
-            level: level_name,
-            category: main_category,
-            rule: reasons.rule.clone(),
-        });
-        if decision.level == ResponseLevel::Help
-            && let Some(category) = main_category
-        {
-            history.last_help = Some((category, reasons.age_band));
-        }
-        let response = match decision.level {
-            ResponseLevel::None | ResponseLevel::Nudge => Response::Nudge(Nudge {
-                player,
-                pseudonym: key,
-                at,
-                text: if matches!(signal, Signal::NameChange { .. }) {
-                    default_name_nudge_text(locale.as_deref())
-                } else {
-                    default_nudge_text(locale.as_deref())
-                }
-                .to_owned(),
-                reasons,
-            }),
-            ResponseLevel::Help => {
-                let help = policy
-                    .help
-                    .lookup(locale.as_deref(), reasons.age_band)
-                    .cloned();
-                let text = help.as_ref().map_or_else(
-                    || default_help_text(locale.as_deref()).to_owned(),
-                    |h| h.text.clone(),
-                );
-                Response::HelpLink(HelpLink {
-                    player,
-                    pseudonym: key,
-                    at,
-                    help,
-                    text,
-                    reasons,
-                })
-            }
+        let earlier = self
+            .history
+            .entry(key)
+            .or_default()
+            .remember_response(at, level, &reasons);
+        let due = match level {
+            ResponseLevel::None | ResponseLevel::Nudge => Due::Nudge,
+            ResponseLevel::Help => Due::Help,
             ResponseLevel::Review => {
                 let case_id = Uuid::new_v4();
                 self.cases.insert(case_id, (key, at, main_category));
-                Response::ReviewReferral(Referral {
+                Due::Review {
                     case_id,
-                    player,
-                    pseudonym: key,
-                    at,
                     evidence,
-                    context,
-                    reasons,
-                })
+                    context: absorbed.context,
+                }
             }
         };
+        let response = steps::response(&step, locale.as_deref(), due, reasons);
         Processed::Respond(Box::new(response), earlier)
     }
 
@@ -449,6 +256,8 @@ impl State {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::Scores;
+    use crate::risk::Risk;
     use crate::signal::PlayerId;
 
     const POLICY: &str = "version = \"t\"\n\

@@ -49,7 +49,7 @@ pub(super) fn spawn(
                 if now != last && now.is_some() {
                     last = now;
                     if let Err(e) = shared.reload_policy(&path) {
-                        eprintln!("waypoint: policy not reloaded, the one in force stays: {e}");
+                        log::warn!("waypoint: policy not reloaded, the one in force stays: {e}");
                     }
                 }
             }

@@ -7,18 +7,16 @@ use std::time::Instant;
 
 use crossbeam_channel::{Receiver, Sender};
 
+use super::case::case_input;
+use super::history::Earlier;
 use super::outbox::OutboxSender;
-use super::process::{Earlier, ModelVersions, OutcomeResult, Processed, State};
+use super::process::{ModelVersions, OutcomeResult, Processed, State};
 use super::stats::Counters;
 use super::{Job, Shared};
-use crate::Category;
 use crate::cascade::RouteHints;
 use crate::hooks::{BeforeReferral, Hooks};
 use crate::policy::Policy;
-use crate::referral::{
-    CaseInput, CasePacket, CategoryScore, EarlierResponse, InputLexiconHit, InputMessage,
-    TrajectoryPoint, Versions,
-};
+use crate::referral::CasePacket;
 use crate::response::{Referral, Response};
 use crate::scorer::MessageScore;
 use crate::signal::Signal;
@@ -256,118 +254,13 @@ impl Worker {
             return;
         };
         let policy = self.shared.policy.load();
-        let packet = CasePacket::new(self.case_input(referral, earlier), &policy.referral);
+        let packet = CasePacket::new(
+            case_input(referral, earlier, self.shared.unix_clock()),
+            &policy.referral,
+        );
         if sender.send(packet).is_err() {
             // The sender has already reported it loudly; the platform hooks still got the referral.
             Counters::inc(&self.shared.stats.referrals_unsent);
-        }
-    }
-
-    fn case_input(&self, referral: &Referral, earlier: &[Earlier]) -> CaseInput {
-        let reasons = &referral.reasons;
-        let mut categories: Vec<CategoryScore> = Vec::new();
-        for rule in &reasons.rules {
-            let name = rule.category.to_string();
-            if !categories.iter().any(|c| c.category == name) {
-                categories.push(CategoryScore {
-                    category: name,
-                    score: rule.score,
-                    threshold: Some(rule.threshold),
-                });
-            }
-        }
-        let at_ms = self.shared.unix_ms(referral.at);
-        let category_scores = |s: &crate::Scores| {
-            Category::ALL
-                .iter()
-                .map(|c| CategoryScore::new(c.to_string(), s.0[c.index()]))
-                .collect::<Vec<_>>()
-        };
-        // Context lines come first (oldest first), then the flagged message; the packet keeps
-        // at most `referral.context_messages` of them before each flagged one.
-        let context = referral.context.iter().map(|line| InputMessage {
-            sent_at_unix_ms: self.shared.unix_ms(line.at),
-            channel: Some(line.channel.clone()),
-            text: line.text.clone(),
-            flagged: false,
-            scores: category_scores(&line.scores),
-        });
-        let flagged = referral
-            .evidence
-            .iter()
-            .map(|text| InputMessage {
-                sent_at_unix_ms: at_ms,
-                channel: reasons.channel.clone(),
-                text: text.clone(),
-                flagged: true,
-                scores: reasons
-                    .scores
-                    .as_ref()
-                    .map(category_scores)
-                    .unwrap_or_default(),
-            })
-            .collect::<Vec<_>>();
-        let flagged_index = referral.context.len();
-        let has_message = !flagged.is_empty();
-        let messages: Vec<InputMessage> = context.chain(flagged).collect();
-        let lexicon_hits = reasons
-            .lexicon
-            .iter()
-            .map(|hit| InputLexiconHit {
-                term: hit.id.clone(),
-                family: (!hit.description.is_empty()).then(|| hit.description.clone()),
-                message_index: has_message.then_some(flagged_index),
-            })
-            .collect();
-        let trajectory = reasons
-            .trajectory
-            .iter()
-            .map(|p| {
-                let top = Category::ALL
-                    .iter()
-                    .copied()
-                    .max_by(|a, b| p.risk.0[a.index()].total_cmp(&p.risk.0[b.index()]))
-                    .filter(|c| p.risk.0[c.index()] > 0.0)
-                    .map(|c| c.to_string());
-                TrajectoryPoint::new(self.shared.unix_ms(p.at), p.risk.0.iter().sum(), top)
-            })
-            .collect();
-        let earlier_responses = earlier
-            .iter()
-            .map(|e| {
-                EarlierResponse::new(
-                    self.shared.unix_ms(e.at),
-                    e.level,
-                    e.category.map(|c| c.to_string()),
-                    Some(e.rule.clone()),
-                )
-            })
-            .collect();
-        let mut models = std::collections::BTreeMap::new();
-        if let Some(version) = &reasons.model_version {
-            models.insert("fast".to_owned(), version.clone());
-        }
-        if let Some(version) = &reasons.deep_model_version {
-            models.insert("deep".to_owned(), version.clone());
-        }
-        CaseInput {
-            case_id: Some(referral.case_id),
-            created_at_unix_ms: Some(at_ms),
-            player_pseudonym: referral.pseudonym.to_string(),
-            age_band: Some(reasons.age_band.to_string()),
-            rule: reasons.rule.clone(),
-            categories,
-            messages,
-            lexicon_hits,
-            trajectory,
-            drift: reasons.drift.clone(),
-            earlier_responses,
-            versions: Versions {
-                sdk: String::new(),
-                policy: reasons.policy_version.clone(),
-                models,
-            },
-            facts_and_circumstances: None,
         }
     }
 

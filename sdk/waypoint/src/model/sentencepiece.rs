@@ -64,6 +64,41 @@ struct PieceIndex {
 }
 
 impl PieceIndex {
+    /// The index of the pieces that can match text (normal, user-defined and unused ones);
+    /// an empty or duplicated piece is an error.
+    fn build(pieces: &[proto::Piece]) -> Result<PieceIndex, SentencePieceError> {
+        let mut index = PieceIndex::default();
+        for (id, piece) in pieces.iter().enumerate() {
+            if matches!(
+                piece.kind,
+                PieceKind::Normal | PieceKind::UserDefined | PieceKind::Unused
+            ) {
+                if piece.piece.is_empty() {
+                    return Err(SentencePieceError::Malformed(format!(
+                        "piece {id} is empty"
+                    )));
+                }
+                let too_big = || SentencePieceError::Malformed("model too large".into());
+                let start = u32::try_from(index.bytes.len()).map_err(|_| too_big())?;
+                let len = u32::try_from(piece.piece.len()).map_err(|_| too_big())?;
+                index.bytes.extend_from_slice(piece.piece.as_bytes());
+                index
+                    .entries
+                    .push((start, len, u32::try_from(id).map_err(|_| too_big())?));
+            }
+        }
+        let PieceIndex { bytes, mut entries } = index;
+        let key = |e: &(u32, u32, u32)| &bytes[e.0 as usize..(e.0 + e.1) as usize];
+        entries.sort_by(|a, b| key(a).cmp(key(b)));
+        if let Some(pair) = entries.windows(2).find(|w| key(&w[0]) == key(&w[1])) {
+            return Err(SentencePieceError::Malformed(format!(
+                "piece {:?} is defined twice",
+                String::from_utf8_lossy(key(&pair[0]))
+            )));
+        }
+        Ok(PieceIndex { bytes, entries })
+    }
+
     fn key(&self, entry: (u32, u32, u32)) -> &[u8] {
         let (start, len, _) = entry;
         &self.bytes[start as usize..(start + len) as usize]
@@ -170,36 +205,7 @@ impl SentencePiece {
             max_score = max_score.max(piece.score);
         }
 
-        let mut index = PieceIndex::default();
-        for (id, piece) in model.pieces.iter().enumerate() {
-            if matches!(
-                piece.kind,
-                PieceKind::Normal | PieceKind::UserDefined | PieceKind::Unused
-            ) {
-                if piece.piece.is_empty() {
-                    return Err(SentencePieceError::Malformed(format!(
-                        "piece {id} is empty"
-                    )));
-                }
-                let too_big = || SentencePieceError::Malformed("model too large".into());
-                let start = u32::try_from(index.bytes.len()).map_err(|_| too_big())?;
-                let len = u32::try_from(piece.piece.len()).map_err(|_| too_big())?;
-                index.bytes.extend_from_slice(piece.piece.as_bytes());
-                index
-                    .entries
-                    .push((start, len, u32::try_from(id).map_err(|_| too_big())?));
-            }
-        }
-        let PieceIndex { bytes, mut entries } = index;
-        let key = |e: &(u32, u32, u32)| &bytes[e.0 as usize..(e.0 + e.1) as usize];
-        entries.sort_by(|a, b| key(a).cmp(key(b)));
-        if let Some(pair) = entries.windows(2).find(|w| key(&w[0]) == key(&w[1])) {
-            return Err(SentencePieceError::Malformed(format!(
-                "piece {:?} is defined twice",
-                String::from_utf8_lossy(key(&pair[0]))
-            )));
-        }
-        let index = PieceIndex { bytes, entries };
+        let index = PieceIndex::build(&model.pieces)?;
 
         Ok(SentencePiece {
             normalizer: Normalizer::new(&model.normalizer_spec)?,
@@ -326,6 +332,14 @@ impl SentencePiece {
             }
             start += char_len;
         }
+        self.emit_best_path(best, path, out);
+    }
+
+    /// Follows the best path back from the end of the text and appends its piece ids to `out`
+    /// in text order, merging runs of unknown pieces into one.
+    #[inline]
+    fn emit_best_path(&self, best: &[BestPath], path: &mut Vec<u32>, out: &mut Vec<u32>) {
+        let size = best.len().saturating_sub(1);
         path.clear();
         let mut end = size;
         while end > 0 {

@@ -184,7 +184,7 @@ mod tests {
     use super::*;
     use crate::Category;
     use crate::policy::ResponseLevel;
-    use crate::policy::ladder::Risk;
+    use crate::risk::Risk;
 
     fn total(risk: &Risk) -> f32 {
         risk.0.iter().sum()

@@ -21,8 +21,8 @@ use sha2::Sha256;
 
 use crate::Category;
 use crate::clock::Timestamp;
-use crate::policy::ladder::{Risk, decay_factor, ladder_index};
 use crate::policy::{Policy, ResponseLevel};
+use crate::risk::{Risk, decay_factor};
 use crate::signal::{AgeBand, PlayerId, Signal};
 use crate::trajectory::ScoreWindow;
 
@@ -184,7 +184,7 @@ impl Decay {
 /// Everything Waypoint remembers about one player.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct PlayerState {
-    #[serde(with = "crate::policy::ladder::exact_risk")]
+    #[serde(with = "crate::risk::exact_risk")]
     risk: Risk,
     decayed_at: Timestamp,
     blocks: f32,
@@ -341,7 +341,7 @@ impl PlayerState {
 
     /// Records that a response was given at `now`.
     pub fn record_response(&mut self, level: ResponseLevel, now: Timestamp) {
-        if let Some(i) = ladder_index(level) {
+        if let Some(i) = level.ladder_index() {
             self.last_given[i] = Some(now);
         }
     }

@@ -10,10 +10,22 @@ use toml::Spanned;
 use super::PolicyError;
 use crate::Category;
 use crate::location::SourceLocation;
-use crate::model::exemplars::EvidenceParams;
 
 /// The default exemplar file, relative to the models directory.
 pub const DEFAULT_EXEMPLAR_FILE: &str = "exemplars/exemplars.toml";
+
+/// The four per-category parameters of `[exemplars]`.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct EvidenceParams {
+    /// Below this `pos`, no evidence.
+    pub min_similarity: f32,
+    /// Steepness of the sigmoid.
+    pub slope: f32,
+    /// Margin `pos - neg` at which the evidence is one half.
+    pub offset: f32,
+    /// How much the evidence counts when combined with the model probability, in `[0, 1]`.
+    pub weight: f32,
+}
 
 /// The validated `[exemplars]` section.
 #[derive(Debug, Clone, PartialEq)]

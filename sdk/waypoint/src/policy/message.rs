@@ -36,6 +36,16 @@ impl ResponseLevel {
             ResponseLevel::Review => "review",
         }
     }
+
+    /// The level's place on the ladder, [`ResponseLevel::LADDER`] order (`None` has none).
+    pub const fn ladder_index(self) -> Option<usize> {
+        match self {
+            ResponseLevel::None => None,
+            ResponseLevel::Nudge => Some(0),
+            ResponseLevel::Help => Some(1),
+            ResponseLevel::Review => Some(2),
+        }
+    }
 }
 
 /// Why a response was given: one threshold that a score reached.

@@ -4,7 +4,8 @@
 //! [`Policy::default`]. Files are parsed strictly: unknown fields, out-of-range values and
 //! inconsistent thresholds are rejected with the file, line and column.
 
-pub mod cascade;
+mod cascade_policy;
+mod error;
 pub mod exemplars;
 pub mod help;
 pub mod ladder;
@@ -16,22 +17,22 @@ mod trajectory;
 
 use std::path::Path;
 
-pub use cascade::{CascadeMode, CascadePolicy, CombineRule};
+pub use cascade_policy::{CascadeMode, CascadePolicy, CombineRule};
+pub use error::PolicyError;
 pub use exemplars::ExemplarPolicy;
 pub use help::{BandSelector, HelpDirectory, HelpEntry};
 pub use message::{MessageDecision, Reason, ResponseLevel, TierScores};
-pub use parse::PolicyError;
 pub use settings::{
     AccumulatedThresholds, AgeBandPolicy, AgeBands, BehaviourPolicy, Cooldowns, LadderPolicy,
     OutcomePolicy, ReportPolicy, RiskPolicy,
 };
-pub use trajectory::TrajectoryPolicy;
+pub use trajectory::{MAX_WINDOW as MAX_TRAJECTORY_WINDOW, TrajectoryPolicy};
 
-use crate::referral::ReferralConfig;
-use crate::signal::AgeBand;
-use crate::store::StoreConfig;
-use crate::telemetry::TelemetryConfig;
 use crate::Category;
+use crate::config::referral::ReferralConfig;
+use crate::config::store::StoreConfig;
+use crate::config::telemetry::TelemetryConfig;
+use crate::signal::AgeBand;
 
 /// The default policy's source text.
 pub const DEFAULT_POLICY_TOML: &str = include_str!("../../policy.toml");

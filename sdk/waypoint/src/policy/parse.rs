@@ -3,61 +3,20 @@
 use serde::Deserialize;
 use toml::Spanned;
 
-use super::cascade::{RawCascade, parse_cascade};
+use super::cascade_policy::{RawCascade, parse_cascade};
+use super::error::{Ctx, PolicyError};
 use super::exemplars::{RawExemplars, parse_exemplars};
 use super::parse_sections::{
-    RawAccumulated, RawAgeBands, RawBehaviour, RawCooldown, RawHelpDirectory, RawLadder,
-    RawOutcomes, RawReports, RawRisk, RawSections, parse_sections,
+    self as sections, RawAccumulated, RawAgeBands, RawBehaviour, RawCooldown, RawHelpDirectory,
+    RawLadder, RawOutcomes, RawReports, RawRisk,
 };
 use super::trajectory::{RawTrajectory, parse_trajectory};
 use super::{LevelThresholds, LexiconPolicy, Policy};
 use crate::Category;
+use crate::config::referral::ReferralConfig;
+use crate::config::store::StoreConfig;
+use crate::config::telemetry::TelemetryConfig;
 use crate::location::SourceLocation;
-use crate::referral::ReferralConfig;
-use crate::store::StoreConfig;
-use crate::telemetry::TelemetryConfig;
-
-/// Errors reading or validating a policy file.
-#[derive(Debug, thiserror::Error)]
-pub enum PolicyError {
-    /// The file could not be read.
-    #[error("cannot read policy file {path}: {source}")]
-    Read {
-        /// The file.
-        path: String,
-        /// The I/O error.
-        #[source]
-        source: std::io::Error,
-    },
-    /// The file is not valid TOML, has an unknown field, or a value of the wrong type.
-    #[error("{location}: {message}")]
-    Syntax {
-        /// Where the problem is.
-        location: SourceLocation,
-        /// What is wrong.
-        message: String,
-    },
-    /// A value parsed but is out of range or inconsistent with another.
-    #[error("{location}: {message}")]
-    Invalid {
-        /// Where the offending value is.
-        location: SourceLocation,
-        /// What is wrong and what is allowed.
-        message: String,
-    },
-}
-
-impl PolicyError {
-    /// Where the problem is, when it is inside the file.
-    pub fn location(&self) -> Option<&SourceLocation> {
-        match self {
-            PolicyError::Read { .. } => None,
-            PolicyError::Syntax { location, .. } | PolicyError::Invalid { location, .. } => {
-                Some(location)
-            }
-        }
-    }
-}
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -150,34 +109,9 @@ pub(super) fn parse(source: &str, origin: &str) -> Result<Policy, PolicyError> {
         location: SourceLocation::of_span(origin, source, e.span()),
         message: e.message().trim_end().to_owned(),
     })?;
-    let invalid = |span: std::ops::Range<usize>, message: String| PolicyError::Invalid {
-        location: SourceLocation::at(origin, source, span.start),
-        message,
-    };
-
-    let mut message = [LevelThresholds::default(); 4];
-    let mut message_deep = [LevelThresholds::default(); 4];
-    let raw_message = [
-        &raw.message.insult,
-        &raw.message.hate,
-        &raw.message.threat,
-        &raw.message.extremism,
-    ];
-    for (category, raw_thresholds) in Category::ALL.into_iter().zip(raw_message) {
-        let levels = [
-            &raw_thresholds.nudge,
-            &raw_thresholds.help,
-            &raw_thresholds.review,
-        ];
-        message[category.index()] = level_thresholds(&format!("message.{category}"), levels)
-            .map_err(|(span, message)| invalid(span, message))?;
-        let deep = &raw_thresholds.deep;
-        message_deep[category.index()] = level_thresholds(
-            &format!("message.{category}.deep"),
-            [&deep.nudge, &deep.help, &deep.review],
-        )
-        .map_err(|(span, message)| invalid(span, message))?;
-    }
+    let ctx = Ctx { source, origin };
+    let invalid = |span: std::ops::Range<usize>, message: String| ctx.invalid(span, message);
+    let (message, message_deep) = message_thresholds(&raw.message, &ctx)?;
 
     let scale = *raw.lexicon.weight_scale.get_ref();
     if !(0.0..=1.0).contains(&scale) {
@@ -191,25 +125,6 @@ pub(super) fn parse(source: &str, origin: &str) -> Result<Policy, PolicyError> {
     let exemplars = parse_exemplars(&raw.exemplars, source, origin)?;
     let trajectory = parse_trajectory(&raw.trajectory, source, origin)?;
 
-    let sections = parse_sections(
-        &RawSections {
-            accumulated: &raw.accumulated,
-            risk: &raw.risk,
-            cooldown: &raw.cooldown,
-            reports: &raw.reports,
-            behaviour: &raw.behaviour,
-            ladder: &raw.ladder,
-            age_band: &raw.age_band,
-            outcomes: &raw.outcomes,
-            help_directory: &raw.help_directory,
-            referral: raw.referral.as_ref(),
-            telemetry: raw.telemetry.as_ref(),
-            store: raw.store.as_ref(),
-        },
-        source,
-        origin,
-    )?;
-
     Ok(Policy {
         version: raw.version,
         origin: origin.to_owned(),
@@ -221,19 +136,47 @@ pub(super) fn parse(source: &str, origin: &str) -> Result<Policy, PolicyError> {
         cascade,
         exemplars,
         trajectory,
-        accumulated: sections.accumulated,
-        risk: sections.risk,
-        cooldowns: sections.cooldowns,
-        reports: sections.reports,
-        behaviour: sections.behaviour,
-        ladder: sections.ladder,
-        age_bands: sections.age_bands,
-        outcomes: sections.outcomes,
-        help: sections.help,
-        referral: sections.referral,
-        telemetry: sections.telemetry,
-        store: sections.store,
+        // Field by field in file order, so the first invalid section is the one reported.
+        accumulated: sections::accumulated(&ctx, &raw.accumulated)?,
+        risk: sections::risk(&ctx, &raw.risk)?,
+        cooldowns: sections::cooldowns(&ctx, &raw.cooldown)?,
+        reports: sections::reports(&ctx, &raw.reports)?,
+        behaviour: sections::behaviour(&ctx, &raw.behaviour)?,
+        ladder: sections::ladder(&ctx, &raw.ladder)?,
+        age_bands: sections::age_bands(&ctx, &raw.age_band)?,
+        outcomes: sections::outcomes(&ctx, &raw.outcomes)?,
+        help: sections::help_directory(&ctx, &raw.help_directory)?,
+        referral: sections::validated(&ctx, raw.referral.as_ref(), ReferralConfig::validate)?
+            .unwrap_or_default(),
+        telemetry: sections::validated(&ctx, raw.telemetry.as_ref(), TelemetryConfig::validate)?,
+        store: sections::validated(&ctx, raw.store.as_ref(), StoreConfig::validate)?,
     })
+}
+
+/// The message-level thresholds per category: the combined score's and the deep tier's.
+fn message_thresholds(
+    raw: &RawMessage,
+    ctx: &Ctx<'_>,
+) -> Result<([LevelThresholds; 4], [LevelThresholds; 4]), PolicyError> {
+    let mut message = [LevelThresholds::default(); 4];
+    let mut message_deep = [LevelThresholds::default(); 4];
+    let raw_message = [&raw.insult, &raw.hate, &raw.threat, &raw.extremism];
+    for (category, raw_thresholds) in Category::ALL.into_iter().zip(raw_message) {
+        let levels = [
+            &raw_thresholds.nudge,
+            &raw_thresholds.help,
+            &raw_thresholds.review,
+        ];
+        message[category.index()] = level_thresholds(&format!("message.{category}"), levels)
+            .map_err(|(span, message)| ctx.invalid(span, message))?;
+        let deep = &raw_thresholds.deep;
+        message_deep[category.index()] = level_thresholds(
+            &format!("message.{category}.deep"),
+            [&deep.nudge, &deep.help, &deep.review],
+        )
+        .map_err(|(span, message)| ctx.invalid(span, message))?;
+    }
+    Ok((message, message_deep))
 }
 
 /// Validates one set of nudge / help / review thresholds named `prefix.<level>`: each in

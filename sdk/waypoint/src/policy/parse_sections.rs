@@ -1,15 +1,8 @@
 //! Strict parsing of the trajectory sections of a policy file: accumulated risk, decay, reports,
 //! behaviour, cooldowns, ladder, age bands, outcomes and the help directory.
 
-use std::ops::Range;
-use std::time::Duration;
-
 use serde::Deserialize;
 use toml::Spanned;
-
-use crate::referral::ReferralConfig;
-use crate::store::StoreConfig;
-use crate::telemetry::TelemetryConfig;
 
 use super::LevelThresholds;
 use super::PolicyError;
@@ -19,13 +12,9 @@ use super::settings::{
     OutcomePolicy, ReportPolicy, RiskPolicy,
 };
 use crate::Category;
-use crate::location::SourceLocation;
 use crate::signal::AgeBand;
 
-/// Longest duration accepted anywhere: ten years.
-const MAX_SECS: f64 = 10.0 * 365.0 * 24.0 * 3600.0;
-
-type Num = Option<Spanned<f64>>;
+use super::error::{Ctx, Num};
 
 #[derive(Deserialize, Default)]
 #[serde(deny_unknown_fields)]
@@ -132,138 +121,78 @@ struct RawHelpEntry {
     text: Spanned<String>,
 }
 
-/// The raw trajectory sections, as they appear in the file (fields of the top-level table).
-pub(super) struct RawSections<'a> {
-    pub accumulated: &'a RawAccumulated,
-    pub risk: &'a RawRisk,
-    pub cooldown: &'a RawCooldown,
-    pub reports: &'a RawReports,
-    pub behaviour: &'a RawBehaviour,
-    pub ladder: &'a RawLadder,
-    pub age_band: &'a RawAgeBands,
-    pub outcomes: &'a RawOutcomes,
-    pub help_directory: &'a RawHelpDirectory,
-    pub referral: Option<&'a Spanned<ReferralConfig>>,
-    pub telemetry: Option<&'a Spanned<TelemetryConfig>>,
-    pub store: Option<&'a Spanned<StoreConfig>>,
-}
-
-/// The validated trajectory sections.
-pub(super) struct Sections {
-    pub accumulated: [AccumulatedThresholds; 4],
-    pub risk: RiskPolicy,
-    pub cooldowns: Cooldowns,
-    pub reports: ReportPolicy,
-    pub behaviour: BehaviourPolicy,
-    pub ladder: LadderPolicy,
-    pub age_bands: AgeBands,
-    pub outcomes: OutcomePolicy,
-    pub help: HelpDirectory,
-    pub referral: ReferralConfig,
-    pub telemetry: Option<TelemetryConfig>,
-    pub store: Option<StoreConfig>,
-}
-
-/// Where a policy section came from, for errors with file:line:column; shared by the section
-/// parsers.
-pub(super) struct Ctx<'a> {
-    pub source: &'a str,
-    pub origin: &'a str,
-}
-
-impl Ctx<'_> {
-    pub(super) fn invalid(&self, span: Range<usize>, message: String) -> PolicyError {
-        PolicyError::Invalid {
-            location: SourceLocation::at(self.origin, self.source, span.start),
-            message,
-        }
-    }
-
-    /// The value of an optional number, `default` when absent, checked to lie in `range`
-    /// (`allowed` describes it in the error).
-    pub(super) fn number(
-        &self,
-        value: &Num,
-        name: &str,
-        default: f64,
-        ok: impl Fn(f64) -> bool,
-        allowed: &str,
-    ) -> Result<f64, PolicyError> {
-        let Some(value) = value else {
-            return Ok(default);
-        };
-        let v = *value.get_ref();
-        if v.is_nan() || !ok(v) {
-            return Err(self.invalid(
-                value.span(),
-                format!("{name} = {v} is out of range: {allowed}"),
-            ));
-        }
-        Ok(v)
-    }
-
-    fn secs(
-        &self,
-        value: &Num,
-        name: &str,
-        default: Duration,
-        positive: bool,
-    ) -> Result<Duration, PolicyError> {
-        let (ok, allowed): (fn(f64) -> bool, &str) = if positive {
-            (
-                |v| v > 0.0 && v <= MAX_SECS,
-                "a duration in seconds must be above 0 and at most ten years",
-            )
-        } else {
-            (
-                |v| (0.0..=MAX_SECS).contains(&v),
-                "a duration in seconds must be in [0, ten years]",
-            )
-        };
-        let v = self.number(value, name, default.as_secs_f64(), ok, allowed)?;
-        Ok(Duration::try_from_secs_f64(v).unwrap_or(default))
-    }
-}
-
-pub(super) fn parse_sections(
-    raw: &RawSections<'_>,
-    source: &str,
-    origin: &str,
-) -> Result<Sections, PolicyError> {
-    let ctx = Ctx { source, origin };
-    let acc = raw.accumulated;
+/// The accumulated-risk thresholds per category, in [`Category::ALL`] order.
+pub(super) fn accumulated(
+    ctx: &Ctx<'_>,
+    acc: &RawAccumulated,
+) -> Result<[AccumulatedThresholds; 4], PolicyError> {
     let mut accumulated = [AccumulatedThresholds::default(); 4];
     for (category, raw_acc) in
         Category::ALL
             .into_iter()
             .zip([&acc.insult, &acc.hate, &acc.threat, &acc.extremism])
     {
-        accumulated[category.index()] = accumulated_thresholds(&ctx, category, raw_acc)?;
+        accumulated[category.index()] = accumulated_thresholds(ctx, category, raw_acc)?;
     }
+    Ok(accumulated)
+}
 
-    let defaults = RiskPolicy::default();
-    let risk = RiskPolicy {
+pub(super) fn outcomes(ctx: &Ctx<'_>, raw: &RawOutcomes) -> Result<OutcomePolicy, PolicyError> {
+    Ok(OutcomePolicy {
+        dismissed_risk_factor: ctx.number(
+            &raw.dismissed_risk_factor,
+            "outcomes.dismissed_risk_factor",
+            OutcomePolicy::default().dismissed_risk_factor.into(),
+            unit,
+            "it must be in [0, 1]",
+        )? as f32,
+    })
+}
+
+/// Whether a value lies in [0, 1].
+fn unit(v: f64) -> bool {
+    (0.0..=1.0).contains(&v)
+}
+
+/// A section that validates itself, cloned once valid; its error points at the section.
+pub(super) fn validated<T: Clone, E: std::fmt::Display>(
+    ctx: &Ctx<'_>,
+    section: Option<&Spanned<T>>,
+    validate: impl Fn(&T) -> Result<(), E>,
+) -> Result<Option<T>, PolicyError> {
+    let Some(spanned) = section else {
+        return Ok(None);
+    };
+    validate(spanned.get_ref()).map_err(|e| ctx.invalid(spanned.span(), e.to_string()))?;
+    Ok(Some(spanned.get_ref().clone()))
+}
+
+pub(super) fn risk(ctx: &Ctx<'_>, raw: &RawRisk) -> Result<RiskPolicy, PolicyError> {
+    let d = RiskPolicy::default();
+    Ok(RiskPolicy {
         half_life: ctx.secs(
-            &raw.risk.half_life_secs,
+            &raw.half_life_secs,
             "risk.half_life_secs",
-            defaults.half_life,
+            d.half_life,
             true,
         )?,
-        ttl: ctx.secs(&raw.risk.ttl_secs, "risk.ttl_secs", defaults.ttl, true)?,
-    };
+        ttl: ctx.secs(&raw.ttl_secs, "risk.ttl_secs", d.ttl, true)?,
+    })
+}
 
+pub(super) fn cooldowns(ctx: &Ctx<'_>, c: &RawCooldown) -> Result<Cooldowns, PolicyError> {
     let d = Cooldowns::default();
-    let c = &raw.cooldown;
-    let cooldowns = Cooldowns {
+    Ok(Cooldowns {
         nudge: ctx.secs(&c.nudge_secs, "cooldown.nudge_secs", d.nudge, false)?,
         help: ctx.secs(&c.help_secs, "cooldown.help_secs", d.help, false)?,
         review: ctx.secs(&c.review_secs, "cooldown.review_secs", d.review, false)?,
-    };
+    })
+}
 
+pub(super) fn reports(ctx: &Ctx<'_>, r: &RawReports) -> Result<ReportPolicy, PolicyError> {
     let d = ReportPolicy::default();
-    let r = &raw.reports;
     let weight = |v: f64| (0.0..=10.0).contains(&v);
-    let reports = ReportPolicy {
+    Ok(ReportPolicy {
         per_reporter: ctx.number(
             &r.per_reporter,
             "reports.per_reporter",
@@ -291,12 +220,12 @@ pub(super) fn parse_sections(
             d.half_life,
             true,
         )?,
-    };
+    })
+}
 
+pub(super) fn behaviour(ctx: &Ctx<'_>, b: &RawBehaviour) -> Result<BehaviourPolicy, PolicyError> {
     let d = BehaviourPolicy::default();
-    let b = &raw.behaviour;
-    let unit = |v: f64| (0.0..=1.0).contains(&v);
-    let behaviour = BehaviourPolicy {
+    Ok(BehaviourPolicy {
         flagged_group_extremism: ctx.number(
             &b.flagged_group_extremism,
             "behaviour.flagged_group_extremism",
@@ -318,21 +247,24 @@ pub(super) fn parse_sections(
             |v| v > 0.0 && v <= 100_000.0,
             "it must be above 0",
         )? as f32,
-    };
+    })
+}
 
+pub(super) fn ladder(ctx: &Ctx<'_>, raw: &RawLadder) -> Result<LadderPolicy, PolicyError> {
     let d = LadderPolicy::default();
-    let ladder = LadderPolicy {
-        graduated: raw.ladder.graduated.unwrap_or(d.graduated),
+    Ok(LadderPolicy {
+        graduated: raw.graduated.unwrap_or(d.graduated),
         step_memory: ctx.secs(
-            &raw.ladder.step_memory_secs,
+            &raw.step_memory_secs,
             "ladder.step_memory_secs",
             d.step_memory,
             false,
         )?,
-    };
+    })
+}
 
+pub(super) fn age_bands(ctx: &Ctx<'_>, bands: &RawAgeBands) -> Result<AgeBands, PolicyError> {
     let mut age_bands = AgeBands::default();
-    let bands = &raw.age_band;
     for (band, raw_band) in
         AgeBand::ALL
             .into_iter()
@@ -356,63 +288,7 @@ pub(super) fn parse_sections(
             )? as f32,
         };
     }
-
-    let outcomes = OutcomePolicy {
-        dismissed_risk_factor: ctx.number(
-            &raw.outcomes.dismissed_risk_factor,
-            "outcomes.dismissed_risk_factor",
-            OutcomePolicy::default().dismissed_risk_factor.into(),
-            unit,
-            "it must be in [0, 1]",
-        )? as f32,
-    };
-
-    let help = help_directory(&ctx, raw.help_directory)?;
-
-    let referral = match raw.referral {
-        Some(spanned) => {
-            spanned
-                .get_ref()
-                .validate()
-                .map_err(|e| ctx.invalid(spanned.span(), e.to_string()))?;
-            spanned.get_ref().clone()
-        }
-        None => ReferralConfig::default(),
-    };
-    let telemetry = match raw.telemetry {
-        Some(spanned) => {
-            spanned
-                .get_ref()
-                .validate()
-                .map_err(|e| ctx.invalid(spanned.span(), e.to_string()))?;
-            Some(spanned.get_ref().clone())
-        }
-        None => None,
-    };
-    let store = match raw.store {
-        Some(spanned) => {
-            spanned
-                .get_ref()
-                .validate()
-                .map_err(|e| ctx.invalid(spanned.span(), e.to_string()))?;
-            Some(spanned.get_ref().clone())
-        }
-        None => None,
-    };
-    Ok(Sections {
-        accumulated,
-        risk,
-        cooldowns,
-        reports,
-        behaviour,
-        ladder,
-        age_bands,
-        outcomes,
-        help,
-        referral,
-        telemetry,
-        store,
-    })
+    Ok(age_bands)
 }
 
 fn accumulated_thresholds(
@@ -467,69 +343,26 @@ fn accumulated_thresholds(
     })
 }
 
-fn help_directory(ctx: &Ctx<'_>, raw: &RawHelpDirectory) -> Result<HelpDirectory, PolicyError> {
+pub(super) fn help_directory(
+    ctx: &Ctx<'_>,
+    raw: &RawHelpDirectory,
+) -> Result<HelpDirectory, PolicyError> {
     let mut entries: Vec<HelpEntry> = Vec::with_capacity(raw.entry.len());
     for e in &raw.entry {
-        let locale = e.locale.get_ref().trim().to_ascii_lowercase();
-        if locale.is_empty()
-            || !locale
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || c == '-')
-        {
-            return Err(ctx.invalid(
-                e.locale.span(),
-                format!("help_directory.entry.locale = {:?}: a locale is a language code like \"en\" or \"nl-be\"", e.locale.get_ref()),
-            ));
-        }
-        let age_band = match &e.age_band {
-            None => BandSelector::Any,
-            Some(b) if b.get_ref() == "any" => BandSelector::Any,
-            Some(b) => BandSelector::Only(AgeBand::parse(b.get_ref()).ok_or_else(|| {
-                ctx.invalid(
-                    b.span(),
-                    format!("help_directory.entry.age_band = {:?}: expected \"any\", \"minor\", \"adult\" or \"unknown\"", b.get_ref()),
-                )
-            })?),
-        };
-        for (name, value) in [("url", Some(&e.url)), ("chat_url", e.chat_url.as_ref())] {
-            if let Some(url) = value
-                && !(url.get_ref().starts_with("https://") || url.get_ref().starts_with("http://"))
-            {
-                return Err(ctx.invalid(
-                    url.span(),
-                    format!(
-                        "help_directory.entry.{name} = {:?}: must be an http(s) URL",
-                        url.get_ref()
-                    ),
-                ));
-            }
-        }
-        for (name, value) in [("organisation", &e.organisation), ("text", &e.text)] {
-            if value.get_ref().trim().is_empty() {
-                return Err(ctx.invalid(
-                    value.span(),
-                    format!("help_directory.entry.{name} must not be empty"),
-                ));
-            }
-        }
+        let entry = help_entry(ctx, e)?;
         if entries
             .iter()
-            .any(|x| x.locale == locale && x.age_band == age_band)
+            .any(|x| x.locale == entry.locale && x.age_band == entry.age_band)
         {
             return Err(ctx.invalid(
                 e.locale.span(),
-                format!("a help_directory entry for locale {locale:?} and this age band is already defined above"),
+                format!(
+                    "a help_directory entry for locale {:?} and this age band is already defined above",
+                    entry.locale
+                ),
             ));
         }
-        entries.push(HelpEntry {
-            locale,
-            age_band,
-            organisation: e.organisation.get_ref().trim().to_owned(),
-            url: e.url.get_ref().clone(),
-            chat_url: e.chat_url.as_ref().map(|u| u.get_ref().clone()),
-            phone: e.phone.clone(),
-            text: e.text.get_ref().trim().to_owned(),
-        });
+        entries.push(entry);
     }
     let default_locale = match &raw.default_locale {
         Some(l) => {
@@ -549,6 +382,61 @@ fn help_directory(ctx: &Ctx<'_>, raw: &RawHelpDirectory) -> Result<HelpDirectory
     Ok(HelpDirectory {
         default_locale,
         entries,
+    })
+}
+
+/// One help directory entry, checked on its own (duplicates are checked by the caller).
+fn help_entry(ctx: &Ctx<'_>, e: &RawHelpEntry) -> Result<HelpEntry, PolicyError> {
+    let locale = e.locale.get_ref().trim().to_ascii_lowercase();
+    if locale.is_empty()
+        || !locale
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-')
+    {
+        return Err(ctx.invalid(
+            e.locale.span(),
+            format!("help_directory.entry.locale = {:?}: a locale is a language code like \"en\" or \"nl-be\"", e.locale.get_ref()),
+        ));
+    }
+    let age_band = match &e.age_band {
+        None => BandSelector::Any,
+        Some(b) if b.get_ref() == "any" => BandSelector::Any,
+        Some(b) => BandSelector::Only(AgeBand::parse(b.get_ref()).ok_or_else(|| {
+            ctx.invalid(
+                b.span(),
+                format!("help_directory.entry.age_band = {:?}: expected \"any\", \"minor\", \"adult\" or \"unknown\"", b.get_ref()),
+            )
+        })?),
+    };
+    for (name, value) in [("url", Some(&e.url)), ("chat_url", e.chat_url.as_ref())] {
+        if let Some(url) = value
+            && !(url.get_ref().starts_with("https://") || url.get_ref().starts_with("http://"))
+        {
+            return Err(ctx.invalid(
+                url.span(),
+                format!(
+                    "help_directory.entry.{name} = {:?}: must be an http(s) URL",
+                    url.get_ref()
+                ),
+            ));
+        }
+    }
+    for (name, value) in [("organisation", &e.organisation), ("text", &e.text)] {
+        if value.get_ref().trim().is_empty() {
+            return Err(ctx.invalid(
+                value.span(),
+                format!("help_directory.entry.{name} must not be empty"),
+            ));
+        }
+    }
+    Ok(HelpEntry {
+        locale,
+        age_band,
+        organisation: e.organisation.get_ref().trim().to_owned(),
+        url: e.url.get_ref().clone(),
+        chat_url: e.chat_url.as_ref().map(|u| u.get_ref().clone()),
+        phone: e.phone.clone(),
+        text: e.text.get_ref().trim().to_owned(),
     })
 }
 

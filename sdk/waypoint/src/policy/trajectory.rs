@@ -5,9 +5,12 @@ use serde::Deserialize;
 use toml::Spanned;
 
 use super::PolicyError;
-use super::parse_sections::Ctx;
+use super::error::Ctx;
 use crate::Category;
-use crate::trajectory::MAX_WINDOW;
+
+/// The most per-message scores a window keeps per category (the policy's `window` is at most
+/// this).
+pub const MAX_WINDOW: usize = 24;
 
 /// The validated `[trajectory]` section.
 #[derive(Debug, Clone, PartialEq)]

@@ -9,12 +9,12 @@ use std::time::{Duration, Instant};
 use crossbeam_channel::{Receiver, RecvTimeoutError, Sender};
 use uuid::Uuid;
 
-use super::config::RetryConfig;
 use super::events::{ReferralEvent, StartError};
-use super::sender::Shared;
+use super::shared::Shared;
 use super::signature::{IDEMPOTENCY_HEADER, SIGNATURE_HEADER, sign};
 use super::spool::{Spool, SpoolError, SpoolRecord};
 use super::{days_from_civil, now_unix_secs};
+use crate::config::referral::RetryConfig;
 use crate::http::{HttpClient, HttpOptions, HttpRuntime, Post};
 
 pub(super) enum SpoolJob {
@@ -214,90 +214,98 @@ impl DeliveryWorker {
             .attempts
             .fetch_add(1, Ordering::Relaxed);
         match self.attempt(client, &item) {
-            Outcome::Delivered(status) => {
-                if item.durable
-                    && let Err(error) = self.spool.remove(item.case_id)
-                {
-                    let text = error_chain(&error);
-                    self.shared.loud(&format!(
-                        "delivered {} but could not remove it from the spool: {text}",
-                        item.case_id
-                    ));
-                    self.shared.emit(&ReferralEvent::SpoolRemoveFailed {
-                        case_id: item.case_id,
-                        error: text,
-                    });
-                }
-                self.shared
-                    .counters
-                    .delivered
-                    .fetch_add(1, Ordering::Relaxed);
-                if self.shared.consecutive_failures.swap(0, Ordering::Relaxed) > 0 {
-                    self.shared.loud(&format!(
-                        "webhook delivers again ({} pending)",
-                        self.queue.len()
-                    ));
-                }
-                self.shared.release(item.body.len() as u64);
-                self.shared.emit(&ReferralEvent::Delivered {
-                    case_id: item.case_id,
-                    attempts: item.attempts,
-                    status,
-                });
-            }
+            Outcome::Delivered(status) => self.delivered(&item, status),
             Outcome::Retry {
                 reason,
                 retry_after,
-            } => {
-                self.shared.counters.retries.fetch_add(1, Ordering::Relaxed);
-                let failures = self
-                    .shared
-                    .consecutive_failures
-                    .fetch_add(1, Ordering::Relaxed)
-                    .saturating_add(1);
-                let mut delay = jitter(self.retry.backoff(failures));
-                if let Some(after) = retry_after {
-                    delay =
-                        delay.max(after.min(Duration::from_secs(self.retry.max_retry_after_secs)));
-                }
-                if failures == 1 || failures.is_power_of_two() {
-                    self.shared.loud(&format!(
-                        "webhook attempt failed ({reason}); {failures} failure(s) in a row, {} pending, next try in {delay:?}",
-                        self.queue.len() + 1
-                    ));
-                }
-                self.gate = Instant::now() + delay;
-                self.shared.emit(&ReferralEvent::RetryScheduled {
-                    case_id: item.case_id,
-                    attempts: item.attempts,
-                    delay,
-                    reason,
-                });
-                // To the back: one referral the receiver chokes on must not hold up the others.
-                self.queue.push_back(item);
-            }
-            Outcome::Permanent { status, reason } => {
-                self.shared
-                    .counters
-                    .permanent_failures
-                    .fetch_add(1, Ordering::Relaxed);
-                self.shared.consecutive_failures.store(0, Ordering::Relaxed);
-                let kept = match self.spool.mark_failed(item.case_id, &item.body, &reason) {
-                    Ok(path) => path.display().to_string(),
-                    Err(error) => format!("nowhere ({})", error_chain(&error)),
-                };
-                self.shared.loud(&format!(
-                    "webhook refused referral {} permanently ({reason}); kept at {kept}",
-                    item.case_id
-                ));
-                self.shared.release(item.body.len() as u64);
-                self.shared.emit(&ReferralEvent::PermanentFailure {
-                    case_id: item.case_id,
-                    status,
-                    reason,
-                });
-            }
+            } => self.retry_later(item, reason, retry_after),
+            Outcome::Permanent { status, reason } => self.failed(&item, status, reason),
         }
+    }
+
+    /// A `2xx`: the record leaves the spool.
+    fn delivered(&mut self, item: &Item, status: u16) {
+        if item.durable
+            && let Err(error) = self.spool.remove(item.case_id)
+        {
+            let text = error_chain(&error);
+            self.shared.loud(&format!(
+                "delivered {} but could not remove it from the spool: {text}",
+                item.case_id
+            ));
+            self.shared.emit(&ReferralEvent::SpoolRemoveFailed {
+                case_id: item.case_id,
+                error: text,
+            });
+        }
+        self.shared
+            .counters
+            .delivered
+            .fetch_add(1, Ordering::Relaxed);
+        if self.shared.consecutive_failures.swap(0, Ordering::Relaxed) > 0 {
+            self.shared.loud(&format!(
+                "webhook delivers again ({} pending)",
+                self.queue.len()
+            ));
+        }
+        self.shared.release(item.body.len() as u64);
+        self.shared.emit(&ReferralEvent::Delivered {
+            case_id: item.case_id,
+            attempts: item.attempts,
+            status,
+        });
+    }
+
+    /// A failure worth retrying: back off (honouring `Retry-After`) and queue it at the back.
+    fn retry_later(&mut self, item: Item, reason: String, retry_after: Option<Duration>) {
+        self.shared.counters.retries.fetch_add(1, Ordering::Relaxed);
+        let failures = self
+            .shared
+            .consecutive_failures
+            .fetch_add(1, Ordering::Relaxed)
+            .saturating_add(1);
+        let mut delay = jitter(self.retry.backoff(failures));
+        if let Some(after) = retry_after {
+            delay = delay.max(after.min(Duration::from_secs(self.retry.max_retry_after_secs)));
+        }
+        if failures == 1 || failures.is_power_of_two() {
+            self.shared.loud(&format!(
+                "webhook attempt failed ({reason}); {failures} failure(s) in a row, {} pending, next try in {delay:?}",
+                self.queue.len() + 1
+            ));
+        }
+        self.gate = Instant::now() + delay;
+        self.shared.emit(&ReferralEvent::RetryScheduled {
+            case_id: item.case_id,
+            attempts: item.attempts,
+            delay,
+            reason,
+        });
+        // To the back: one referral the receiver chokes on must not hold up the others.
+        self.queue.push_back(item);
+    }
+
+    /// A permanent failure: the record moves to `failed/`.
+    fn failed(&mut self, item: &Item, status: u16, reason: String) {
+        self.shared
+            .counters
+            .permanent_failures
+            .fetch_add(1, Ordering::Relaxed);
+        self.shared.consecutive_failures.store(0, Ordering::Relaxed);
+        let kept = match self.spool.mark_failed(item.case_id, &item.body, &reason) {
+            Ok(path) => path.display().to_string(),
+            Err(error) => format!("nowhere ({})", error_chain(&error)),
+        };
+        self.shared.loud(&format!(
+            "webhook refused referral {} permanently ({reason}); kept at {kept}",
+            item.case_id
+        ));
+        self.shared.release(item.body.len() as u64);
+        self.shared.emit(&ReferralEvent::PermanentFailure {
+            case_id: item.case_id,
+            status,
+            reason,
+        });
     }
 
     fn attempt(&self, client: &HttpClient, item: &Item) -> Outcome {

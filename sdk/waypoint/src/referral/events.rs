@@ -6,9 +6,9 @@ use std::time::Duration;
 
 use uuid::Uuid;
 
-use super::config::ReferralConfigError;
 use super::packet::CasePacket;
 use super::spool::SpoolError;
+use crate::config::referral::ReferralConfigError;
 
 /// Callback for [`ReferralEvent`]s. Runs on the sender's threads (and, for `QueueFull` and
 /// `SpoolFull`, on the caller's thread): keep it short and non-blocking.

@@ -45,22 +45,24 @@
 //! # }
 //! ```
 
-mod config;
 mod delivery;
 mod events;
 mod packet;
 mod sender;
+mod shared;
 mod signature;
 mod spool;
 
-pub use config::{ReferralConfig, ReferralConfigError, RetryConfig, SpoolLimits, WebhookConfig};
+pub use crate::config::referral::{
+    ReferralConfig, ReferralConfigError, RetryConfig, SpoolLimits, WebhookConfig,
+};
 pub use events::{
     EventCallback, FlushStatus, ReferralEvent, ReferralHealth, ReferralStats, SendError, StartError,
 };
 pub use packet::{
     CASE_PACKET_SCHEMA_VERSION, CaseInput, CasePacket, CategoryScore, EarlierResponse,
-    InputLexiconHit, InputMessage, LexiconHit, MessageRole, PacketMessage, PlayerRef, Redress,
-    StatementOfReasons, TrajectoryPoint, Versions,
+    InputLexiconHit, InputMessage, MessageRole, PacketLexiconHit, PacketMessage,
+    PacketTrajectoryPoint, PlayerRef, Redress, StatementOfReasons, Versions,
 };
 pub use sender::{ReferralSender, ReferralSenderBuilder};
 pub use signature::{

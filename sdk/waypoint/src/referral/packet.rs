@@ -38,9 +38,9 @@ pub struct CasePacket {
     /// Flagged messages, with the configured number of context messages before each.
     pub messages: Vec<PacketMessage>,
     /// Extremist-code lexicon matches.
-    pub lexicon_hits: Vec<LexiconHit>,
+    pub lexicon_hits: Vec<PacketLexiconHit>,
     /// The player's decayed risk over time, oldest first.
-    pub trajectory: Vec<TrajectoryPoint>,
+    pub trajectory: Vec<PacketTrajectoryPoint>,
     /// The drift statistic per watched category at the referral: the skewness of the player's
     /// recent per-message scores and whether it counted as a drift. Empty when not computed.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -111,9 +111,10 @@ pub struct PacketMessage {
     pub scores: Vec<CategoryScore>,
 }
 
-/// A lexicon match.
+/// A lexicon match as the case packet reports it (see [`crate::text::LexiconHit`] for the
+/// matcher's own, fuller hit).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct LexiconHit {
+pub struct PacketLexiconHit {
     /// The matched code or term, as listed in the lexicon.
     pub term: String,
     /// The lexicon's family or meaning of the term, if any.
@@ -122,9 +123,10 @@ pub struct LexiconHit {
     pub message_index: Option<usize>,
 }
 
-/// One point of the player's decayed risk.
+/// One point of the player's decayed risk as the case packet reports it (see
+/// [`crate::player::TrajectoryPoint`] for the engine's own).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct TrajectoryPoint {
+pub struct PacketTrajectoryPoint {
     /// When, RFC 3339 UTC.
     pub at: String,
     /// The same instant in Unix milliseconds.
@@ -135,10 +137,10 @@ pub struct TrajectoryPoint {
     pub category: Option<String>,
 }
 
-impl TrajectoryPoint {
+impl PacketTrajectoryPoint {
     /// A point at `at_unix_ms`.
     pub fn new(at_unix_ms: u64, risk: f32, category: Option<String>) -> Self {
-        TrajectoryPoint {
+        PacketTrajectoryPoint {
             at: rfc3339_utc(at_unix_ms),
             at_unix_ms,
             risk: finite(risk),
@@ -263,7 +265,7 @@ pub struct CaseInput {
     /// Lexicon matches.
     pub lexicon_hits: Vec<InputLexiconHit>,
     /// Decayed risk over time.
-    pub trajectory: Vec<TrajectoryPoint>,
+    pub trajectory: Vec<PacketTrajectoryPoint>,
     /// The drift statistic per watched category.
     pub drift: Vec<DriftReading>,
     /// Earlier responses to this player.
@@ -312,7 +314,7 @@ impl CasePacket {
         let lexicon_hits = input
             .lexicon_hits
             .iter()
-            .map(|hit| LexiconHit {
+            .map(|hit| PacketLexiconHit {
                 term: hit.term.clone(),
                 family: hit.family.clone(),
                 message_index: hit
@@ -325,10 +327,10 @@ impl CasePacket {
             versions.sdk = env!("CARGO_PKG_VERSION").to_owned();
         }
         let categories = sorted_scores(input.categories.clone());
-        let trajectory: Vec<TrajectoryPoint> = input
+        let trajectory: Vec<PacketTrajectoryPoint> = input
             .trajectory
             .iter()
-            .map(|p| TrajectoryPoint {
+            .map(|p| PacketTrajectoryPoint {
                 risk: finite(p.risk),
                 ..p.clone()
             })
@@ -416,7 +418,7 @@ fn facts_and_circumstances(
     input: &CaseInput,
     categories: &[CategoryScore],
     messages: &[PacketMessage],
-    trajectory: &[TrajectoryPoint],
+    trajectory: &[PacketTrajectoryPoint],
 ) -> String {
     let mut text = String::new();
     let rule = if input.rule.is_empty() {
@@ -451,6 +453,13 @@ fn facts_and_circumstances(
             last.sent_at
         );
     }
+    history_facts(&mut text, input, trajectory);
+    text.push_str(" No action has been taken against the player; a human reviewer decides.");
+    text
+}
+
+/// The lexicon matches, earlier responses, risk trajectory and drift, as sentences.
+fn history_facts(text: &mut String, input: &CaseInput, trajectory: &[PacketTrajectoryPoint]) {
     if !input.lexicon_hits.is_empty() {
         let terms: Vec<String> = input
             .lexicon_hits
@@ -504,8 +513,6 @@ fn facts_and_circumstances(
             drifting.join(", ")
         );
     }
-    text.push_str(" No action has been taken against the player; a human reviewer decides.");
-    text
 }
 
 #[cfg(test)]

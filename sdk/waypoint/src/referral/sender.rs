@@ -10,7 +10,7 @@
 
 use std::fmt;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::thread::{self, JoinHandle};
 use std::time::{Duration, Instant};
@@ -18,15 +18,16 @@ use std::time::{Duration, Instant};
 use crossbeam_channel::{Sender, TrySendError};
 use uuid::Uuid;
 
-use super::config::{
-    ReferralConfig, RetryConfig, SpoolLimits, validate_key_id, validate_limits, validate_url,
-};
 use super::delivery::{DeliveryMsg, DeliveryWorker, Item, SpoolJob, spool_loop};
 use super::events::{
     EventCallback, FlushStatus, ReferralEvent, ReferralHealth, ReferralStats, SendError, StartError,
 };
 use super::packet::CasePacket;
-use super::spool::Spool;
+use super::shared::Shared;
+use super::spool::{Spool, SpoolRecord};
+use crate::config::referral::{
+    ReferralConfig, RetryConfig, SpoolLimits, validate_key_id, validate_limits, validate_url,
+};
 use crate::http::HttpRuntime;
 
 /// Builder for [`ReferralSender`]; start from [`ReferralSender::builder`].
@@ -158,40 +159,12 @@ impl ReferralSenderBuilder {
         validate_url(&url)?;
         let key_id = self.key_id.ok_or(StartError::NoKeyId)?;
         validate_key_id(&key_id)?;
-        let secret = match (self.secret, &self.secret_env) {
-            (Some(secret), _) if !secret.is_empty() => secret,
-            (_, Some(env)) => match std::env::var(env) {
-                Ok(value) if !value.is_empty() => value.into_bytes(),
-                _ => return Err(StartError::MissingSecret { env: env.clone() }),
-            },
-            _ => return Err(StartError::MissingSecret { env: String::new() }),
-        };
+        let secret = resolve_secret(self.secret, self.secret_env.as_deref())?;
         validate_limits(&self.spool, &self.retry, self.queue_capacity)?;
 
         let (spool, replay) = Spool::open(&self.spool.dir)?;
         let shared = Arc::new(Shared::new(self.spool.clone(), self.on_event));
-        for path in replay.corrupt {
-            shared
-                .counters
-                .corrupt_records
-                .fetch_add(1, Ordering::Relaxed);
-            shared.loud(&format!(
-                "corrupt spool record quarantined at {}",
-                path.display()
-            ));
-            shared.emit(&ReferralEvent::CorruptRecord { path });
-        }
-        let replayed = replay.records.len();
-        let replayed_bytes: u64 = replay.records.iter().map(|r| r.body.len() as u64).sum();
-        shared.pending_records.store(replayed, Ordering::SeqCst);
-        shared.pending_bytes.store(replayed_bytes, Ordering::SeqCst);
-        shared
-            .counters
-            .replayed
-            .store(replayed as u64, Ordering::Relaxed);
-        if replayed > 0 {
-            shared.emit(&ReferralEvent::Replayed { count: replayed });
-        }
+        account_replay(&shared, replay.corrupt, &replay.records);
 
         let runtime = self.runtime.unwrap_or_else(HttpRuntime::current);
         let (job_tx, job_rx) = crossbeam_channel::bounded(self.queue_capacity);
@@ -236,6 +209,47 @@ impl ReferralSenderBuilder {
                 runtime,
             }),
         })
+    }
+}
+
+/// The signing secret: the one given, else the one in the environment variable named.
+fn resolve_secret(secret: Option<Vec<u8>>, env: Option<&str>) -> Result<Vec<u8>, StartError> {
+    match (secret, env) {
+        (Some(secret), _) if !secret.is_empty() => Ok(secret),
+        (_, Some(env)) => match std::env::var(env) {
+            Ok(value) if !value.is_empty() => Ok(value.into_bytes()),
+            _ => Err(StartError::MissingSecret {
+                env: env.to_owned(),
+            }),
+        },
+        _ => Err(StartError::MissingSecret { env: String::new() }),
+    }
+}
+
+/// Counts and reports what the spool held at start: quarantined corrupt records and the
+/// records to replay.
+fn account_replay(shared: &Shared, corrupt: Vec<PathBuf>, records: &[SpoolRecord]) {
+    for path in corrupt {
+        shared
+            .counters
+            .corrupt_records
+            .fetch_add(1, Ordering::Relaxed);
+        shared.loud(&format!(
+            "corrupt spool record quarantined at {}",
+            path.display()
+        ));
+        shared.emit(&ReferralEvent::CorruptRecord { path });
+    }
+    let replayed = records.len();
+    let replayed_bytes: u64 = records.iter().map(|r| r.body.len() as u64).sum();
+    shared.pending_records.store(replayed, Ordering::SeqCst);
+    shared.pending_bytes.store(replayed_bytes, Ordering::SeqCst);
+    shared
+        .counters
+        .replayed
+        .store(replayed as u64, Ordering::Relaxed);
+    if replayed > 0 {
+        shared.emit(&ReferralEvent::Replayed { count: replayed });
     }
 }
 
@@ -466,92 +480,6 @@ fn wait_until(timeout: Duration, mut done: impl FnMut() -> bool) -> bool {
             return false;
         }
         thread::sleep((deadline - now).min(Duration::from_millis(5)));
-    }
-}
-
-#[derive(Default)]
-pub(super) struct Counters {
-    pub(super) accepted: AtomicU64,
-    pub(super) spooled: AtomicU64,
-    pub(super) replayed: AtomicU64,
-    pub(super) delivered: AtomicU64,
-    pub(super) attempts: AtomicU64,
-    pub(super) retries: AtomicU64,
-    pub(super) permanent_failures: AtomicU64,
-    pub(super) queue_full_rejections: AtomicU64,
-    pub(super) spool_full_rejections: AtomicU64,
-    pub(super) spool_write_errors: AtomicU64,
-    pub(super) duplicates: AtomicU64,
-    pub(super) corrupt_records: AtomicU64,
-}
-
-pub(super) struct Shared {
-    pub(super) limits: SpoolLimits,
-    pub(super) counters: Counters,
-    pub(super) pending_records: AtomicUsize,
-    pub(super) pending_bytes: AtomicU64,
-    pub(super) in_spool_queue: AtomicUsize,
-    pub(super) consecutive_failures: AtomicU32,
-    pub(super) spool_full: AtomicBool,
-    pub(super) queue_full: AtomicBool,
-    pub(super) spool_write_failing: AtomicBool,
-    pub(super) stopping: AtomicBool,
-    pub(super) on_event: Option<EventCallback>,
-}
-
-impl Shared {
-    pub(super) fn new(limits: SpoolLimits, on_event: Option<EventCallback>) -> Self {
-        Shared {
-            limits,
-            counters: Counters::default(),
-            pending_records: AtomicUsize::new(0),
-            pending_bytes: AtomicU64::new(0),
-            in_spool_queue: AtomicUsize::new(0),
-            consecutive_failures: AtomicU32::new(0),
-            spool_full: AtomicBool::new(false),
-            queue_full: AtomicBool::new(false),
-            spool_write_failing: AtomicBool::new(false),
-            stopping: AtomicBool::new(false),
-            on_event,
-        }
-    }
-
-    pub(super) fn emit(&self, event: &ReferralEvent) {
-        if let Some(callback) = &self.on_event {
-            callback(event);
-        }
-    }
-
-    pub(super) fn loud(&self, message: &str) {
-        eprintln!("waypoint-referral: {message}");
-    }
-
-    /// Reserves room for one record of `bytes`; `false` if the spool limits would be exceeded.
-    pub(super) fn reserve(&self, bytes: u64) -> bool {
-        let records = self.pending_records.fetch_add(1, Ordering::SeqCst);
-        if records >= self.limits.max_records {
-            self.pending_records.fetch_sub(1, Ordering::SeqCst);
-            return false;
-        }
-        let used = self.pending_bytes.fetch_add(bytes, Ordering::SeqCst);
-        if used.saturating_add(bytes) > self.limits.max_bytes {
-            self.pending_bytes.fetch_sub(bytes, Ordering::SeqCst);
-            self.pending_records.fetch_sub(1, Ordering::SeqCst);
-            return false;
-        }
-        true
-    }
-
-    /// Releases a reservation (delivered, failed, duplicate or refused).
-    pub(super) fn release(&self, bytes: u64) {
-        self.pending_bytes.fetch_sub(bytes, Ordering::SeqCst);
-        self.pending_records.fetch_sub(1, Ordering::SeqCst);
-        if self.spool_full.swap(false, Ordering::SeqCst) {
-            self.loud(&format!(
-                "spool {} has room again",
-                self.limits.dir.display()
-            ));
-        }
     }
 }
 

@@ -10,8 +10,8 @@ use std::time::Duration;
 use hmac::{Hmac, KeyInit, Mac};
 use sha2::Sha256;
 
-use super::config::validate_key_id;
 use super::{from_hex, now_unix_secs, to_hex};
+use crate::config::referral::validate_key_id;
 
 type HmacSha256 = Hmac<Sha256>;
 

@@ -27,14 +27,13 @@
 //! Times in stored states are Unix milliseconds, so servers whose clocks started at different
 //! moments agree; all servers sharing a store must use the same pseudonym key.
 
-mod config;
 mod memory;
 #[cfg(feature = "redis-store")]
 mod redis;
 
 use std::time::Duration;
 
-pub use config::{StoreConfig, StoreConfigError};
+pub use crate::config::store::{StoreConfig, StoreConfigError};
 pub use memory::MemoryStore;
 #[cfg(feature = "redis-store")]
 pub use redis::RedisStore;

@@ -16,12 +16,12 @@ use std::time::Duration;
 
 use redis::{Client, Connection, RedisError};
 
-use super::config::StoreConfig;
 use super::{
     Loaded, PlayerStateStore, Read, StoreConfigError, StoreError, Versioned, WRITER_MARKS, Write,
     WriterId, Written,
 };
 use crate::clock::Timestamp;
+use crate::config::store::StoreConfig;
 use crate::player::{PlayerKey, PlayerState};
 
 /// KEYS[1]: the player's hash. ARGV: expected version ("" when absent), state, expiry in ms,

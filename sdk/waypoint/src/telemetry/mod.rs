@@ -30,11 +30,12 @@
 //! ```
 
 pub mod aggregate;
-mod config;
+
 mod event;
 pub mod export;
 pub mod privacy;
 pub mod record;
+mod rollup;
 pub mod synthetic;
 
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -42,8 +43,8 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use crate::http::HttpRuntime;
 
-pub use aggregate::{Aggregate, Rollup, Tally};
-pub use config::{TelemetryConfig, TelemetryConfigError};
+pub use crate::config::telemetry::{TelemetryConfig, TelemetryConfigError};
+pub use aggregate::{Aggregate, Tally};
 pub use event::{Decision, Event, Language, ResponseKind, SignalKind};
 pub use export::{
     ExportStats, Exporter, ExporterOptions, ExporterSpawnError, FlushError, HttpSink,
@@ -51,6 +52,7 @@ pub use export::{
 };
 pub use privacy::{NoiseSource, Privacy, SeededRng};
 pub use record::{Record, RecordError};
+pub use rollup::Rollup;
 pub use synthetic::SyntheticTraffic;
 
 /// How long one HTTP request to the telemetry endpoint may take.

@@ -330,6 +330,38 @@ pub(crate) fn build_record(
             cell(&agg.signals[kind.index()]).map(|value| SignalCell { kind: *kind, value })
         })
         .collect();
+    // The cells are offered to `protect` in a fixed order (noise draws follow it).
+    let scores = score_cells(agg, &mut cell);
+    let responses = response_cells(agg, &mut cell);
+    let (help_opened, referrals, outcomes) = category_cells(agg, &mut cell);
+    let queue_drops = cell(&agg.queue_drops);
+    let latency_us = latency_cells(agg, &mut cell);
+    Record {
+        schema: SCHEMA.to_owned(),
+        version: VERSION,
+        server: header.server,
+        window_start: header.window_start,
+        window_secs: header.window_secs,
+        k: header.k,
+        epsilon: header.epsilon,
+        messages,
+        signals,
+        scores,
+        responses,
+        help_opened,
+        referrals,
+        outcomes,
+        queue_drops,
+        latency_us,
+        degraded_ms: agg.degraded_ms,
+        export_drops: agg.export_drops,
+    }
+}
+
+/// Decides one cell's exported value (`None` = left out).
+type CellFn<'a> = dyn FnMut(&Tally) -> Option<Count> + 'a;
+
+fn score_cells(agg: &Aggregate, cell: &mut CellFn<'_>) -> Vec<ScoreCell> {
     let mut scores = Vec::new();
     for category in Category::ALL {
         for bucket in 0..SCORE_BUCKETS {
@@ -342,6 +374,10 @@ pub(crate) fn build_record(
             }
         }
     }
+    scores
+}
+
+fn response_cells(agg: &Aggregate, cell: &mut CellFn<'_>) -> Vec<ResponseCell> {
     let mut responses = Vec::new();
     for response in ResponseKind::ALL {
         for category in Category::ALL {
@@ -358,6 +394,14 @@ pub(crate) fn build_record(
             }
         }
     }
+    responses
+}
+
+/// Help links opened, referrals and review outcomes, category by category.
+fn category_cells(
+    agg: &Aggregate,
+    cell: &mut CellFn<'_>,
+) -> (Vec<HelpCell>, Vec<ReferralCell>, Vec<OutcomeCell>) {
     let mut help_opened = Vec::new();
     let mut referrals = Vec::new();
     let mut outcomes = Vec::new();
@@ -384,7 +428,10 @@ pub(crate) fn build_record(
             }
         }
     }
-    let queue_drops = cell(&agg.queue_drops);
+    (help_opened, referrals, outcomes)
+}
+
+fn latency_cells(agg: &Aggregate, cell: &mut CellFn<'_>) -> Vec<LatencyCell> {
     let mut latency_us = Vec::new();
     let empty = Tally::default();
     for bucket in 0..LATENCY_BUCKETS {
@@ -399,26 +446,7 @@ pub(crate) fn build_record(
             });
         }
     }
-    Record {
-        schema: SCHEMA.to_owned(),
-        version: VERSION,
-        server: header.server,
-        window_start: header.window_start,
-        window_secs: header.window_secs,
-        k: header.k,
-        epsilon: header.epsilon,
-        messages,
-        signals,
-        scores,
-        responses,
-        help_opened,
-        referrals,
-        outcomes,
-        queue_drops,
-        latency_us,
-        degraded_ms: agg.degraded_ms,
-        export_drops: agg.export_drops,
-    }
+    latency_us
 }
 
 /// The fields of a record that do not come from the counts.

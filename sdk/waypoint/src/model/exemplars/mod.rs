@@ -22,6 +22,7 @@ pub use format::{ExemplarClass, ExemplarFile, ExemplarFileError, ExemplarSet};
 use super::deep::{EMBEDDING_DIM, Embedding};
 use crate::Category;
 use crate::policy::ExemplarPolicy;
+pub use crate::policy::exemplars::EvidenceParams;
 
 /// Where one exemplar came from, for reviewers.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -313,19 +314,6 @@ fn top_k_mean(row: ArrayView1<'_, f32>, top_k: usize) -> f32 {
         values.select_nth_unstable_by(k - 1, |a, b| b.total_cmp(a));
     }
     values[..k].iter().sum::<f32>() / k as f32
-}
-
-/// The four per-category parameters of `[exemplars]`.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct EvidenceParams {
-    /// Below this `pos`, no evidence.
-    pub min_similarity: f32,
-    /// Steepness of the sigmoid.
-    pub slope: f32,
-    /// Margin `pos - neg` at which the evidence is one half.
-    pub offset: f32,
-    /// How much the evidence counts when combined with the model probability, in `[0, 1]`.
-    pub weight: f32,
 }
 
 /// `0` when `pos < min_similarity`, else `sigmoid(slope * (pos - neg - offset))`.

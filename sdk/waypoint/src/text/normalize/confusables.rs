@@ -257,15 +257,11 @@ mod tests {
             .iter()
             .map(|&(c, s, st)| (c, s.to_owned(), st))
             .collect();
-        if derived != current {
-            eprintln!(
-                "--- regenerated confusables table body ---\n{}--- end ---",
-                render(&derived)
-            );
-        }
         assert!(
             derived == current,
-            "confusables_table.rs is out of date; paste the printed body"
+            "confusables_table.rs is out of date; paste this body:\n\
+             --- regenerated confusables table body ---\n{}--- end ---",
+            render(&derived)
         );
     }
 

@@ -5,7 +5,7 @@ use serde::Deserialize;
 use toml::Spanned;
 
 use super::PolicyError;
-use crate::location::SourceLocation;
+use super::error::Ctx;
 
 /// Which messages get the deep tier.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -95,80 +95,20 @@ pub(super) fn parse_cascade(
     source: &str,
     origin: &str,
 ) -> Result<CascadePolicy, PolicyError> {
-    let invalid = |span: std::ops::Range<usize>, message: String| PolicyError::Invalid {
-        location: SourceLocation::at(origin, source, span.start),
-        message,
-    };
+    let ctx = Ctx { source, origin };
     let d = CascadePolicy::default();
-    let mode = match &raw.mode {
-        None => d.mode,
-        Some(value) => match value.get_ref().as_str() {
-            "off" => CascadeMode::Off,
-            "all" => CascadeMode::All,
-            "selective" => CascadeMode::Selective,
-            "auto" => CascadeMode::Auto,
-            other => {
-                return Err(invalid(
-                    value.span(),
-                    format!(
-                        "cascade.mode = \"{other}\" is not a mode: use \"auto\", \"all\", \
-                         \"selective\" or \"off\""
-                    ),
-                ));
-            }
-        },
-    };
-    let combine = match &raw.combine {
-        None => d.combine,
-        Some(value) => match value.get_ref().as_str() {
-            "max" => CombineRule::Max,
-            "blend" => CombineRule::Blend,
-            other => {
-                return Err(invalid(
-                    value.span(),
-                    format!(
-                        "cascade.combine = \"{other}\" is not a rule: use \"max\" or \"blend\""
-                    ),
-                ));
-            }
-        },
-    };
-    let unit = |value: &Option<Spanned<f64>>, name: &str, default: f32| match value {
-        None => Ok(default),
-        Some(v) => {
-            let x = *v.get_ref();
-            if (0.0..=1.0).contains(&x) {
-                Ok(x as f32)
-            } else {
-                Err(invalid(
-                    v.span(),
-                    format!("cascade.{name} = {x} is out of range: it must be in [0, 1]"),
-                ))
-            }
-        }
-    };
-    let fast_floor = unit(&raw.fast_floor, "fast_floor", d.fast_floor)?;
-    let deep_weight = unit(&raw.deep_weight, "deep_weight", d.deep_weight)?;
+    let mode = mode(&ctx, raw.mode.as_ref())?.unwrap_or(d.mode);
+    let combine = combine(&ctx, raw.combine.as_ref())?.unwrap_or(d.combine);
+    let fast_floor = unit(&ctx, raw.fast_floor.as_ref(), "fast_floor")?.unwrap_or(d.fast_floor);
+    let deep_weight = unit(&ctx, raw.deep_weight.as_ref(), "deep_weight")?.unwrap_or(d.deep_weight);
     let elevated_risk = match &raw.elevated_risk {
         None => d.elevated_risk,
-        Some(v) => {
-            let x = *v.get_ref();
-            if !(0.0..=1000.0).contains(&x) {
-                return Err(invalid(
-                    v.span(),
-                    format!(
-                        "cascade.elevated_risk = {x} is out of range: it must be in [0, 1000] \
-                         (0 turns the rule off)"
-                    ),
-                ));
-            }
-            (x > 0.0).then_some(x as f32)
-        }
+        Some(v) => elevated_risk(&ctx, v)?,
     };
     if combine == CombineRule::Max
         && let Some(v) = &raw.deep_weight
     {
-        return Err(invalid(
+        return Err(ctx.invalid(
             v.span(),
             "cascade.deep_weight is only used with combine = \"blend\"".to_owned(),
         ));
@@ -176,23 +116,12 @@ pub(super) fn parse_cascade(
     let busy_backlog = match &raw.busy_backlog {
         None => d.busy_backlog,
         Some(v) if mode != CascadeMode::Auto => {
-            return Err(invalid(
+            return Err(ctx.invalid(
                 v.span(),
                 "cascade.busy_backlog is only used with mode = \"auto\"".to_owned(),
             ));
         }
-        Some(v) => match u32::try_from(*v.get_ref()) {
-            Ok(n) if (1..=MAX_BUSY_BACKLOG).contains(&n) => n,
-            _ => {
-                return Err(invalid(
-                    v.span(),
-                    format!(
-                        "cascade.busy_backlog = {} is out of range: it must be in [1, {MAX_BUSY_BACKLOG}]",
-                        v.get_ref()
-                    ),
-                ));
-            }
-        },
+        Some(v) => busy_backlog(&ctx, v)?,
     };
     Ok(CascadePolicy {
         mode,
@@ -206,6 +135,91 @@ pub(super) fn parse_cascade(
         deep_weight,
         busy_backlog,
     })
+}
+
+fn mode(
+    ctx: &Ctx<'_>,
+    value: Option<&Spanned<String>>,
+) -> Result<Option<CascadeMode>, PolicyError> {
+    let Some(value) = value else { return Ok(None) };
+    Ok(Some(match value.get_ref().as_str() {
+        "off" => CascadeMode::Off,
+        "all" => CascadeMode::All,
+        "selective" => CascadeMode::Selective,
+        "auto" => CascadeMode::Auto,
+        other => {
+            return Err(ctx.invalid(
+                value.span(),
+                format!(
+                    "cascade.mode = \"{other}\" is not a mode: use \"auto\", \"all\", \
+                     \"selective\" or \"off\""
+                ),
+            ));
+        }
+    }))
+}
+
+fn combine(
+    ctx: &Ctx<'_>,
+    value: Option<&Spanned<String>>,
+) -> Result<Option<CombineRule>, PolicyError> {
+    let Some(value) = value else { return Ok(None) };
+    Ok(Some(match value.get_ref().as_str() {
+        "max" => CombineRule::Max,
+        "blend" => CombineRule::Blend,
+        other => {
+            return Err(ctx.invalid(
+                value.span(),
+                format!("cascade.combine = \"{other}\" is not a rule: use \"max\" or \"blend\""),
+            ));
+        }
+    }))
+}
+
+/// A value in [0, 1], when given.
+fn unit(
+    ctx: &Ctx<'_>,
+    value: Option<&Spanned<f64>>,
+    name: &str,
+) -> Result<Option<f32>, PolicyError> {
+    let Some(v) = value else { return Ok(None) };
+    let x = *v.get_ref();
+    if (0.0..=1.0).contains(&x) {
+        Ok(Some(x as f32))
+    } else {
+        Err(ctx.invalid(
+            v.span(),
+            format!("cascade.{name} = {x} is out of range: it must be in [0, 1]"),
+        ))
+    }
+}
+
+/// `elevated_risk`: 0 turns the rule off.
+fn elevated_risk(ctx: &Ctx<'_>, v: &Spanned<f64>) -> Result<Option<f32>, PolicyError> {
+    let x = *v.get_ref();
+    if !(0.0..=1000.0).contains(&x) {
+        return Err(ctx.invalid(
+            v.span(),
+            format!(
+                "cascade.elevated_risk = {x} is out of range: it must be in [0, 1000] \
+                 (0 turns the rule off)"
+            ),
+        ));
+    }
+    Ok((x > 0.0).then_some(x as f32))
+}
+
+fn busy_backlog(ctx: &Ctx<'_>, v: &Spanned<i64>) -> Result<u32, PolicyError> {
+    match u32::try_from(*v.get_ref()) {
+        Ok(n) if (1..=MAX_BUSY_BACKLOG).contains(&n) => Ok(n),
+        _ => Err(ctx.invalid(
+            v.span(),
+            format!(
+                "cascade.busy_backlog = {} is out of range: it must be in [1, {MAX_BUSY_BACKLOG}]",
+                v.get_ref()
+            ),
+        )),
+    }
 }
 
 #[cfg(test)]
