@@ -8,7 +8,7 @@
 use std::collections::{HashMap, HashSet};
 use std::ops::Range;
 
-use aho_corasick::{AhoCorasick, MatchKind};
+use aho_corasick::{AhoCorasick, AhoCorasickKind, MatchKind};
 
 use super::format::{FileSpec, Located, MatchOn, invalid};
 use super::tokens::{TokenKind, TokenStream, stretches, tokenize_into, tokenize_with};
@@ -265,8 +265,11 @@ impl Matcher {
             if p.is_empty() {
                 continue;
             }
+            // A DFA: one table lookup per byte of the canonical string, where the default
+            // (an NFA for this many patterns) follows failure transitions.
             let ac = AhoCorasick::builder()
                 .match_kind(MatchKind::Standard)
+                .kind(Some(AhoCorasickKind::DFA))
                 .build(&p)
                 .map_err(|e| LexiconError::Build {
                     message: e.to_string(),
@@ -290,6 +293,9 @@ impl Matcher {
     pub(crate) fn find(&self, n: &Normalized, scratch: &mut FindScratch) -> Vec<LexiconHit> {
         let FindScratch { stream, cands } = scratch;
         cands.clear();
+        // Most lines fold and normalise to the same string; when no letter run was collapsed
+        // in the `text` field either, its token stream is the `folded` field's as well.
+        let mut stream_fits_folded = false;
         for field in [Field::Text, Field::Folded] {
             let Some(side) = &self.sides[field.index()] else {
                 continue;
@@ -298,7 +304,10 @@ impl Matcher {
                 Field::Text => &n.text,
                 Field::Folded => &n.folded,
             };
-            tokenize_into(haystack, field.collapses(), stream);
+            if !(field == Field::Folded && stream_fits_folded) {
+                let collapsed = tokenize_into(haystack, field.collapses(), stream);
+                stream_fits_folded = field == Field::Text && !collapsed && n.folded == n.text;
+            }
             if stream.tokens.is_empty() {
                 continue;
             }
