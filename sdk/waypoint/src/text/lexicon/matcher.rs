@@ -8,7 +8,7 @@
 use std::collections::{HashMap, HashSet};
 use std::ops::Range;
 
-use aho_corasick::{AhoCorasick, AhoCorasickKind, MatchKind};
+use aho_corasick::{AhoCorasick, MatchKind};
 
 use super::format::{FileSpec, Located, MatchOn, invalid};
 use super::tokens::{TokenKind, TokenStream, stretches, tokenize_into, tokenize_with};
@@ -265,11 +265,8 @@ impl Matcher {
             if p.is_empty() {
                 continue;
             }
-            // A DFA: one table lookup per byte of the canonical string, where the default
-            // (an NFA for this many patterns) follows failure transitions.
             let ac = AhoCorasick::builder()
                 .match_kind(MatchKind::Standard)
-                .kind(Some(AhoCorasickKind::DFA))
                 .build(&p)
                 .map_err(|e| LexiconError::Build {
                     message: e.to_string(),
