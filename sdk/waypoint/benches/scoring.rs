@@ -5,7 +5,8 @@
 //! table then prints messages per second, the ratio to rustrict, and per-message latency
 //! percentiles of the full fast-tier path at batch 1 as `Engine::check_chat` runs it on the game
 //! thread (normalise + lexicon + featurise + model + decision). The same model through ONNX
-//! Runtime is measured alongside, for comparison with the native evaluation.
+//! Runtime is measured alongside, for comparison with the native evaluation, and the lexicon
+//! matcher alone on a few typical lines.
 
 use std::hint::black_box;
 #[path = "support/mod.rs"]
@@ -248,6 +249,9 @@ fn main() {
             f.per_second / baseline
         );
     }
+    if let Some(scorer) = &scorer {
+        lexicon_on_typical_messages(scorer, &options);
+    }
     if let (Some(engine), Some(scorer)) = (&engine, &scorer) {
         interleaved_rounds(&lines, &chats, engine, scorer);
     }
@@ -271,6 +275,41 @@ fn main() {
             pct(1.0)
         );
     }
+}
+
+/// Lexicon matching alone on a few typical lines (plain chat, number codes, Dutch, emoji), per
+/// message: the matcher's cost on the lines its context rules look at most.
+fn lexicon_on_typical_messages(scorer: &Scorer, options: &NormalizeOptions) {
+    let messages: Vec<Normalized> = [
+        "nice shot man, rush b next round and watch the flank",
+        "gg wp",
+        "88 kills this round lol",
+        "kill the healer first then push mid",
+        "ik heb 88 punten, goed gespeeld",
+        "who wants to duo queue? i'm level 14",
+        "xX1488Xx joined the lobby",
+        "sieg heil 🐸",
+    ]
+    .iter()
+    .map(|m| normalize(m, options))
+    .collect();
+    let rounds = 1_000;
+    let pass = best_pass(|| {
+        for _ in 0..rounds {
+            black_box(
+                messages
+                    .iter()
+                    .map(|n| scorer.lexicon().find(n).len())
+                    .sum::<usize>(),
+            );
+        }
+    });
+    let per_message = pass.as_secs_f64() * 1e6 / (rounds * messages.len()) as f64;
+    println!(
+        "\nlexicon find on {} typical messages: {per_message:.2} µs per message ({} entries)",
+        messages.len(),
+        scorer.lexicon().len()
+    );
 }
 
 /// Baseline and fast tier measured back to back, several times: on a shared machine the load

@@ -88,16 +88,28 @@ pub fn featurize_into(normalized: &str, out: &mut SparseFeatures) {
 /// without sorting. It grows only for a message longer than any seen before.
 #[derive(Debug, Clone, Default)]
 pub struct FeatureCounts {
-    /// Bucket of each slot, [`EMPTY_SLOT`] when unused.
-    keys: Vec<u32>,
-    /// Hits of each slot's bucket.
-    counts: Vec<u32>,
+    /// The table; a slot's bucket is [`EMPTY_SLOT`] when unused.
+    slots: Vec<Slot>,
     /// Occupied slots, in the order their bucket was first hit.
     used: Vec<u32>,
+    /// Whether some bucket was hit more than once since the last [`FeatureCounts::clear`].
+    repeats: bool,
+}
+
+/// One slot of [`FeatureCounts`]: a bucket and how often it was hit.
+#[derive(Debug, Clone, Copy)]
+struct Slot {
+    bucket: u32,
+    hits: u32,
 }
 
 /// Marks an unused slot of [`FeatureCounts`]; no bucket reaches it (`FEATURE_DIM` < 2^32).
 const EMPTY_SLOT: u32 = u32::MAX;
+
+const UNUSED: Slot = Slot {
+    bucket: EMPTY_SLOT,
+    hits: 0,
+};
 
 impl FeatureCounts {
     /// Buffers already sized for messages of up to `max_bytes` bytes of normalised text.
@@ -113,27 +125,27 @@ impl FeatureCounts {
     fn reserve_for(&mut self, bytes: usize) -> usize {
         let occurrences = 7 * bytes + 8;
         let slots = (2 * occurrences).next_power_of_two();
-        if self.keys.len() < slots {
-            self.keys.resize(slots, EMPTY_SLOT);
-            self.counts.resize(slots, 0);
+        if self.slots.len() < slots {
+            self.slots.resize(slots, UNUSED);
             self.used
                 .reserve(occurrences.saturating_sub(self.used.capacity()));
         }
         slots - 1
     }
 
+    #[inline]
     fn add(&mut self, bucket: u32, mask: usize) {
         // Fibonacci hashing spreads the FNV buckets over the slots in use.
         let mut slot = (bucket.wrapping_mul(0x9E37_79B9) as usize) & mask;
-        loop {
-            let key = self.keys[slot];
-            if key == bucket {
-                self.counts[slot] += 1;
+        // `mask` is below the table's length, so every probe finds its slot.
+        while let Some(entry) = self.slots.get_mut(slot) {
+            if entry.bucket == bucket {
+                entry.hits += 1;
+                self.repeats = true;
                 return;
             }
-            if key == EMPTY_SLOT {
-                self.keys[slot] = bucket;
-                self.counts[slot] = 1;
+            if entry.bucket == EMPTY_SLOT {
+                *entry = Slot { bucket, hits: 1 };
                 self.used.push(slot as u32);
                 return;
             }
@@ -141,12 +153,22 @@ impl FeatureCounts {
         }
     }
 
+    /// The occupied slots, in first-hit order.
+    fn hit(&self) -> impl Iterator<Item = Slot> + '_ {
+        self.used
+            .iter()
+            .filter_map(|&slot| self.slots.get(slot as usize).copied())
+    }
+
     /// Empties the used slots, keeping every buffer's capacity.
     fn clear(&mut self) {
         for &slot in &self.used {
-            self.keys[slot as usize] = EMPTY_SLOT;
+            if let Some(entry) = self.slots.get_mut(slot as usize) {
+                *entry = UNUSED;
+            }
         }
         self.used.clear();
+        self.repeats = false;
     }
 }
 
@@ -161,75 +183,105 @@ pub fn for_each_feature(
 ) {
     let mask = counts.reserve_for(normalized.len());
     for_each_occurrence(normalized, |bucket| counts.add(bucket, mask));
-    let sum_of_squares: f64 = counts
-        .used
-        .iter()
-        .map(|&slot| {
-            let weight = count_weight(counts.counts[slot as usize]);
-            weight * weight
-        })
-        .sum();
+    // Without repeats every weight is 1, and the sum of their squares is the count, exactly.
+    let sum_of_squares: f64 = if counts.repeats {
+        counts
+            .hit()
+            .map(|slot| {
+                let weight = count_weight(slot.hits);
+                weight * weight
+            })
+            .sum()
+    } else {
+        counts.used.len() as f64
+    };
     let norm = sum_of_squares.sqrt();
-    for &slot in &counts.used {
-        let slot = slot as usize;
-        let value = (count_weight(counts.counts[slot]) / norm) as f32;
-        visit(counts.keys[slot] as usize, value);
+    // The value of a bucket hit once, the usual case, computed once.
+    let single = (count_weight(1) / norm) as f32;
+    for slot in counts.hit() {
+        let value = if slot.hits == 1 {
+            single
+        } else {
+            (count_weight(slot.hits) / norm) as f32
+        };
+        visit(slot.bucket as usize, value);
     }
     counts.clear();
 }
 
 /// Calls `sink` with the bucket of every feature occurrence (with repeats), in one pass over
-/// the text: tokens are found, trimmed and hashed in place, no feature string is built.
+/// the text: tokens are found, trimmed and hashed in place, no feature string is built. A
+/// token's `w:` feature, its `b:` feature with the previous token and the start of its `b:`
+/// feature with the next one are hashed in the same pass over its bytes.
 fn for_each_occurrence(text: &str, mut sink: impl FnMut(u32)) {
     let word_prefix = fnv_extend(FNV_OFFSET, b"w:");
     let bigram_prefix = fnv_extend(FNV_OFFSET, b"b:");
     let char_prefix = fnv_extend(FNV_OFFSET, b"c:");
-    let mut previous: Option<&str> = None;
+    // The hash of `b:<previous token> `, once there is a previous token.
+    let mut bigram_head: Option<u32> = None;
     for token in tokens(text) {
-        sink(bucket(fnv_extend(word_prefix, token.as_bytes())));
-        if let Some(prev) = previous {
-            let h = fnv_extend(bigram_prefix, prev.as_bytes());
-            let h = fnv_extend(h, b" ");
-            sink(bucket(fnv_extend(h, token.as_bytes())));
+        let (mut word, mut bigram, mut head) =
+            (word_prefix, bigram_head.unwrap_or(FNV_OFFSET), bigram_prefix);
+        for &b in token.as_bytes() {
+            word = fnv_byte(word, b);
+            bigram = fnv_byte(bigram, b);
+            head = fnv_byte(head, b);
+        }
+        sink(bucket(word));
+        if bigram_head.is_some() {
+            sink(bucket(bigram));
         }
         if token.is_ascii() {
             ascii_char_ngrams(token.as_bytes(), char_prefix, &mut sink);
         } else {
             char_ngrams(token, char_prefix, &mut sink);
         }
-        previous = Some(token);
+        bigram_head = Some(fnv_byte(head, b' '));
     }
 }
 
 /// The tokens of normalised text: split on U+0020, trim [`STRIP_CHARS`], drop empties.
 fn tokens(text: &str) -> impl Iterator<Item = &str> {
-    text.split(' ')
-        .map(|t| t.trim_matches(is_strip_char))
-        .filter(|t| !t.is_empty())
+    text.split(' ').map(trim).filter(|t| !t.is_empty())
 }
 
-fn is_strip_char(c: char) -> bool {
+/// `token` with [`STRIP_CHARS`] trimmed from both ends. They are all ASCII, and no byte of a
+/// multi-byte character is, so trimming bytes trims the same characters.
+fn trim(token: &str) -> &str {
+    let bytes = token.as_bytes();
+    let start = bytes
+        .iter()
+        .position(|&b| !is_strip_byte(b))
+        .unwrap_or(bytes.len());
+    let end = bytes
+        .iter()
+        .rposition(|&b| !is_strip_byte(b))
+        .map_or(start, |last| last + 1);
+    token.get(start..end).unwrap_or_default()
+}
+
+fn is_strip_byte(b: u8) -> bool {
     matches!(
-        c,
-        '.' | ','
-            | '!'
-            | '?'
-            | ';'
-            | ':'
-            | '"'
-            | '\''
-            | '('
-            | ')'
-            | '['
-            | ']'
-            | '{'
-            | '}'
-            | '<'
-            | '>'
-            | '*'
-            | '_'
-            | '~'
-            | '`'
+        b,
+        b'.' | b','
+            | b'!'
+            | b'?'
+            | b';'
+            | b':'
+            | b'"'
+            | b'\''
+            | b'('
+            | b')'
+            | b'['
+            | b']'
+            | b'{'
+            | b'}'
+            | b'<'
+            | b'>'
+            | b'*'
+            | b'_'
+            | b'~'
+            | b'`'
     )
 }
 
@@ -255,19 +307,29 @@ fn char_ngrams(token: &str, prefix_hash: u32, sink: &mut impl FnMut(u32)) {
     }
 }
 
-/// [`char_ngrams`] for an ASCII token, where every character is one byte.
+/// [`char_ngrams`] for an ASCII token, where every character is one byte: a window of the
+/// next [`MAX_CHAR_NGRAM`] bytes of `<token>` (the first in the low byte) slides along it, each
+/// start giving its 2-, 3- and 4-grams.
 fn ascii_char_ngrams(token: &[u8], prefix_hash: u32, sink: &mut impl FnMut(u32)) {
-    let padded_len = token.len() + 2;
-    let at = |i: usize| match i {
-        0 => b'<',
-        i if i == padded_len - 1 => b'>',
-        i => token[i - 1],
-    };
-    for start in 0..padded_len {
-        let mut h = fnv_byte(prefix_hash, at(start));
-        for end in start + MIN_CHAR_NGRAM..=(start + MAX_CHAR_NGRAM).min(padded_len) {
-            h = fnv_byte(h, at(end - 1));
+    let mut rest = token.iter().copied().chain(std::iter::once(b'>'));
+    let mut window = u32::from(b'<');
+    let mut len = 1;
+    while len < MAX_CHAR_NGRAM {
+        let Some(b) = rest.next() else { break };
+        window |= u32::from(b) << (8 * len);
+        len += 1;
+    }
+    while len >= MIN_CHAR_NGRAM {
+        let mut h = fnv_byte(prefix_hash, window as u8);
+        for k in 1..len {
+            h = fnv_byte(h, (window >> (8 * k)) as u8);
             sink(bucket(h));
+        }
+        window >>= 8;
+        len -= 1;
+        if let Some(b) = rest.next() {
+            window |= u32::from(b) << (8 * len);
+            len += 1;
         }
     }
 }

@@ -290,6 +290,9 @@ impl Matcher {
     pub(crate) fn find(&self, n: &Normalized, scratch: &mut FindScratch) -> Vec<LexiconHit> {
         let FindScratch { stream, cands } = scratch;
         cands.clear();
+        // Most lines fold and normalise to the same string; when no letter run was collapsed
+        // in the `text` field either, its token stream is the `folded` field's as well.
+        let mut stream_fits_folded = false;
         for field in [Field::Text, Field::Folded] {
             let Some(side) = &self.sides[field.index()] else {
                 continue;
@@ -298,7 +301,10 @@ impl Matcher {
                 Field::Text => &n.text,
                 Field::Folded => &n.folded,
             };
-            tokenize_into(haystack, field.collapses(), stream);
+            if !(field == Field::Folded && stream_fits_folded) {
+                let collapsed = tokenize_into(haystack, field.collapses(), stream);
+                stream_fits_folded = field == Field::Text && !collapsed && n.folded == n.text;
+            }
             if stream.tokens.is_empty() {
                 continue;
             }

@@ -177,8 +177,10 @@ pub(crate) fn tokenize_with(haystack: &str, collapse: bool) -> TokenStream {
     out
 }
 
-/// [`tokenize_with`] into `out`, replacing its contents and reusing its buffers.
-pub(crate) fn tokenize_into(haystack: &str, collapse: bool, out: &mut TokenStream) {
+/// [`tokenize_with`] into `out`, replacing its contents and reusing its buffers. Returns
+/// whether a repeated letter was written once (so the stream differs from the one without
+/// `collapse`).
+pub(crate) fn tokenize_into(haystack: &str, collapse: bool, out: &mut TokenStream) -> bool {
     out.canon.clear();
     out.tokens.clear();
     // The token being built: (kind, haystack start).
@@ -189,6 +191,7 @@ pub(crate) fn tokenize_into(haystack: &str, collapse: bool, out: &mut TokenStrea
     let mut run = 0usize;
     let mut separated = true;
     let mut broken = false;
+    let mut collapsed = false;
 
     for (i, c) in haystack.char_indices() {
         let class = classify(c);
@@ -243,7 +246,9 @@ pub(crate) fn tokenize_into(haystack: &str, collapse: bool, out: &mut TokenStrea
                 broken = false;
             }
         }
-        if !(collapse && kind == TokenKind::Word && last_char == Some(c)) {
+        if collapse && kind == TokenKind::Word && last_char == Some(c) {
+            collapsed = true;
+        } else {
             out.canon.push(c);
         }
         last_char = Some(c);
@@ -251,6 +256,7 @@ pub(crate) fn tokenize_into(haystack: &str, collapse: bool, out: &mut TokenStrea
         last_end = i + c.len_utf8();
     }
     finish(out, &mut current, last_end);
+    collapsed
 }
 
 /// Runs of one repeated character, ignorable characters skipped: `siieg` → s1 i2 e1 g1.

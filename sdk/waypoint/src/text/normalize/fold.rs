@@ -76,6 +76,10 @@ pub(crate) fn fold_into(
 /// ASCII fast path: lowercase, drop control characters, collapse spaces. Gives the same
 /// result as [`fold_unicode`] would.
 fn fold_ascii(input: &str, out: &mut String, stats: &mut FoldStats) {
+    if is_folded_ascii(input.as_bytes()) {
+        out.push_str(input);
+        return;
+    }
     let mut pending_space = false;
     for b in input.bytes() {
         let c = char::from(b);
@@ -91,6 +95,21 @@ fn fold_ascii(input: &str, out: &mut String, stats: &mut FoldStats) {
             out.push(c.to_ascii_lowercase());
         }
     }
+}
+
+/// Whether ASCII `input` folds to itself: printable, no capital letter, single spaces and no
+/// space at either end. Most chat lines are, and are copied as they are.
+fn is_folded_ascii(input: &[u8]) -> bool {
+    let mut after_space = true;
+    for &b in input {
+        match b {
+            b' ' if after_space => return false,
+            b' ' => after_space = true,
+            b'!'..=b'~' if !b.is_ascii_uppercase() => after_space = false,
+            _ => return false,
+        }
+    }
+    !after_space || input.is_empty()
 }
 
 /// How a character decomposes.

@@ -74,10 +74,44 @@ impl Run {
     }
 }
 
+/// Whether `folded` comes out of [`join`] unchanged without looking at its tokens: it is
+/// single-spaced and trimmed, and has fewer than three characters that could each be spelled
+/// out alone (a single character with a space, a separator or an end of the text on both
+/// sides), which every run needs.
+fn nothing_to_join(folded: &[u8]) -> bool {
+    let is_gap = |b: Option<&u8>| b.is_none_or(|&b| b == b' ' || is_separator(b));
+    let mut singles = 0;
+    let mut after_space = true;
+    for (i, &b) in folded.iter().enumerate() {
+        if b == b' ' {
+            if after_space {
+                return false;
+            }
+            after_space = true;
+            continue;
+        }
+        after_space = false;
+        if is_single_char(b)
+            && is_gap(i.checked_sub(1).and_then(|p| folded.get(p)))
+            && is_gap(folded.get(i + 1))
+        {
+            singles += 1;
+            if singles >= 3 {
+                return false;
+            }
+        }
+    }
+    !after_space || folded.is_empty()
+}
+
 /// Joins spelled-out runs in `folded` (single-spaced, trimmed) into `out`, replacing its
 /// contents. Returns how many runs were joined.
 pub(crate) fn join(folded: &str, out: &mut String) -> usize {
     out.clear();
+    if nothing_to_join(folded.as_bytes()) {
+        out.push_str(folded);
+        return 0;
+    }
     let mut joined = 0;
     let mut tokens = folded.split(' ').filter(|t| !t.is_empty());
     while let Some(token) = tokens.next() {

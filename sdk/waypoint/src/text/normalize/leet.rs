@@ -40,6 +40,10 @@ const SUFFIXES: &[&[u8]] = &[
 
 /// Maps leetspeak in `text`, in place. Returns how many characters were mapped.
 pub(crate) fn map_leet(text: &mut String) -> usize {
+    // Only a unit with a digit or a leet symbol maps; most lines have neither.
+    if !text.bytes().any(|b| b.is_ascii_digit() || is_symbol(b)) {
+        return 0;
+    }
     let mut bytes = std::mem::take(text).into_bytes();
     let mapped = map_leet_bytes(&mut bytes);
     *text = match String::from_utf8(bytes) {

@@ -209,7 +209,13 @@ pub fn normalize_into(
     let changes = &mut out.changes;
     changes.clear();
     let max = options.max_chars;
-    let kept = match input.char_indices().nth(max) {
+    // A text of at most `max` bytes has at most `max` characters.
+    let cut = if input.len() <= max {
+        None
+    } else {
+        input.char_indices().nth(max)
+    };
+    let kept = match cut {
         Some((cut, _)) => {
             changes.push(Change::Truncated {
                 original_chars: input.chars().count(),
