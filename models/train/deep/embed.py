@@ -97,20 +97,25 @@ def text_key(text: str) -> bytes:
     return hashlib.sha256(text.encode("utf-8")).digest()
 
 
-def _load_shards(shards: Path, np) -> dict[bytes, object]:
-    """Every embedding kept in the shards, by text key (later shards win; they hold equal rows)."""
-    known: dict[bytes, object] = {}
+def _cached_rows(shards: Path, wanted: set[bytes], np) -> dict[bytes, object]:
+    """The embeddings of the `wanted` text keys that the shards hold. Only the small key files
+    are read whole; a shard's matrix is memory-mapped and only the wanted rows are copied."""
+    found: dict[bytes, object] = {}
     for keys_file in sorted(shards.glob("*.keys.npy")):
         matrix_file = keys_file.with_name(keys_file.name.replace(".keys.npy", ".npy"))
-        if not matrix_file.is_file():
+        if len(found) == len(wanted) or not matrix_file.is_file():
             continue
         keys = np.load(keys_file)
-        matrix = np.load(matrix_file)
+        rows = [(row, key.tobytes()) for row, key in enumerate(keys)]
+        rows = [(row, key) for row, key in rows if key in wanted and key not in found]
+        if not rows:
+            continue
+        matrix = np.load(matrix_file, mmap_mode="r")
         if keys.shape != (matrix.shape[0], 32) or matrix.shape[1:] != (EMBEDDING_DIM,):
             continue
-        for row, key in enumerate(keys):
-            known[key.tobytes()] = matrix[row]
-    return known
+        for row, key in rows:
+            found[key] = np.array(matrix[row])
+    return found
 
 
 def _save_atomically(np, target: Path, array) -> None:
@@ -131,8 +136,8 @@ def embed_texts(texts: list[str], cache: Path = DEFAULT_CACHE, threads: int = 1)
         if matrix.shape == (len(texts), EMBEDDING_DIM):
             return matrix
     shards = cache / "embeddings" / "shards"
-    known = _load_shards(shards, np)
     keys = [text_key(t) for t in texts]
+    known = _cached_rows(shards, set(keys), np)
     missing: dict[bytes, str] = {}
     for key, text in zip(keys, texts):
         if key not in known:
