@@ -211,6 +211,7 @@ fn shipped_lexicon_loads() {
         Kind::Euphemism,
         Kind::Recruitment,
         Kind::Glorification,
+        Kind::Incitement,
         Kind::Emoji,
         Kind::Symbol,
         Kind::Slur,

@@ -37,6 +37,10 @@ pub enum Kind {
     Recruitment,
     /// Glorification of attackers or attacks (`saint tarrant`).
     Glorification,
+    /// A call to violence against people for an ideology: an enemy named by its ideology
+    /// (`stab the unbelievers`), a group called vermin with a call to wipe it out, or the state
+    /// and its officials as targets.
+    Incitement,
     /// An emoji or emoji sequence used as a code.
     Emoji,
     /// A non-emoji symbol or glyph (runes, hooked cross).
