@@ -24,10 +24,7 @@ const MAX_FN_LINES: usize = 80;
 /// Functions allowed to be longer for now, with their length: they live in code another line of
 /// work is changing. Each must still be over the limit and no longer than listed, so the list
 /// only shrinks.
-const LONG_FN_ALLOWED: &[(&str, &str, usize)] = &[
-    ("text/lexicon/format.rs", "parse_file", 133),
-    ("text/lexicon/matcher.rs", "compile", 106),
-];
+const LONG_FN_ALLOWED: &[(&str, &str, usize)] = &[("text/lexicon/matcher.rs", "compile", 106)];
 
 fn src_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("src")

@@ -275,59 +275,105 @@ pub(crate) fn parse_file(src: &str, origin: &str) -> Result<FileSpec, LexiconErr
             .map_or(Loc { line: 1, column: 1 }, |s| Loc::at(src, s.start));
         invalid(origin, loc, e.message().trim_end())
     })?;
-    let at = |span: Range<usize>| Loc::at(src, span.start);
-    let err = |span: Range<usize>, msg: String| invalid(origin, at(span), msg);
+    let file = SourceFile { src, origin };
+    let version = file.version(&raw.version)?;
+    let lists = raw
+        .lists
+        .iter()
+        .map(|(name, words)| file.list(name, words))
+        .collect::<Result<_, _>>()?;
+    let entries = raw
+        .entries
+        .into_iter()
+        .map(|e| file.entry(e))
+        .collect::<Result<_, _>>()?;
+    Ok(FileSpec {
+        origin: origin.to_owned(),
+        version,
+        lists,
+        entries,
+    })
+}
 
-    let version = raw.version.get_ref().trim().to_owned();
-    if version.is_empty()
-        || version.len() > 40
-        || !version
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || "._-+".contains(c))
-    {
-        return Err(err(
-            raw.version.span(),
-            format!(
-                "invalid version {:?}: use letters, digits and . _ - + (e.g. \"2026.11.1\")",
-                version
-            ),
-        ));
+/// One file's text and name, for turning spans into located values and errors.
+struct SourceFile<'a> {
+    src: &'a str,
+    origin: &'a str,
+}
+
+impl SourceFile<'_> {
+    fn err(&self, span: Range<usize>, message: impl fmt::Display) -> LexiconError {
+        invalid(self.origin, Loc::at(self.src, span.start), message)
     }
 
-    let located = |s: &Spanned<String>| Located {
-        value: s.get_ref().clone(),
-        loc: at(s.span()),
-    };
-    let mut lists = Vec::with_capacity(raw.lists.len());
-    for (name, words) in &raw.lists {
+    fn located(&self, s: &Spanned<String>) -> Located<String> {
+        Located {
+            value: s.get_ref().clone(),
+            loc: Loc::at(self.src, s.span().start),
+        }
+    }
+
+    fn located_all(&self, words: &[Spanned<String>]) -> Vec<Located<String>> {
+        words.iter().map(|w| self.located(w)).collect()
+    }
+
+    /// Every word of a rule or list must be a valid word or `@list` reference.
+    fn check_words<'w>(
+        &self,
+        words: impl IntoIterator<Item = &'w Spanned<String>>,
+    ) -> Result<(), LexiconError> {
+        for w in words {
+            check_word(w.get_ref()).map_err(|m| self.err(w.span(), m))?;
+        }
+        Ok(())
+    }
+
+    fn version(&self, version: &Spanned<String>) -> Result<String, LexiconError> {
+        let value = version.get_ref().trim().to_owned();
+        let valid = !value.is_empty()
+            && value.len() <= 40
+            && value
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || "._-+".contains(c));
+        if valid {
+            Ok(value)
+        } else {
+            Err(self.err(
+                version.span(),
+                format!(
+                    "invalid version {value:?}: use letters, digits and . _ - + (e.g. \"2026.11.1\")"
+                ),
+            ))
+        }
+    }
+
+    fn list(
+        &self,
+        name: &Spanned<String>,
+        words: &[Spanned<String>],
+    ) -> Result<(Located<String>, Vec<Located<String>>), LexiconError> {
         if !is_identifier(name.get_ref()) {
-            return Err(err(
+            return Err(self.err(
                 name.span(),
                 format!("invalid list name {:?}: use a-z, 0-9 and _", name.get_ref()),
             ));
         }
-        for w in words {
-            check_word(w.get_ref()).map_err(|m| err(w.span(), m))?;
-            if w.get_ref().starts_with('@') {
-                return Err(err(
-                    w.span(),
-                    "a word list cannot refer to another list".to_owned(),
-                ));
-            }
+        self.check_words(words)?;
+        if let Some(w) = words.iter().find(|w| w.get_ref().starts_with('@')) {
+            return Err(self.err(w.span(), "a word list cannot refer to another list"));
         }
-        lists.push((located(name), words.iter().map(located).collect()));
+        Ok((self.located(name), self.located_all(words)))
     }
 
-    let mut entries = Vec::with_capacity(raw.entries.len());
-    for e in raw.entries {
+    fn entry(&self, e: RawEntry) -> Result<EntrySpec, LexiconError> {
         let id = e.id.get_ref();
-        if id.is_empty()
-            || id.len() > 80
-            || !id
+        let id_ok = !id.is_empty()
+            && id.len() <= 80
+            && id
                 .chars()
-                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || "._-".contains(c))
-        {
-            return Err(err(
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || "._-".contains(c));
+        if !id_ok {
+            return Err(self.err(
                 e.id.span(),
                 format!("invalid id {id:?}: use a-z, 0-9, '.', '_' and '-'"),
             ));
@@ -336,7 +382,7 @@ pub(crate) fn parse_file(src: &str, origin: &str) -> Result<FileSpec, LexiconErr
         let lang_ok = lang == "any"
             || ((2..=3).contains(&lang.len()) && lang.chars().all(|c| c.is_ascii_lowercase()));
         if !lang_ok {
-            return Err(err(
+            return Err(self.err(
                 e.lang.span(),
                 format!(
                     "invalid lang {lang:?}: use an ISO 639 code such as \"en\" or \"nl\", or \"any\""
@@ -345,61 +391,53 @@ pub(crate) fn parse_file(src: &str, origin: &str) -> Result<FileSpec, LexiconErr
         }
         let description = e.description.get_ref().trim();
         if description.is_empty() || description.chars().count() > MAX_DESCRIPTION_CHARS {
-            return Err(err(
+            return Err(self.err(
                 e.description.span(),
                 format!("description must be 1 to {MAX_DESCRIPTION_CHARS} characters"),
             ));
         }
         if e.patterns.get_ref().is_empty() {
-            return Err(err(
-                e.patterns.span(),
-                format!("entry {id:?} has no patterns"),
-            ));
+            return Err(self.err(e.patterns.span(), format!("entry {id:?} has no patterns")));
         }
         for p in e.patterns.get_ref() {
-            check_pattern(p.get_ref()).map_err(|m| err(p.span(), m))?;
+            check_pattern(p.get_ref()).map_err(|m| self.err(p.span(), m))?;
         }
-        let c = e.context;
-        for w in c
-            .forbid_near
-            .iter()
-            .chain(&c.require_any)
-            .chain(&c.require_all)
-            .chain(&c.soften_near)
-        {
-            check_word(w.get_ref()).map_err(|m| err(w.span(), m))?;
-        }
-        entries.push(EntrySpec {
-            id: located(&e.id),
+        Ok(EntrySpec {
+            id: self.located(&e.id),
             category: e.category,
             weight: e.weight.0,
             lang: lang.clone(),
             kind: e.kind,
             description: description.to_owned(),
             source: e.source,
-            patterns: e.patterns.get_ref().iter().map(located).collect(),
+            patterns: self.located_all(e.patterns.get_ref()),
             match_on: e.match_on.unwrap_or_else(|| e.kind.default_target()),
             compact: e.compact.unwrap_or(true),
-            context: ContextSpec {
-                window: c.window.map_or(3, |w| w.0),
-                cue_window: c.cue_window.map_or(0, |w| w.0),
-                forbid_near: c.forbid_near.iter().map(located).collect(),
-                require_any: c.require_any.iter().map(located).collect(),
-                require_all: c.require_all.iter().map(located).collect(),
-                soften_near: c.soften_near.iter().map(located).collect(),
-                soften_factor: c.soften_factor.map_or(0.5, |f| f.0),
-                standalone: c.standalone,
-                embedded: c.embedded,
-                with_other_hit: c.with_other_hit,
-            },
-        });
+            context: self.context(&e.context)?,
+        })
     }
-    Ok(FileSpec {
-        origin: origin.to_owned(),
-        version,
-        lists,
-        entries,
-    })
+
+    fn context(&self, c: &RawContext) -> Result<ContextSpec, LexiconError> {
+        self.check_words(
+            c.forbid_near
+                .iter()
+                .chain(&c.require_any)
+                .chain(&c.require_all)
+                .chain(&c.soften_near),
+        )?;
+        Ok(ContextSpec {
+            window: c.window.as_ref().map_or(3, |w| w.0),
+            cue_window: c.cue_window.as_ref().map_or(0, |w| w.0),
+            forbid_near: self.located_all(&c.forbid_near),
+            require_any: self.located_all(&c.require_any),
+            require_all: self.located_all(&c.require_all),
+            soften_near: self.located_all(&c.soften_near),
+            soften_factor: c.soften_factor.as_ref().map_or(0.5, |f| f.0),
+            standalone: c.standalone,
+            embedded: c.embedded,
+            with_other_hit: c.with_other_hit,
+        })
+    }
 }
 
 fn is_identifier(s: &str) -> bool {
