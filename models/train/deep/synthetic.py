@@ -36,8 +36,11 @@ SLOT = re.compile(r"\{(\w+)\}")
 WORD = re.compile(r"[^\W\d_]{4,}")
 
 
-def expand(pattern: str, slots: dict[str, list[str]]) -> list[str]:
-    """Every filling of the pattern's slots, in a fixed order."""
+def expand(pattern: str, slots: dict[str, list[str]], depth: int = 0) -> list[str]:
+    """Every filling of the pattern's slots, in a fixed order. A slot value may itself hold
+    slots (a list of sentence frames, each with its own fillers); those are filled in turn."""
+    if depth > 3:
+        raise ValueError(f"template slots nest more than three deep in {pattern!r}")
     names = SLOT.findall(pattern)
     for name in names:
         if name not in slots:
@@ -49,7 +52,7 @@ def expand(pattern: str, slots: dict[str, list[str]]) -> list[str]:
         text = pattern
         for name, value in zip(names, values):
             text = text.replace("{" + name + "}", value, 1)
-        out.append(text)
+        out.extend(expand(text, slots, depth + 1) if SLOT.search(text) else [text])
     return out
 
 
