@@ -23,8 +23,8 @@ const MAX_FN_LINES: usize = 80;
 
 /// Functions allowed to be longer for now, with their length: they live in code another line of
 /// work is changing. Each must still be over the limit and no longer than listed, so the list
-/// only shrinks.
-const LONG_FN_ALLOWED: &[(&str, &str, usize)] = &[("text/lexicon/matcher.rs", "compile", 106)];
+/// only shrinks (it is empty now; keep it so).
+const LONG_FN_ALLOWED: &[(&str, &str, usize)] = &[];
 
 fn src_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("src")

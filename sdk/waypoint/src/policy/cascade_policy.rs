@@ -97,8 +97,27 @@ pub(super) fn parse_cascade(
 ) -> Result<CascadePolicy, PolicyError> {
     let ctx = Ctx { source, origin };
     let d = CascadePolicy::default();
-    let mode = mode(&ctx, raw.mode.as_ref())?.unwrap_or(d.mode);
-    let combine = combine(&ctx, raw.combine.as_ref())?.unwrap_or(d.combine);
+    let mode = ctx
+        .choice(
+            raw.mode.as_ref(),
+            "cascade.mode",
+            "a mode",
+            &[
+                ("auto", CascadeMode::Auto),
+                ("all", CascadeMode::All),
+                ("selective", CascadeMode::Selective),
+                ("off", CascadeMode::Off),
+            ],
+        )?
+        .unwrap_or(d.mode);
+    let combine = ctx
+        .choice(
+            raw.combine.as_ref(),
+            "cascade.combine",
+            "a rule",
+            &[("max", CombineRule::Max), ("blend", CombineRule::Blend)],
+        )?
+        .unwrap_or(d.combine);
     let fast_floor = unit(&ctx, raw.fast_floor.as_ref(), "fast_floor")?.unwrap_or(d.fast_floor);
     let deep_weight = unit(&ctx, raw.deep_weight.as_ref(), "deep_weight")?.unwrap_or(d.deep_weight);
     let elevated_risk = match &raw.elevated_risk {
@@ -135,45 +154,6 @@ pub(super) fn parse_cascade(
         deep_weight,
         busy_backlog,
     })
-}
-
-fn mode(
-    ctx: &Ctx<'_>,
-    value: Option<&Spanned<String>>,
-) -> Result<Option<CascadeMode>, PolicyError> {
-    let Some(value) = value else { return Ok(None) };
-    Ok(Some(match value.get_ref().as_str() {
-        "off" => CascadeMode::Off,
-        "all" => CascadeMode::All,
-        "selective" => CascadeMode::Selective,
-        "auto" => CascadeMode::Auto,
-        other => {
-            return Err(ctx.invalid(
-                value.span(),
-                format!(
-                    "cascade.mode = \"{other}\" is not a mode: use \"auto\", \"all\", \
-                     \"selective\" or \"off\""
-                ),
-            ));
-        }
-    }))
-}
-
-fn combine(
-    ctx: &Ctx<'_>,
-    value: Option<&Spanned<String>>,
-) -> Result<Option<CombineRule>, PolicyError> {
-    let Some(value) = value else { return Ok(None) };
-    Ok(Some(match value.get_ref().as_str() {
-        "max" => CombineRule::Max,
-        "blend" => CombineRule::Blend,
-        other => {
-            return Err(ctx.invalid(
-                value.span(),
-                format!("cascade.combine = \"{other}\" is not a rule: use \"max\" or \"blend\""),
-            ));
-        }
-    }))
 }
 
 /// A value in [0, 1], when given.

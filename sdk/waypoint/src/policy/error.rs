@@ -94,6 +94,33 @@ impl Ctx<'_> {
         Ok(v)
     }
 
+    /// The variant an optional string names, `None` when absent. `options` pairs each accepted
+    /// name with its variant, in the order the error lists them (`what` says what the value is:
+    /// "a mode", "a rule").
+    pub(super) fn choice<T: Copy>(
+        &self,
+        value: Option<&Spanned<String>>,
+        name: &str,
+        what: &str,
+        options: &[(&str, T)],
+    ) -> Result<Option<T>, PolicyError> {
+        let Some(value) = value else { return Ok(None) };
+        let given = value.get_ref().as_str();
+        if let Some((_, variant)) = options.iter().find(|(option, _)| *option == given) {
+            return Ok(Some(*variant));
+        }
+        let quoted: Vec<String> = options.iter().map(|(o, _)| format!("\"{o}\"")).collect();
+        let allowed = match quoted.split_last() {
+            Some((last, [])) => last.clone(),
+            Some((last, rest)) => format!("{} or {last}", rest.join(", ")),
+            None => String::new(),
+        };
+        Err(self.invalid(
+            value.span(),
+            format!("{name} = \"{given}\" is not {what}: use {allowed}"),
+        ))
+    }
+
     pub(super) fn secs(
         &self,
         value: &Num,

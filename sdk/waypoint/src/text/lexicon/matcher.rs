@@ -10,7 +10,7 @@ use std::ops::Range;
 
 use aho_corasick::{AhoCorasick, MatchKind};
 
-use super::format::{FileSpec, Located, MatchOn, invalid};
+use super::format::{EntrySpec, FileSpec, Located, MatchOn, invalid};
 use super::tokens::{TokenKind, TokenStream, stretches, tokenize_into, tokenize_with};
 use super::{EntryInfo, Field, LexiconError, LexiconHit, MatchRule};
 use crate::text::{NormalizeOptions, Normalized, normalize};
@@ -173,28 +173,124 @@ fn fields(on: MatchOn) -> &'static [Field] {
     }
 }
 
-impl Matcher {
-    /// Compiles parsed files; checks ids, list references and patterns across all files.
-    pub(crate) fn compile(files: &[FileSpec]) -> Result<Matcher, LexiconError> {
-        let mut lists: Lists<'_> = HashMap::new();
-        for file in files {
-            for (name, words) in &file.lists {
-                if let Some((first, _)) = lists.insert(&name.value, (&file.origin, words)) {
-                    return Err(file.error(
-                        name.loc,
-                        format!("word list {:?} is already defined in {first}", name.value),
-                    ));
+/// Every word list of every file by name; a name defined twice is an error.
+fn collect_lists(files: &[FileSpec]) -> Result<Lists<'_>, LexiconError> {
+    let mut lists: Lists<'_> = HashMap::new();
+    for file in files {
+        for (name, words) in &file.lists {
+            if let Some((first, _)) = lists.insert(&name.value, (&file.origin, words)) {
+                return Err(file.error(
+                    name.loc,
+                    format!("word list {:?} is already defined in {first}", name.value),
+                ));
+            }
+        }
+    }
+    Ok(lists)
+}
+
+/// The distinct canonical patterns of one field, each with the entries that use it.
+#[derive(Default)]
+struct PatternTable {
+    patterns: Vec<String>,
+    refs: Vec<Vec<PatternRef>>,
+    index: HashMap<String, usize>,
+}
+
+impl PatternTable {
+    /// Records that `pref` uses pattern `canon` (once per pattern and reference).
+    fn add(&mut self, canon: String, pref: PatternRef) {
+        let slot = *self.index.entry(canon.clone()).or_insert_with(|| {
+            self.patterns.push(canon);
+            self.refs.push(Vec::new());
+            self.refs.len() - 1
+        });
+        if let Some(list) = self.refs.get_mut(slot)
+            && !list.contains(&pref)
+        {
+            list.push(pref);
+        }
+    }
+
+    /// The Aho-Corasick side of this field, `None` when no entry matches on it.
+    fn build(self) -> Result<Option<Side>, LexiconError> {
+        if self.patterns.is_empty() {
+            return Ok(None);
+        }
+        let ac = AhoCorasick::builder()
+            .match_kind(MatchKind::Standard)
+            .build(&self.patterns)
+            .map_err(|e| LexiconError::Build {
+                message: e.to_string(),
+            })?;
+        Ok(Some(Side {
+            ac,
+            refs: self.refs,
+        }))
+    }
+}
+
+/// Compiles entry number `entry` of `file`: its patterns go into `tables`, its context rules
+/// into the returned entry.
+fn compile_entry(
+    file: &FileSpec,
+    spec: &EntrySpec,
+    entry: usize,
+    lists: &Lists<'_>,
+    tables: &mut [PatternTable; 2],
+) -> Result<(CompiledEntry, EntryInfo), LexiconError> {
+    let ctx = &spec.context;
+    let mut words: [ContextWords; 2] = Default::default();
+    for &field in fields(spec.match_on) {
+        let f = field.index();
+        for p in &spec.patterns {
+            for (canon, pref) in compile_pattern(file, entry, field, p, spec.compact)? {
+                if let Some(table) = tables.get_mut(f) {
+                    table.add(canon, pref);
                 }
             }
         }
+        if let Some(slot) = words.get_mut(f) {
+            *slot = ContextWords {
+                forbid: word_set(file, lists, field, &ctx.forbid_near)?,
+                cues: word_set(file, lists, field, &ctx.require_any)?,
+                required: required_sets(file, lists, field, &ctx.require_all)?,
+                soften: word_set(file, lists, field, &ctx.soften_near)?,
+            };
+        }
+    }
+    let compiled = CompiledEntry {
+        rules: Rules {
+            window: ctx.window,
+            cue_window: ctx.cue_window,
+            standalone: ctx.standalone,
+            embedded: ctx.embedded,
+            cue: !ctx.require_any.is_empty(),
+            with_other_hit: ctx.with_other_hit,
+            soften_factor: ctx.soften_factor,
+        },
+        words,
+    };
+    let info = EntryInfo {
+        id: spec.id.value.clone(),
+        category: spec.category,
+        weight: spec.weight,
+        lang: spec.lang.clone(),
+        kind: spec.kind,
+        description: spec.description.clone(),
+        source: spec.source.clone(),
+    };
+    Ok((compiled, info))
+}
 
+impl Matcher {
+    /// Compiles parsed files; checks ids, list references and patterns across all files.
+    pub(crate) fn compile(files: &[FileSpec]) -> Result<Matcher, LexiconError> {
+        let lists = collect_lists(files)?;
         let mut ids: HashMap<&str, String> = HashMap::new();
         let mut infos = Vec::new();
         let mut entries = Vec::new();
-        let mut pats: [Vec<String>; 2] = [Vec::new(), Vec::new()];
-        let mut refs: [Vec<Vec<PatternRef>>; 2] = [Vec::new(), Vec::new()];
-        let mut index: [HashMap<String, usize>; 2] = [HashMap::new(), HashMap::new()];
-
+        let mut tables: [PatternTable; 2] = Default::default();
         for file in files {
             for spec in &file.entries {
                 let here = format!(
@@ -210,75 +306,17 @@ impl Matcher {
                         ),
                     ));
                 }
-                let entry = entries.len();
-                let ctx = &spec.context;
-                let mut words: [ContextWords; 2] = Default::default();
-                for &field in fields(spec.match_on) {
-                    let f = field.index();
-                    for p in &spec.patterns {
-                        for (canon, pref) in compile_pattern(file, entry, field, p, spec.compact)? {
-                            let slot = *index[f].entry(canon.clone()).or_insert_with(|| {
-                                pats[f].push(canon);
-                                refs[f].push(Vec::new());
-                                refs[f].len() - 1
-                            });
-                            if let Some(list) = refs[f].get_mut(slot)
-                                && !list.contains(&pref)
-                            {
-                                list.push(pref);
-                            }
-                        }
-                    }
-                    words[f] = ContextWords {
-                        forbid: word_set(file, &lists, field, &ctx.forbid_near)?,
-                        cues: word_set(file, &lists, field, &ctx.require_any)?,
-                        required: required_sets(file, &lists, field, &ctx.require_all)?,
-                        soften: word_set(file, &lists, field, &ctx.soften_near)?,
-                    };
-                }
-                entries.push(CompiledEntry {
-                    rules: Rules {
-                        window: ctx.window,
-                        cue_window: ctx.cue_window,
-                        standalone: ctx.standalone,
-                        embedded: ctx.embedded,
-                        cue: !ctx.require_any.is_empty(),
-                        with_other_hit: ctx.with_other_hit,
-                        soften_factor: ctx.soften_factor,
-                    },
-                    words,
-                });
-                infos.push(EntryInfo {
-                    id: spec.id.value.clone(),
-                    category: spec.category,
-                    weight: spec.weight,
-                    lang: spec.lang.clone(),
-                    kind: spec.kind,
-                    description: spec.description.clone(),
-                    source: spec.source.clone(),
-                });
+                let (compiled, info) =
+                    compile_entry(file, spec, entries.len(), &lists, &mut tables)?;
+                entries.push(compiled);
+                infos.push(info);
             }
         }
-
-        let mut sides: [Option<Side>; 2] = [None, None];
-        for (f, (p, r)) in pats.into_iter().zip(refs).enumerate() {
-            if p.is_empty() {
-                continue;
-            }
-            let ac = AhoCorasick::builder()
-                .match_kind(MatchKind::Standard)
-                .build(&p)
-                .map_err(|e| LexiconError::Build {
-                    message: e.to_string(),
-                })?;
-            if let Some(slot) = sides.get_mut(f) {
-                *slot = Some(Side { ac, refs: r });
-            }
-        }
+        let [text, folded] = tables;
         Ok(Matcher {
             infos,
             entries,
-            sides,
+            sides: [text.build()?, folded.build()?],
         })
     }
 
