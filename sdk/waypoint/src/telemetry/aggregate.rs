@@ -281,22 +281,22 @@ impl Aggregate {
 
     /// Total texts scored.
     pub fn total_messages(&self) -> Tally {
-        sum(self.messages.values())
+        self.messages.values().sum()
     }
 
     /// Total responses of `kind`, over categories and age bands.
     pub fn total_responses(&self, kind: ResponseKind) -> Tally {
-        sum(self.responses[kind.index()].iter().flatten())
+        self.responses[kind.index()].iter().flatten().sum()
     }
 
     /// Total responses of `kind` for `category`, over age bands.
     pub fn responses_for(&self, kind: ResponseKind, category: Category) -> Tally {
-        sum(self.responses[kind.index()][category.index()].iter())
+        self.responses[kind.index()][category.index()].iter().sum()
     }
 
     /// Total help links opened.
     pub fn total_help_opened(&self) -> Tally {
-        sum(self.help_opened.iter().flatten())
+        self.help_opened.iter().flatten().sum()
     }
 
     /// Review decisions for `category`.
@@ -331,11 +331,13 @@ fn merge_slice(mine: &mut [Tally], theirs: &[Tally]) {
     }
 }
 
-/// Sums tallies.
-pub fn sum<'a>(tallies: impl IntoIterator<Item = &'a Tally>) -> Tally {
-    let mut total = Tally::default();
-    for t in tallies {
-        total.merge(t);
+/// Sums tallies: `tallies.iter().sum::<Tally>()` merges them all (see [`Tally::merge`]).
+impl<'a> std::iter::Sum<&'a Tally> for Tally {
+    fn sum<I: Iterator<Item = &'a Tally>>(tallies: I) -> Tally {
+        let mut total = Tally::default();
+        for t in tallies {
+            total.merge(t);
+        }
+        total
     }
-    total
 }

@@ -223,9 +223,7 @@ impl Summary {
             }
             responses.insert(category.as_str(), row);
             let shown = fig(total.responses_for(ResponseKind::HelpLink, category));
-            let opened = fig(waypoint::telemetry::aggregate::sum(
-                total.help_opened[category.index()].iter(),
-            ));
+            let opened = fig(total.help_opened[category.index()].iter().sum::<Tally>());
             help_funnel_by_category.insert(category.as_str(), funnel(shown, opened));
             referrals.insert(category.as_str(), fig(total.referrals[category.index()]));
             reviews.insert(
