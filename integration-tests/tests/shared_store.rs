@@ -13,15 +13,13 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
-use waypoint::player::{PlayerKey, PlayerState, Pseudonymizer};
-use waypoint::risk::Risk;
 use waypoint::store::{
-    Loaded, MemoryStore, PlayerStateStore, Read, RedisStore, StoreConfig, StoreError, Versioned,
-    WRITER_MARKS, Write, WriteId, WriterId, Written,
+    Loaded, MemoryStore, PlayerState, PlayerStateStore, Pseudonymizer, Read, RedisStore,
+    StoreConfig, StoreError, Versioned, WRITER_MARKS, Write, WriteId, WriterId, Written,
 };
 use waypoint::{
-    Category, Engine, PlayerId, Policy, Response, ResponseLevel, Scorer, Signal, SimulatedClock,
-    Timestamp,
+    Category, Engine, PlayerId, PlayerKey, Policy, Response, ResponseLevel, Risk, Scorer, Signal,
+    SimulatedClock, Timestamp,
 };
 use waypoint_integration_tests::redis::RedisServer;
 

@@ -12,11 +12,10 @@ mod transport_support;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, UNIX_EPOCH};
 
-use waypoint::signal::{AgeBand, ChatMessage, PlayerId, Signal};
 use waypoint::telemetry::{
     Event, Language, ResponseKind, SignalKind, Telemetry, TelemetryConfig, TelemetryConfigError,
 };
-use waypoint::{Category, Scores};
+use waypoint::{AgeBand, Category, ChatMessage, PlayerId, Scores, Signal};
 
 const CANARIES: [&str; 6] = [
     "CANARYtext7f3a",

@@ -19,10 +19,9 @@ use std::sync::{Arc, Mutex, PoisonError};
 use bevy_app::{App, Plugin, Update};
 use bevy_ecs::prelude::*;
 use waypoint::referral::WebhookConfig;
-use waypoint::risk::Risk;
 use waypoint::telemetry::TelemetryConfig;
 use waypoint::{
-    ChatMessage, Engine, Health, Hooks, Policy, Referral, Response, Signal, SimulatedClock,
+    ChatMessage, Engine, Health, Hooks, Policy, Referral, Response, Risk, Signal, SimulatedClock,
 };
 use waypoint_bevy::{BehaviourObserved, ChatSent, WaypointPlugin, WaypointResponse};
 

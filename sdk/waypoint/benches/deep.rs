@@ -25,9 +25,10 @@ use std::time::Duration;
 
 use criterion::{Criterion, Throughput};
 use support::{best_pass, corpus, workspace_root};
-use waypoint::model::exemplars::{ExemplarFile, ExemplarIndex};
-use waypoint::model::runtime::Runtime;
-use waypoint::model::{DeepEncoder, DeepTier, EMBEDDING_DIM, Embedding, FastModel};
+use waypoint::model::{
+    DeepEncoder, DeepTier, EMBEDDING_DIM, Embedding, ExemplarFile, ExemplarIndex, FastModel,
+    Runtime,
+};
 use waypoint::policy::ExemplarPolicy;
 use waypoint::text::{NormalizeOptions, normalize};
 

@@ -18,7 +18,8 @@ use std::time::{Duration, Instant};
 use criterion::{BatchSize, Criterion, Throughput};
 use rustrict::CensorStr;
 use support::{best_pass, corpus, each, workspace_root};
-use waypoint::model::{FastModel, FeatureCounts, Runtime, featurize, for_each_feature};
+use waypoint::internals::{FeatureCounts, featurize, for_each_feature};
+use waypoint::model::{FastModel, Runtime};
 use waypoint::text::{NormalizeOptions, NormalizeScratch, Normalized, normalize, normalize_into};
 use waypoint::{ChatMessage, Engine, Health, Scorer};
 

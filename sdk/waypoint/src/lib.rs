@@ -21,10 +21,10 @@
 //!
 //! | for | items |
 //! |---|---|
-//! | running it | [`Engine`], [`EngineBuilder`], [`ShutdownGuard`], [`Stats`], [`Verdict`], [`Outcome`], [`ReviewDecision`] (and `AsyncEngine`, `ResponseStream` with the `tokio` feature) |
+//! | running it | [`Engine`], [`EngineBuilder`], [`ShutdownGuard`], [`Stats`], [`StoreStats`], [`Verdict`], [`Outcome`], [`ReviewDecision`], [`HttpRuntime`] (and `AsyncEngine`, `ResponseStream` with the `tokio` feature) |
 //! | signals in | [`Signal`], [`ChatMessage`], [`PlayerId`], [`AgeBand`] |
-//! | responses out | [`Response`], [`Nudge`], [`HelpLink`], [`Referral`], [`Reasons`], [`ContextMessage`], [`Hooks`], [`ClosureHooks`], [`BeforeReferral`], [`PlayerKey`] |
-//! | scoring alone | [`Scorer`], [`ScorerBuilder`], [`MessageScore`], [`InlineScore`], [`Health`], [`Category`], [`Scores`] |
+//! | responses out | [`Response`], [`Nudge`], [`HelpLink`], [`Referral`], [`Reasons`], [`Risk`], [`TrajectoryPoint`], [`DriftReading`], [`ContextMessage`], [`Hooks`], [`ClosureHooks`], [`BeforeReferral`], [`PlayerKey`] |
+//! | scoring alone | [`Scorer`], [`ScorerBuilder`], [`MessageScore`], [`InlineScore`], [`RouteHints`], [`Health`], [`Category`], [`Scores`] |
 //! | policy | [`Policy`], [`ResponseLevel`], [`SourceLocation`] |
 //! | time | [`Clock`], [`SystemClock`], [`SimulatedClock`], [`Timestamp`] |
 //! | errors | [`EngineBuildError`], [`SubmitError`], [`ShutdownError`], [`ScorerBuildError`], [`PolicyError`]; every other one in [`error`] |
@@ -32,48 +32,77 @@
 //! The modules hold the rest, for integrations that go further: [`referral`] (case packets,
 //! signed webhook delivery, verifying signatures), [`telemetry`] (aggregates and exporters),
 //! [`store`] (player state shared between servers), [`policy`] (every section of the policy
-//! file), [`text`] and [`model`] (the normaliser, lexicon and models on their own).
+//! file), [`text`] and [`model`] (the normaliser, lexicon and models on their own). Nothing else
+//! is public.
 
-pub mod cascade;
-pub mod category;
-pub mod clock;
+// Every type a public item mentions is re-exported somewhere users can name it.
+#![warn(unnameable_types)]
+
+mod cascade;
+mod category;
+mod clock;
 mod config;
-pub mod digest;
-pub mod engine;
+mod digest;
+mod engine;
 pub mod error;
-pub mod hooks;
-pub mod http;
-pub mod location;
+mod hooks;
+mod http;
+mod location;
 pub mod model;
-pub mod player;
+mod player;
 pub mod policy;
 pub mod prelude;
 pub mod referral;
-pub mod response;
-pub mod risk;
-pub mod scorer;
-pub mod signal;
+mod response;
+mod risk;
+mod scorer;
+mod signal;
 pub mod store;
 pub mod telemetry;
 pub mod text;
-pub mod trajectory;
+mod trajectory;
 
+pub use cascade::RouteHints;
 pub use category::{Category, Scores};
 pub use clock::{Clock, SimulatedClock, SystemClock, Timestamp};
 #[cfg(feature = "tokio")]
 pub use engine::{AsyncEngine, ResponseStream};
 pub use engine::{
     Engine, EngineBuildError, EngineBuilder, Outcome, ReviewDecision, ShutdownError, ShutdownGuard,
-    Stats, SubmitError, Verdict,
+    Stats, StoreStats, SubmitError, Verdict,
 };
 pub use hooks::{BeforeReferral, ClosureHooks, Hooks};
+pub use http::HttpRuntime;
 pub use location::SourceLocation;
-pub use player::PlayerKey;
+pub use player::{PlayerKey, TrajectoryPoint};
 pub use policy::{Policy, PolicyError, ResponseLevel};
 pub use response::{ContextMessage, HelpLink, Nudge, Reasons, Referral, Response};
+pub use risk::Risk;
 pub use scorer::{Health, InlineScore, MessageScore, Scorer, ScorerBuildError, ScorerBuilder};
 pub use signal::{AgeBand, ChatMessage, PlayerId, Signal};
+pub use trajectory::DriftReading;
 pub use uuid::Uuid;
+
+/// Not a stable API (cargo feature `internals`): what the SDK's own golden tests and benches
+/// check beyond the public API. It may change in any release.
+#[cfg(feature = "internals")]
+#[doc(hidden)]
+pub mod internals {
+    // Model file names and the setup command, as the manifests and caches name them.
+    pub use crate::model::deep_head::{HEAD_MANIFEST_FILE, HEAD_MODEL_FILE};
+    pub use crate::model::fast::{FAST_MANIFEST_FILE, FAST_MODEL_FILE};
+    pub use crate::model::runtime::SETUP_COMMAND;
+    // The fast tier's featuriser, checked against the training code's golden vectors.
+    pub use crate::model::features::{
+        FEATURE_DIM, FEATURE_SPEC_VERSION, FeatureCounts, MAX_CHAR_NGRAM, MIN_CHAR_NGRAM,
+        STRIP_CHARS, SparseFeatures, featurize, featurize_into, for_each_feature,
+    };
+    // Building blocks of the ladder, telemetry and model checks.
+    pub use crate::digest::sha256_hex;
+    pub use crate::policy::ladder::cooldown;
+    pub use crate::telemetry::aggregate::{LATENCY_BUCKETS, latency_bucket, latency_bucket_bounds};
+    pub use crate::telemetry::privacy::laplace;
+}
 
 /// The README's code examples, compiled as doctests so they cannot drift from the API.
 #[cfg(doctest)]

@@ -81,7 +81,7 @@ pub struct Reasons {
     /// The recent risk history that led here, oldest first.
     pub trajectory: Vec<TrajectoryPoint>,
     /// The drift statistic per watched category after this signal (chat only; see
-    /// [`crate::trajectory`]): whether the player's recent scores are skewed by a few high
+    /// [`DriftReading`]): whether the player's recent scores are skewed by a few high
     /// messages, and whether that boosted this message's risk.
     pub drift: Vec<DriftReading>,
     /// The policy version that decided.

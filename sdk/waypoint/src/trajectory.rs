@@ -82,6 +82,12 @@ impl ScoreWindow {
 }
 
 /// What the drift statistic says about one category of one player after a message.
+///
+/// The statistic is the sample skewness of the player's recent per-message scores in the
+/// category. A player whose messages are mostly ordinary but include a few that stand far out is
+/// drifting; when the skewness passes the policy's `[trajectory]` threshold and enough recent
+/// messages are high, the message's risk in that category is boosted, so a drift climbs the
+/// ladder sooner. A uniformly loud player has no skew and gets no boost.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct DriftReading {
     /// The category.

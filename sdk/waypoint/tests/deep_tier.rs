@@ -9,10 +9,10 @@
 use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
-use waypoint::model::deep_head::{HEAD_MANIFEST_FILE, HEAD_MODEL_FILE};
-use waypoint::model::fast::{FAST_MANIFEST_FILE, FAST_MODEL_FILE};
-use waypoint::model::runtime::Runtime;
-use waypoint::model::{DeepHead, DeepTier, EMBEDDING_DIM};
+use waypoint::internals::{
+    FAST_MANIFEST_FILE, FAST_MODEL_FILE, HEAD_MANIFEST_FILE, HEAD_MODEL_FILE,
+};
+use waypoint::model::{DeepHead, DeepTier, EMBEDDING_DIM, Runtime};
 use waypoint::policy::{CascadeMode, CascadePolicy, CombineRule};
 use waypoint::{Category, Health, Policy, Scorer};
 
@@ -158,17 +158,17 @@ fn selective_mode_routes_the_right_messages() {
 
     // A Dutch locale routes even English-looking text; elevated risk routes anything.
     let hints = [
-        waypoint::cascade::RouteHints {
+        waypoint::RouteHints {
             locale: Some("nl"),
             elevated_risk: false,
             busy: false,
         },
-        waypoint::cascade::RouteHints {
+        waypoint::RouteHints {
             locale: Some("en"),
             elevated_risk: true,
             busy: false,
         },
-        waypoint::cascade::RouteHints {
+        waypoint::RouteHints {
             locale: Some("en"),
             elevated_risk: false,
             busy: false,
@@ -203,8 +203,8 @@ fn selective_mode_routes_the_right_messages() {
         mode: CascadeMode::Auto,
         ..policy.cascade
     });
-    let idle = waypoint::cascade::RouteHints::default();
-    let busy = waypoint::cascade::RouteHints { busy: true, ..idle };
+    let idle = waypoint::RouteHints::default();
+    let busy = waypoint::RouteHints { busy: true, ..idle };
     let lines = ["gg wp everyone", "gg wp everyone", "ik haat alle moslims"];
     let scored = scorer.score_batch_routed(&auto, &lines, &[idle, busy, busy]);
     let ran: Vec<bool> = scored.iter().map(|s| s.deep.is_some()).collect();

@@ -12,9 +12,8 @@
 use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
-use waypoint::model::deep::{DeepEncoder, cosine};
-use waypoint::model::runtime::{Runtime, SETUP_COMMAND};
-use waypoint::model::sentencepiece::SentencePiece;
+use waypoint::internals::SETUP_COMMAND;
+use waypoint::model::{DeepEncoder, Runtime, SentencePiece, cosine};
 
 #[derive(Deserialize)]
 struct Golden {

@@ -174,7 +174,7 @@ fn minors_get_help_earlier_and_longer_cooldowns() {
     assert_eq!(help.reasons.age_band, AgeBand::Minor);
     // Minor nudge cooldown is 600 s: a second nudge rule 400 s after the first is held back.
     assert_eq!(
-        waypoint::policy::ladder::cooldown(&engine.policy(), ResponseLevel::Nudge, AgeBand::Minor),
+        waypoint::internals::cooldown(&engine.policy(), ResponseLevel::Nudge, AgeBand::Minor),
         Duration::from_secs(600)
     );
 }

@@ -7,8 +7,7 @@
 use std::path::{Path, PathBuf};
 
 use serde_json::Value;
-use waypoint::model::exemplars::EvidenceParams;
-use waypoint::policy::{CascadeMode, CascadePolicy, ExemplarPolicy, ResponseLevel};
+use waypoint::policy::{CascadeMode, CascadePolicy, EvidenceParams, ExemplarPolicy, ResponseLevel};
 use waypoint::{Category, Health, Policy, Scorer};
 
 fn root() -> PathBuf {

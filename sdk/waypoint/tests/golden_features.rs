@@ -4,7 +4,7 @@
 use std::path::PathBuf;
 
 use serde::Deserialize;
-use waypoint::model::features::{FEATURE_DIM, SparseFeatures, featurize, featurize_into};
+use waypoint::internals::{FEATURE_DIM, SparseFeatures, featurize, featurize_into};
 
 #[derive(Deserialize)]
 struct Golden {

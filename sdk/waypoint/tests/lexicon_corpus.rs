@@ -12,8 +12,10 @@ use std::sync::OnceLock;
 
 use proptest::prelude::*;
 use waypoint::Category;
-use waypoint::text::lexicon::{Field, Kind, LexiconBuilder, MatchRule};
-use waypoint::text::{Lexicon, LexiconError, LexiconHit, NormalizeOptions, normalize};
+use waypoint::text::{
+    Field, Kind, Lexicon, LexiconBuilder, LexiconError, LexiconHit, MatchRule, NormalizeOptions,
+    normalize,
+};
 
 const POSITIVE_EN: &str = include_str!("fixtures/lexicon/positive_en.txt");
 const POSITIVE_NL: &str = include_str!("fixtures/lexicon/positive_nl.txt");

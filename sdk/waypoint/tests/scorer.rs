@@ -7,7 +7,7 @@
 
 use std::path::{Path, PathBuf};
 
-use waypoint::model::fast::{FAST_MANIFEST_FILE, FAST_MODEL_FILE};
+use waypoint::internals::{FAST_MANIFEST_FILE, FAST_MODEL_FILE};
 use waypoint::{Category, Health, ResponseLevel, Scorer};
 
 fn models_dir() -> PathBuf {
@@ -80,7 +80,7 @@ fn copy_models_with(fast_onnx: &[u8], manifest_sha: Option<String>) -> tempfile:
     let dir = tempfile::tempdir().expect("tempdir");
     std::fs::create_dir_all(dir.path().join("fast")).expect("mkdir");
     std::fs::write(dir.path().join(FAST_MODEL_FILE), fast_onnx).expect("write model");
-    let sha = manifest_sha.unwrap_or_else(|| waypoint::digest::sha256_hex(fast_onnx));
+    let sha = manifest_sha.unwrap_or_else(|| waypoint::internals::sha256_hex(fast_onnx));
     std::fs::write(
         dir.path().join(FAST_MANIFEST_FILE),
         format!("{{\"version\":\"t\",\"sha256\":\"{sha}\"}}"),

@@ -5,13 +5,12 @@ use std::collections::BTreeMap;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use proptest::prelude::*;
-use waypoint::signal::AgeBand;
-use waypoint::telemetry::aggregate::{LATENCY_BUCKETS, latency_bucket, latency_bucket_bounds};
+use waypoint::internals::{LATENCY_BUCKETS, latency_bucket, latency_bucket_bounds};
 use waypoint::telemetry::{
     Aggregate, Event, Language, MemorySink, Privacy, Record, ResponseKind, Rollup, SeededRng,
     SignalKind, SyntheticTraffic, Telemetry, TelemetryConfig,
 };
-use waypoint::{Category, Scores};
+use waypoint::{AgeBand, Category, Scores};
 
 fn arb_event() -> impl Strategy<Value = Event> {
     let category = prop::sample::select(Category::ALL.to_vec());

@@ -3,12 +3,11 @@
 
 use std::time::Duration;
 
-use waypoint::signal::AgeBand;
 use waypoint::telemetry::{
     Aggregate, Event, Language, NoiseSource, Privacy, Record, ResponseKind, SeededRng,
     SyntheticTraffic, TelemetryConfig, TelemetryConfigError,
 };
-use waypoint::{Category, Scores};
+use waypoint::{AgeBand, Category, Scores};
 
 /// Every count cell of a record, as (shown count, suppressed flag).
 fn cells(record: &Record) -> Vec<(Option<u64>, bool)> {
@@ -102,7 +101,7 @@ fn laplace_noise_has_the_documented_scale() {
     let n = 20_000;
     let scale = 3.0;
     let samples: Vec<f64> = (0..n)
-        .map(|_| waypoint::telemetry::privacy::laplace(&mut rng, scale))
+        .map(|_| waypoint::internals::laplace(&mut rng, scale))
         .collect();
     let mean_abs = samples.iter().map(|x| x.abs()).sum::<f64>() / n as f64;
     // E|X| = b for Laplace(0, b).

@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use clap::Args;
 use indicatif::{ProgressBar, ProgressStyle};
 use serde::Serialize;
-use waypoint::model::exemplars::ExemplarMatch;
+use waypoint::model::ExemplarMatch;
 use waypoint::policy::Reason;
 use waypoint::text::{Change, LexiconHit};
 use waypoint::{Health, MessageScore, Policy, ResponseLevel, Scorer, Scores};

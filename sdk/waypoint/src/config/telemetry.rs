@@ -27,10 +27,11 @@ pub struct TelemetryConfig {
     pub window_secs: u64,
     /// The suppression threshold: an exported count below `k` is replaced by a "suppressed" mark.
     pub k: u64,
-    /// Laplace noise budget per window (see [`crate::telemetry::privacy`]); `None` disables noise.
+    /// Laplace noise budget per window (see [`Privacy`](crate::telemetry::Privacy)); `None`
+    /// disables noise.
     pub epsilon: Option<f64>,
     /// Carry cells below `k` into the next window instead of losing them (ignored with noise;
-    /// see [`crate::telemetry::privacy`]).
+    /// see [`Privacy`](crate::telemetry::Privacy)).
     pub carry_over: bool,
     /// This server's name in exported records (letters, digits, `.`, `_`, `-`; at most 64).
     pub server_id: String,

@@ -24,11 +24,11 @@ use crate::store::{PlayerStateStore, StoreConfig};
 use crate::telemetry::{Telemetry, TelemetryBuildError};
 
 /// Environment variable holding the pseudonym key when the builder is not given one.
-pub const PSEUDONYM_KEY_ENV: &str = "WAYPOINT_PSEUDONYM_KEY";
+const PSEUDONYM_KEY_ENV: &str = "WAYPOINT_PSEUDONYM_KEY";
 /// Default capacity of the signal queue.
-pub const DEFAULT_QUEUE_CAPACITY: usize = 16_384;
+const DEFAULT_QUEUE_CAPACITY: usize = 16_384;
 /// Default capacity of the response outbox read by `drain_responses`.
-pub const DEFAULT_OUTBOX_CAPACITY: usize = 4_096;
+const DEFAULT_OUTBOX_CAPACITY: usize = 4_096;
 
 /// Errors building an [`Engine`].
 #[derive(Debug, thiserror::Error)]
@@ -173,14 +173,14 @@ impl EngineBuilder {
         self
     }
 
-    /// Capacity of the signal queue (default [`DEFAULT_QUEUE_CAPACITY`]).
+    /// Capacity of the signal queue (default `16_384`).
     pub fn queue_capacity(mut self, capacity: usize) -> Self {
         self.queue_capacity = Some(capacity);
         self
     }
 
-    /// Capacity of the response outbox (default [`DEFAULT_OUTBOX_CAPACITY`]); when the game
-    /// does not drain it, the oldest responses are kept and later ones counted as overflow.
+    /// Capacity of the response outbox (default `4_096`); when the game does not drain it, the
+    /// oldest responses are kept and later ones counted as overflow.
     pub fn outbox_capacity(mut self, capacity: usize) -> Self {
         self.outbox_capacity = Some(capacity);
         self

@@ -67,10 +67,7 @@ use uuid::Uuid;
 
 #[cfg(feature = "tokio")]
 pub use async_handle::{AsyncEngine, ResponseStream};
-pub use builder::{
-    DEFAULT_OUTBOX_CAPACITY, DEFAULT_QUEUE_CAPACITY, EngineBuildError, EngineBuilder,
-    PSEUDONYM_KEY_ENV,
-};
+pub use builder::{EngineBuildError, EngineBuilder};
 pub use stats::{Stats, StoreStats};
 
 use crate::Scores;

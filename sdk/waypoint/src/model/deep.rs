@@ -103,7 +103,8 @@ impl std::fmt::Debug for DeepEncoder {
 }
 
 impl DeepEncoder {
-    /// Finds the encoder directory in the set-up cache ([`cache_dirs`]): the first
+    /// Finds the encoder directory in the set-up cache (`$WAYPOINT_CACHE_DIR`, then
+    /// `.cache/waypoint` in the current directory and each ancestor): the first
     /// `<cache>/encoder/` that holds both files.
     pub fn locate() -> Result<PathBuf, DeepError> {
         locate_in(cache_dirs())

@@ -21,6 +21,7 @@
 pub const FEATURE_DIM: usize = 1 << 18;
 
 /// Version of the featuriser specification; bumped whenever any output could change.
+#[cfg(any(test, feature = "internals"))]
 pub const FEATURE_SPEC_VERSION: &str = "waypoint-fast-features/1";
 
 /// Shortest character n-gram, in Unicode scalar values of the padded token.
@@ -30,6 +31,7 @@ pub const MIN_CHAR_NGRAM: usize = 2;
 pub const MAX_CHAR_NGRAM: usize = 4;
 
 /// ASCII characters trimmed from both ends of every token.
+#[cfg(any(test, feature = "internals"))]
 pub const STRIP_CHARS: &str = ".,!?;:\"'()[]{}<>*_~`";
 
 const FNV_OFFSET: u32 = 2_166_136_261;
@@ -48,11 +50,13 @@ pub struct SparseFeatures {
 
 impl SparseFeatures {
     /// Number of non-zero buckets.
+    #[cfg(any(test, feature = "internals"))]
     pub fn len(&self) -> usize {
         self.indices.len()
     }
 
     /// Whether the vector has no non-zero bucket (empty or punctuation-only text).
+    #[cfg(any(test, feature = "internals"))]
     pub fn is_empty(&self) -> bool {
         self.indices.is_empty()
     }
@@ -65,6 +69,7 @@ impl SparseFeatures {
 }
 
 /// Featurises normalised text into a new vector. See [`featurize_into`] to reuse buffers.
+#[cfg(any(test, feature = "internals"))]
 pub fn featurize(normalized: &str) -> SparseFeatures {
     let mut out = SparseFeatures::default();
     featurize_into(normalized, &mut out);

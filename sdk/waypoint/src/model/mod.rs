@@ -1,21 +1,24 @@
-//! Models: the featuriser, ONNX Runtime discovery and sessions, the fast tier (evaluated natively
-//! from its ONNX file), the deep tier.
+//! The models on their own: the ONNX Runtime ([`Runtime`]), the fast tier ([`FastModel`],
+//! evaluated natively from its ONNX file), the deep tier ([`DeepTier`]: the multilingual
+//! [`DeepEncoder`] with its [`SentencePiece`] tokenizer, and the [`DeepHead`]) and example-based
+//! detection ([`ExemplarIndex`]). The [`Scorer`](crate::Scorer) runs them all together.
 
-pub mod deep;
-pub mod deep_head;
-pub mod exemplars;
-pub mod fast;
-pub mod features;
-pub mod linear;
+pub(crate) mod deep;
+pub(crate) mod deep_head;
+pub(crate) mod exemplars;
+pub(crate) mod fast;
+pub(crate) mod features;
+pub(crate) mod linear;
 pub(crate) mod protobuf;
-pub mod runtime;
-pub mod sentencepiece;
+pub(crate) mod runtime;
+pub(crate) mod sentencepiece;
 
-pub use deep::{DeepEncoder, DeepError, EMBEDDING_DIM, Embedding};
+pub use deep::{DeepEncoder, DeepError, EMBEDDING_DIM, Embedding, cosine};
 pub use deep_head::{DeepHead, DeepTier, DeepTierError};
-pub use fast::{Backend, FastModel, FastScratch, ModelError};
-pub use features::{
-    FEATURE_DIM, FeatureCounts, SparseFeatures, featurize, featurize_into, for_each_feature,
+pub use exemplars::{
+    CategoryEvidence, ExemplarClass, ExemplarFile, ExemplarIndex, ExemplarMatch, ExemplarSet,
+    NearestExemplar,
 };
+pub use fast::{Backend, FastModel, FastScratch, ModelError};
 pub use runtime::{Runtime, RuntimeError};
-pub use sentencepiece::{SentencePiece, SentencePieceError};
+pub use sentencepiece::{Scratch as SentencePieceScratch, SentencePiece, SentencePieceError};

@@ -95,7 +95,7 @@ impl PlayerState {
 
     /// Moves every time in the state by `offset_ms` (from one clock's base to another's, for
     /// example from an engine's clock to Unix time), saturating at the ends.
-    pub fn rebased(mut self, offset_ms: i64) -> PlayerState {
+    pub(crate) fn rebased(mut self, offset_ms: i64) -> PlayerState {
         let shift = |at: &mut Timestamp| {
             at.0 = at.0.saturating_add_signed(offset_ms);
         };

@@ -247,19 +247,19 @@ impl PlayerState {
     }
 
     /// Multiplies accumulated risk by `factor` (a dismissed review lowers it).
-    pub fn scale_risk(&mut self, factor: f32) {
+    pub(crate) fn scale_risk(&mut self, factor: f32) {
         self.risk.scale(factor);
     }
 
     /// Moves all accumulated risk in `from` to `to` (a reviewer corrected the category).
-    pub fn reassign_risk(&mut self, from: Category, to: Category) {
+    pub(crate) fn reassign_risk(&mut self, from: Category, to: Category) {
         let moved = self.risk.0[from.index()];
         self.risk.0[from.index()] = 0.0;
         self.risk.0[to.index()] += moved;
     }
 
     /// Records a report by the reporter with this tag; a reporter counts once, refreshed by new reports.
-    pub fn note_report(&mut self, reporter: u64, now: Timestamp) {
+    pub(crate) fn note_report(&mut self, reporter: u64, now: Timestamp) {
         if let Some(mark) = self.reporters.iter_mut().find(|m| m.tag == reporter) {
             mark.at = now;
             return;
@@ -281,12 +281,12 @@ impl PlayerState {
     }
 
     /// Records a block or mute by another player.
-    pub fn note_block(&mut self) {
+    pub(crate) fn note_block(&mut self) {
         self.blocks += 1.0;
     }
 
     /// Distinct recent reporters, each weighted by how recent the report is.
-    pub fn reporters(&self, now: Timestamp, policy: &Policy) -> f32 {
+    pub(crate) fn reporters(&self, now: Timestamp, policy: &Policy) -> f32 {
         self.reporters
             .iter()
             .map(|m| decay_factor(now.since(m.at), policy.reports.half_life))
@@ -294,13 +294,13 @@ impl PlayerState {
     }
 
     /// Recent blocks and mutes (decayed).
-    pub fn blocks(&self) -> f32 {
+    pub(crate) fn blocks(&self) -> f32 {
         self.blocks
     }
 
     /// Records a message with this text hash; returns how many identical messages directly
     /// preceded it and the message rate (messages per minute, including this one).
-    pub fn note_message(&mut self, text_hash: u64) -> (u32, f32) {
+    pub(crate) fn note_message(&mut self, text_hash: u64) -> (u32, f32) {
         if text_hash == self.last_text {
             self.repeats = self.repeats.saturating_add(1);
         } else {
@@ -312,7 +312,7 @@ impl PlayerState {
     }
 
     /// Remembers the age band and locale the platform gave.
-    pub fn note_profile(&mut self, age_band: Option<AgeBand>, locale: Option<&str>) {
+    pub(crate) fn note_profile(&mut self, age_band: Option<AgeBand>, locale: Option<&str>) {
         if let Some(band) = age_band {
             self.age_band = band;
         }
@@ -335,34 +335,35 @@ impl PlayerState {
     }
 
     /// When the player last received each response (nudge, help, review).
-    pub fn last_given(&self) -> [Option<Timestamp>; 3] {
+    pub(crate) fn last_given(&self) -> [Option<Timestamp>; 3] {
         self.last_given
     }
 
     /// Records that a response was given at `now`.
-    pub fn record_response(&mut self, level: ResponseLevel, now: Timestamp) {
+    pub(crate) fn record_response(&mut self, level: ResponseLevel, now: Timestamp) {
         if let Some(i) = level.ladder_index() {
             self.last_given[i] = Some(now);
         }
     }
 
     /// Forgets the responses given (after a dismissed review the ladder starts over).
-    pub fn reset_ladder(&mut self) {
+    pub(crate) fn reset_ladder(&mut self) {
         self.last_given = [None; 3];
     }
 
     /// Feedback counts.
-    pub fn outcomes_mut(&mut self) -> &mut OutcomeCounts {
+    pub(crate) fn outcomes_mut(&mut self) -> &mut OutcomeCounts {
         &mut self.outcomes
     }
 
     /// Feedback counts.
-    pub fn outcomes(&self) -> OutcomeCounts {
+    #[cfg(test)]
+    pub(crate) fn outcomes(&self) -> OutcomeCounts {
         self.outcomes
     }
 
     /// Appends a trajectory point, dropping the oldest beyond [`TRAJECTORY_POINTS`].
-    pub fn push_trajectory(&mut self, point: TrajectoryPoint) {
+    pub(crate) fn push_trajectory(&mut self, point: TrajectoryPoint) {
         if self.trajectory.len() >= TRAJECTORY_POINTS {
             self.trajectory.pop_front();
         }
@@ -379,12 +380,12 @@ impl PlayerState {
     }
 
     /// Remembers one chat message's combined scores for the drift statistic.
-    pub fn note_scores(&mut self, scores: &crate::Scores) {
+    pub(crate) fn note_scores(&mut self, scores: &crate::Scores) {
         self.scores.push(scores);
     }
 
     /// The player's recent per-message scores (see [`crate::trajectory`]).
-    pub fn score_window(&self) -> &ScoreWindow {
+    pub(crate) fn score_window(&self) -> &ScoreWindow {
         &self.scores
     }
 
@@ -469,11 +470,6 @@ impl PlayerStore {
     pub fn len(&self) -> usize {
         self.players.len()
     }
-
-    /// Whether no player has state.
-    pub fn is_empty(&self) -> bool {
-        self.players.is_empty()
-    }
 }
 
 #[cfg(test)]
@@ -555,6 +551,6 @@ mod tests {
         store.entry(key, Timestamp::ZERO);
         assert_eq!(store.sweep(Timestamp(10_000), Duration::from_secs(60)), 0);
         assert_eq!(store.sweep(Timestamp(61_000), Duration::from_secs(60)), 1);
-        assert!(store.is_empty());
+        assert_eq!(store.len(), 0);
     }
 }

@@ -11,7 +11,7 @@ use serde::Serialize;
 use super::message::reasons_scaled;
 use super::{Policy, Reason, ResponseLevel, TierScores};
 use crate::clock::Timestamp;
-pub use crate::risk::{Risk, decay_factor, exact_risk};
+use crate::risk::Risk;
 use crate::signal::AgeBand;
 use crate::{Category, Scores};
 

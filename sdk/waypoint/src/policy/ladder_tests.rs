@@ -3,6 +3,7 @@
 use std::time::Duration;
 
 use super::*;
+use crate::risk::decay_factor;
 
 const POLICY: &str = r#"
 version = "ladder-test"

@@ -6,20 +6,20 @@
 
 mod cascade_policy;
 mod error;
-pub mod exemplars;
-pub mod help;
-pub mod ladder;
+mod exemplars;
+mod help;
+pub(crate) mod ladder;
 mod message;
 mod parse;
 mod parse_sections;
-pub mod settings;
+mod settings;
 mod trajectory;
 
 use std::path::Path;
 
 pub use cascade_policy::{CascadeMode, CascadePolicy, CombineRule};
 pub use error::PolicyError;
-pub use exemplars::ExemplarPolicy;
+pub use exemplars::{EvidenceParams, ExemplarPolicy};
 pub use help::{BandSelector, HelpDirectory, HelpEntry};
 pub use message::{MessageDecision, Reason, ResponseLevel, TierScores};
 pub use settings::{

@@ -38,7 +38,9 @@ pub use memory::MemoryStore;
 #[cfg(feature = "redis-store")]
 pub use redis::RedisStore;
 
-use crate::player::{PlayerKey, PlayerState};
+pub use crate::player::{PlayerState, Pseudonymizer};
+
+use crate::player::PlayerKey;
 
 /// Writers whose mark (latest applied sequence number) a stored player keeps; a new writer
 /// beyond these makes the store forget the one that wrote the player least recently.

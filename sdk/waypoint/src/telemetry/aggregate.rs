@@ -119,7 +119,8 @@ pub struct Aggregate {
     pub messages: BTreeMap<Language, Tally>,
     /// Non-text signals processed, indexed by [`SignalKind::index`].
     pub signals: [Tally; SignalKind::ALL.len()],
-    /// Score histograms: `[category][bucket]` (see [`score_bucket`]).
+    /// Score histograms: `[category][bucket]`; bucket `b` holds scores in `[b/10, (b+1)/10)`,
+    /// the last one also holds `1.0`.
     pub scores: [[Tally; SCORE_BUCKETS]; CATEGORIES],
     /// Responses given: `[response][category][age band]`.
     pub responses: [[[Tally; AGE_BANDS]; CATEGORIES]; ResponseKind::ALL.len()],
@@ -131,7 +132,8 @@ pub struct Aggregate {
     pub outcomes: [[Tally; Decision::ALL.len()]; CATEGORIES],
     /// Signals dropped because a queue was full.
     pub queue_drops: Tally,
-    /// Scoring latency histogram, sparse: bucket index (see [`latency_bucket`]) → count.
+    /// Scoring latency histogram, sparse: bucket index → count (HDR-style buckets, see
+    /// `docs/telemetry.md`).
     pub latency: BTreeMap<usize, Tally>,
     /// Milliseconds of degraded scoring (an operational figure, not about players: exported as is).
     pub degraded_ms: u64,

@@ -155,10 +155,10 @@ impl Sink for JsonlFileSink {
 
 /// POSTs each batch as one `application/x-ndjson` body (one record per line) to a URL.
 ///
-/// The HTTP client ([`crate::http`]) is created lazily on the exporter's thread, so building an
-/// exporter is safe inside an async runtime. Requests run on the [`HttpRuntime`] the sink was
-/// made with: by default the tokio runtime [`HttpSink::new`] is called in (with the `tokio`
-/// feature), else reqwest's blocking client.
+/// The HTTP client is created lazily on the exporter's thread, so building an exporter is safe
+/// inside an async runtime. Requests run on the [`HttpRuntime`] the sink was made with: by
+/// default the tokio runtime [`HttpSink::new`] is called in (with the `tokio` feature), else
+/// reqwest's blocking client.
 pub struct HttpSink {
     url: String,
     timeout: Duration,

@@ -3,9 +3,11 @@
 //! The engine reports what happens as [`Event`]s through a cheap-to-clone [`Telemetry`] handle.
 //! Events are counted into the current window's [`Aggregate`]; when a window ends (windows are
 //! aligned to multiples of `window_secs` since the Unix epoch) its counts are turned into a
-//! [`Record`] by [`privacy`] (k-suppression, optional Laplace noise) and handed to the
-//! [`export`]ers (rotating JSONL files, HTTP batches), each on its own `waypoint-telemetry`
-//! thread. Recording an event takes a short lock and never blocks on I/O.
+//! [`Record`] by [`Privacy`] (k-suppression, optional Laplace noise) and handed to the
+//! [`Exporter`]s ([`JsonlFileSink`] rotating files, [`HttpSink`] batches, or any [`Sink`]), each
+//! on its own `waypoint-telemetry` thread. Recording an event takes a short lock and never
+//! blocks on I/O. `docs/telemetry.md` describes the record format and what the privacy
+//! protections guarantee.
 //!
 //! No event type can carry text, a player id or a pseudonym, so none can reach a record.
 //!
@@ -29,14 +31,14 @@
 //! # }
 //! ```
 
-pub mod aggregate;
+pub(crate) mod aggregate;
 
 mod event;
-pub mod export;
-pub mod privacy;
-pub mod record;
+mod export;
+pub(crate) mod privacy;
+mod record;
 mod rollup;
-pub mod synthetic;
+mod synthetic;
 
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -51,7 +53,10 @@ pub use export::{
     JsonlFileSink, MemorySink, Sink, SinkError,
 };
 pub use privacy::{NoiseSource, Privacy, SeededRng};
-pub use record::{Record, RecordError};
+pub use record::{
+    Count, HelpCell, LanguageCell, LatencyCell, OutcomeCell, Record, RecordError, ReferralCell,
+    ResponseCell, ScoreCell, SignalCell,
+};
 pub use rollup::Rollup;
 pub use synthetic::SyntheticTraffic;
 

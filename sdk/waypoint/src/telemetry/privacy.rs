@@ -94,6 +94,10 @@ pub fn laplace(rng: &mut dyn NoiseSource, scale: f64) -> f64 {
 }
 
 /// Applies suppression and optional noise to aggregates, turning them into records.
+///
+/// Every count cell about players below `k` is suppressed (or held for the next window); with
+/// `epsilon`, every cell of the fixed domain first gets Laplace noise of scale `6 / ε`.
+/// `docs/telemetry.md` ("Privacy") says what that protects and what ε means.
 pub struct Privacy {
     k: u64,
     epsilon: Option<f64>,
@@ -143,8 +147,7 @@ impl Privacy {
     }
 
     /// Like [`Privacy::protect`], but with `hold` (and no noise) cells below k are marked held
-    /// instead of suppressed: the caller carries them into the next window (see
-    /// [`held_back`]).
+    /// instead of suppressed: the caller carries them into the next window.
     pub fn protect_holding(
         &mut self,
         agg: &Aggregate,

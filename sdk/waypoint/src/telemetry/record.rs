@@ -168,9 +168,9 @@ pub struct LatencyCell {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Record {
-    /// Always [`SCHEMA`].
+    /// Always `"waypoint-telemetry"`.
     pub schema: String,
-    /// Always [`VERSION`] for records this crate writes.
+    /// Always `1` for records this crate writes.
     pub version: u32,
     /// The server's configured id.
     pub server: String,

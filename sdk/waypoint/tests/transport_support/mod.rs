@@ -13,7 +13,7 @@ macro_rules! on_each_http_runtime {
             $(
                 #[test]
                 fn $name() {
-                    assert!(!waypoint::http::HttpRuntime::current().is_tokio());
+                    assert!(!waypoint::HttpRuntime::current().is_tokio());
                     $body
                 }
             )*
@@ -33,7 +33,7 @@ macro_rules! on_each_http_runtime {
                         .build()
                         .expect("a tokio runtime for the test");
                     let _inside = runtime.enter();
-                    assert!(waypoint::http::HttpRuntime::current().is_tokio());
+                    assert!(waypoint::HttpRuntime::current().is_tokio());
                     $body
                 }
             )*

@@ -12,7 +12,7 @@
 //! column-wise (`[512, n]`), so a batch's similarities are one matrix product and one message's
 //! are a sum of 512 scaled columns, which vectorises without reordering any sum.
 
-pub mod format;
+mod format;
 
 use ndarray::{Array2, ArrayView1, Axis, s};
 use serde::Serialize;
@@ -21,8 +21,7 @@ pub use format::{ExemplarClass, ExemplarFile, ExemplarFileError, ExemplarSet};
 
 use super::deep::{EMBEDDING_DIM, Embedding};
 use crate::Category;
-use crate::policy::ExemplarPolicy;
-pub use crate::policy::exemplars::EvidenceParams;
+use crate::policy::{EvidenceParams, ExemplarPolicy};
 
 /// Where one exemplar came from, for reviewers.
 #[derive(Debug, Clone, PartialEq, Eq)]
