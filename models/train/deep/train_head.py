@@ -202,11 +202,13 @@ def fit_linear(x, full, w, c_per_category):
     return weights, bias
 
 
-def fit_mlp(x, full, w, hidden: int = MLP_HIDDEN, alpha: float = MLP_ALPHA, seeds: int = MLP_SEEDS):
+def fit_mlp(x, full, w, hidden: int = MLP_HIDDEN, alpha: float = MLP_ALPHA, seeds: int = MLP_SEEDS,
+            skip: frozenset = frozenset()):
     """Per category, `seeds` small MLPs (512 -> hidden -> 1, ReLU) trained from different seeds
     and averaged in logit space, all joined into one 512 -> 4*seeds*hidden -> 4 network
-    (block-diagonal output layer, each member's output weights divided by `seeds`). Returns
-    (w1 [512, 4sh], b1 [4sh], w2 [4sh, 4], b2 [4])."""
+    (block-diagonal output layer, each member's output weights divided by `seeds`). Categories
+    in `skip` are left at zero (see `keep_members`). Returns (w1 [512, 4sh], b1 [4sh],
+    w2 [4sh, 4], b2 [4])."""
     from sklearn.neural_network import MLPClassifier  # noqa: PLC0415
 
     k = len(CATEGORIES)
@@ -216,6 +218,9 @@ def fit_mlp(x, full, w, hidden: int = MLP_HIDDEN, alpha: float = MLP_ALPHA, seed
     w2 = np.zeros((k * width, k))
     b2 = np.zeros(k)
     for i, c in enumerate(CATEGORIES):
+        if c in skip:
+            log(f"  {c}: kept, not trained")
+            continue
         known = full[c].notna().to_numpy()
         y = full[c].to_numpy()[known].astype(int)
         sw = w[known].copy()
@@ -232,6 +237,25 @@ def fit_mlp(x, full, w, hidden: int = MLP_HIDDEN, alpha: float = MLP_ALPHA, seed
             w2[block, i] = clf.coefs_[1][:, 0] / seeds
             b2[i] += clf.intercepts_[1][0] / seeds
         log(f"  {c}: {int(known.sum())} rows (mlp x {seeds})")
+    return w1, b1, w2, b2
+
+
+def keep_members(params, head: bytes, keep: frozenset):
+    """Copies the members of the categories in `keep` from the serialised `head` into `params`
+    (same layout: the head this script writes). Their calibration is refitted afterwards on the
+    same calibration split, so the kept categories score as they did in that head."""
+    import onnx  # noqa: PLC0415
+    from onnx import numpy_helper  # noqa: PLC0415
+
+    old = {i.name: numpy_helper.to_array(i).astype(np.float64) for i in onnx.load_model_from_string(head).graph.initializer}
+    w1, b1, w2, b2 = params
+    if old["W1"].shape != w1.shape or old["W2"].shape != w2.shape:
+        raise SystemExit(f"--keep-from: hidden layer {old['W1'].shape} is not this script's {w1.shape}")
+    width = w1.shape[1] // len(CATEGORIES)
+    for i, c in enumerate(CATEGORIES):
+        if c in keep:
+            block = slice(i * width, (i + 1) * width)
+            w1[:, block], b1[block], w2[block, i], b2[i] = old["W1"][:, block], old["b1"][block], old["W2"][block, i], old["b2"][i]
     return w1, b1, w2, b2
 
 
@@ -272,7 +296,20 @@ def main() -> int:
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--explore", action="store_true", help="print the C comparison and stop")
+    parser.add_argument("--keep", default="", help="comma-separated categories whose members are copied from "
+                                                    "--keep-from instead of being retrained")
+    parser.add_argument("--keep-from", type=Path, default=OUT / "head.onnx",
+                        help="the head to keep categories from (default: the shipped one)")
     args = parser.parse_args()
+    keep = frozenset(c for c in args.keep.split(",") if c)
+    if not keep <= set(CATEGORIES):
+        parser.error(f"--keep: unknown categories {sorted(keep - set(CATEGORIES))}; use {', '.join(CATEGORIES)}")
+    kept_from, kept_head = None, b""
+    if keep:  # read now: the default --keep-from is the file this run overwrites
+        kept_head = args.keep_from.read_bytes()
+        kept_manifest = args.keep_from.with_name("head_manifest.json")
+        kept_from = {"categories": sorted(keep), "sha256": hashlib.sha256(kept_head).hexdigest(),
+                     "version": json.loads(kept_manifest.read_text())["version"] if kept_manifest.is_file() else None}
     t_start = time.time()
     full, calib, evals, info, syn, syn_dropped, lookup, eval_lookup = prepare()
     x_train = matrix_for(lookup, list(full["norm"])).astype(np.float64)
@@ -282,7 +319,9 @@ def main() -> int:
     if args.explore:
         explore(full, calib, x_train, w_train, x_cal, w_cal, evals, eval_lookup)
         return 0
-    params = fit_mlp(x_train, full, w_train)
+    params = fit_mlp(x_train, full, w_train, skip=keep)
+    if keep:
+        params = keep_members(params, kept_head, keep)
 
     z_cal = mlp_logits(x_cal, params)
     scale, offset, calibration, suggested = train_fast.calibrate(z_cal, calib, w_cal)
@@ -373,6 +412,7 @@ def main() -> int:
                              f"(seeds {SEED}..{SEED + MLP_SEEDS - 1}), adam, {MLP_EPOCHS} epochs, "
                              f"L2 alpha {MLP_ALPHA}, batch 256, class_weight=balanced x source weight",
                      "calibration": "Platt scaling per category on the fast tier's calibration split",
+                     "kept_from": kept_from,
                      "seed": SEED},
     }
     (OUT / "head_manifest.json").write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n")
