@@ -20,7 +20,7 @@ use crate::referral::CasePacket;
 use crate::response::{Referral, Response};
 use crate::scorer::MessageScore;
 use crate::signal::Signal;
-use crate::telemetry::{Event, Language, ResponseKind, SignalKind};
+use crate::telemetry::{Event, Language, ResponseKind};
 
 /// Most jobs taken from the queue per model call.
 const MAX_BATCH: usize = 64;
@@ -235,17 +235,10 @@ impl Worker {
                 latency: arrived.elapsed(),
             });
         }
-        let kind = match signal {
-            Signal::Chat(_) => None,
-            Signal::Report { .. } => Some(SignalKind::Report),
-            Signal::Block { .. } => Some(SignalKind::Block),
-            Signal::NameChange { .. } => Some(SignalKind::NameChange),
-            Signal::GroupJoin { .. } => Some(SignalKind::GroupJoin),
-            Signal::Custom { .. } => Some(SignalKind::Custom),
-        };
-        if let Some(kind) = kind {
-            self.shared.record(Event::Signal { kind });
-        }
+        // Telemetry counts the kinds it counts (not chat, whose lines are counted as scored).
+        self.shared.record(Event::Signal {
+            kind: signal.kind(),
+        });
     }
 
     /// Hands a referral that passed the hooks to the webhook sender, as a case packet.

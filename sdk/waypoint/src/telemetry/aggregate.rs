@@ -9,8 +9,8 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use super::event::{Decision, Event, Language, ResponseKind, SignalKind};
-use crate::signal::AgeBand;
+use super::event::{Decision, Event, Language, ResponseKind};
+use crate::signal::{AgeBand, SignalKind};
 use crate::{Category, Scores};
 
 /// Number of categories ([`Category::ALL`]).
@@ -117,7 +117,8 @@ pub fn latency_bucket_bounds(bucket: usize) -> (u64, u64) {
 pub struct Aggregate {
     /// Texts scored, per detected language.
     pub messages: BTreeMap<Language, Tally>,
-    /// Non-text signals processed, indexed by [`SignalKind::index`].
+    /// Signals processed, indexed by [`SignalKind::index`]; only the kinds in
+    /// [`SIGNAL_KINDS`](super::SIGNAL_KINDS) are counted (the chat slot stays empty).
     pub signals: [Tally; SignalKind::ALL.len()],
     /// Score histograms: `[category][bucket]`; bucket `b` holds scores in `[b/10, (b+1)/10)`,
     /// the last one also holds `1.0`.
@@ -150,6 +151,7 @@ impl Aggregate {
                 scores,
                 latency,
             } => self.record_scored(*language, scores, *latency),
+            Event::Signal { .. } if !event.is_counted() => {}
             Event::Signal { kind } => self.signals[kind.index()].bump(),
             Event::Response {
                 kind,

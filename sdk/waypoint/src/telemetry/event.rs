@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
-use crate::signal::AgeBand;
+use crate::signal::{AgeBand, SignalKind};
 use crate::{Category, Scores};
 
 /// One thing that happened, as telemetry counts it.
@@ -22,7 +22,8 @@ pub enum Event {
         /// How long scoring took, from the signal's arrival to its final score.
         latency: Duration,
     },
-    /// A behaviour signal other than a text was processed.
+    /// A signal was processed. Only the kinds in [`SIGNAL_KINDS`] are counted: a chat line's
+    /// event is ignored, since the line is counted as [`Event::Scored`].
     Signal {
         /// Which kind of signal.
         kind: SignalKind,
@@ -64,45 +65,24 @@ pub enum Event {
     },
 }
 
-/// The kinds of non-text signal telemetry counts.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum SignalKind {
-    /// A player report.
-    Report,
-    /// A block or mute.
-    Block,
-    /// A name or clan-tag change.
-    NameChange,
-    /// A group join.
-    GroupJoin,
-    /// A platform-defined signal.
-    Custom,
-}
+/// The signal kinds telemetry counts as [`Event::Signal`], in record order: every kind but
+/// [`SignalKind::Chat`] (chat lines are counted as scored texts, [`Event::Scored`]). Records name
+/// them by [`SignalKind::telemetry_name`].
+pub const SIGNAL_KINDS: [SignalKind; 5] = [
+    SignalKind::Report,
+    SignalKind::Block,
+    SignalKind::NameChange,
+    SignalKind::GroupJoin,
+    SignalKind::Custom,
+];
 
-impl SignalKind {
-    /// Every kind, in a fixed order.
-    pub const ALL: [SignalKind; 5] = [
-        SignalKind::Report,
-        SignalKind::Block,
-        SignalKind::NameChange,
-        SignalKind::GroupJoin,
-        SignalKind::Custom,
-    ];
-
-    /// Position in [`SignalKind::ALL`].
-    pub const fn index(self) -> usize {
-        self as usize
-    }
-
-    /// The name used in records.
-    pub const fn as_str(self) -> &'static str {
+impl Event {
+    /// Whether telemetry counts this event: all but an [`Event::Signal`] whose kind is not in
+    /// [`SIGNAL_KINDS`] (a chat line's).
+    pub(crate) fn is_counted(&self) -> bool {
         match self {
-            SignalKind::Report => "report",
-            SignalKind::Block => "block",
-            SignalKind::NameChange => "name_change",
-            SignalKind::GroupJoin => "group_join",
-            SignalKind::Custom => "custom",
+            Event::Signal { kind } => SIGNAL_KINDS.contains(kind),
+            _ => true,
         }
     }
 }

@@ -10,9 +10,9 @@
 use serde::{Deserialize, Serialize};
 
 use super::aggregate::{Aggregate, LATENCY_BUCKETS, SCORE_BUCKETS, Tally, latency_bucket_bounds};
-use super::event::{Decision, Language, ResponseKind, SignalKind};
+use super::event::{Decision, Language, ResponseKind, SIGNAL_KINDS};
 use crate::Category;
-use crate::signal::AgeBand;
+use crate::signal::{AgeBand, SignalKind};
 
 /// The value of `schema` in every record.
 pub const SCHEMA: &str = "waypoint-telemetry";
@@ -80,14 +80,37 @@ pub struct LanguageCell {
     pub value: Count,
 }
 
-/// Non-text signals of one kind.
+/// Signals of one kind (one of [`SIGNAL_KINDS`]).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct SignalCell {
-    /// The kind of signal.
+    /// The kind of signal, named in records by [`SignalKind::telemetry_name`] (`report`,
+    /// `block`, `name_change`, `group_join`, `custom`).
+    #[serde(with = "telemetry_name")]
     pub kind: SignalKind,
     /// The count.
     #[serde(flatten)]
     pub value: Count,
+}
+
+/// A [`SignalCell`]'s kind as its telemetry name; only the kinds telemetry counts are read.
+mod telemetry_name {
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    use super::SIGNAL_KINDS;
+    use crate::signal::SignalKind;
+
+    pub(super) fn serialize<S: Serializer>(kind: &SignalKind, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(kind.telemetry_name())
+    }
+
+    pub(super) fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<SignalKind, D::Error> {
+        let name = String::deserialize(d)?;
+        SignalKind::parse_telemetry_name(&name)
+            .filter(|kind| SIGNAL_KINDS.contains(kind))
+            .ok_or_else(|| {
+                serde::de::Error::custom(format!("{name:?} is not a signal kind telemetry counts"))
+            })
+    }
 }
 
 /// One bucket of a category's score histogram.
@@ -324,7 +347,7 @@ pub(crate) fn build_record(
             })
         })
         .collect();
-    let signals = SignalKind::ALL
+    let signals = SIGNAL_KINDS
         .iter()
         .filter_map(|kind| {
             cell(&agg.signals[kind.index()]).map(|value| SignalCell { kind: *kind, value })

@@ -7,7 +7,7 @@
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use super::event::{Event, Language, ResponseKind, SignalKind};
+use super::event::{Event, Language, ResponseKind, SIGNAL_KINDS};
 use super::privacy::{NoiseSource, SeededRng};
 use crate::signal::AgeBand;
 use crate::{Category, Scores};
@@ -114,7 +114,7 @@ impl SyntheticTraffic {
             },
         ));
         if unit(rng) < 0.03 {
-            let kind = SignalKind::ALL[weighted(unit(rng), &[0.5, 0.3, 0.05, 0.1, 0.05])];
+            let kind = SIGNAL_KINDS[weighted(unit(rng), &[0.5, 0.3, 0.05, 0.1, 0.05])];
             out.push((at, Event::Signal { kind }));
         }
         let (category, p) = scores.max();

@@ -4,7 +4,7 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 use waypoint::Category;
-use waypoint::telemetry::{Aggregate, Decision, ResponseKind, Rollup, SignalKind, Tally};
+use waypoint::telemetry::{Aggregate, Decision, ResponseKind, Rollup, SIGNAL_KINDS, Tally};
 
 use super::ReadStats;
 
@@ -265,9 +265,9 @@ impl Summary {
                 .iter()
                 .map(|(l, t)| (l.as_str().to_owned(), fig(*t)))
                 .collect(),
-            signals: SignalKind::ALL
+            signals: SIGNAL_KINDS
                 .iter()
-                .map(|s| (s.as_str(), fig(total.signals[s.index()])))
+                .map(|s| (s.telemetry_name(), fig(total.signals[s.index()])))
                 .collect(),
             responses,
             responses_total: ResponseKind::ALL
