@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use waypoint::telemetry::{
-    Aggregate, Event, Language, NoiseSource, Privacy, Record, ResponseKind, SeededRng,
+    Aggregate, Event, Language, NoiseSource, Privacy, Record, ResponseLevel, SeededRng,
     SignalKind, SyntheticTraffic, TelemetryConfig, TelemetryConfigError,
 };
 use waypoint::{AgeBand, Category, Scores};
@@ -183,7 +183,7 @@ fn config_defaults_and_validation() {
 fn record_schema_is_versioned_and_strict() {
     let mut agg = Aggregate::default();
     agg.record(&Event::Response {
-        kind: ResponseKind::HelpLink,
+        level: ResponseLevel::Help,
         category: Category::Hate,
         age_band: AgeBand::Minor,
     });
@@ -192,6 +192,13 @@ fn record_schema_is_versioned_and_strict() {
         scores: Scores([0.95, 0.0, 0.0, 0.0]),
         latency: Duration::from_micros(300),
     });
+    let before = agg.clone();
+    agg.record(&Event::Response {
+        level: ResponseLevel::None,
+        category: Category::Hate,
+        age_band: AgeBand::Minor,
+    });
+    assert_eq!(agg, before, "no response is not counted");
     let record = Privacy::new(1, None, Box::new(SeededRng::new(0))).protect(&agg, "s", 0, 60);
     let line = record.to_json().unwrap_or_default();
     assert!(
@@ -205,6 +212,10 @@ fn record_schema_is_versioned_and_strict() {
         "{line}"
     );
     assert!(Record::from_json(&line.replace("\"version\":1", "\"version\":2")).is_err());
+    assert!(
+        Record::from_json(&line.replace("\"response\":\"help\"", "\"response\":\"none\""))
+            .is_err()
+    );
     assert!(
         Record::from_json(
             &line.replace("\"schema\":\"waypoint-telemetry\"", "\"schema\":\"other\"")

@@ -15,12 +15,12 @@ use super::stats::Counters;
 use super::{Job, Shared};
 use crate::cascade::RouteHints;
 use crate::hooks::{BeforeReferral, Hooks};
-use crate::policy::Policy;
+use crate::policy::{Policy, ResponseLevel};
 use crate::referral::CasePacket;
 use crate::response::{Referral, Response};
 use crate::scorer::MessageScore;
 use crate::signal::Signal;
-use crate::telemetry::{Event, Language, ResponseKind};
+use crate::telemetry::{Event, Language};
 
 /// Most jobs taken from the queue per model call.
 const MAX_BATCH: usize = 64;
@@ -266,17 +266,13 @@ impl Worker {
         let Some(category) = reasons.categories.first().copied() else {
             return;
         };
-        let kind = match response {
-            Response::Nudge(_) => ResponseKind::Nudge,
-            Response::HelpLink(_) => ResponseKind::HelpLink,
-            Response::ReviewReferral(_) => ResponseKind::Review,
-        };
+        let level = response.level();
         self.shared.record(Event::Response {
-            kind,
+            level,
             category,
             age_band: reasons.age_band,
         });
-        if kind == ResponseKind::Review {
+        if level == ResponseLevel::Review {
             self.shared.record(Event::Referral { category });
         }
     }

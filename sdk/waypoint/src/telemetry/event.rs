@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
+use crate::policy::ResponseLevel;
 use crate::signal::{AgeBand, SignalKind};
 use crate::{Category, Scores};
 
@@ -30,14 +31,15 @@ pub enum Event {
     },
     /// A response was handed to the platform.
     Response {
-        /// Which rung of the ladder.
-        kind: ResponseKind,
+        /// Which rung of the ladder ([`ResponseLevel::LADDER`]; an event with
+        /// [`ResponseLevel::None`] is ignored).
+        level: ResponseLevel,
         /// The category the response is about.
         category: Category,
         /// The age band of the player it was given to.
         age_band: AgeBand,
     },
-    /// A player opened a help link that a [`ResponseKind::HelpLink`] response showed.
+    /// A player opened a help link that a [`ResponseLevel::Help`] response showed.
     HelpOpened {
         /// The category of the response that showed the link.
         category: Category,
@@ -78,49 +80,12 @@ pub const SIGNAL_KINDS: [SignalKind; 5] = [
 
 impl Event {
     /// Whether telemetry counts this event: all but an [`Event::Signal`] whose kind is not in
-    /// [`SIGNAL_KINDS`] (a chat line's).
+    /// [`SIGNAL_KINDS`] (a chat line's) and an [`Event::Response`] that is no rung of the ladder.
     pub(crate) fn is_counted(&self) -> bool {
         match self {
             Event::Signal { kind } => SIGNAL_KINDS.contains(kind),
+            Event::Response { level, .. } => level.ladder_index().is_some(),
             _ => true,
-        }
-    }
-}
-
-/// The rungs of the response ladder, weakest first (telemetry's own copy, so that telemetry
-/// does not depend on the engine's types).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-pub enum ResponseKind {
-    /// A private nudge.
-    #[serde(rename = "nudge")]
-    Nudge,
-    /// A help link was shown.
-    #[serde(rename = "help")]
-    HelpLink,
-    /// A referral to human review.
-    #[serde(rename = "review")]
-    Review,
-}
-
-impl ResponseKind {
-    /// Every rung, weakest first.
-    pub const ALL: [ResponseKind; 3] = [
-        ResponseKind::Nudge,
-        ResponseKind::HelpLink,
-        ResponseKind::Review,
-    ];
-
-    /// Position in [`ResponseKind::ALL`].
-    pub const fn index(self) -> usize {
-        self as usize
-    }
-
-    /// The name used in records (`nudge`, `help`, `review`, as in the policy).
-    pub const fn as_str(self) -> &'static str {
-        match self {
-            ResponseKind::Nudge => "nudge",
-            ResponseKind::HelpLink => "help",
-            ResponseKind::Review => "review",
         }
     }
 }

@@ -47,8 +47,9 @@ use crate::http::HttpRuntime;
 
 pub use crate::config::telemetry::{TelemetryConfig, TelemetryConfigError};
 pub use aggregate::{Aggregate, Tally};
+pub use crate::policy::ResponseLevel;
 pub use crate::signal::SignalKind;
-pub use event::{Decision, Event, Language, ResponseKind, SIGNAL_KINDS};
+pub use event::{Decision, Event, Language, SIGNAL_KINDS};
 pub use export::{
     ExportStats, Exporter, ExporterOptions, ExporterSpawnError, FlushError, HttpSink,
     JsonlFileSink, MemorySink, Sink, SinkError,
