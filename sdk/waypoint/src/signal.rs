@@ -348,7 +348,10 @@ mod tests {
         for (i, kind) in SignalKind::ALL.into_iter().enumerate() {
             assert_eq!(kind.index(), i);
             assert_eq!(SignalKind::parse(kind.as_str()), Some(kind));
-            assert_eq!(SignalKind::parse_telemetry_name(kind.telemetry_name()), Some(kind));
+            assert_eq!(
+                SignalKind::parse_telemetry_name(kind.telemetry_name()),
+                Some(kind)
+            );
             let json = serde_json::to_string(&kind).expect("serialises");
             assert_eq!(json, format!("\"{}\"", kind.as_str()));
         }

@@ -4,8 +4,8 @@
 use std::time::Duration;
 
 use waypoint::telemetry::{
-    Aggregate, Event, Language, NoiseSource, Privacy, Record, ResponseLevel, SeededRng,
-    SignalKind, SyntheticTraffic, TelemetryConfig, TelemetryConfigError,
+    Aggregate, Event, Language, NoiseSource, Privacy, Record, ResponseLevel, SeededRng, SignalKind,
+    SyntheticTraffic, TelemetryConfig, TelemetryConfigError,
 };
 use waypoint::{AgeBand, Category, Scores};
 
@@ -213,8 +213,7 @@ fn record_schema_is_versioned_and_strict() {
     );
     assert!(Record::from_json(&line.replace("\"version\":1", "\"version\":2")).is_err());
     assert!(
-        Record::from_json(&line.replace("\"response\":\"help\"", "\"response\":\"none\""))
-            .is_err()
+        Record::from_json(&line.replace("\"response\":\"help\"", "\"response\":\"none\"")).is_err()
     );
     assert!(
         Record::from_json(
@@ -244,7 +243,9 @@ fn records_name_signal_kinds_by_their_telemetry_names_and_never_count_chat() {
         );
     }
     assert!(!line.contains("\"chat\""), "{line}");
-    let back = Record::from_json(&line).ok().and_then(|r| r.to_aggregate().ok());
+    let back = Record::from_json(&line)
+        .ok()
+        .and_then(|r| r.to_aggregate().ok());
     assert_eq!(back.map(|a| a.signals), Some(agg.signals));
     // A record names neither chat nor the short reason name of a name change.
     for other in ["chat", "name"] {

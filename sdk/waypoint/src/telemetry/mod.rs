@@ -46,9 +46,9 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use crate::http::HttpRuntime;
 
 pub use crate::config::telemetry::{TelemetryConfig, TelemetryConfigError};
-pub use aggregate::{Aggregate, Tally};
 pub use crate::policy::ResponseLevel;
 pub use crate::signal::SignalKind;
+pub use aggregate::{Aggregate, Tally};
 pub use event::{Decision, Event, Language, SIGNAL_KINDS};
 pub use export::{
     ExportStats, Exporter, ExporterOptions, ExporterSpawnError, FlushError, HttpSink,

@@ -8,8 +8,8 @@
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use super::event::{Event, Language, SIGNAL_KINDS};
-use crate::policy::ResponseLevel;
 use super::privacy::{NoiseSource, SeededRng};
+use crate::policy::ResponseLevel;
 use crate::signal::AgeBand;
 use crate::{Category, Scores};
 
