@@ -12,10 +12,8 @@ mod transport_support;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, UNIX_EPOCH};
 
-use waypoint::telemetry::{
-    Event, Language, ResponseKind, SignalKind, Telemetry, TelemetryConfig, TelemetryConfigError,
-};
-use waypoint::{AgeBand, Category, ChatMessage, PlayerId, Scores, Signal};
+use waypoint::telemetry::{Event, Language, Telemetry, TelemetryConfig, TelemetryConfigError};
+use waypoint::{AgeBand, Category, ChatMessage, PlayerId, ResponseLevel, Scores, Signal};
 
 const CANARIES: [&str; 6] = [
     "CANARYtext7f3a",
@@ -39,7 +37,7 @@ fn events_for(signal: &Signal, i: u64) -> Vec<Event> {
                 latency: Duration::from_micros(200 + i % 900),
             }];
             out.push(Event::Response {
-                kind: ResponseKind::ALL[(i % 3) as usize],
+                level: ResponseLevel::LADDER[(i % 3) as usize],
                 category,
                 age_band: band,
             });
@@ -58,15 +56,9 @@ fn events_for(signal: &Signal, i: u64) -> Vec<Event> {
             }
             out
         }
-        Signal::Report { .. } => vec![Event::Signal {
-            kind: SignalKind::Report,
-        }],
-        Signal::Block { .. } => vec![Event::Signal {
-            kind: SignalKind::Block,
-        }],
         Signal::NameChange { name, .. } => vec![
             Event::Signal {
-                kind: SignalKind::NameChange,
+                kind: signal.kind(),
             },
             Event::Scored {
                 language: Language::new(name),
@@ -74,11 +66,8 @@ fn events_for(signal: &Signal, i: u64) -> Vec<Event> {
                 latency: Duration::from_micros(90),
             },
         ],
-        Signal::GroupJoin { .. } => vec![Event::Signal {
-            kind: SignalKind::GroupJoin,
-        }],
         _ => vec![Event::Signal {
-            kind: SignalKind::Custom,
+            kind: signal.kind(),
         }],
     }
 }

@@ -22,7 +22,7 @@
 //! | for | items |
 //! |---|---|
 //! | running it | [`Engine`], [`EngineBuilder`], [`ShutdownGuard`], [`Stats`], [`StoreStats`], [`Verdict`], [`Outcome`], [`ReviewDecision`], [`HttpRuntime`] (and `AsyncEngine`, `ResponseStream` with the `tokio` feature) |
-//! | signals in | [`Signal`], [`ChatMessage`], [`PlayerId`], [`AgeBand`] |
+//! | signals in | [`Signal`], [`SignalKind`], [`ChatMessage`], [`PlayerId`], [`AgeBand`] |
 //! | responses out | [`Response`], [`Nudge`], [`HelpLink`], [`Referral`], [`Reasons`], [`Risk`], [`TrajectoryPoint`], [`DriftReading`], [`ContextMessage`], [`Hooks`], [`ClosureHooks`], [`BeforeReferral`], [`PlayerKey`] |
 //! | scoring alone | [`Scorer`], [`ScorerBuilder`], [`MessageScore`], [`InlineScore`], [`RouteHints`], [`Health`], [`Category`], [`Scores`] |
 //! | policy | [`Policy`], [`ResponseLevel`], [`SourceLocation`] |
@@ -79,7 +79,7 @@ pub use policy::{Policy, PolicyError, ResponseLevel};
 pub use response::{ContextMessage, HelpLink, Nudge, Reasons, Referral, Response};
 pub use risk::Risk;
 pub use scorer::{Health, InlineScore, MessageScore, Scorer, ScorerBuildError, ScorerBuilder};
-pub use signal::{AgeBand, ChatMessage, PlayerId, Signal};
+pub use signal::{AgeBand, ChatMessage, PlayerId, Signal, SignalKind};
 pub use trajectory::DriftReading;
 pub use uuid::Uuid;
 

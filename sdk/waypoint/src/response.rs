@@ -8,7 +8,7 @@ use crate::clock::Timestamp;
 use crate::player::{PlayerKey, TrajectoryPoint};
 use crate::policy::{HelpEntry, Reason, ResponseLevel};
 use crate::risk::Risk;
-use crate::signal::{AgeBand, PlayerId};
+use crate::signal::{AgeBand, PlayerId, SignalKind};
 use crate::text::LexiconHit;
 use crate::trajectory::DriftReading;
 use crate::{Category, Scores};
@@ -58,8 +58,9 @@ pub struct Reasons {
     pub scores: Option<Scores>,
     /// Lexicon entries found in that message or name.
     pub lexicon: Vec<LexiconHit>,
-    /// The kind of signal that triggered the response (`chat`, `name`, `group_join`, `custom`).
-    pub signal: &'static str,
+    /// The kind of signal that triggered the response (in JSON its short name: `chat`, `name`,
+    /// `group_join`, `custom`).
+    pub signal: SignalKind,
     /// The chat channel, for chat.
     pub channel: Option<String>,
     /// The risk this signal added, after amplification and pacing.

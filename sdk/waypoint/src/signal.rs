@@ -218,20 +218,97 @@ impl Signal {
         }
     }
 
-    /// Every name [`Signal::kind`] returns.
-    pub const KINDS: [&'static str; 6] =
-        ["chat", "report", "block", "name", "group_join", "custom"];
-
-    /// A short name for the kind of signal (`chat`, `report`, …), used in reasons and stats.
-    pub fn kind(&self) -> &'static str {
+    /// The kind of signal, as reasons, trajectories and telemetry name it.
+    pub fn kind(&self) -> SignalKind {
         match self {
-            Signal::Chat(_) => "chat",
-            Signal::Report { .. } => "report",
-            Signal::Block { .. } => "block",
-            Signal::NameChange { .. } => "name",
-            Signal::GroupJoin { .. } => "group_join",
-            Signal::Custom { .. } => "custom",
+            Signal::Chat(_) => SignalKind::Chat,
+            Signal::Report { .. } => SignalKind::Report,
+            Signal::Block { .. } => SignalKind::Block,
+            Signal::NameChange { .. } => SignalKind::NameChange,
+            Signal::GroupJoin { .. } => SignalKind::GroupJoin,
+            Signal::Custom { .. } => SignalKind::Custom,
         }
+    }
+}
+
+/// The kind of a [`Signal`], one per variant.
+///
+/// A kind has two names. [`SignalKind::as_str`] is the short name used in reasons, trajectory
+/// points, case packets and JSON output (`chat`, `report`, `block`, `name`, `group_join`,
+/// `custom`); serde uses it. [`SignalKind::telemetry_name`] is the name in telemetry records and
+/// reports, which differs only for [`SignalKind::NameChange`] (`name_change`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SignalKind {
+    /// A chat line ([`Signal::Chat`]).
+    Chat,
+    /// A player report ([`Signal::Report`]).
+    Report,
+    /// A block or mute ([`Signal::Block`]).
+    Block,
+    /// A name or clan-tag change ([`Signal::NameChange`]); `name` in reasons.
+    #[serde(rename = "name")]
+    NameChange,
+    /// A group join ([`Signal::GroupJoin`]).
+    GroupJoin,
+    /// A platform-defined signal ([`Signal::Custom`]).
+    Custom,
+}
+
+impl SignalKind {
+    /// Every kind, in a fixed order (the order of per-kind arrays).
+    pub const ALL: [SignalKind; 6] = [
+        SignalKind::Chat,
+        SignalKind::Report,
+        SignalKind::Block,
+        SignalKind::NameChange,
+        SignalKind::GroupJoin,
+        SignalKind::Custom,
+    ];
+
+    /// Position in [`SignalKind::ALL`].
+    pub const fn index(self) -> usize {
+        self as usize
+    }
+
+    /// The short name used in reasons, trajectory points and JSON output (`chat`, `report`,
+    /// `block`, `name`, `group_join`, `custom`).
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            SignalKind::Chat => "chat",
+            SignalKind::Report => "report",
+            SignalKind::Block => "block",
+            SignalKind::NameChange => "name",
+            SignalKind::GroupJoin => "group_join",
+            SignalKind::Custom => "custom",
+        }
+    }
+
+    /// The name used in telemetry records and reports: [`SignalKind::as_str`], except
+    /// `name_change` for [`SignalKind::NameChange`].
+    pub const fn telemetry_name(self) -> &'static str {
+        match self {
+            SignalKind::NameChange => "name_change",
+            kind => kind.as_str(),
+        }
+    }
+
+    /// Parses a short name ([`SignalKind::as_str`]).
+    pub fn parse(name: &str) -> Option<SignalKind> {
+        SignalKind::ALL.into_iter().find(|k| k.as_str() == name)
+    }
+
+    /// Parses a telemetry name ([`SignalKind::telemetry_name`]).
+    pub fn parse_telemetry_name(name: &str) -> Option<SignalKind> {
+        SignalKind::ALL
+            .into_iter()
+            .find(|k| k.telemetry_name() == name)
+    }
+}
+
+impl fmt::Display for SignalKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
     }
 }
 
@@ -253,7 +330,7 @@ mod tests {
             reason: "hate".into(),
         };
         assert_eq!(s.subject().as_str(), "b");
-        assert_eq!(s.kind(), "report");
+        assert_eq!(s.kind(), SignalKind::Report);
         assert_eq!(s.text(), None);
     }
 
@@ -264,6 +341,23 @@ mod tests {
             name: "xX1488Xx".into(),
         };
         assert_eq!(s.text(), Some("xX1488Xx"));
+    }
+
+    #[test]
+    fn signal_kinds_round_trip_under_both_names() {
+        for (i, kind) in SignalKind::ALL.into_iter().enumerate() {
+            assert_eq!(kind.index(), i);
+            assert_eq!(SignalKind::parse(kind.as_str()), Some(kind));
+            assert_eq!(
+                SignalKind::parse_telemetry_name(kind.telemetry_name()),
+                Some(kind)
+            );
+            let json = serde_json::to_string(&kind).expect("serialises");
+            assert_eq!(json, format!("\"{}\"", kind.as_str()));
+        }
+        assert_eq!(SignalKind::NameChange.as_str(), "name");
+        assert_eq!(SignalKind::NameChange.telemetry_name(), "name_change");
+        assert_eq!(SignalKind::parse("name_change"), None);
     }
 
     #[test]

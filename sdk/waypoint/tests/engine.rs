@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 
 use waypoint::{
     AgeBand, Category, ChatMessage, Engine, Outcome, Policy, Response, ResponseLevel,
-    ReviewDecision, Signal, SimulatedClock, Timestamp,
+    ReviewDecision, Signal, SignalKind, SimulatedClock, Timestamp,
 };
 
 const WAIT: Duration = Duration::from_secs(30);
@@ -477,7 +477,7 @@ fn names_are_scored_like_chat() {
         )],
     );
     assert_eq!(levels(&got), [ResponseLevel::Nudge], "{got:#?}");
-    assert_eq!(got[0].2.reasons().signal, "name");
+    assert_eq!(got[0].2.reasons().signal, SignalKind::NameChange);
     assert!(!got[0].2.reasons().lexicon.is_empty());
     let Response::Nudge(nudge) = &got[0].2 else {
         panic!("a nudge")

@@ -7,7 +7,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use proptest::prelude::*;
 use waypoint::internals::{LATENCY_BUCKETS, latency_bucket, latency_bucket_bounds};
 use waypoint::telemetry::{
-    Aggregate, Event, Language, MemorySink, Privacy, Record, ResponseKind, Rollup, SeededRng,
+    Aggregate, Event, Language, MemorySink, Privacy, Record, ResponseLevel, Rollup, SeededRng,
     SignalKind, SyntheticTraffic, Telemetry, TelemetryConfig,
 };
 use waypoint::{AgeBand, Category, Scores};
@@ -28,12 +28,12 @@ fn arb_event() -> impl Strategy<Value = Event> {
             }),
         prop::sample::select(SignalKind::ALL.to_vec()).prop_map(|kind| Event::Signal { kind }),
         (
-            prop::sample::select(ResponseKind::ALL.to_vec()),
+            prop::sample::select(ResponseLevel::LADDER.to_vec()),
             category.clone(),
             band.clone()
         )
-            .prop_map(|(kind, category, age_band)| Event::Response {
-                kind,
+            .prop_map(|(level, category, age_band)| Event::Response {
+                level,
                 category,
                 age_band
             }),

@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use waypoint::telemetry::{
-    Aggregate, Event, Language, NoiseSource, Privacy, Record, ResponseKind, SeededRng,
+    Aggregate, Event, Language, NoiseSource, Privacy, Record, ResponseLevel, SeededRng, SignalKind,
     SyntheticTraffic, TelemetryConfig, TelemetryConfigError,
 };
 use waypoint::{AgeBand, Category, Scores};
@@ -183,7 +183,7 @@ fn config_defaults_and_validation() {
 fn record_schema_is_versioned_and_strict() {
     let mut agg = Aggregate::default();
     agg.record(&Event::Response {
-        kind: ResponseKind::HelpLink,
+        level: ResponseLevel::Help,
         category: Category::Hate,
         age_band: AgeBand::Minor,
     });
@@ -192,6 +192,13 @@ fn record_schema_is_versioned_and_strict() {
         scores: Scores([0.95, 0.0, 0.0, 0.0]),
         latency: Duration::from_micros(300),
     });
+    let before = agg.clone();
+    agg.record(&Event::Response {
+        level: ResponseLevel::None,
+        category: Category::Hate,
+        age_band: AgeBand::Minor,
+    });
+    assert_eq!(agg, before, "no response is not counted");
     let record = Privacy::new(1, None, Box::new(SeededRng::new(0))).protect(&agg, "s", 0, 60);
     let line = record.to_json().unwrap_or_default();
     assert!(
@@ -206,6 +213,9 @@ fn record_schema_is_versioned_and_strict() {
     );
     assert!(Record::from_json(&line.replace("\"version\":1", "\"version\":2")).is_err());
     assert!(
+        Record::from_json(&line.replace("\"response\":\"help\"", "\"response\":\"none\"")).is_err()
+    );
+    assert!(
         Record::from_json(
             &line.replace("\"schema\":\"waypoint-telemetry\"", "\"schema\":\"other\"")
         )
@@ -215,6 +225,33 @@ fn record_schema_is_versioned_and_strict() {
         Record::from_json(&line.replace("\"degraded_ms\"", "\"player\":\"x\",\"degraded_ms\""))
             .is_err()
     );
+}
+
+#[test]
+fn records_name_signal_kinds_by_their_telemetry_names_and_never_count_chat() {
+    let mut agg = Aggregate::default();
+    for kind in SignalKind::ALL {
+        agg.record(&Event::Signal { kind });
+    }
+    assert_eq!(agg.signals[SignalKind::Chat.index()].count, 0);
+    let record = Privacy::new(1, None, Box::new(SeededRng::new(0))).protect(&agg, "s", 0, 60);
+    let line = record.to_json().unwrap_or_default();
+    for name in ["report", "block", "name_change", "group_join", "custom"] {
+        assert!(
+            line.contains(&format!("{{\"kind\":\"{name}\",\"count\":1}}")),
+            "{name}: {line}"
+        );
+    }
+    assert!(!line.contains("\"chat\""), "{line}");
+    let back = Record::from_json(&line)
+        .ok()
+        .and_then(|r| r.to_aggregate().ok());
+    assert_eq!(back.map(|a| a.signals), Some(agg.signals));
+    // A record names neither chat nor the short reason name of a name change.
+    for other in ["chat", "name"] {
+        let bad = line.replace("\"kind\":\"report\"", &format!("\"kind\":\"{other}\""));
+        assert!(Record::from_json(&bad).is_err(), "{other} accepted");
+    }
 }
 
 /// Carry-over: small cells wait for later windows instead of being lost; no shown cell is below

@@ -15,12 +15,12 @@ use super::stats::Counters;
 use super::{Job, Shared};
 use crate::cascade::RouteHints;
 use crate::hooks::{BeforeReferral, Hooks};
-use crate::policy::Policy;
+use crate::policy::{Policy, ResponseLevel};
 use crate::referral::CasePacket;
 use crate::response::{Referral, Response};
 use crate::scorer::MessageScore;
 use crate::signal::Signal;
-use crate::telemetry::{Event, Language, ResponseKind, SignalKind};
+use crate::telemetry::{Event, Language};
 
 /// Most jobs taken from the queue per model call.
 const MAX_BATCH: usize = 64;
@@ -235,17 +235,10 @@ impl Worker {
                 latency: arrived.elapsed(),
             });
         }
-        let kind = match signal {
-            Signal::Chat(_) => None,
-            Signal::Report { .. } => Some(SignalKind::Report),
-            Signal::Block { .. } => Some(SignalKind::Block),
-            Signal::NameChange { .. } => Some(SignalKind::NameChange),
-            Signal::GroupJoin { .. } => Some(SignalKind::GroupJoin),
-            Signal::Custom { .. } => Some(SignalKind::Custom),
-        };
-        if let Some(kind) = kind {
-            self.shared.record(Event::Signal { kind });
-        }
+        // Telemetry counts the kinds it counts (not chat, whose lines are counted as scored).
+        self.shared.record(Event::Signal {
+            kind: signal.kind(),
+        });
     }
 
     /// Hands a referral that passed the hooks to the webhook sender, as a case packet.
@@ -273,17 +266,13 @@ impl Worker {
         let Some(category) = reasons.categories.first().copied() else {
             return;
         };
-        let kind = match response {
-            Response::Nudge(_) => ResponseKind::Nudge,
-            Response::HelpLink(_) => ResponseKind::HelpLink,
-            Response::ReviewReferral(_) => ResponseKind::Review,
-        };
+        let level = response.level();
         self.shared.record(Event::Response {
-            kind,
+            level,
             category,
             age_band: reasons.age_band,
         });
-        if kind == ResponseKind::Review {
+        if level == ResponseLevel::Review {
             self.shared.record(Event::Referral { category });
         }
     }

@@ -185,6 +185,7 @@ mod tests {
     use crate::Category;
     use crate::policy::ResponseLevel;
     use crate::risk::Risk;
+    use crate::signal::SignalKind;
 
     fn total(risk: &Risk) -> f32 {
         risk.0.iter().sum()
@@ -195,7 +196,7 @@ mod tests {
         state.add_risk(&Risk([0.0, 0.0, 0.0, weight]));
         state.push_trajectory(TrajectoryPoint {
             at,
-            signal: "custom",
+            signal: SignalKind::Custom,
             added: weight,
             risk: state.risk(),
         });

@@ -23,7 +23,7 @@ use crate::Category;
 use crate::clock::Timestamp;
 use crate::policy::{Policy, ResponseLevel};
 use crate::risk::{Risk, decay_factor};
-use crate::signal::{AgeBand, PlayerId, Signal};
+use crate::signal::{AgeBand, PlayerId, SignalKind};
 use crate::trajectory::ScoreWindow;
 
 /// Risk history points kept per player (the trajectory shown in reasons).
@@ -113,8 +113,8 @@ impl Pseudonymizer {
 pub struct TrajectoryPoint {
     /// When.
     pub at: Timestamp,
-    /// The kind of signal (`chat`, `report`, …).
-    pub signal: &'static str,
+    /// The kind of signal (in JSON its short name: `chat`, `report`, …).
+    pub signal: SignalKind,
     /// The risk the signal added, summed over categories.
     pub added: f32,
     /// Accumulated risk after the signal.
@@ -131,15 +131,13 @@ struct StoredPoint {
 }
 
 impl<'de> Deserialize<'de> for TrajectoryPoint {
-    /// The signal kind becomes one of [`Signal::KINDS`]; an unknown name reads as `custom`.
+    /// The signal kind is read by its short name ([`SignalKind::parse`]); an unknown name reads
+    /// as [`SignalKind::Custom`].
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
         let point = StoredPoint::deserialize(deserializer)?;
         Ok(TrajectoryPoint {
             at: point.at,
-            signal: Signal::KINDS
-                .into_iter()
-                .find(|kind| *kind == point.signal)
-                .unwrap_or("custom"),
+            signal: SignalKind::parse(&point.signal).unwrap_or(SignalKind::Custom),
             added: point.added,
             risk: point.risk,
         })
@@ -503,7 +501,7 @@ mod tests {
             state.record_response(ResponseLevel::Help, now);
             state.push_trajectory(TrajectoryPoint {
                 at: now,
-                signal: "chat",
+                signal: SignalKind::Chat,
                 added: 1.0,
                 risk: state.risk(),
             });
@@ -511,6 +509,24 @@ mod tests {
         let bytes = state.memory_bytes();
         assert!(bytes <= 1024, "{bytes} bytes per player");
         assert_eq!(state.trajectory().len(), TRAJECTORY_POINTS);
+    }
+
+    #[test]
+    fn trajectory_points_keep_the_short_signal_names_in_json() {
+        let point = TrajectoryPoint {
+            at: Timestamp(5),
+            signal: SignalKind::NameChange,
+            added: 0.5,
+            risk: Risk::default(),
+        };
+        let json = serde_json::to_value(point).expect("serialises");
+        assert_eq!(json["signal"], "name");
+        let back: TrajectoryPoint = serde_json::from_value(json.clone()).expect("reads back");
+        assert_eq!(back, point);
+        let mut unknown = json;
+        unknown["signal"] = "raid".into();
+        let back: TrajectoryPoint = serde_json::from_value(unknown).expect("reads back");
+        assert_eq!(back.signal, SignalKind::Custom);
     }
 
     #[test]

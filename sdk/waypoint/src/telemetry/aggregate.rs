@@ -9,8 +9,9 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use super::event::{Decision, Event, Language, ResponseKind, SignalKind};
-use crate::signal::AgeBand;
+use super::event::{Decision, Event, Language};
+use crate::policy::ResponseLevel;
+use crate::signal::{AgeBand, SignalKind};
 use crate::{Category, Scores};
 
 /// Number of categories ([`Category::ALL`]).
@@ -117,14 +118,17 @@ pub fn latency_bucket_bounds(bucket: usize) -> (u64, u64) {
 pub struct Aggregate {
     /// Texts scored, per detected language.
     pub messages: BTreeMap<Language, Tally>,
-    /// Non-text signals processed, indexed by [`SignalKind::index`].
+    /// Signals processed, indexed by [`SignalKind::index`]; only the kinds in
+    /// [`SIGNAL_KINDS`](super::SIGNAL_KINDS) are counted (the chat slot stays empty).
     pub signals: [Tally; SignalKind::ALL.len()],
     /// Score histograms: `[category][bucket]`; bucket `b` holds scores in `[b/10, (b+1)/10)`,
     /// the last one also holds `1.0`.
     pub scores: [[Tally; SCORE_BUCKETS]; CATEGORIES],
-    /// Responses given: `[response][category][age band]`.
-    pub responses: [[[Tally; AGE_BANDS]; CATEGORIES]; ResponseKind::ALL.len()],
-    /// Help links opened: `[category][age band]` (links shown are `responses[HelpLink]`).
+    /// Responses given: `[rung][category][age band]`, the rung indexed by
+    /// [`ResponseLevel::ladder_index`].
+    pub responses: [[[Tally; AGE_BANDS]; CATEGORIES]; ResponseLevel::LADDER.len()],
+    /// Help links opened: `[category][age band]` (links shown are the [`ResponseLevel::Help`]
+    /// rung of `responses`).
     pub help_opened: [[Tally; AGE_BANDS]; CATEGORIES],
     /// Referrals to human review: `[category]`.
     pub referrals: [Tally; CATEGORIES],
@@ -150,13 +154,16 @@ impl Aggregate {
                 scores,
                 latency,
             } => self.record_scored(*language, scores, *latency),
+            Event::Signal { .. } if !event.is_counted() => {}
             Event::Signal { kind } => self.signals[kind.index()].bump(),
             Event::Response {
-                kind,
+                level,
                 category,
                 age_band,
             } => {
-                self.responses[kind.index()][category.index()][age_band.index()].bump();
+                if let Some(rung) = level.ladder_index() {
+                    self.responses[rung][category.index()][age_band.index()].bump();
+                }
             }
             Event::HelpOpened { category, age_band } => {
                 self.help_opened[category.index()][age_band.index()].bump()
@@ -286,14 +293,22 @@ impl Aggregate {
         self.messages.values().sum()
     }
 
-    /// Total responses of `kind`, over categories and age bands.
-    pub fn total_responses(&self, kind: ResponseKind) -> Tally {
-        self.responses[kind.index()].iter().flatten().sum()
+    /// Total responses at `level`, over categories and age bands (none for
+    /// [`ResponseLevel::None`]).
+    pub fn total_responses(&self, level: ResponseLevel) -> Tally {
+        level
+            .ladder_index()
+            .map(|rung| self.responses[rung].iter().flatten().sum())
+            .unwrap_or_default()
     }
 
-    /// Total responses of `kind` for `category`, over age bands.
-    pub fn responses_for(&self, kind: ResponseKind, category: Category) -> Tally {
-        self.responses[kind.index()][category.index()].iter().sum()
+    /// Total responses at `level` for `category`, over age bands (none for
+    /// [`ResponseLevel::None`]).
+    pub fn responses_for(&self, level: ResponseLevel, category: Category) -> Tally {
+        level
+            .ladder_index()
+            .map(|rung| self.responses[rung][category.index()].iter().sum())
+            .unwrap_or_default()
     }
 
     /// Total help links opened.

@@ -6,7 +6,8 @@ use std::time::Duration;
 
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
-use crate::signal::AgeBand;
+use crate::policy::ResponseLevel;
+use crate::signal::{AgeBand, SignalKind};
 use crate::{Category, Scores};
 
 /// One thing that happened, as telemetry counts it.
@@ -22,21 +23,23 @@ pub enum Event {
         /// How long scoring took, from the signal's arrival to its final score.
         latency: Duration,
     },
-    /// A behaviour signal other than a text was processed.
+    /// A signal was processed. Only the kinds in [`SIGNAL_KINDS`] are counted: a chat line's
+    /// event is ignored, since the line is counted as [`Event::Scored`].
     Signal {
         /// Which kind of signal.
         kind: SignalKind,
     },
     /// A response was handed to the platform.
     Response {
-        /// Which rung of the ladder.
-        kind: ResponseKind,
+        /// Which rung of the ladder ([`ResponseLevel::LADDER`]; an event with
+        /// [`ResponseLevel::None`] is ignored).
+        level: ResponseLevel,
         /// The category the response is about.
         category: Category,
         /// The age band of the player it was given to.
         age_band: AgeBand,
     },
-    /// A player opened a help link that a [`ResponseKind::HelpLink`] response showed.
+    /// A player opened a help link that a [`ResponseLevel::Help`] response showed.
     HelpOpened {
         /// The category of the response that showed the link.
         category: Category,
@@ -64,83 +67,25 @@ pub enum Event {
     },
 }
 
-/// The kinds of non-text signal telemetry counts.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum SignalKind {
-    /// A player report.
-    Report,
-    /// A block or mute.
-    Block,
-    /// A name or clan-tag change.
-    NameChange,
-    /// A group join.
-    GroupJoin,
-    /// A platform-defined signal.
-    Custom,
-}
+/// The signal kinds telemetry counts as [`Event::Signal`], in record order: every kind but
+/// [`SignalKind::Chat`] (chat lines are counted as scored texts, [`Event::Scored`]). Records name
+/// them by [`SignalKind::telemetry_name`].
+pub const SIGNAL_KINDS: [SignalKind; 5] = [
+    SignalKind::Report,
+    SignalKind::Block,
+    SignalKind::NameChange,
+    SignalKind::GroupJoin,
+    SignalKind::Custom,
+];
 
-impl SignalKind {
-    /// Every kind, in a fixed order.
-    pub const ALL: [SignalKind; 5] = [
-        SignalKind::Report,
-        SignalKind::Block,
-        SignalKind::NameChange,
-        SignalKind::GroupJoin,
-        SignalKind::Custom,
-    ];
-
-    /// Position in [`SignalKind::ALL`].
-    pub const fn index(self) -> usize {
-        self as usize
-    }
-
-    /// The name used in records.
-    pub const fn as_str(self) -> &'static str {
+impl Event {
+    /// Whether telemetry counts this event: all but an [`Event::Signal`] whose kind is not in
+    /// [`SIGNAL_KINDS`] (a chat line's) and an [`Event::Response`] that is no rung of the ladder.
+    pub(crate) fn is_counted(&self) -> bool {
         match self {
-            SignalKind::Report => "report",
-            SignalKind::Block => "block",
-            SignalKind::NameChange => "name_change",
-            SignalKind::GroupJoin => "group_join",
-            SignalKind::Custom => "custom",
-        }
-    }
-}
-
-/// The rungs of the response ladder, weakest first (telemetry's own copy, so that telemetry
-/// does not depend on the engine's types).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-pub enum ResponseKind {
-    /// A private nudge.
-    #[serde(rename = "nudge")]
-    Nudge,
-    /// A help link was shown.
-    #[serde(rename = "help")]
-    HelpLink,
-    /// A referral to human review.
-    #[serde(rename = "review")]
-    Review,
-}
-
-impl ResponseKind {
-    /// Every rung, weakest first.
-    pub const ALL: [ResponseKind; 3] = [
-        ResponseKind::Nudge,
-        ResponseKind::HelpLink,
-        ResponseKind::Review,
-    ];
-
-    /// Position in [`ResponseKind::ALL`].
-    pub const fn index(self) -> usize {
-        self as usize
-    }
-
-    /// The name used in records (`nudge`, `help`, `review`, as in the policy).
-    pub const fn as_str(self) -> &'static str {
-        match self {
-            ResponseKind::Nudge => "nudge",
-            ResponseKind::HelpLink => "help",
-            ResponseKind::Review => "review",
+            Event::Signal { kind } => SIGNAL_KINDS.contains(kind),
+            Event::Response { level, .. } => level.ladder_index().is_some(),
+            _ => true,
         }
     }
 }

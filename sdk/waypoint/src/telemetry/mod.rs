@@ -46,8 +46,10 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use crate::http::HttpRuntime;
 
 pub use crate::config::telemetry::{TelemetryConfig, TelemetryConfigError};
+pub use crate::policy::ResponseLevel;
+pub use crate::signal::SignalKind;
 pub use aggregate::{Aggregate, Tally};
-pub use event::{Decision, Event, Language, ResponseKind, SignalKind};
+pub use event::{Decision, Event, Language, SIGNAL_KINDS};
 pub use export::{
     ExportStats, Exporter, ExporterOptions, ExporterSpawnError, FlushError, HttpSink,
     JsonlFileSink, MemorySink, Sink, SinkError,
@@ -228,12 +230,17 @@ impl Telemetry {
 
     /// Counts `event` in the window of the current time.
     pub fn record(&self, event: Event) {
-        self.record_at(event, SystemTime::now());
+        if event.is_counted() {
+            self.record_at(event, SystemTime::now());
+        }
     }
 
     /// Counts `event` in the window of `at` (for replays and tests). An event older than the
     /// current window is counted in the current window; a newer one first closes it.
     pub fn record_at(&self, event: Event, at: SystemTime) {
+        if !event.is_counted() {
+            return;
+        }
         let start = self.window_start(at);
         let closed = {
             let mut state = self.shared.lock();

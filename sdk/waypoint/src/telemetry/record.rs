@@ -10,9 +10,10 @@
 use serde::{Deserialize, Serialize};
 
 use super::aggregate::{Aggregate, LATENCY_BUCKETS, SCORE_BUCKETS, Tally, latency_bucket_bounds};
-use super::event::{Decision, Language, ResponseKind, SignalKind};
+use super::event::{Decision, Language, SIGNAL_KINDS};
 use crate::Category;
-use crate::signal::AgeBand;
+use crate::policy::ResponseLevel;
+use crate::signal::{AgeBand, SignalKind};
 
 /// The value of `schema` in every record.
 pub const SCHEMA: &str = "waypoint-telemetry";
@@ -80,14 +81,56 @@ pub struct LanguageCell {
     pub value: Count,
 }
 
-/// Non-text signals of one kind.
+/// Signals of one kind (one of [`SIGNAL_KINDS`]).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct SignalCell {
-    /// The kind of signal.
+    /// The kind of signal, named in records by [`SignalKind::telemetry_name`] (`report`,
+    /// `block`, `name_change`, `group_join`, `custom`).
+    #[serde(with = "telemetry_name")]
     pub kind: SignalKind,
     /// The count.
     #[serde(flatten)]
     pub value: Count,
+}
+
+/// A [`SignalCell`]'s kind as its telemetry name; only the kinds telemetry counts are read.
+mod telemetry_name {
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    use super::SIGNAL_KINDS;
+    use crate::signal::SignalKind;
+
+    pub(super) fn serialize<S: Serializer>(kind: &SignalKind, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(kind.telemetry_name())
+    }
+
+    pub(super) fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<SignalKind, D::Error> {
+        let name = String::deserialize(d)?;
+        SignalKind::parse_telemetry_name(&name)
+            .filter(|kind| SIGNAL_KINDS.contains(kind))
+            .ok_or_else(|| {
+                serde::de::Error::custom(format!("{name:?} is not a signal kind telemetry counts"))
+            })
+    }
+}
+
+/// A [`ResponseCell`]'s level by its name; only the rungs of the ladder are read.
+mod rung_name {
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    use crate::policy::ResponseLevel;
+
+    pub(super) fn serialize<S: Serializer>(level: &ResponseLevel, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(level.as_str())
+    }
+
+    pub(super) fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<ResponseLevel, D::Error> {
+        let name = String::deserialize(d)?;
+        ResponseLevel::LADDER
+            .into_iter()
+            .find(|level| level.as_str() == name)
+            .ok_or_else(|| serde::de::Error::custom(format!("{name:?} is not a response rung")))
+    }
 }
 
 /// One bucket of a category's score histogram.
@@ -105,8 +148,10 @@ pub struct ScoreCell {
 /// Responses of one rung for one category and age band.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ResponseCell {
-    /// The rung: `nudge`, `help` (a help link shown) or `review`.
-    pub response: ResponseKind,
+    /// The rung: `nudge`, `help` (a help link shown) or `review` (one of
+    /// [`ResponseLevel::LADDER`]).
+    #[serde(with = "rung_name")]
+    pub response: ResponseLevel,
     /// The category.
     pub category: Category,
     /// The age band of the player responded to.
@@ -225,6 +270,10 @@ pub enum RecordError {
     /// A histogram bucket index is out of range.
     #[error("histogram bucket {0} is out of range")]
     Bucket(u64),
+    /// A cell names a signal kind or response level that telemetry does not count (`chat`,
+    /// `none`).
+    #[error("{0:?} is not counted in telemetry records")]
+    NotCounted(&'static str),
 }
 
 impl Record {
@@ -255,6 +304,9 @@ impl Record {
                 .merge(&cell.value.to_tally()?);
         }
         for cell in &self.signals {
+            if !SIGNAL_KINDS.contains(&cell.kind) {
+                return Err(RecordError::NotCounted(cell.kind.telemetry_name()));
+            }
             agg.signals[cell.kind.index()].merge(&cell.value.to_tally()?);
         }
         for cell in &self.scores {
@@ -265,7 +317,11 @@ impl Record {
             slot.merge(&cell.value.to_tally()?);
         }
         for cell in &self.responses {
-            agg.responses[cell.response.index()][cell.category.index()][cell.age_band.index()]
+            let rung = cell
+                .response
+                .ladder_index()
+                .ok_or(RecordError::NotCounted(cell.response.as_str()))?;
+            agg.responses[rung][cell.category.index()][cell.age_band.index()]
                 .merge(&cell.value.to_tally()?);
         }
         for cell in &self.help_opened {
@@ -324,7 +380,7 @@ pub(crate) fn build_record(
             })
         })
         .collect();
-    let signals = SignalKind::ALL
+    let signals = SIGNAL_KINDS
         .iter()
         .filter_map(|kind| {
             cell(&agg.signals[kind.index()]).map(|value| SignalCell { kind: *kind, value })
@@ -379,10 +435,10 @@ fn score_cells(agg: &Aggregate, cell: &mut CellFn<'_>) -> Vec<ScoreCell> {
 
 fn response_cells(agg: &Aggregate, cell: &mut CellFn<'_>) -> Vec<ResponseCell> {
     let mut responses = Vec::new();
-    for response in ResponseKind::ALL {
+    for (rung, response) in ResponseLevel::LADDER.into_iter().enumerate() {
         for category in Category::ALL {
             for age_band in AgeBand::ALL {
-                let t = &agg.responses[response.index()][category.index()][age_band.index()];
+                let t = &agg.responses[rung][category.index()][age_band.index()];
                 if let Some(value) = cell(t) {
                     responses.push(ResponseCell {
                         response,

@@ -7,8 +7,9 @@
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use super::event::{Event, Language, ResponseKind, SignalKind};
+use super::event::{Event, Language, SIGNAL_KINDS};
 use super::privacy::{NoiseSource, SeededRng};
+use crate::policy::ResponseLevel;
 use crate::signal::AgeBand;
 use crate::{Category, Scores};
 
@@ -114,31 +115,31 @@ impl SyntheticTraffic {
             },
         ));
         if unit(rng) < 0.03 {
-            let kind = SignalKind::ALL[weighted(unit(rng), &[0.5, 0.3, 0.05, 0.1, 0.05])];
+            let kind = SIGNAL_KINDS[weighted(unit(rng), &[0.5, 0.3, 0.05, 0.1, 0.05])];
             out.push((at, Event::Signal { kind }));
         }
         let (category, p) = scores.max();
-        let kind = match p {
-            p if p >= 0.93 => Some(ResponseKind::Review),
-            p if p >= 0.8 => Some(ResponseKind::HelpLink),
-            p if p >= 0.6 => Some(ResponseKind::Nudge),
+        let level = match p {
+            p if p >= 0.93 => Some(ResponseLevel::Review),
+            p if p >= 0.8 => Some(ResponseLevel::Help),
+            p if p >= 0.6 => Some(ResponseLevel::Nudge),
             _ => None,
         };
-        let Some(kind) = kind else { return };
+        let Some(level) = level else { return };
         let age_band = AgeBand::ALL[weighted(unit(rng), &[0.3, 0.55, 0.15])];
         out.push((
             at,
             Event::Response {
-                kind,
+                level,
                 category,
                 age_band,
             },
         ));
-        match kind {
-            ResponseKind::HelpLink if unit(rng) < 0.28 => {
+        match level {
+            ResponseLevel::Help if unit(rng) < 0.28 => {
                 out.push((at, Event::HelpOpened { category, age_band }))
             }
-            ResponseKind::Review => {
+            ResponseLevel::Review => {
                 out.push((at, Event::Referral { category }));
                 let upheld_rate = [0.72, 0.83, 0.64, 0.9][category.index()];
                 if unit(rng) < 0.9 {

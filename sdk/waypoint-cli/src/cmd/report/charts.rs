@@ -4,7 +4,7 @@ use plotters::coord::Shift;
 use plotters::coord::types::RangedCoordf64;
 use plotters::prelude::*;
 use waypoint::Category;
-use waypoint::telemetry::{ResponseKind, Rollup};
+use waypoint::telemetry::{ResponseLevel, Rollup};
 
 use super::ReportError;
 use super::summary::{Figure, Summary};
@@ -377,11 +377,11 @@ fn category_names() -> Vec<&'static str> {
 pub fn ladder(summary: &Summary) -> Result<String, ReportError> {
     let mut bars = Vec::new();
     for (group, category) in Category::ALL.iter().enumerate() {
-        for (slot, kind) in ResponseKind::ALL.iter().enumerate() {
+        for (slot, level) in ResponseLevel::LADDER.iter().enumerate() {
             let figure = summary
                 .responses
                 .get(category.as_str())
-                .and_then(|r| r.get(kind.as_str()))
+                .and_then(|r| r.get(level.as_str()))
                 .copied();
             if let Some(figure) = figure {
                 bars.push(Bar {

@@ -3,7 +3,7 @@
 use std::fmt::Write as _;
 
 use waypoint::Category;
-use waypoint::telemetry::{ResponseKind, Rollup};
+use waypoint::telemetry::{ResponseLevel, Rollup};
 
 use super::ReportError;
 use super::charts::{self, format_time, thousands};
@@ -209,10 +209,10 @@ pub fn render(title: &str, rollup: &Rollup, s: &Summary) -> Result<String, Repor
     let mut columns: Vec<Vec<Figure>> = vec![Vec::new(); 6];
     for category in Category::ALL {
         let name = category.as_str();
-        let get = |kind: ResponseKind| {
+        let get = |level: ResponseLevel| {
             s.responses
                 .get(name)
-                .and_then(|r| r.get(kind.as_str()))
+                .and_then(|r| r.get(level.as_str()))
                 .copied()
         };
         let zero = Figure {
@@ -222,8 +222,8 @@ pub fn render(title: &str, rollup: &Rollup, s: &Summary) -> Result<String, Repor
         };
         let reviews = s.reviews.get(name);
         let row = [
-            get(ResponseKind::Nudge).unwrap_or(zero),
-            get(ResponseKind::HelpLink).unwrap_or(zero),
+            get(ResponseLevel::Nudge).unwrap_or(zero),
+            get(ResponseLevel::Help).unwrap_or(zero),
             s.help_funnel_by_category
                 .get(name)
                 .map_or(zero, |f| f.opened),

@@ -4,7 +4,7 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 use waypoint::Category;
-use waypoint::telemetry::{Aggregate, Decision, ResponseKind, Rollup, SignalKind, Tally};
+use waypoint::telemetry::{Aggregate, Decision, ResponseLevel, Rollup, SIGNAL_KINDS, Tally};
 
 use super::ReadStats;
 
@@ -218,11 +218,11 @@ impl Summary {
         let mut reviews = BTreeMap::new();
         for category in Category::ALL {
             let mut row = BTreeMap::new();
-            for kind in ResponseKind::ALL {
-                row.insert(kind.as_str(), fig(total.responses_for(kind, category)));
+            for level in ResponseLevel::LADDER {
+                row.insert(level.as_str(), fig(total.responses_for(level, category)));
             }
             responses.insert(category.as_str(), row);
-            let shown = fig(total.responses_for(ResponseKind::HelpLink, category));
+            let shown = fig(total.responses_for(ResponseLevel::Help, category));
             let opened = fig(total.help_opened[category.index()].iter().sum::<Tally>());
             help_funnel_by_category.insert(category.as_str(), funnel(shown, opened));
             referrals.insert(category.as_str(), fig(total.referrals[category.index()]));
@@ -265,17 +265,17 @@ impl Summary {
                 .iter()
                 .map(|(l, t)| (l.as_str().to_owned(), fig(*t)))
                 .collect(),
-            signals: SignalKind::ALL
+            signals: SIGNAL_KINDS
                 .iter()
-                .map(|s| (s.as_str(), fig(total.signals[s.index()])))
+                .map(|s| (s.telemetry_name(), fig(total.signals[s.index()])))
                 .collect(),
             responses,
-            responses_total: ResponseKind::ALL
+            responses_total: ResponseLevel::LADDER
                 .iter()
                 .map(|r| (r.as_str(), fig(total.total_responses(*r))))
                 .collect(),
             help_funnel: funnel(
-                fig(total.total_responses(ResponseKind::HelpLink)),
+                fig(total.total_responses(ResponseLevel::Help)),
                 fig(total.total_help_opened()),
             ),
             help_funnel_by_category,
@@ -294,8 +294,8 @@ impl Summary {
 /// Responses of every rung added up.
 fn all_responses(agg: &Aggregate) -> Tally {
     let mut total = Tally::default();
-    for kind in ResponseKind::ALL {
-        total.merge(&agg.total_responses(kind));
+    for level in ResponseLevel::LADDER {
+        total.merge(&agg.total_responses(level));
     }
     total
 }
