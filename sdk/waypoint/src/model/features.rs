@@ -225,8 +225,11 @@ fn for_each_occurrence(text: &str, mut sink: impl FnMut(u32)) {
     // The hash of `b:<previous token> `, once there is a previous token.
     let mut bigram_head: Option<u32> = None;
     for token in tokens(text) {
-        let (mut word, mut bigram, mut head) =
-            (word_prefix, bigram_head.unwrap_or(FNV_OFFSET), bigram_prefix);
+        let (mut word, mut bigram, mut head) = (
+            word_prefix,
+            bigram_head.unwrap_or(FNV_OFFSET),
+            bigram_prefix,
+        );
         for &b in token.as_bytes() {
             word = fnv_byte(word, b);
             bigram = fnv_byte(bigram, b);
