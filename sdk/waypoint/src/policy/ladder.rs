@@ -144,11 +144,6 @@ pub enum LadderOutcome {
     Respond(LadderDecision),
 }
 
-/// Index of a ladder level in [`LadderInput::last_given`] ([`ResponseLevel::ladder_index`]).
-pub fn ladder_index(level: ResponseLevel) -> Option<usize> {
-    level.ladder_index()
-}
-
 fn next(level: ResponseLevel) -> ResponseLevel {
     match level {
         ResponseLevel::None => ResponseLevel::Nudge,
@@ -167,7 +162,8 @@ pub fn highest_given(
         .into_iter()
         .rev()
         .find(|level| {
-            ladder_index(*level)
+            level
+                .ladder_index()
                 .and_then(|i| last_given[i])
                 .is_some_and(|at| now.since(at) <= policy.ladder.step_memory)
         })
@@ -202,7 +198,7 @@ pub fn decide(policy: &Policy, input: &LadderInput) -> LadderOutcome {
             level = cap;
         }
     }
-    if let Some(at) = ladder_index(level).and_then(|i| input.last_given[i]) {
+    if let Some(at) = level.ladder_index().and_then(|i| input.last_given[i]) {
         let until = at.plus(cooldown(policy, level, input.age_band));
         if input.now < until {
             return LadderOutcome::CoolingDown { level, until };

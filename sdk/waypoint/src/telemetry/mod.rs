@@ -230,9 +230,7 @@ impl Telemetry {
 
     /// Counts `event` in the window of the current time.
     pub fn record(&self, event: Event) {
-        if event.is_counted() {
-            self.record_at(event, SystemTime::now());
-        }
+        self.record_at(event, SystemTime::now());
     }
 
     /// Counts `event` in the window of `at` (for replays and tests). An event older than the
