@@ -52,8 +52,10 @@ fn golden_texts() -> Vec<String> {
 
 /// Real chat and evaluation text: CONDA and GameTox (game chat), the English HateCheck
 /// functional tests and the example chat, normalised as the scorer does (whole CSV rows are
-/// used where a column split would be unreliable; extra text only widens the test).
-fn corpus() -> Vec<String> {
+/// used where a column split would be unreliable; extra text only widens the test). A missing
+/// dataset file is an error naming its path: the datasets live in `shared/data` next to the
+/// checkout.
+fn corpus() -> Result<Vec<String>, String> {
     let data = root().join("../shared/data");
     let mut raw: Vec<String> = std::fs::read_to_string(root().join("examples/chat.txt"))
         .unwrap_or_default()
@@ -65,9 +67,9 @@ fn corpus() -> Vec<String> {
         ("gametox/gametox.csv", usize::MAX, 4000),
         ("hatecheck_en/test_suite_cases.csv", 3, 4000),
     ] {
-        let Ok(text) = std::fs::read_to_string(data.join(file)) else {
-            continue;
-        };
+        let path = data.join(file);
+        let text = std::fs::read_to_string(&path)
+            .map_err(|e| format!("{}: {e} (datasets in shared/data)", path.display()))?;
         raw.extend(
             text.lines()
                 .skip(1)
@@ -82,7 +84,7 @@ fn corpus() -> Vec<String> {
         );
     }
     let options = NormalizeOptions::default();
-    raw.iter().map(|l| normalize(l, &options).text).collect()
+    Ok(raw.iter().map(|l| normalize(l, &options).text).collect())
 }
 
 fn max_difference(a: &Scores, b: &Scores) -> f32 {
@@ -128,7 +130,7 @@ fn native_equals_onnx_runtime_on_every_golden_vector() {
 
 #[test]
 fn native_equals_onnx_runtime_on_a_corpus() {
-    let texts = corpus();
+    let texts = corpus().unwrap_or_else(|e| panic!("{e}"));
     assert!(texts.len() >= 1000, "corpus has only {} lines", texts.len());
     let (worst, n) = assert_agree(&texts, "corpus");
     eprintln!("corpus: {n} lines, largest difference {worst:e}");
@@ -138,7 +140,7 @@ fn native_equals_onnx_runtime_on_a_corpus() {
 /// 0.05 steps): none may move.
 #[test]
 fn no_corpus_line_changes_side_of_any_threshold() {
-    let texts = corpus();
+    let texts = corpus().unwrap_or_else(|e| panic!("{e}"));
     let (native, onnx) = both_models();
     let mut thresholds: Vec<f32> = (1..20).map(|i| i as f32 * 0.05).collect();
     thresholds.extend([0.1, 0.15, 0.3, 0.35, 0.5, 0.6, 0.7, 0.8, 0.9, 0.95]);
