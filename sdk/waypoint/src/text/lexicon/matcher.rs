@@ -5,63 +5,22 @@
 //! normaliser makes of an obfuscated message. `find` tokenises each field once, scans the
 //! canonical token string once, and only looks at context for the rare candidate matches.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::ops::Range;
 
 use aho_corasick::{AhoCorasick, MatchKind};
 
-use super::format::{EntrySpec, FileSpec, Located, MatchOn, invalid};
+use super::context::{
+    ContextWords, Lists, TokenIds, Tokens, Vocab, cue_near, near, normalize_for, required_sets,
+    word_set,
+};
+use super::format::{EntrySpec, FileSpec, Located, MatchOn};
 use super::tokens::{TokenKind, TokenStream, stretches, tokenize_into, tokenize_with};
 use super::{EntryInfo, Field, LexiconError, LexiconHit, MatchRule};
-use crate::text::{NormalizeOptions, Normalized, normalize};
+use crate::text::Normalized;
 
 /// Shortest compact form (`dayoftherope`) generated from a multi-word pattern, in characters.
 const MIN_COMPACT_CHARS: usize = 6;
-
-/// A set of canonical context words; a word ending in `*` matches any token it starts, and a
-/// word or phrase of several tokens (`ww2`, `so called`) matches that token sequence.
-#[derive(Debug, Clone, Default)]
-struct WordSet {
-    exact: HashSet<Box<str>>,
-    prefixes: Vec<Box<str>>,
-    sequences: Vec<Box<[Box<str>]>>,
-}
-
-impl WordSet {
-    fn is_empty(&self) -> bool {
-        self.exact.is_empty() && self.prefixes.is_empty() && self.sequences.is_empty()
-    }
-
-    fn contains(&self, token: &str) -> bool {
-        self.exact.contains(token) || self.prefixes.iter().any(|p| token.starts_with(&**p))
-    }
-
-    /// Whether a listed token sequence starts at token `i` and ends before token `end`.
-    fn sequence_at(&self, s: &TokenStream, i: usize, end: usize) -> bool {
-        self.sequences.iter().any(|seq| {
-            i + seq.len() <= end && seq.iter().enumerate().all(|(k, w)| s.text(i + k) == &**w)
-        })
-    }
-}
-
-/// Context words of one entry, normalised for one field.
-#[derive(Debug, Clone, Default)]
-struct ContextWords {
-    forbid: WordSet,
-    cues: WordSet,
-    /// One set per `require_all` item: each must have a word near.
-    required: Vec<WordSet>,
-    soften: WordSet,
-}
-
-impl ContextWords {
-    /// Whether every `require_all` item has a word within `window` tokens (vacuously true).
-    fn requirements_hold(&self, s: &TokenStream, first: usize, last: usize, window: usize) -> bool {
-        self.required
-            .iter()
-            .all(|set| cue_near(s, first, last, window, set))
-    }
-}
 
 /// Context rules of one entry that do not depend on the field.
 #[derive(Debug, Clone)]
@@ -115,12 +74,14 @@ pub(crate) struct Matcher {
     pub(crate) infos: Vec<EntryInfo>,
     entries: Vec<CompiledEntry>,
     sides: [Option<Side>; 2],
+    vocab: Vocab,
 }
 
 /// Reusable buffers for [`Matcher::find`].
 #[derive(Debug, Clone, Default)]
 pub(crate) struct FindScratch {
     stream: TokenStream,
+    ids: TokenIds,
     cands: Vec<Candidate>,
 }
 
@@ -152,16 +113,8 @@ impl Candidate {
 
 impl Field {
     /// Whether letter runs are collapsed in this field's canonical string.
-    fn collapses(self) -> bool {
+    pub(super) fn collapses(self) -> bool {
         self == Field::Text
-    }
-}
-
-fn normalize_for(field: Field, s: &str) -> String {
-    let n = normalize(s, &NormalizeOptions::default());
-    match field {
-        Field::Text => n.text,
-        Field::Folded => n.folded,
     }
 }
 
@@ -237,6 +190,7 @@ fn compile_entry(
     spec: &EntrySpec,
     entry: usize,
     lists: &Lists<'_>,
+    vocab: &mut Vocab,
     tables: &mut [PatternTable; 2],
 ) -> Result<(CompiledEntry, EntryInfo), LexiconError> {
     let ctx = &spec.context;
@@ -252,10 +206,10 @@ fn compile_entry(
         }
         if let Some(slot) = words.get_mut(f) {
             *slot = ContextWords {
-                forbid: word_set(file, lists, field, &ctx.forbid_near)?,
-                cues: word_set(file, lists, field, &ctx.require_any)?,
-                required: required_sets(file, lists, field, &ctx.require_all)?,
-                soften: word_set(file, lists, field, &ctx.soften_near)?,
+                forbid: word_set(file, lists, vocab, field, &ctx.forbid_near)?,
+                cues: word_set(file, lists, vocab, field, &ctx.require_any)?,
+                required: required_sets(file, lists, vocab, field, &ctx.require_all)?,
+                soften: word_set(file, lists, vocab, field, &ctx.soften_near)?,
             };
         }
     }
@@ -291,6 +245,7 @@ impl Matcher {
         let mut infos = Vec::new();
         let mut entries = Vec::new();
         let mut tables: [PatternTable; 2] = Default::default();
+        let mut vocab = Vocab::default();
         for file in files {
             for spec in &file.entries {
                 let here = format!(
@@ -307,7 +262,7 @@ impl Matcher {
                     ));
                 }
                 let (compiled, info) =
-                    compile_entry(file, spec, entries.len(), &lists, &mut tables)?;
+                    compile_entry(file, spec, entries.len(), &lists, &mut vocab, &mut tables)?;
                 entries.push(compiled);
                 infos.push(info);
             }
@@ -317,6 +272,7 @@ impl Matcher {
             infos,
             entries,
             sides: [text.build()?, folded.build()?],
+            vocab,
         })
     }
 
@@ -326,7 +282,7 @@ impl Matcher {
         reason = "draining keeps the scratch buffer's capacity for the next message"
     )]
     pub(crate) fn find(&self, n: &Normalized, scratch: &mut FindScratch) -> Vec<LexiconHit> {
-        let FindScratch { stream, cands } = scratch;
+        let FindScratch { stream, ids, cands } = scratch;
         cands.clear();
         // Most lines fold and normalise to the same string; when no letter run was collapsed
         // in the `text` field either, its token stream is the `folded` field's as well.
@@ -342,6 +298,7 @@ impl Matcher {
             if !(field == Field::Folded && stream_fits_folded) {
                 let collapsed = tokenize_into(haystack, field.collapses(), stream);
                 stream_fits_folded = field == Field::Text && !collapsed && n.folded == n.text;
+                ids.clear();
             }
             if stream.tokens.is_empty() {
                 continue;
@@ -350,9 +307,14 @@ impl Matcher {
                 let Some(prefs) = side.refs.get(m.pattern().as_usize()) else {
                     continue;
                 };
+                // Context words are looked up once per token stream, at its first match.
+                if ids.is_empty() {
+                    self.vocab.number(stream, ids);
+                }
+                let tokens = Tokens { stream, ids };
                 for pref in prefs {
                     if let Some(c) =
-                        self.candidate(field, haystack, stream, m.start(), m.end(), pref)
+                        self.candidate(field, haystack, tokens, m.start(), m.end(), pref)
                     {
                         cands.push(c);
                     }
@@ -371,11 +333,12 @@ impl Matcher {
         &self,
         field: Field,
         haystack: &str,
-        s: &TokenStream,
+        t: Tokens<'_>,
         start: usize,
         end: usize,
         pref: &PatternRef,
     ) -> Option<Candidate> {
+        let s = t.stream;
         let canon = s.canon.as_bytes();
         let boundary = |i: usize| matches!(canon.get(i), None | Some(b' ' | b'\n'));
         let left_ok = pref.left_wild || start == 0 || boundary(start - 1);
@@ -408,10 +371,10 @@ impl Matcher {
         let entry = self.entries.get(pref.entry)?;
         let words = &entry.words[field.index()];
         let r = &entry.rules;
-        if !words.forbid.is_empty() && near(s, first, last, r.window, &words.forbid) {
+        if !words.forbid.is_empty() && near(t, first, last, r.window, &words.forbid) {
             return None;
         }
-        if !words.requirements_hold(s, first, last, r.cue_window) {
+        if !words.requirements_hold(t, first, last, r.cue_window) {
             return None;
         }
         let rule = if !r.gated() {
@@ -424,14 +387,14 @@ impl Matcher {
             Some(MatchRule::Standalone)
         } else if r.embedded && embedded(s, first, last) {
             Some(MatchRule::Embedded)
-        } else if !words.cues.is_empty() && cue_near(s, first, last, r.cue_window, &words.cues) {
+        } else if !words.cues.is_empty() && cue_near(t, first, last, r.cue_window, &words.cues) {
             Some(MatchRule::Cue)
         } else if r.with_other_hit {
             None
         } else {
             return None;
         };
-        let softened = !words.soften.is_empty() && near(s, first, last, r.window, &words.soften);
+        let softened = !words.soften.is_empty() && near(t, first, last, r.window, &words.soften);
         let weight =
             self.infos.get(pref.entry)?.weight * if softened { r.soften_factor } else { 1.0 };
         let span = s.tokens.get(first)?.start..s.tokens.get(last)?.end;
@@ -510,41 +473,6 @@ fn drop_contained(cands: Vec<Candidate>) -> Vec<Candidate> {
         .zip(keep)
         .filter_map(|(c, k)| k.then_some(c))
         .collect()
-}
-
-/// Whether a token within `window` tokens of `first..=last` (anywhere if 0) is in `set`.
-fn near(s: &TokenStream, first: usize, last: usize, window: usize, set: &WordSet) -> bool {
-    near_where(s, first, last, window, set, |_| true)
-}
-
-/// Whether a cue word is near; a repetition of the matched words is no cue (`zog zog`).
-fn cue_near(s: &TokenStream, first: usize, last: usize, window: usize, set: &WordSet) -> bool {
-    near_where(s, first, last, window, set, |t| {
-        !(first..=last).any(|i| s.text(i) == t)
-    })
-}
-
-/// Whether a word of `set` accepted by `keep` lies within `window` tokens either side of
-/// `first..=last` (anywhere else in the message if `window` is 0).
-fn near_where(
-    s: &TokenStream,
-    first: usize,
-    last: usize,
-    window: usize,
-    set: &WordSet,
-    keep: impl Fn(&str) -> bool,
-) -> bool {
-    let n = s.tokens.len();
-    let (lo, hi) = if window == 0 {
-        (0, n)
-    } else {
-        (first.saturating_sub(window), (last + 1 + window).min(n))
-    };
-    let hit = |i: usize, end: usize| {
-        let t = s.text(i);
-        (set.contains(t) && keep(t)) || set.sequence_at(s, i, end)
-    };
-    (lo..first).any(|i| hit(i, first)) || (last + 1..hi).any(|i| hit(i, hi))
 }
 
 /// Whether nothing but symbols/emoji surrounds `first..=last`.
@@ -629,85 +557,4 @@ fn compile_pattern(
         }
     }
     Ok(out)
-}
-
-/// Word lists by name: (defining file's origin, words).
-type Lists<'a> = HashMap<&'a str, (&'a str, &'a [Located<String>])>;
-
-/// One word set per `require_all` item (a word, or an `@list` standing for any of its words).
-/// An item with no word left on `field` could never hold, so it is an error.
-fn required_sets(
-    file: &FileSpec,
-    lists: &Lists<'_>,
-    field: Field,
-    items: &[Located<String>],
-) -> Result<Vec<WordSet>, LexiconError> {
-    items
-        .iter()
-        .map(|item| {
-            let set = word_set(file, lists, field, std::slice::from_ref(item))?;
-            if set.is_empty() {
-                return Err(file.error(
-                    item.loc,
-                    format!(
-                        "require_all item {:?} has no word left after normalisation ({field:?} field), so it could never hold",
-                        item.value
-                    ),
-                ));
-            }
-            Ok(set)
-        })
-        .collect()
-}
-
-/// Expands `@list` references and normalises context words for `field`.
-fn word_set(
-    file: &FileSpec,
-    lists: &Lists<'_>,
-    field: Field,
-    words: &[Located<String>],
-) -> Result<WordSet, LexiconError> {
-    let mut set = WordSet::default();
-    for w in words {
-        let (origin, expanded): (&str, &[Located<String>]) = match w.value.strip_prefix('@') {
-            Some(name) => match lists.get(name) {
-                Some(&(origin, list)) => (origin, list),
-                None => return Err(file.error(w.loc, format!("unknown word list {:?}", w.value))),
-            },
-            None => (&file.origin, std::slice::from_ref(w)),
-        };
-        for word in expanded {
-            let (inner, prefix) = match word.value.strip_suffix('*') {
-                Some(inner) => (inner, true),
-                None => (word.value.as_str(), false),
-            };
-            let s = tokenize_with(&normalize_for(field, inner), field.collapses());
-            match s.tokens.len() {
-                // The normaliser removes it from messages too: it can never be near anything.
-                0 => {}
-                1 => {
-                    let t: Box<str> = s.text(0).into();
-                    if prefix {
-                        set.prefixes.push(t);
-                    } else {
-                        set.exact.insert(t);
-                    }
-                }
-                _ if prefix => {
-                    return Err(invalid(
-                        origin,
-                        word.loc,
-                        format!(
-                            "context word {:?}: a trailing '*' needs a single word",
-                            word.value
-                        ),
-                    ));
-                }
-                n => set
-                    .sequences
-                    .push((0..n).map(|i| Box::from(s.text(i))).collect()),
-            }
-        }
-    }
-    Ok(set)
 }

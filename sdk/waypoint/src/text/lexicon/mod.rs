@@ -32,6 +32,7 @@
 //! # Ok::<(), waypoint::text::LexiconError>(())
 //! ```
 
+mod context;
 mod format;
 mod matcher;
 mod tokens;
