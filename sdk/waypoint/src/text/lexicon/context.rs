@@ -102,12 +102,13 @@ pub(super) struct WordSet {
     sequences: Vec<Box<[u32]>>,
     /// The first word of each sequence.
     starts: Bits,
-    empty: bool,
+    /// Whether any word, prefix or sequence was added.
+    any: bool,
 }
 
 impl WordSet {
     pub(super) fn is_empty(&self) -> bool {
-        self.empty
+        !self.any
     }
 
     /// Whether token `i` is one of the set's words.
@@ -245,10 +246,7 @@ pub(super) fn word_set(
     field: Field,
     words: &[Located<String>],
 ) -> Result<WordSet, LexiconError> {
-    let mut set = WordSet {
-        empty: true,
-        ..WordSet::default()
-    };
+    let mut set = WordSet::default();
     for w in words {
         let (origin, expanded): (&str, &[Located<String>]) = match w.value.strip_prefix('@') {
             Some(name) => match lists.get(name) {
@@ -286,7 +284,7 @@ pub(super) fn word_set(
                     set.sequences.push(seq);
                 }
             }
-            set.empty = false;
+            set.any = true;
         }
     }
     Ok(set)
