@@ -471,6 +471,7 @@ impl Scorer {
                 evidence.unwrap_or_default(),
                 m,
                 &policy.exemplars,
+                &lexicon,
             )),
             None => evidence,
         };
@@ -483,7 +484,7 @@ impl Scorer {
         // the same embeddings, and the lexicon.
         let deep_scores = deep.map(|d| {
             let d = match exemplars {
-                Some(m) => with_exemplars(d, m, &policy.exemplars),
+                Some(m) => with_exemplars(d, m, &policy.exemplars, &lexicon),
                 None => d,
             };
             combine(d, &lexicon, policy.lexicon.weight_scale)
@@ -506,17 +507,35 @@ impl Scorer {
 }
 
 /// Folds each category's exemplar evidence into the model probability (see
-/// [`exemplars::combine`]).
-pub fn with_exemplars(model: Scores, m: &ExemplarMatch, policy: &ExemplarPolicy) -> Scores {
+/// [`exemplars::combine`]). A category whose lexicon hits in the message are all condemned
+/// ([`LexiconHit::condemned`]) has its exemplar weight multiplied by the policy's
+/// `condemned_factor`.
+pub fn with_exemplars(
+    model: Scores,
+    m: &ExemplarMatch,
+    policy: &ExemplarPolicy,
+    hits: &[LexiconHit],
+) -> Scores {
     let mut out = model;
     for e in &m.categories {
-        let weight = policy.category(e.category).weight;
+        let weight = policy.category(e.category).weight
+            * if only_condemned(hits, e.category) {
+                policy.condemned_factor
+            } else {
+                1.0
+            };
         out.set(
             e.category,
             exemplars::combine(model.get(e.category), e.evidence, weight),
         );
     }
     out
+}
+
+/// Whether `category` has lexicon hits and every one of them is condemned.
+fn only_condemned(hits: &[LexiconHit], category: Category) -> bool {
+    let mut of_category = hits.iter().filter(|h| h.category == category).peekable();
+    of_category.peek().is_some() && of_category.all(|h| h.condemned)
 }
 
 impl MessageScore {

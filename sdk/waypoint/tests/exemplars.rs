@@ -206,3 +206,54 @@ fn a_missing_exemplar_file_is_a_declared_degraded_mode() {
     let scored = &scorer.score_batch_with(&policy, &["gg"])[0];
     assert!(scored.deep.is_some() && scored.exemplars.is_none());
 }
+
+#[test]
+fn a_condemned_mention_gains_no_exemplar_evidence_unless_the_policy_says_so() {
+    let scorer = scorer();
+    let score = |message: &str, condemned_factor: f32| {
+        let policy = policy(ExemplarPolicy {
+            condemned_factor,
+            ..ExemplarPolicy::default()
+        });
+        scorer.score_batch_with(&policy, &[message])[0].clone()
+    };
+    let extremism = |s: &waypoint::MessageScore| {
+        s.deep_scores
+            .expect("the deep tier ran")
+            .get(Category::Extremism)
+    };
+
+    // The lexicon sees the slogan named to condemn and ban it; the exemplars see the topic.
+    let condemned = "race war memes are sick, ban them";
+    let counted = score(condemned, 1.0);
+    assert!(
+        counted.lexicon.iter().any(|h| h.condemned) && counted.lexicon.iter().all(|h| h.condemned),
+        "{:?}",
+        counted.lexicon
+    );
+    let evidence = counted
+        .exemplars
+        .as_ref()
+        .and_then(|m| m.get(Category::Extremism))
+        .expect("extremism evidence")
+        .evidence;
+    assert!(
+        evidence > 0.1,
+        "the fixture must draw exemplar evidence: {evidence}"
+    );
+    let discounted = score(condemned, 0.0);
+    assert!(
+        extremism(&counted) > extremism(&discounted) + 0.05,
+        "{} vs {}",
+        extremism(&counted),
+        extremism(&discounted)
+    );
+
+    // A mention the lexicon counts in full keeps its exemplar evidence whatever the factor.
+    let endorsed = "the race war is coming, get ready";
+    assert!(score(endorsed, 0.0).lexicon.iter().any(|h| !h.condemned));
+    assert_eq!(
+        extremism(&score(endorsed, 0.0)),
+        extremism(&score(endorsed, 1.0))
+    );
+}

@@ -23,6 +23,8 @@ const NEGATIVE_EN: &str = include_str!("fixtures/lexicon/negative_en.txt");
 const NEGATIVE_NL: &str = include_str!("fixtures/lexicon/negative_nl.txt");
 const SOFTENED_EN: &str = include_str!("fixtures/lexicon/softened_en.txt");
 const SOFTENED_NL: &str = include_str!("fixtures/lexicon/softened_nl.txt");
+const CONDEMNED_EN: &str = include_str!("fixtures/lexicon/condemned_en.txt");
+const CONDEMNED_NL: &str = include_str!("fixtures/lexicon/condemned_nl.txt");
 
 /// Obfuscated positives the normaliser does not bring back to a pattern yet (leetspeak at the
 /// start of a word, letters glued to digits): known gaps. Each must still miss; when one starts
@@ -52,7 +54,11 @@ fn find(lexicon: &Lexicon, message: &str) -> Vec<LexiconHit> {
 fn describe(hits: &[LexiconHit]) -> String {
     hits.iter()
         .map(|h| {
-            let soft = if h.softened { " softened" } else { "" };
+            let soft = match (h.condemned, h.softened) {
+                (true, _) => " condemned",
+                (false, true) => " softened",
+                (false, false) => "",
+            };
             format!("{}({:?} {:?} {}{soft})", h.id, h.matched, h.rule, h.weight)
         })
         .collect::<Vec<_>>()
@@ -84,8 +90,11 @@ fn positive(line: &str) -> (Category, &str, &str) {
 enum Expect {
     /// The entry hits at its full weight.
     Full,
-    /// The entry hits softened, and nothing in the line hits unsoftened.
+    /// The entry hits softened but not condemned (news, negation, critical discussion), and
+    /// nothing in the line hits unsoftened.
     Softened,
+    /// The entry hits condemned (and so softened), and nothing in the line hits unsoftened.
+    Condemned,
 }
 
 /// Checks `category | id | message` lines; returns how many there were.
@@ -100,10 +109,14 @@ fn check_expected(corpus: &str, expect: Expect) -> usize {
             continue;
         }
         let hits = find(lexicon, message);
-        let softened = expect == Expect::Softened;
-        let found = hits
-            .iter()
-            .any(|h| h.id == id && h.category == category && h.softened == softened);
+        let softened = expect != Expect::Full;
+        let condemned = expect == Expect::Condemned;
+        let found = hits.iter().any(|h| {
+            h.id == id
+                && h.category == category
+                && h.softened == softened
+                && h.condemned == condemned
+        });
         let unsoftened_other = softened && hits.iter().any(|h| !h.softened);
         if !found || unsoftened_other {
             failures.push(format!(
@@ -377,6 +390,18 @@ fn condemnation_and_reporting_soften_en() {
 fn condemnation_and_reporting_soften_nl() {
     let n = check_expected(SOFTENED_NL, Expect::Softened);
     assert!(n >= 20, "{n}");
+}
+
+#[test]
+fn condemnation_proper_marks_the_hit_condemned_en() {
+    let n = check_expected(CONDEMNED_EN, Expect::Condemned);
+    assert!(n >= 10, "{n}");
+}
+
+#[test]
+fn condemnation_proper_marks_the_hit_condemned_nl() {
+    let n = check_expected(CONDEMNED_NL, Expect::Condemned);
+    assert!(n >= 10, "{n}");
 }
 
 #[test]

@@ -38,7 +38,16 @@ pub struct ExemplarPolicy {
     pub top_k: usize,
     /// Parameters per category, in [`Category::ALL`] order.
     pub categories: [EvidenceParams; 4],
+    /// Multiplies a category's exemplar weight when every lexicon hit of that category in the
+    /// message is condemned (a code named to condemn, report or ban it; see
+    /// [`LexiconHit::condemned`](crate::text::LexiconHit::condemned)), in `[0, 1]`. Similarity
+    /// to the exemplars follows the topic of a message, not its stance.
+    pub condemned_factor: f32,
 }
+
+/// `condemned_factor` when the section leaves it out: a condemned mention adds no exemplar
+/// evidence.
+pub const DEFAULT_CONDEMNED_FACTOR: f32 = 0.0;
 
 /// Parameters used when the section leaves them out.
 pub const DEFAULT_EVIDENCE: EvidenceParams = EvidenceParams {
@@ -55,6 +64,7 @@ impl Default for ExemplarPolicy {
             file: PathBuf::from(DEFAULT_EXEMPLAR_FILE),
             top_k: 3,
             categories: [DEFAULT_EVIDENCE; 4],
+            condemned_factor: DEFAULT_CONDEMNED_FACTOR,
         }
     }
 }
@@ -85,6 +95,7 @@ pub(super) struct RawExemplars {
     slope: Option<Spanned<f64>>,
     offset: Option<Spanned<f64>>,
     weight: Option<Spanned<f64>>,
+    condemned_factor: Option<Spanned<f64>>,
     insult: Option<RawParams>,
     hate: Option<RawParams>,
     threat: Option<RawParams>,
@@ -134,11 +145,27 @@ pub(super) fn parse_exemplars(
             categories[category.index()] = params(over, base, &section, &invalid)?;
         }
     }
+    let condemned_factor = match &raw.condemned_factor {
+        None => d.condemned_factor,
+        Some(v) => {
+            let x = *v.get_ref();
+            if !(0.0..=1.0).contains(&x) {
+                return Err(invalid(
+                    v.span(),
+                    format!(
+                        "exemplars.condemned_factor = {x} is out of range: it must be in [0, 1]"
+                    ),
+                ));
+            }
+            x as f32
+        }
+    };
     Ok(ExemplarPolicy {
         enabled: raw.enabled.unwrap_or(d.enabled),
         file: raw.file.as_ref().map_or(d.file, PathBuf::from),
         top_k,
         categories,
+        condemned_factor,
     })
 }
 
@@ -174,4 +201,26 @@ fn params(
         offset: value(&raw.offset, "offset", -2.0, 2.0, base.offset)?,
         weight: value(&raw.weight, "weight", 0.0, 1.0, base.weight)?,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::policy::{Policy, PolicyError};
+
+    use super::*;
+
+    fn parse(section: &str) -> Result<Policy, PolicyError> {
+        Policy::from_toml_str(&format!("version = \"t\"\n{section}"), "p.toml")
+    }
+
+    #[test]
+    fn condemned_factor_defaults_to_no_evidence_and_is_range_checked() {
+        let policy = parse("").expect("valid");
+        assert_eq!(policy.exemplars.condemned_factor, DEFAULT_CONDEMNED_FACTOR);
+        let policy = parse("[exemplars]\ncondemned_factor = 0.5\n").expect("valid");
+        assert_eq!(policy.exemplars.condemned_factor, 0.5);
+        let err = parse("[exemplars]\ncondemned_factor = 1.5\n").expect_err("out of range");
+        assert!(err.to_string().starts_with("p.toml:3:20"), "{err}");
+        assert!(err.to_string().contains("[0, 1]"), "{err}");
+    }
 }

@@ -1,7 +1,7 @@
 //! Context words of the lexicon's rules, numbered once at compile time.
 //!
 //! Every context word of every entry (`forbid_near`, `require_any`, `require_all`,
-//! `soften_near`, words of multi-word items included) gets a number in one [`Vocab`]. A message
+//! `soften_near`, `condemn_near`, words of multi-word items included) gets a number in one [`Vocab`]. A message
 //! with a candidate match looks each of its tokens up once ([`TokenIds`]); after that a word set
 //! answers "is token `i` one of mine?" with a bit test, and a multi-word item compares numbers,
 //! however long the lists and however many candidates a line has.
@@ -142,6 +142,8 @@ pub(super) struct ContextWords {
     /// One set per `require_all` item: each must have a word near.
     pub(super) required: Vec<WordSet>,
     pub(super) soften: WordSet,
+    /// Words that show the match is condemned, reported or banned (softens too).
+    pub(super) condemn: WordSet,
 }
 
 impl ContextWords {

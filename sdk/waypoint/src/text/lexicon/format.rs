@@ -152,6 +152,7 @@ pub(crate) struct ContextSpec {
     pub(crate) require_any: Vec<Located<String>>,
     pub(crate) require_all: Vec<Located<String>>,
     pub(crate) soften_near: Vec<Located<String>>,
+    pub(crate) condemn_near: Vec<Located<String>>,
     pub(crate) soften_factor: f32,
     pub(crate) standalone: bool,
     pub(crate) embedded: bool,
@@ -222,6 +223,8 @@ struct RawContext {
     require_all: Vec<Spanned<String>>,
     #[serde(default)]
     soften_near: Vec<Spanned<String>>,
+    #[serde(default)]
+    condemn_near: Vec<Spanned<String>>,
     #[serde(default)]
     soften_factor: Option<Unit>,
     #[serde(default)]
@@ -423,7 +426,8 @@ impl SourceFile<'_> {
                 .iter()
                 .chain(&c.require_any)
                 .chain(&c.require_all)
-                .chain(&c.soften_near),
+                .chain(&c.soften_near)
+                .chain(&c.condemn_near),
         )?;
         Ok(ContextSpec {
             window: c.window.as_ref().map_or(3, |w| w.0),
@@ -432,6 +436,7 @@ impl SourceFile<'_> {
             require_any: self.located_all(&c.require_any),
             require_all: self.located_all(&c.require_all),
             soften_near: self.located_all(&c.soften_near),
+            condemn_near: self.located_all(&c.condemn_near),
             soften_factor: c.soften_factor.as_ref().map_or(0.5, |f| f.0),
             standalone: c.standalone,
             embedded: c.embedded,

@@ -96,6 +96,7 @@ struct Candidate {
     weight: f32,
     rule: Option<MatchRule>,
     softened: bool,
+    condemned: bool,
 }
 
 impl Candidate {
@@ -210,6 +211,7 @@ fn compile_entry(
                 cues: word_set(file, lists, vocab, field, &ctx.require_any)?,
                 required: required_sets(file, lists, vocab, field, &ctx.require_all)?,
                 soften: word_set(file, lists, vocab, field, &ctx.soften_near)?,
+                condemn: word_set(file, lists, vocab, field, &ctx.condemn_near)?,
             };
         }
     }
@@ -394,7 +396,9 @@ impl Matcher {
         } else {
             return None;
         };
-        let softened = !words.soften.is_empty() && near(t, first, last, r.window, &words.soften);
+        let condemned = !words.condemn.is_empty() && near(t, first, last, r.window, &words.condemn);
+        let softened = condemned
+            || (!words.soften.is_empty() && near(t, first, last, r.window, &words.soften));
         let weight =
             self.infos.get(pref.entry)?.weight * if softened { r.soften_factor } else { 1.0 };
         let span = s.tokens.get(first)?.start..s.tokens.get(last)?.end;
@@ -407,6 +411,7 @@ impl Matcher {
             weight,
             rule,
             softened,
+            condemned,
         })
     }
 
@@ -456,6 +461,7 @@ impl Matcher {
                     span: c.span,
                     rule: c.rule.unwrap_or(MatchRule::Pattern),
                     softened: c.softened,
+                    condemned: c.condemned,
                 })
             })
             .collect()

@@ -163,6 +163,10 @@ pub struct LexiconHit {
     /// A critical or reporting frame (`conspiracy theory`, `complottheorie`) was near, so the
     /// weight was multiplied by the entry's `soften_factor`.
     pub softened: bool,
+    /// A word of the entry's `condemn_near` was near (`sick`, `banned`, `gerapporteerd`): the
+    /// speaker condemns, reports or bans what was matched. Implies `softened`; the scorer then
+    /// discounts the category's exemplar evidence too (`exemplars.condemned_factor`).
+    pub condemned: bool,
 }
 
 /// Public description of one entry (for listings and tools).
