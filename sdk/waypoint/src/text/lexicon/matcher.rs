@@ -341,35 +341,7 @@ impl Matcher {
         pref: &PatternRef,
     ) -> Option<Candidate> {
         let s = t.stream;
-        let canon = s.canon.as_bytes();
-        let boundary = |i: usize| matches!(canon.get(i), None | Some(b' ' | b'\n'));
-        let left_ok = pref.left_wild || start == 0 || boundary(start - 1);
-        if !left_ok || !(pref.right_wild || boundary(end)) {
-            return None;
-        }
-        let first = s.token_at(start);
-        let last = s.token_before(end)?;
-        if last < first {
-            return None;
-        }
-        for k in 1..=(last - first).min(63) {
-            if pref.glue & (1u64 << k) != 0 && !s.tokens.get(first + k).is_some_and(|t| t.glued) {
-                return None;
-            }
-        }
-        if let Some(words) = &pref.words {
-            let n = last - first;
-            if words.len() != n + 1 {
-                return None;
-            }
-            for (k, word) in words.iter().enumerate() {
-                let t = s.tokens.get(first + k)?;
-                let (lw, rw) = (pref.left_wild && k == 0, pref.right_wild && k == n);
-                if !stretches(haystack.get(t.start..t.end)?, word, lw, rw) {
-                    return None;
-                }
-            }
-        }
+        let (first, last) = token_range(s, haystack, start, end, pref)?;
         let entry = self.entries.get(pref.entry)?;
         let words = &entry.words[field.index()];
         let r = &entry.rules;
@@ -397,8 +369,8 @@ impl Matcher {
             return None;
         };
         let condemned = !words.condemn.is_empty() && near(t, first, last, r.window, &words.condemn);
-        let softened = condemned
-            || (!words.soften.is_empty() && near(t, first, last, r.window, &words.soften));
+        let softened =
+            condemned || !words.soften.is_empty() && near(t, first, last, r.window, &words.soften);
         let weight =
             self.infos.get(pref.entry)?.weight * if softened { r.soften_factor } else { 1.0 };
         let span = s.tokens.get(first)?.start..s.tokens.get(last)?.end;
@@ -466,6 +438,48 @@ impl Matcher {
             })
             .collect()
     }
+}
+
+/// The first and last token an automaton match at `start..end` of the canonical string covers,
+/// if the pattern's shape holds there: word boundaries (unless wild), glued tokens where the
+/// pattern has glue, and each word stretched from the pattern's word when it lists words.
+fn token_range(
+    s: &TokenStream,
+    haystack: &str,
+    start: usize,
+    end: usize,
+    pref: &PatternRef,
+) -> Option<(usize, usize)> {
+    let canon = s.canon.as_bytes();
+    let boundary = |i: usize| matches!(canon.get(i), None | Some(b' ' | b'\n'));
+    let left_ok = pref.left_wild || start == 0 || boundary(start - 1);
+    if !left_ok || !(pref.right_wild || boundary(end)) {
+        return None;
+    }
+    let first = s.token_at(start);
+    let last = s.token_before(end)?;
+    if last < first {
+        return None;
+    }
+    for k in 1..=(last - first).min(63) {
+        if pref.glue & (1u64 << k) != 0 && !s.tokens.get(first + k).is_some_and(|t| t.glued) {
+            return None;
+        }
+    }
+    if let Some(words) = &pref.words {
+        let n = last - first;
+        if words.len() != n + 1 {
+            return None;
+        }
+        for (k, word) in words.iter().enumerate() {
+            let t = s.tokens.get(first + k)?;
+            let (lw, rw) = (pref.left_wild && k == 0, pref.right_wild && k == n);
+            if !stretches(haystack.get(t.start..t.end)?, word, lw, rw) {
+                return None;
+            }
+        }
+    }
+    Some((first, last))
 }
 
 /// Drops candidates lying strictly inside a candidate of another entry in the same field.
