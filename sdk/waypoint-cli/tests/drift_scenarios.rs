@@ -85,7 +85,7 @@ fn english_drift_reaches_nudge_then_help_then_review() {
 }
 
 #[test]
-#[ignore = "not met yet: a friendly minor gets a hate nudge for Dutch game talk (models/MODEL_CARD.md)"]
+#[ignore = "not met yet: a friendly player gets a deep-tier hate nudge for Dutch game talk (models/MODEL_CARD.md)"]
 fn dutch_minor_drift_reaches_nudge_then_help_then_review() {
     assert_drift("drift-nl-minor.jsonl", "jesse", "bram", &["noor", "daan"]);
 }
