@@ -909,3 +909,32 @@ proptest! {
         prop_assert_eq!(describe(&lexicon.find(&n)), describe(&hits));
     }
 }
+
+#[test]
+fn one_search_finds_the_hits_of_both_fields_when_they_agree() {
+    let l = lexicon(&format!(
+        "[[entry]]\nid = \"e\"\nkind = \"emoji\"\n{ENTRY}patterns = [\"🐸\"]\n\
+         [[entry]]\nid = \"w\"\nkind = \"euphemism\"\n{ENTRY}patterns = [\"omvolking\"]\n"
+    ));
+    let agree = normalize("🐸 omvolking", &NormalizeOptions::default());
+    assert_eq!(
+        agree.text, agree.folded,
+        "the fixture must normalise to one string"
+    );
+    // The emoji entry matches on `folded` only; the word entry on both, reported in `text`.
+    let fields = |message: &str| {
+        find(&l, message)
+            .into_iter()
+            .map(|h| (h.id, h.field))
+            .collect::<Vec<_>>()
+    };
+    let both = [
+        ("w".to_owned(), Field::Text),
+        ("e".to_owned(), Field::Folded),
+    ];
+    assert_eq!(fields("🐸 omvolking"), both);
+    // Fields that differ (a collapsed letter run) are searched one by one, with the same hits.
+    let differ = normalize("🐸 omvolkinggg", &NormalizeOptions::default());
+    assert_ne!(differ.text, differ.folded);
+    assert_eq!(fields("🐸 omvolkinggg"), both);
+}

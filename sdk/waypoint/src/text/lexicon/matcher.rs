@@ -61,11 +61,15 @@ struct PatternRef {
     words: Option<Box<[Box<str>]>>,
 }
 
-/// The automaton for one field.
+/// One automaton over the patterns of both fields. A message whose two token streams are the
+/// same string is searched once, and each match is checked against each field's references.
 #[derive(Debug, Clone)]
-struct Side {
+struct Automaton {
     ac: AhoCorasick,
-    refs: Vec<Vec<PatternRef>>,
+    /// Per automaton pattern, the references of each field (indexed by [`Field::index`]).
+    refs: Vec<[Vec<PatternRef>; 2]>,
+    /// Whether any entry matches on each field.
+    fields: [bool; 2],
 }
 
 /// The compiled lexicon.
@@ -73,7 +77,7 @@ struct Side {
 pub(crate) struct Matcher {
     pub(crate) infos: Vec<EntryInfo>,
     entries: Vec<CompiledEntry>,
-    sides: [Option<Side>; 2],
+    automaton: Option<Automaton>,
     vocab: Vocab,
 }
 
@@ -83,6 +87,8 @@ pub(crate) struct FindScratch {
     stream: TokenStream,
     ids: TokenIds,
     cands: Vec<Candidate>,
+    /// The `folded` field's candidates while one search serves both fields.
+    folded: Vec<Candidate>,
 }
 
 /// A candidate occurrence before overlap resolution.
@@ -117,6 +123,14 @@ impl Field {
     pub(super) fn collapses(self) -> bool {
         self == Field::Text
     }
+
+    /// This field of a normalised message.
+    fn of(self, n: &Normalized) -> &str {
+        match self {
+            Field::Text => &n.text,
+            Field::Folded => &n.folded,
+        }
+    }
 }
 
 fn fields(on: MatchOn) -> &'static [Field] {
@@ -143,31 +157,36 @@ fn collect_lists(files: &[FileSpec]) -> Result<Lists<'_>, LexiconError> {
     Ok(lists)
 }
 
-/// The distinct canonical patterns of one field, each with the entries that use it.
+/// The distinct canonical patterns of both fields, each with the entries that use it per field.
 #[derive(Default)]
 struct PatternTable {
     patterns: Vec<String>,
-    refs: Vec<Vec<PatternRef>>,
+    refs: Vec<[Vec<PatternRef>; 2]>,
     index: HashMap<String, usize>,
+    fields: [bool; 2],
 }
 
 impl PatternTable {
-    /// Records that `pref` uses pattern `canon` (once per pattern and reference).
-    fn add(&mut self, canon: String, pref: PatternRef) {
+    /// Records that `pref` uses pattern `canon` on `field` (once per pattern and reference).
+    fn add(&mut self, field: Field, canon: String, pref: PatternRef) {
         let slot = *self.index.entry(canon.clone()).or_insert_with(|| {
             self.patterns.push(canon);
-            self.refs.push(Vec::new());
+            self.refs.push(Default::default());
             self.refs.len() - 1
         });
-        if let Some(list) = self.refs.get_mut(slot)
+        if let Some(list) = self
+            .refs
+            .get_mut(slot)
+            .and_then(|per_field| per_field.get_mut(field.index()))
             && !list.contains(&pref)
         {
             list.push(pref);
         }
+        self.fields[field.index()] = true;
     }
 
-    /// The Aho-Corasick side of this field, `None` when no entry matches on it.
-    fn build(self) -> Result<Option<Side>, LexiconError> {
+    /// The automaton, `None` when no entry has a pattern.
+    fn build(self) -> Result<Option<Automaton>, LexiconError> {
         if self.patterns.is_empty() {
             return Ok(None);
         }
@@ -177,9 +196,10 @@ impl PatternTable {
             .map_err(|e| LexiconError::Build {
                 message: e.to_string(),
             })?;
-        Ok(Some(Side {
+        Ok(Some(Automaton {
             ac,
             refs: self.refs,
+            fields: self.fields,
         }))
     }
 }
@@ -192,7 +212,7 @@ fn compile_entry(
     entry: usize,
     lists: &Lists<'_>,
     vocab: &mut Vocab,
-    tables: &mut [PatternTable; 2],
+    table: &mut PatternTable,
 ) -> Result<(CompiledEntry, EntryInfo), LexiconError> {
     let ctx = &spec.context;
     let mut words: [ContextWords; 2] = Default::default();
@@ -200,9 +220,7 @@ fn compile_entry(
         let f = field.index();
         for p in &spec.patterns {
             for (canon, pref) in compile_pattern(file, entry, field, p, spec.compact)? {
-                if let Some(table) = tables.get_mut(f) {
-                    table.add(canon, pref);
-                }
+                table.add(field, canon, pref);
             }
         }
         if let Some(slot) = words.get_mut(f) {
@@ -246,7 +264,7 @@ impl Matcher {
         let mut ids: HashMap<&str, String> = HashMap::new();
         let mut infos = Vec::new();
         let mut entries = Vec::new();
-        let mut tables: [PatternTable; 2] = Default::default();
+        let mut table = PatternTable::default();
         let mut vocab = Vocab::default();
         for file in files {
             for spec in &file.entries {
@@ -264,16 +282,15 @@ impl Matcher {
                     ));
                 }
                 let (compiled, info) =
-                    compile_entry(file, spec, entries.len(), &lists, &mut vocab, &mut tables)?;
+                    compile_entry(file, spec, entries.len(), &lists, &mut vocab, &mut table)?;
                 entries.push(compiled);
                 infos.push(info);
             }
         }
-        let [text, folded] = tables;
         Ok(Matcher {
             infos,
             entries,
-            sides: [text.build()?, folded.build()?],
+            automaton: table.build()?,
             vocab,
         })
     }
@@ -284,50 +301,83 @@ impl Matcher {
         reason = "draining keeps the scratch buffer's capacity for the next message"
     )]
     pub(crate) fn find(&self, n: &Normalized, scratch: &mut FindScratch) -> Vec<LexiconHit> {
-        let FindScratch { stream, ids, cands } = scratch;
+        let Some(automaton) = &self.automaton else {
+            return Vec::new();
+        };
+        let FindScratch {
+            stream,
+            ids,
+            cands,
+            folded,
+        } = scratch;
         cands.clear();
-        // Most lines fold and normalise to the same string; when no letter run was collapsed
-        // in the `text` field either, its token stream is the `folded` field's as well.
-        let mut stream_fits_folded = false;
+        folded.clear();
         for field in [Field::Text, Field::Folded] {
-            let Some(side) = &self.sides[field.index()] else {
-                continue;
-            };
-            let haystack = match field {
-                Field::Text => &n.text,
-                Field::Folded => &n.folded,
-            };
-            if !(field == Field::Folded && stream_fits_folded) {
-                let collapsed = tokenize_into(haystack, field.collapses(), stream);
-                stream_fits_folded = field == Field::Text && !collapsed && n.folded == n.text;
-                ids.clear();
-            }
-            if stream.tokens.is_empty() {
+            if !automaton.fields[field.index()] {
                 continue;
             }
-            for m in side.ac.find_overlapping_iter(&stream.canon) {
-                let Some(prefs) = side.refs.get(m.pattern().as_usize()) else {
-                    continue;
-                };
-                // Context words are looked up once per token stream, at its first match.
-                if ids.is_empty() {
-                    self.vocab.number(stream, ids);
-                }
-                let tokens = Tokens { stream, ids };
-                for pref in prefs {
-                    if let Some(c) =
-                        self.candidate(field, haystack, tokens, m.start(), m.end(), pref)
-                    {
-                        cands.push(c);
+            let collapsed = tokenize_into(field.of(n), field.collapses(), stream);
+            ids.clear();
+            // Most lines fold and normalise to the same string; when no letter run was
+            // collapsed in the `text` field either, its token stream is the `folded` field's as
+            // well, and one search serves both.
+            let both = field == Field::Text
+                && automaton.fields[Field::Folded.index()]
+                && !collapsed
+                && n.folded == n.text;
+            if !stream.tokens.is_empty() {
+                for m in automaton.ac.find_overlapping_iter(&stream.canon) {
+                    let Some([text_refs, folded_refs]) = automaton.refs.get(m.pattern().as_usize())
+                    else {
+                        continue;
+                    };
+                    let (own, also_folded): (&[PatternRef], &[PatternRef]) = match field {
+                        Field::Text if both => (text_refs, folded_refs),
+                        Field::Text => (text_refs, &[]),
+                        Field::Folded => (folded_refs, &[]),
+                    };
+                    if own.is_empty() && also_folded.is_empty() {
+                        continue;
                     }
+                    // Context words are looked up once per token stream, at its first match.
+                    if ids.is_empty() {
+                        self.vocab.number(stream, ids);
+                    }
+                    let tokens = Tokens { stream, ids };
+                    let span = m.start()..m.end();
+                    self.push_candidates(field, n, tokens, &span, own, cands);
+                    self.push_candidates(Field::Folded, n, tokens, &span, also_folded, folded);
                 }
+            }
+            if both {
+                break;
             }
         }
+        // The `text` field's candidates first, as when each field is searched on its own.
+        cands.append(folded);
         // Deferred candidates only count next to an accepted one.
         if !cands.iter().any(|c| c.rule.is_some()) {
             return Vec::new();
         }
         self.resolve(cands.drain(..).collect(), n)
+    }
+
+    /// Adds the candidates of one automaton match at `span` for `field`'s references `prefs`.
+    fn push_candidates(
+        &self,
+        field: Field,
+        n: &Normalized,
+        tokens: Tokens<'_>,
+        span: &Range<usize>,
+        prefs: &[PatternRef],
+        out: &mut Vec<Candidate>,
+    ) {
+        for pref in prefs {
+            if let Some(c) = self.candidate(field, field.of(n), tokens, span.start, span.end, pref)
+            {
+                out.push(c);
+            }
+        }
     }
 
     /// Checks boundaries, glue and context for one automaton match.
@@ -417,10 +467,7 @@ impl Matcher {
         best.into_iter()
             .filter_map(|c| {
                 let info = self.infos.get(c.entry)?;
-                let haystack = match c.field {
-                    Field::Text => &n.text,
-                    Field::Folded => &n.folded,
-                };
+                let haystack = c.field.of(n);
                 Some(LexiconHit {
                     id: info.id.clone(),
                     category: info.category,
