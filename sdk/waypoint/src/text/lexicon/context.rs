@@ -1,10 +1,11 @@
 //! Context words of the lexicon's rules, numbered once at compile time.
 //!
 //! Every context word of every entry (`forbid_near`, `require_any`, `require_all`,
-//! `soften_near`, `condemn_near`, words of multi-word items included) gets a number in one [`Vocab`]. A message
-//! with a candidate match looks each of its tokens up once ([`TokenIds`]); after that a word set
-//! answers "is token `i` one of mine?" with a bit test, and a multi-word item compares numbers,
-//! however long the lists and however many candidates a line has.
+//! `soften_near`, `condemn_near`, words of multi-word items included) gets a number in one
+//! [`Vocab`]. A message with a candidate match looks each of its tokens up once
+//! ([`TokenIds`]); after that a word set answers "is token `i` one of mine?" with a bit test,
+//! and a multi-word item compares numbers, however long the lists and however many candidates
+//! a line has.
 
 use std::collections::HashMap;
 
