@@ -88,14 +88,44 @@ pub(crate) struct Loc {
 impl Loc {
     /// The line and column of byte `offset` in `src` (columns count characters).
     pub(crate) fn at(src: &str, offset: usize) -> Loc {
-        let mut offset = offset.min(src.len());
-        while !src.is_char_boundary(offset) {
+        LineIndex::new(src).loc(offset)
+    }
+}
+
+/// Where each line of a source starts, so that a file's many spans become lines and columns
+/// without rescanning the text before each of them.
+struct LineIndex<'a> {
+    src: &'a str,
+    /// Byte offset of each line's first character; the first is 0.
+    starts: Vec<usize>,
+}
+
+impl<'a> LineIndex<'a> {
+    fn new(src: &'a str) -> LineIndex<'a> {
+        let starts = std::iter::once(0)
+            .chain(src.match_indices('\n').map(|(i, _)| i + 1))
+            .collect();
+        LineIndex { src, starts }
+    }
+
+    /// The line and column of byte `offset` (moved back to a character boundary, at most the
+    /// end of the text).
+    fn loc(&self, offset: usize) -> Loc {
+        let mut offset = offset.min(self.src.len());
+        while !self.src.is_char_boundary(offset) {
             offset -= 1;
         }
-        let before = src.get(..offset).unwrap_or("");
-        let line = before.matches('\n').count() + 1;
-        let line_start = before.rfind('\n').map_or(0, |i| i + 1);
-        let column = before.get(line_start..).map_or(0, |s| s.chars().count()) + 1;
+        let line = self.starts.partition_point(|&start| start <= offset);
+        let line_start = line
+            .checked_sub(1)
+            .and_then(|i| self.starts.get(i))
+            .copied()
+            .unwrap_or(0);
+        let column = self
+            .src
+            .get(line_start..offset)
+            .map_or(0, |s| s.chars().count())
+            + 1;
         Loc { line, column }
     }
 }
@@ -278,7 +308,10 @@ pub(crate) fn parse_file(src: &str, origin: &str) -> Result<FileSpec, LexiconErr
             .map_or(Loc { line: 1, column: 1 }, |s| Loc::at(src, s.start));
         invalid(origin, loc, e.message().trim_end())
     })?;
-    let file = SourceFile { src, origin };
+    let file = SourceFile {
+        lines: LineIndex::new(src),
+        origin,
+    };
     let version = file.version(&raw.version)?;
     let lists = raw
         .lists
@@ -300,19 +333,19 @@ pub(crate) fn parse_file(src: &str, origin: &str) -> Result<FileSpec, LexiconErr
 
 /// One file's text and name, for turning spans into located values and errors.
 struct SourceFile<'a> {
-    src: &'a str,
+    lines: LineIndex<'a>,
     origin: &'a str,
 }
 
 impl SourceFile<'_> {
     fn err(&self, span: Range<usize>, message: impl fmt::Display) -> LexiconError {
-        invalid(self.origin, Loc::at(self.src, span.start), message)
+        invalid(self.origin, self.lines.loc(span.start), message)
     }
 
     fn located(&self, s: &Spanned<String>) -> Located<String> {
         Located {
             value: s.get_ref().clone(),
-            loc: Loc::at(self.src, s.span().start),
+            loc: self.lines.loc(s.span().start),
         }
     }
 
@@ -499,6 +532,7 @@ mod tests {
     fn loc_counts_lines_and_chars() {
         let src = "a = 1\nbé = x\n";
         assert_eq!(Loc::at(src, 0), Loc { line: 1, column: 1 });
+        assert_eq!(Loc::at(src, 5), Loc { line: 1, column: 6 });
         assert_eq!(Loc::at(src, 6), Loc { line: 2, column: 1 });
         // 'é' is two bytes but one column.
         assert_eq!(Loc::at(src, 11), Loc { line: 2, column: 5 });
