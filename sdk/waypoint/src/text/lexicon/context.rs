@@ -206,11 +206,9 @@ pub(super) type Lists<'a> = HashMap<&'a str, (&'a str, &'a [Located<String>])>;
 
 /// Normalises `s` as messages are, and returns `field`'s form.
 pub(super) fn normalize_for(field: Field, s: &str) -> String {
-    let n = normalize(s, &NormalizeOptions::default());
-    match field {
-        Field::Text => n.text,
-        Field::Folded => n.folded,
-    }
+    field
+        .of(&normalize(s, &NormalizeOptions::default()))
+        .to_owned()
 }
 
 /// One word set per `require_all` item (a word, or an `@list` standing for any of its words).

@@ -123,14 +123,6 @@ impl Field {
     pub(super) fn collapses(self) -> bool {
         self == Field::Text
     }
-
-    /// This field of a normalised message.
-    fn of(self, n: &Normalized) -> &str {
-        match self {
-            Field::Text => &n.text,
-            Field::Folded => &n.folded,
-        }
-    }
 }
 
 fn fields(on: MatchOn) -> &'static [Field] {

@@ -118,6 +118,14 @@ impl Field {
             Field::Folded => 1,
         }
     }
+
+    /// This field of a normalised message.
+    pub(crate) fn of(self, n: &Normalized) -> &str {
+        match self {
+            Field::Text => &n.text,
+            Field::Folded => &n.folded,
+        }
+    }
 }
 
 /// Which context rule let a hit count, for explanations and statements of reasons.
