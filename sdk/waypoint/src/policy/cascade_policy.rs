@@ -204,13 +204,9 @@ fn busy_backlog(ctx: &Ctx<'_>, v: &Spanned<i64>) -> Result<u32, PolicyError> {
 
 #[cfg(test)]
 mod tests {
-    use crate::policy::{DEFAULT_POLICY_TOML, Policy, PolicyError};
+    use crate::policy::{DEFAULT_POLICY_TOML, parse_section as parse};
 
     use super::*;
-
-    fn parse(section: &str) -> Result<Policy, PolicyError> {
-        Policy::from_toml_str(&format!("version = \"t\"\n{section}"), "p.toml")
-    }
 
     #[test]
     fn absent_section_takes_the_defaults() {

@@ -205,13 +205,9 @@ fn params(
 
 #[cfg(test)]
 mod tests {
-    use crate::policy::{Policy, PolicyError};
+    use crate::policy::parse_section as parse;
 
     use super::*;
-
-    fn parse(section: &str) -> Result<Policy, PolicyError> {
-        Policy::from_toml_str(&format!("version = \"t\"\n{section}"), "p.toml")
-    }
 
     #[test]
     fn condemned_factor_defaults_to_no_evidence_and_is_range_checked() {

@@ -186,6 +186,13 @@ impl Default for Policy {
     }
 }
 
+/// Parses a policy made of `section` after a version line, as `p.toml` (for the sections'
+/// tests, whose errors then point into `section` from line 2).
+#[cfg(test)]
+pub(crate) fn parse_section(section: &str) -> Result<Policy, PolicyError> {
+    Policy::from_toml_str(&format!("version = \"t\"\n{section}"), "p.toml")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

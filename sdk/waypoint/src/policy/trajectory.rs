@@ -178,11 +178,7 @@ pub(super) fn parse_trajectory(
 #[cfg(test)]
 mod tests {
     use crate::Category;
-    use crate::policy::{Policy, PolicyError};
-
-    fn parse(section: &str) -> Result<Policy, PolicyError> {
-        Policy::from_toml_str(&format!("version = \"t\"\n{section}"), "p.toml")
-    }
+    use crate::policy::parse_section as parse;
 
     #[test]
     fn absent_section_takes_the_defaults() {
