@@ -807,6 +807,33 @@ fn ids_and_lists_are_checked_across_files() {
 }
 
 #[test]
+fn a_list_named_by_many_entries_means_the_same_in_each() {
+    // Context words are normalised once per word and field and shared by every entry that
+    // names them; a word written with and without a trailing `*` keeps both meanings.
+    let src = format!(
+        "[lists]\nnear = [\"camp*\", \"b site\"]\n\
+         [[entry]]\nid = \"a\"\nkind = \"slogan\"\npatterns = [\"abc\"]\n{ENTRY}context = {{ forbid_near = [\"@near\"] }}\n\
+         [[entry]]\nid = \"b\"\nkind = \"slogan\"\npatterns = [\"xyz\"]\nmatch_on = \"folded\"\n{ENTRY}context = {{ forbid_near = [\"@near\"] }}\n\
+         [[entry]]\nid = \"c\"\nkind = \"slogan\"\npatterns = [\"qqq\"]\n{ENTRY}context = {{ forbid_near = [\"camp\"] }}\n"
+    );
+    let l = lexicon(&src);
+    let mut all = ids(&l, "abc xyz qqq");
+    all.sort();
+    assert_eq!(all, ["a", "b", "c"]);
+    for message in [
+        "abc campers",
+        "abc at b site",
+        "xyz campers",
+        "xyz at b site",
+    ] {
+        assert!(ids(&l, message).is_empty(), "{message}");
+    }
+    // "camp" without '*' forbids the word itself only.
+    assert!(ids(&l, "qqq camp").is_empty());
+    assert_eq!(ids(&l, "qqq campers"), ["c"]);
+}
+
+#[test]
 fn versions_combine() {
     let a = lexicon(&GOOD_ENTRY.replace("id = \"x\"", "id = \"a\""));
     let b = lexicon(&GOOD_ENTRY.replace("id = \"x\"", "id = \"b\""));

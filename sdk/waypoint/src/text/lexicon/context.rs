@@ -28,6 +28,9 @@ pub(super) struct Vocab {
 impl Vocab {
     /// The number of `word`, giving it the next one when it is new.
     fn intern(&mut self, word: &str) -> u32 {
+        if let Some(&id) = self.ids.get(word) {
+            return id;
+        }
         let next = u32::try_from(self.ids.len()).unwrap_or(UNKNOWN);
         *self.ids.entry(word.into()).or_insert(next)
     }
@@ -211,82 +214,115 @@ pub(super) fn normalize_for(field: Field, s: &str) -> String {
         .to_owned()
 }
 
-/// One word set per `require_all` item (a word, or an `@list` standing for any of its words).
-/// An item with no word left on `field` could never hold, so it is an error.
-pub(super) fn required_sets(
-    file: &FileSpec,
-    lists: &Lists<'_>,
-    vocab: &mut Vocab,
-    field: Field,
-    items: &[Located<String>],
-) -> Result<Vec<WordSet>, LexiconError> {
-    items
-        .iter()
-        .map(|item| {
-            let set = word_set(file, lists, vocab, field, std::slice::from_ref(item))?;
-            if set.is_empty() {
-                return Err(file.error(
-                    item.loc,
-                    format!(
-                        "require_all item {:?} has no word left after normalisation ({field:?} field), so it could never hold",
-                        item.value
-                    ),
-                ));
-            }
-            Ok(set)
-        })
-        .collect()
+/// Builds the entries' word sets at compile time: numbers every context word in one
+/// [`Vocab`], and normalises each distinct word once per field, however many entries name the
+/// list it is in (lists such as `@condemn` are named by dozens of entries).
+#[derive(Debug, Default)]
+pub(super) struct WordSets {
+    vocab: Vocab,
+    /// Per field: a word as written (without a trailing `*`) → its canonical tokens.
+    tokens: [HashMap<Box<str>, Box<[Box<str>]>, FxBuildHasher>; 2],
 }
 
-/// Expands `@list` references, normalises context words for `field` and numbers them in
-/// `vocab`.
-pub(super) fn word_set(
-    file: &FileSpec,
-    lists: &Lists<'_>,
-    vocab: &mut Vocab,
-    field: Field,
-    words: &[Located<String>],
-) -> Result<WordSet, LexiconError> {
-    let mut set = WordSet::default();
-    for w in words {
-        let (origin, expanded): (&str, &[Located<String>]) = match w.value.strip_prefix('@') {
-            Some(name) => match lists.get(name) {
-                Some(&(origin, list)) => (origin, list),
-                None => return Err(file.error(w.loc, format!("unknown word list {:?}", w.value))),
-            },
-            None => (&file.origin, std::slice::from_ref(w)),
-        };
-        for word in expanded {
-            let (inner, prefix) = match word.value.strip_suffix('*') {
-                Some(inner) => (inner, true),
-                None => (word.value.as_str(), false),
-            };
-            let s = tokenize_with(&normalize_for(field, inner), field.collapses());
-            match s.tokens.len() {
-                // The normaliser removes it from messages too: it can never be near anything.
-                0 => continue,
-                1 if prefix => set.prefixes.push(s.text(0).into()),
-                1 => set.words.insert(vocab.intern(s.text(0))),
-                _ if prefix => {
-                    return Err(invalid(
-                        origin,
-                        word.loc,
+impl WordSets {
+    /// The numbers given so far, for the compiled matcher.
+    pub(super) fn into_vocab(self) -> Vocab {
+        self.vocab
+    }
+
+    /// One word set per `require_all` item (a word, or an `@list` standing for any of its
+    /// words). An item with no word left on `field` could never hold, so it is an error.
+    pub(super) fn required_sets(
+        &mut self,
+        file: &FileSpec,
+        lists: &Lists<'_>,
+        field: Field,
+        items: &[Located<String>],
+    ) -> Result<Vec<WordSet>, LexiconError> {
+        items
+            .iter()
+            .map(|item| {
+                let set = self.word_set(file, lists, field, std::slice::from_ref(item))?;
+                if set.is_empty() {
+                    return Err(file.error(
+                        item.loc,
                         format!(
-                            "context word {:?}: a trailing '*' needs a single word",
-                            word.value
+                            "require_all item {:?} has no word left after normalisation ({field:?} field), so it could never hold",
+                            item.value
                         ),
                     ));
                 }
-                n => {
-                    let seq: Box<[u32]> = (0..n).map(|i| vocab.intern(s.text(i))).collect();
-                    if let Some(&start) = seq.first() {
-                        set.starts.insert(start);
-                    }
-                    set.sequences.push(seq);
-                }
-            }
-            set.any = true;
-        }
+                Ok(set)
+            })
+            .collect()
     }
-    Ok(set)
+
+    /// Expands `@list` references, normalises context words for `field` and numbers them.
+    pub(super) fn word_set(
+        &mut self,
+        file: &FileSpec,
+        lists: &Lists<'_>,
+        field: Field,
+        words: &[Located<String>],
+    ) -> Result<WordSet, LexiconError> {
+        let mut set = WordSet::default();
+        for w in words {
+            let (origin, expanded): (&str, &[Located<String>]) = match w.value.strip_prefix('@') {
+                Some(name) => match lists.get(name) {
+                    Some(&(origin, list)) => (origin, list),
+                    None => {
+                        return Err(file.error(w.loc, format!("unknown word list {:?}", w.value)));
+                    }
+                },
+                None => (&file.origin, std::slice::from_ref(w)),
+            };
+            for word in expanded {
+                let (inner, prefix) = match word.value.strip_suffix('*') {
+                    Some(inner) => (inner, true),
+                    None => (word.value.as_str(), false),
+                };
+                let tokens = canonical_tokens(&mut self.tokens[field.index()], field, inner);
+                match tokens {
+                    // The normaliser removes it from messages too: it can never be near anything.
+                    [] => continue,
+                    [only] if prefix => set.prefixes.push(only.clone()),
+                    [only] => set.words.insert(self.vocab.intern(only)),
+                    _ if prefix => {
+                        return Err(invalid(
+                            origin,
+                            word.loc,
+                            format!(
+                                "context word {:?}: a trailing '*' needs a single word",
+                                word.value
+                            ),
+                        ));
+                    }
+                    several => {
+                        let seq: Box<[u32]> =
+                            several.iter().map(|t| self.vocab.intern(t)).collect();
+                        if let Some(&start) = seq.first() {
+                            set.starts.insert(start);
+                        }
+                        set.sequences.push(seq);
+                    }
+                }
+                set.any = true;
+            }
+        }
+        Ok(set)
+    }
+}
+
+/// The canonical tokens of `word` on `field`, normalised and tokenised on first use only.
+fn canonical_tokens<'c>(
+    cache: &'c mut HashMap<Box<str>, Box<[Box<str>]>, FxBuildHasher>,
+    field: Field,
+    word: &str,
+) -> &'c [Box<str>] {
+    if !cache.contains_key(word) {
+        let s = tokenize_with(&normalize_for(field, word), field.collapses());
+        let tokens = (0..s.tokens.len()).map(|i| s.text(i).into()).collect();
+        cache.insert(word.into(), tokens);
+    }
+    cache.get(word).map_or(&[], |t| t)
 }

@@ -11,8 +11,7 @@ use std::ops::Range;
 use aho_corasick::{AhoCorasick, MatchKind};
 
 use super::context::{
-    ContextWords, Lists, TokenIds, Tokens, Vocab, cue_near, near, normalize_for, required_sets,
-    word_set,
+    ContextWords, Lists, TokenIds, Tokens, Vocab, WordSets, cue_near, near, normalize_for,
 };
 use super::format::{EntrySpec, FileSpec, Located, MatchOn};
 use super::tokens::{TokenKind, TokenStream, stretches, tokenize_into, tokenize_with};
@@ -203,7 +202,7 @@ fn compile_entry(
     spec: &EntrySpec,
     entry: usize,
     lists: &Lists<'_>,
-    vocab: &mut Vocab,
+    sets: &mut WordSets,
     table: &mut PatternTable,
 ) -> Result<(CompiledEntry, EntryInfo), LexiconError> {
     let ctx = &spec.context;
@@ -217,11 +216,11 @@ fn compile_entry(
         }
         if let Some(slot) = words.get_mut(f) {
             *slot = ContextWords {
-                forbid: word_set(file, lists, vocab, field, &ctx.forbid_near)?,
-                cues: word_set(file, lists, vocab, field, &ctx.require_any)?,
-                required: required_sets(file, lists, vocab, field, &ctx.require_all)?,
-                soften: word_set(file, lists, vocab, field, &ctx.soften_near)?,
-                condemn: word_set(file, lists, vocab, field, &ctx.condemn_near)?,
+                forbid: sets.word_set(file, lists, field, &ctx.forbid_near)?,
+                cues: sets.word_set(file, lists, field, &ctx.require_any)?,
+                required: sets.required_sets(file, lists, field, &ctx.require_all)?,
+                soften: sets.word_set(file, lists, field, &ctx.soften_near)?,
+                condemn: sets.word_set(file, lists, field, &ctx.condemn_near)?,
             };
         }
     }
@@ -257,7 +256,7 @@ impl Matcher {
         let mut infos = Vec::new();
         let mut entries = Vec::new();
         let mut table = PatternTable::default();
-        let mut vocab = Vocab::default();
+        let mut sets = WordSets::default();
         for file in files {
             for spec in &file.entries {
                 let here = format!(
@@ -274,7 +273,7 @@ impl Matcher {
                     ));
                 }
                 let (compiled, info) =
-                    compile_entry(file, spec, entries.len(), &lists, &mut vocab, &mut table)?;
+                    compile_entry(file, spec, entries.len(), &lists, &mut sets, &mut table)?;
                 entries.push(compiled);
                 infos.push(info);
             }
@@ -283,7 +282,7 @@ impl Matcher {
             infos,
             entries,
             automaton: table.build()?,
-            vocab,
+            vocab: sets.into_vocab(),
         })
     }
 
