@@ -1,8 +1,7 @@
 //! The scripted drift scenarios of `examples/scenarios/` through `waypoint simulate` with the
 //! default policy and the shipped models (both tiers): the drifting player climbs the ladder in
 //! order (nudge, then help, then review), the trash-talker gets at most nudges and the friendly
-//! players nothing. The Dutch scenario is ignored until the default build meets it; run it with
-//! `cargo test -p waypoint-cli --test drift_scenarios -- --ignored`.
+//! players nothing, in English and in Dutch (minor age band).
 #![expect(clippy::expect_used, reason = "test set-up fails loudly")]
 
 use std::path::PathBuf;
@@ -85,7 +84,6 @@ fn english_drift_reaches_nudge_then_help_then_review() {
 }
 
 #[test]
-#[ignore = "not met yet: a friendly player gets a deep-tier hate nudge for Dutch game talk (models/MODEL_CARD.md)"]
 fn dutch_minor_drift_reaches_nudge_then_help_then_review() {
     assert_drift("drift-nl-minor.jsonl", "jesse", "bram", &["noor", "daan"]);
 }

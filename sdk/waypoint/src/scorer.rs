@@ -462,7 +462,7 @@ impl Scorer {
         locale: Option<&str>,
         exemplars: Option<&ExemplarMatch>,
     ) -> MessageScore {
-        let lexicon = self.lexicon_inline(&normalized);
+        let mut lexicon = self.lexicon_inline(&normalized);
         // Only matters when the deep tier ran; the inline path skips the language guess.
         let english = deep.is_none() || looks_english(&normalized.text, locale);
         let evidence = combine_tiers(&policy.cascade, model, deep, english);
@@ -489,6 +489,8 @@ impl Scorer {
             };
             combine(d, &lexicon, policy.lexicon.weight_scale)
         });
+        // Mentions have told the exemplar evidence the stance; they are no evidence to report.
+        lexicon.retain(|hit| !hit.is_mention());
         let decision = policy.message_decision(&TierScores {
             combined: scores,
             deep: deep_scores,
@@ -532,7 +534,7 @@ pub fn with_exemplars(
     out
 }
 
-/// Whether `category` has lexicon hits and every one of them is condemned.
+/// Whether `category` has lexicon hits (mentions included) and every one of them is condemned.
 fn only_condemned(hits: &[LexiconHit], category: Category) -> bool {
     let mut of_category = hits.iter().filter(|h| h.category == category).peekable();
     of_category.peek().is_some() && of_category.all(|h| h.condemned)

@@ -256,4 +256,20 @@ fn a_condemned_mention_gains_no_exemplar_evidence_unless_the_policy_says_so() {
         extremism(&score(endorsed, 0.0)),
         extremism(&score(endorsed, 1.0))
     );
+
+    // An attacker's name is no lexicon evidence, only a mention: rejected, it keeps the
+    // exemplar evidence out, and it is not reported as a hit.
+    let rejected = "breivik was a pathetic loser";
+    let counted = score(rejected, 1.0);
+    let discounted = score(rejected, 0.0);
+    assert!(counted.lexicon.is_empty() && discounted.lexicon.is_empty());
+    assert!(
+        extremism(&counted) > extremism(&discounted) + 0.05,
+        "{} vs {}",
+        extremism(&counted),
+        extremism(&discounted)
+    );
+    // Named without rejection, the same name keeps its exemplar evidence.
+    let named = "breivik was in the news";
+    assert_eq!(extremism(&score(named, 0.0)), extremism(&score(named, 1.0)));
 }

@@ -108,7 +108,11 @@ fn check_expected(corpus: &str, expect: Expect) -> usize {
             failures.push(format!("{message:?}: fixture names unknown id {id}"));
             continue;
         }
-        let hits = find(lexicon, message);
+        // Mentions weigh nothing: a line is judged by its other hits unless it is about one.
+        let hits: Vec<LexiconHit> = find(lexicon, message)
+            .into_iter()
+            .filter(|h| !h.is_mention() || h.id == id)
+            .collect();
         let softened = expect != Expect::Full;
         let condemned = expect == Expect::Condemned;
         let found = hits.iter().any(|h| {
@@ -144,7 +148,11 @@ fn check_negatives(corpus: &str) -> usize {
     let mut failures = Vec::new();
     let mut n = 0;
     for message in lines(corpus) {
-        let hits = find(lexicon, message);
+        // A negative must draw no evidence; mentions weigh nothing.
+        let hits: Vec<LexiconHit> = find(lexicon, message)
+            .into_iter()
+            .filter(|h| !h.is_mention())
+            .collect();
         if !hits.is_empty() {
             failures.push(format!("{message:?}: [{}]", describe(&hits)));
         }
@@ -232,6 +240,7 @@ fn shipped_lexicon_loads() {
         Kind::Slur,
         Kind::Threat,
         Kind::AttackAnnouncement,
+        Kind::Mention,
     ] {
         assert!(
             lexicon.entries().iter().any(|e| e.kind == kind),
@@ -964,4 +973,35 @@ fn one_search_finds_the_hits_of_both_fields_when_they_agree() {
     let differ = normalize("🐸 omvolkinggg", &NormalizeOptions::default());
     assert_ne!(differ.text, differ.folded);
     assert_eq!(fields("🐸 omvolkinggg"), both);
+}
+
+#[test]
+fn mentions_weigh_nothing_and_gate_nothing() {
+    let src = format!(
+        "[[entry]]\nid = \"m\"\nkind = \"mention\"\npatterns = [\"tarrant\"]\n{}\
+         context = {{ condemn_near = [\"loser\"] }}\n\
+         [[entry]]\nid = \"g\"\nkind = \"slogan\"\npatterns = [\"day x\"]\n{ENTRY}\
+         context = {{ with_other_hit = true }}\n",
+        ENTRY.replace("weight = 0.5", "weight = 0.0")
+    );
+    let l = lexicon(&src);
+    let hits = find(&l, "tarrant was a loser");
+    assert!(
+        hits.len() == 1 && hits[0].is_mention() && hits[0].condemned && hits[0].weight == 0.0,
+        "{}",
+        describe(&hits)
+    );
+    assert!(!find(&l, "tarrant was in the news")[0].condemned);
+    // A mention is no other hit: the gated slogan stays unmatched.
+    assert_eq!(ids(&l, "tarrant day x"), ["m"]);
+    // A mention must weigh 0.
+    let (_, line, _, message) = load_error(&format!(
+        "version = \"1\"\n{}",
+        src.replace("weight = 0.0", "weight = 0.3",)
+    ));
+    assert!(
+        message.contains("mention") && message.contains("weight must be 0"),
+        "{message}"
+    );
+    assert_eq!(line, 7, "{message}");
 }

@@ -67,9 +67,11 @@ impl Scorer {
                 fast.score_one(&scratch.normalized.text, &mut scratch.fast)
                     .ok()
             });
-            let lexicon = self
+            let mut lexicon = self
                 .lexicon
                 .find_with(&scratch.normalized, &mut scratch.lexicon);
+            // Mentions only tell the deep tier's exemplar evidence the stance.
+            lexicon.retain(|hit| !hit.is_mention());
             let evidence = combine_tiers(&policy.cascade, model, None, true);
             let scores = combine(
                 evidence.unwrap_or_default(),

@@ -54,6 +54,12 @@ pub enum Kind {
     /// An announcement or code for carrying out an attack (`do a columbine`, `shoot up the
     /// school`, livestreaming an attack).
     AttackAnnouncement,
+    /// A name or term of a violent movement that is no evidence by itself (an attacker's name,
+    /// a terrorist group): its hits carry weight 0 and never leave the scorer. They tell it the
+    /// stance of a message that names the movement: a mention near a condemnation word
+    /// (`breivik was a pathetic loser`) is condemned, and the category's exemplar evidence
+    /// then counts by the policy's `exemplars.condemned_factor`.
+    Mention,
 }
 
 impl Kind {
@@ -223,7 +229,7 @@ struct RawFile {
 struct RawEntry {
     id: Spanned<String>,
     category: Category,
-    weight: Unit,
+    weight: Spanned<Unit>,
     lang: Spanned<String>,
     kind: Kind,
     description: Spanned<String>,
@@ -435,13 +441,20 @@ impl SourceFile<'_> {
         if e.patterns.get_ref().is_empty() {
             return Err(self.err(e.patterns.span(), format!("entry {id:?} has no patterns")));
         }
+        let weight = e.weight.get_ref().0;
+        if e.kind == Kind::Mention && weight != 0.0 {
+            return Err(self.err(
+                e.weight.span(),
+                format!("entry {id:?} is a mention, which is no evidence by itself: its weight must be 0"),
+            ));
+        }
         for p in e.patterns.get_ref() {
             check_pattern(p.get_ref()).map_err(|m| self.err(p.span(), m))?;
         }
         Ok(EntrySpec {
             id: self.located(&e.id),
             category: e.category,
-            weight: e.weight.0,
+            weight,
             lang: lang.clone(),
             kind: e.kind,
             description: description.to_owned(),

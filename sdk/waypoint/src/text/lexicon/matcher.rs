@@ -13,7 +13,7 @@ use aho_corasick::{AhoCorasick, MatchKind};
 use super::context::{
     ContextWords, Lists, TokenIds, Tokens, Vocab, WordSets, cue_near, near, normalize_for,
 };
-use super::format::{EntrySpec, FileSpec, Located, MatchOn};
+use super::format::{EntrySpec, FileSpec, Kind, Located, MatchOn};
 use super::tokens::{TokenKind, TokenStream, stretches, tokenize_into, tokenize_with};
 use super::{EntryInfo, Field, LexiconError, LexiconHit, MatchRule};
 use crate::text::Normalized;
@@ -429,7 +429,15 @@ impl Matcher {
     }
 
     /// Applies the other-hit gate, drops occurrences inside longer ones, keeps one hit per entry.
+    /// Mentions ([`Kind::Mention`]) neither open the other-hit gate nor drop other hits; a
+    /// mention inside another hit is dropped.
     fn resolve(&self, cands: Vec<Candidate>, n: &Normalized) -> Vec<LexiconHit> {
+        let is_mention = |c: &Candidate| {
+            self.infos
+                .get(c.entry)
+                .is_some_and(|i| i.kind == Kind::Mention)
+        };
+        let (mentions, cands): (Vec<_>, Vec<_>) = cands.into_iter().partition(is_mention);
         let (accepted, deferred): (Vec<_>, Vec<_>) =
             cands.into_iter().partition(|c| c.rule.is_some());
         let mut accepted = drop_contained(accepted);
@@ -445,6 +453,11 @@ impl Matcher {
             accepted.extend(extra);
             accepted = drop_contained(accepted);
         }
+        let mentions: Vec<Candidate> = mentions
+            .into_iter()
+            .filter(|m| m.rule.is_some() && !accepted.iter().any(|a| a.contains(m)))
+            .collect();
+        accepted.extend(mentions);
 
         let mut best: Vec<Candidate> = Vec::with_capacity(accepted.len());
         for c in accepted {

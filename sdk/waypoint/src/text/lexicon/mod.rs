@@ -177,6 +177,14 @@ pub struct LexiconHit {
     pub condemned: bool,
 }
 
+impl LexiconHit {
+    /// Whether the hit is a [`Kind::Mention`]: weight 0, no evidence, only the stance of a
+    /// message that names a movement. The scorer reads it and leaves it out of what it reports.
+    pub fn is_mention(&self) -> bool {
+        self.kind == Kind::Mention
+    }
+}
+
 /// Public description of one entry (for listings and tools).
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct EntryInfo {
@@ -334,7 +342,7 @@ impl Lexicon {
     /// Finds entries in a normalised message: at most one hit per entry, ordered by field
     /// (`text` first) and position. Number codes and emoji are matched on `folded`, words on
     /// `text` and `folded` unless an entry says otherwise. Never panics; allocation-light, one
-    /// automaton pass per field.
+    /// automaton pass per field. Mentions ([`LexiconHit::is_mention`]) are included.
     pub fn find(&self, normalized: &Normalized) -> Vec<LexiconHit> {
         self.find_with(normalized, &mut LexiconScratch::default())
     }
