@@ -598,6 +598,14 @@ fn compile_pattern(
     } else {
         (s.canon.clone(), None)
     };
+    if canon.chars().count() == 1 && canon.chars().all(char::is_alphabetic) && words.is_some() {
+        return Err(file.error(
+            p.loc,
+            format!(
+                "pattern {raw:?} squeezes to the single letter {canon:?} on the text field, so every lone letter would be a candidate; set match_on = \"folded\""
+            ),
+        ));
+    }
     let mut out = vec![(
         canon,
         PatternRef {
