@@ -214,14 +214,17 @@ pub(super) fn normalize_for(field: Field, s: &str) -> String {
         .to_owned()
 }
 
+/// A word as written (without a trailing `*`) → its canonical tokens on one field.
+type CanonicalTokens = HashMap<Box<str>, Box<[Box<str>]>, FxBuildHasher>;
+
 /// Builds the entries' word sets at compile time: numbers every context word in one
 /// [`Vocab`], and normalises each distinct word once per field, however many entries name the
 /// list it is in (lists such as `@condemn` are named by dozens of entries).
 #[derive(Debug, Default)]
 pub(super) struct WordSets {
     vocab: Vocab,
-    /// Per field: a word as written (without a trailing `*`) → its canonical tokens.
-    tokens: [HashMap<Box<str>, Box<[Box<str>]>, FxBuildHasher>; 2],
+    /// Per field ([`Field::index`]).
+    tokens: [CanonicalTokens; 2],
 }
 
 impl WordSets {
@@ -315,7 +318,7 @@ impl WordSets {
 
 /// The canonical tokens of `word` on `field`, normalised and tokenised on first use only.
 fn canonical_tokens<'c>(
-    cache: &'c mut HashMap<Box<str>, Box<[Box<str>]>, FxBuildHasher>,
+    cache: &'c mut CanonicalTokens,
     field: Field,
     word: &str,
 ) -> &'c [Box<str>] {
