@@ -252,7 +252,8 @@ pub struct MessageScore {
     /// Deep-tier probabilities; `None` when the deep tier did not run for this message (inline
     /// path, not selected by `[cascade]`, or unavailable).
     pub deep: Option<Scores>,
-    /// Exemplar evidence (per category: similarities, evidence, nearest exemplar); `None` when
+    /// Exemplar evidence (per category: similarities, evidence, whether the message condemns what
+    /// it names, nearest exemplar); `None` when
     /// the deep tier did not embed this message or no exemplars are loaded.
     pub exemplars: Option<ExemplarMatch>,
     /// Lexicon entries found in the message.
@@ -432,10 +433,7 @@ impl Scorer {
             .enumerate()
             .map(|(i, (n, (deep, exemplars)))| {
                 let locale = hints.get(i).and_then(|hint| hint.locale);
-                let mut scored =
-                    self.assemble(policy, n, fast_of(i), deep, locale, exemplars.as_ref());
-                scored.exemplars = exemplars;
-                scored
+                self.assemble(policy, n, fast_of(i), deep, locale, exemplars)
             })
             .collect()
     }
@@ -460,13 +458,19 @@ impl Scorer {
         model: Option<Scores>,
         deep: Option<Scores>,
         locale: Option<&str>,
-        exemplars: Option<&ExemplarMatch>,
+        exemplars: Option<ExemplarMatch>,
     ) -> MessageScore {
         let mut lexicon = self.lexicon_inline(&normalized);
+        let exemplars = exemplars.map(|mut m| {
+            for e in &mut m.categories {
+                e.condemned = only_condemned(&lexicon, e.category);
+            }
+            m
+        });
         // Only matters when the deep tier ran; the inline path skips the language guess.
         let english = deep.is_none() || looks_english(&normalized.text, locale);
         let evidence = combine_tiers(&policy.cascade, model, deep, english);
-        let evidence = match exemplars {
+        let evidence = match &exemplars {
             Some(m) => Some(with_exemplars(
                 evidence.unwrap_or_default(),
                 m,
@@ -483,7 +487,7 @@ impl Scorer {
         // The deep tier's own evidence: its head, folded with the exemplar evidence computed on
         // the same embeddings, and the lexicon.
         let deep_scores = deep.map(|d| {
-            let d = match exemplars {
+            let d = match &exemplars {
                 Some(m) => with_exemplars(d, m, &policy.exemplars, &lexicon),
                 None => d,
             };
@@ -499,7 +503,7 @@ impl Scorer {
             normalized,
             model,
             deep,
-            exemplars: None,
+            exemplars,
             lexicon,
             scores,
             deep_scores,

@@ -263,6 +263,17 @@ fn a_condemned_mention_gains_no_exemplar_evidence_unless_the_policy_says_so() {
     let counted = score(rejected, 1.0);
     let discounted = score(rejected, 0.0);
     assert!(counted.lexicon.is_empty() && discounted.lexicon.is_empty());
+    let condemned_flag = |s: &waypoint::MessageScore| {
+        s.exemplars
+            .as_ref()
+            .and_then(|m| m.get(Category::Extremism))
+            .expect("extremism evidence")
+            .condemned
+    };
+    assert!(
+        condemned_flag(&discounted),
+        "the output says why the evidence was discounted"
+    );
     assert!(
         extremism(&counted) > extremism(&discounted) + 0.05,
         "{} vs {}",
@@ -272,4 +283,5 @@ fn a_condemned_mention_gains_no_exemplar_evidence_unless_the_policy_says_so() {
     // Named without rejection, the same name keeps its exemplar evidence.
     let named = "breivik was in the news";
     assert_eq!(extremism(&score(named, 0.0)), extremism(&score(named, 1.0)));
+    assert!(!condemned_flag(&score(named, 0.0)));
 }

@@ -54,8 +54,12 @@ pub struct CategoryEvidence {
     pub pos: f32,
     /// Mean of the top-k similarities to the `common` exemplars (0 without any).
     pub neg: f32,
-    /// The evidence in `[0, 1]` that entered the category's score.
+    /// The evidence in `[0, 1]` from the similarities; it enters the category's score with the
+    /// policy's `weight` (times `condemned_factor` when `condemned`).
     pub evidence: f32,
+    /// Whether the message condemns what it names: the category has lexicon hits in it
+    /// (mentions included) and every one is condemned. Set by the scorer; `false` here.
+    pub condemned: bool,
     /// The category's most similar exemplar.
     pub nearest: NearestExemplar,
 }
@@ -262,6 +266,7 @@ impl ExemplarIndex {
                     pos,
                     neg,
                     evidence: evidence(pos, neg, params),
+                    condemned: false,
                     nearest: self.nearest(range.start + best, similarity),
                 }
             })
