@@ -145,21 +145,13 @@ pub(super) fn parse_exemplars(
             categories[category.index()] = params(over, base, &section, &invalid)?;
         }
     }
-    let condemned_factor = match &raw.condemned_factor {
-        None => d.condemned_factor,
-        Some(v) => {
-            let x = *v.get_ref();
-            if !(0.0..=1.0).contains(&x) {
-                return Err(invalid(
-                    v.span(),
-                    format!(
-                        "exemplars.condemned_factor = {x} is out of range: it must be in [0, 1]"
-                    ),
-                ));
-            }
-            x as f32
-        }
-    };
+    let condemned_factor = ranged(
+        &raw.condemned_factor,
+        "exemplars.condemned_factor",
+        (0.0, 1.0),
+        d.condemned_factor,
+        &invalid,
+    )?;
     Ok(ExemplarPolicy {
         enabled: raw.enabled.unwrap_or(d.enabled),
         file: raw.file.as_ref().map_or(d.file, PathBuf::from),
@@ -175,7 +167,32 @@ fn params(
     section: &str,
     invalid: &impl Fn(std::ops::Range<usize>, String) -> PolicyError,
 ) -> Result<EvidenceParams, PolicyError> {
-    let value = |v: &Option<Spanned<f64>>, name: &str, lo: f64, hi: f64, default: f32| match v {
+    let value = |v: &Option<Spanned<f64>>, name: &str, bounds: (f64, f64), default: f32| {
+        ranged(v, &format!("{section}.{name}"), bounds, default, invalid)
+    };
+    Ok(EvidenceParams {
+        min_similarity: value(
+            &raw.min_similarity,
+            "min_similarity",
+            (-1.0, 1.0),
+            base.min_similarity,
+        )?,
+        slope: value(&raw.slope, "slope", (0.0, 1000.0), base.slope)?,
+        offset: value(&raw.offset, "offset", (-2.0, 2.0), base.offset)?,
+        weight: value(&raw.weight, "weight", (0.0, 1.0), base.weight)?,
+    })
+}
+
+/// A float key in `[lo, hi]` (`default` when absent); out of range, an error at the value
+/// naming `key` and the range.
+fn ranged(
+    v: &Option<Spanned<f64>>,
+    key: &str,
+    (lo, hi): (f64, f64),
+    default: f32,
+    invalid: &impl Fn(std::ops::Range<usize>, String) -> PolicyError,
+) -> Result<f32, PolicyError> {
+    match v {
         None => Ok(default),
         Some(s) => {
             let x = *s.get_ref();
@@ -184,23 +201,11 @@ fn params(
             } else {
                 Err(invalid(
                     s.span(),
-                    format!("{section}.{name} = {x} is out of range: it must be in [{lo}, {hi}]"),
+                    format!("{key} = {x} is out of range: it must be in [{lo}, {hi}]"),
                 ))
             }
         }
-    };
-    Ok(EvidenceParams {
-        min_similarity: value(
-            &raw.min_similarity,
-            "min_similarity",
-            -1.0,
-            1.0,
-            base.min_similarity,
-        )?,
-        slope: value(&raw.slope, "slope", 0.0, 1000.0, base.slope)?,
-        offset: value(&raw.offset, "offset", -2.0, 2.0, base.offset)?,
-        weight: value(&raw.weight, "weight", 0.0, 1.0, base.weight)?,
-    })
+    }
 }
 
 #[cfg(test)]
