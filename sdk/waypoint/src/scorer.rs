@@ -475,7 +475,6 @@ impl Scorer {
                 evidence.unwrap_or_default(),
                 m,
                 &policy.exemplars,
-                &lexicon,
             )),
             None => evidence,
         };
@@ -488,7 +487,7 @@ impl Scorer {
         // the same embeddings, and the lexicon.
         let deep_scores = deep.map(|d| {
             let d = match &exemplars {
-                Some(m) => with_exemplars(d, m, &policy.exemplars, &lexicon),
+                Some(m) => with_exemplars(d, m, &policy.exemplars),
                 None => d,
             };
             combine(d, &lexicon, policy.lexicon.weight_scale)
@@ -513,19 +512,15 @@ impl Scorer {
 }
 
 /// Folds each category's exemplar evidence into the model probability (see
-/// [`exemplars::combine`]). A category whose lexicon hits in the message are all condemned
-/// ([`LexiconHit::condemned`]) has its exemplar weight multiplied by the policy's
+/// [`exemplars::combine`]). A category whose evidence is marked condemned
+/// ([`CategoryEvidence::condemned`](crate::model::CategoryEvidence::condemned), set from the
+/// message's lexicon hits) has its exemplar weight multiplied by the policy's
 /// `condemned_factor`.
-pub fn with_exemplars(
-    model: Scores,
-    m: &ExemplarMatch,
-    policy: &ExemplarPolicy,
-    hits: &[LexiconHit],
-) -> Scores {
+pub fn with_exemplars(model: Scores, m: &ExemplarMatch, policy: &ExemplarPolicy) -> Scores {
     let mut out = model;
     for e in &m.categories {
         let weight = policy.category(e.category).weight
-            * if only_condemned(hits, e.category) {
+            * if e.condemned {
                 policy.condemned_factor
             } else {
                 1.0
