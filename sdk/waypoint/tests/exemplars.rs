@@ -222,6 +222,22 @@ fn a_condemned_mention_gains_no_exemplar_evidence_unless_the_policy_says_so() {
             .expect("the deep tier ran")
             .get(Category::Extremism)
     };
+    let extremism_evidence = |s: &waypoint::MessageScore| {
+        s.exemplars
+            .as_ref()
+            .and_then(|m| m.get(Category::Extremism))
+            .cloned()
+            .expect("extremism evidence")
+    };
+    let assert_discounted = |counted: &waypoint::MessageScore,
+                             discounted: &waypoint::MessageScore| {
+        assert!(
+            extremism(counted) > extremism(discounted) + 0.05,
+            "{} vs {}",
+            extremism(counted),
+            extremism(discounted)
+        );
+    };
 
     // The lexicon sees the slogan named to condemn and ban it; the exemplars see the topic.
     let condemned = "race war memes are sick, ban them";
@@ -231,23 +247,12 @@ fn a_condemned_mention_gains_no_exemplar_evidence_unless_the_policy_says_so() {
         "{:?}",
         counted.lexicon
     );
-    let evidence = counted
-        .exemplars
-        .as_ref()
-        .and_then(|m| m.get(Category::Extremism))
-        .expect("extremism evidence")
-        .evidence;
+    let evidence = extremism_evidence(&counted).evidence;
     assert!(
         evidence > 0.1,
         "the fixture must draw exemplar evidence: {evidence}"
     );
-    let discounted = score(condemned, 0.0);
-    assert!(
-        extremism(&counted) > extremism(&discounted) + 0.05,
-        "{} vs {}",
-        extremism(&counted),
-        extremism(&discounted)
-    );
+    assert_discounted(&counted, &score(condemned, 0.0));
 
     // A mention the lexicon counts in full keeps its exemplar evidence whatever the factor.
     let endorsed = "the race war is coming, get ready";
@@ -263,25 +268,13 @@ fn a_condemned_mention_gains_no_exemplar_evidence_unless_the_policy_says_so() {
     let counted = score(rejected, 1.0);
     let discounted = score(rejected, 0.0);
     assert!(counted.lexicon.is_empty() && discounted.lexicon.is_empty());
-    let condemned_flag = |s: &waypoint::MessageScore| {
-        s.exemplars
-            .as_ref()
-            .and_then(|m| m.get(Category::Extremism))
-            .expect("extremism evidence")
-            .condemned
-    };
     assert!(
-        condemned_flag(&discounted),
+        extremism_evidence(&discounted).condemned,
         "the output says why the evidence was discounted"
     );
-    assert!(
-        extremism(&counted) > extremism(&discounted) + 0.05,
-        "{} vs {}",
-        extremism(&counted),
-        extremism(&discounted)
-    );
+    assert_discounted(&counted, &discounted);
     // Named without rejection, the same name keeps its exemplar evidence.
     let named = "breivik was in the news";
     assert_eq!(extremism(&score(named, 0.0)), extremism(&score(named, 1.0)));
-    assert!(!condemned_flag(&score(named, 0.0)));
+    assert!(!extremism_evidence(&score(named, 0.0)).condemned);
 }
