@@ -18,6 +18,26 @@ pub struct RouteHints<'a> {
     pub busy: bool,
 }
 
+/// What the scorer can tell about a message that the fast tier cannot judge (see
+/// [`combine_tiers`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct MessageTraits {
+    /// The message looks English ([`looks_english`]); the fast tier was trained on English only.
+    pub english: bool,
+    /// The message names an attacker or a violent group only to condemn it: a lexicon mention is
+    /// marked condemned and so is every other hit. The fast tier's n-grams read the names, not
+    /// the stance ("isis are criminals" scores fast-tier hate 0.77).
+    pub condemns_what_it_names: bool,
+}
+
+impl MessageTraits {
+    /// An English message with no stance the fast tier would misread: the fast tier counts.
+    pub const PLAIN_ENGLISH: MessageTraits = MessageTraits {
+        english: true,
+        condemns_what_it_names: false,
+    };
+}
+
 /// Why a message was (or was not) sent to the deep tier.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Route {
@@ -76,16 +96,18 @@ fn selective(
 }
 
 /// The model evidence for one message: the tiers combined by `rule`, or whichever tier ran.
-/// `english` is whether the message looks English ([`looks_english`]): with
-/// `fast_tier_english_only`, a message that does not is judged by the deep tier alone whenever
-/// the deep tier scored it, since the fast tier was trained on English only.
+/// Whenever the deep tier scored the message, it alone judges a message the fast tier cannot
+/// read (`traits`): one that does not look English, with `fast_tier_english_only`, and one that
+/// names an attacker or a violent group to condemn it, with `fast_tier_skips_condemnation`.
 pub fn combine_tiers(
     policy: &CascadePolicy,
     fast: Option<Scores>,
     deep: Option<Scores>,
-    english: bool,
+    traits: MessageTraits,
 ) -> Option<Scores> {
-    let fast = fast.filter(|_| english || !policy.fast_tier_english_only || deep.is_none());
+    let fast_can_read = (traits.english || !policy.fast_tier_english_only)
+        && (!traits.condemns_what_it_names || !policy.fast_tier_skips_condemnation);
+    let fast = fast.filter(|_| fast_can_read || deep.is_none());
     match (fast, deep) {
         (Some(fast), Some(deep)) => {
             let mut out = Scores::default();
@@ -177,6 +199,12 @@ pub fn looks_english(text: &str, locale: Option<&str>) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    const PLAIN: MessageTraits = MessageTraits::PLAIN_ENGLISH;
+    const DUTCH: MessageTraits = MessageTraits {
+        english: false,
+        ..PLAIN
+    };
 
     fn scores(values: [f32; 4]) -> Scores {
         let mut s = Scores::default();
@@ -272,7 +300,7 @@ mod tests {
             ..CascadePolicy::default()
         };
         assert_eq!(
-            combine_tiers(&max, Some(fast), Some(deep), true),
+            combine_tiers(&max, Some(fast), Some(deep), PLAIN),
             Some(scores([0.8, 0.9, 0.2, 0.5]))
         );
         let blend = CascadePolicy {
@@ -280,13 +308,13 @@ mod tests {
             deep_weight: 0.75,
             ..CascadePolicy::default()
         };
-        let got = combine_tiers(&blend, Some(fast), Some(deep), true).expect("both");
+        let got = combine_tiers(&blend, Some(fast), Some(deep), PLAIN).expect("both");
         for (c, want) in Category::ALL.into_iter().zip([0.5, 0.7, 0.2, 0.375]) {
             assert!((got.get(c) - want).abs() < 1e-6, "{c}: {}", got.get(c));
         }
-        assert_eq!(combine_tiers(&max, Some(fast), None, true), Some(fast));
-        assert_eq!(combine_tiers(&max, None, Some(deep), true), Some(deep));
-        assert_eq!(combine_tiers(&max, None, None, true), None);
+        assert_eq!(combine_tiers(&max, Some(fast), None, PLAIN), Some(fast));
+        assert_eq!(combine_tiers(&max, None, Some(deep), PLAIN), Some(deep));
+        assert_eq!(combine_tiers(&max, None, None, PLAIN), None);
     }
 
     #[test]
@@ -296,18 +324,46 @@ mod tests {
         let policy = CascadePolicy::default();
         assert!(policy.fast_tier_english_only);
         assert_eq!(
-            combine_tiers(&policy, Some(fast), Some(deep), false),
+            combine_tiers(&policy, Some(fast), Some(deep), DUTCH),
             Some(deep)
         );
         // Without a deep-tier score the fast tier is all there is.
-        assert_eq!(combine_tiers(&policy, Some(fast), None, false), Some(fast));
+        assert_eq!(combine_tiers(&policy, Some(fast), None, DUTCH), Some(fast));
         let keep = CascadePolicy {
             fast_tier_english_only: false,
             ..policy
         };
         assert_eq!(
-            combine_tiers(&keep, Some(fast), Some(deep), false),
+            combine_tiers(&keep, Some(fast), Some(deep), DUTCH),
             Some(scores([0.8, 0.9, 0.2, 0.5]))
+        );
+    }
+
+    #[test]
+    fn condemning_messages_are_judged_by_the_deep_tier_when_it_ran() {
+        let fast = scores([0.3, 0.77, 0.0, 0.1]);
+        let deep = scores([0.4, 0.25, 0.0, 0.2]);
+        let condemning = MessageTraits {
+            condemns_what_it_names: true,
+            ..PLAIN
+        };
+        let policy = CascadePolicy::default();
+        assert!(policy.fast_tier_skips_condemnation);
+        assert_eq!(
+            combine_tiers(&policy, Some(fast), Some(deep), condemning),
+            Some(deep)
+        );
+        assert_eq!(
+            combine_tiers(&policy, Some(fast), None, condemning),
+            Some(fast)
+        );
+        let keep = CascadePolicy {
+            fast_tier_skips_condemnation: false,
+            ..policy
+        };
+        assert_eq!(
+            combine_tiers(&keep, Some(fast), Some(deep), condemning),
+            Some(scores([0.4, 0.77, 0.0, 0.2]))
         );
     }
 }

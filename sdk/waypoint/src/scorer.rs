@@ -21,7 +21,7 @@ use serde::Serialize;
 
 pub use inline::InlineScore;
 
-use crate::cascade::{RouteHints, combine_tiers, looks_english, wants_deep};
+use crate::cascade::{MessageTraits, RouteHints, combine_tiers, looks_english, wants_deep};
 use crate::model::exemplars::{
     self, ExemplarFile, ExemplarFileError, ExemplarIndex, ExemplarMatch,
 };
@@ -468,8 +468,11 @@ impl Scorer {
             m
         });
         // Only matters when the deep tier ran; the inline path skips the language guess.
-        let english = deep.is_none() || looks_english(&normalized.text, locale);
-        let evidence = combine_tiers(&policy.cascade, model, deep, english);
+        let traits = MessageTraits {
+            english: deep.is_none() || looks_english(&normalized.text, locale),
+            condemns_what_it_names: condemns_what_it_names(&lexicon),
+        };
+        let evidence = combine_tiers(&policy.cascade, model, deep, traits);
         let evidence = match &exemplars {
             Some(m) => Some(with_exemplars(
                 evidence.unwrap_or_default(),
@@ -531,6 +534,12 @@ pub fn with_exemplars(model: Scores, m: &ExemplarMatch, policy: &ExemplarPolicy)
         );
     }
     out
+}
+
+/// Whether the message names an attacker or a violent group only to condemn it: a mention is
+/// condemned, and so is every other hit.
+fn condemns_what_it_names(hits: &[LexiconHit]) -> bool {
+    hits.iter().any(|h| h.is_mention() && h.condemned) && hits.iter().all(|h| h.condemned)
 }
 
 /// Whether `category` has lexicon hits (mentions included) and every one of them is condemned.

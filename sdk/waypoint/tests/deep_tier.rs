@@ -276,6 +276,55 @@ fn combination_rule_is_applied_before_the_lexicon() {
     assert_eq!(batch.scores, inline.scores);
 }
 
+#[test]
+fn a_message_that_condemns_what_it_names_is_judged_by_the_deep_tier() {
+    let scorer = scorer();
+    let max = with_cascade(CascadePolicy {
+        mode: CascadeMode::All,
+        ..CascadePolicy::default()
+    });
+    // The lexicon reads the stance (a mention near a rejection word); the fast tier reads the
+    // names, and alone would give the counter-speech a hate response.
+    let counter_speech = ["islam forbids killing innocents, isis are criminals"];
+    let scored = &scorer.score_batch_with(&max, &counter_speech)[0];
+    let (fast, deep) = (
+        scored
+            .model
+            .expect("the fast tier's scores are still reported"),
+        scored.deep.expect("deep ran"),
+    );
+    assert!(
+        fast.get(Category::Hate) > deep.get(Category::Hate) + 0.3,
+        "the fixture must split the tiers: fast {fast:?}, deep {deep:?}"
+    );
+    assert!(scored.lexicon.is_empty(), "a mention is not reported");
+    assert!(
+        scored.scores.get(Category::Hate) < fast.get(Category::Hate) - 0.3,
+        "{:?}",
+        scored.scores
+    );
+    let keep = with_cascade(CascadePolicy {
+        fast_tier_skips_condemnation: false,
+        ..max.cascade
+    });
+    let kept = &scorer.score_batch_with(&keep, &counter_speech)[0];
+    assert!((kept.scores.get(Category::Hate) - fast.get(Category::Hate)).abs() < 1e-6);
+
+    // A hateful line next to the same condemnation keeps the deep tier's verdict, and a name
+    // without a rejection word keeps both tiers.
+    let hateful = &scorer.score_batch_with(&max, &["isis are criminals, like all muslims"])[0];
+    assert!(hateful.decision.level > waypoint::policy::ResponseLevel::None);
+    let named = &scorer.score_batch_with(&max, &["isis is in the news again, islam is peace"])[0];
+    let (fast, deep) = (named.model.expect("fast"), named.deep.expect("deep"));
+    assert!(
+        (named.scores.get(Category::Hate) - fast.get(Category::Hate).max(deep.get(Category::Hate)))
+            .abs()
+            < 0.05,
+        "{:?}",
+        named.scores
+    );
+}
+
 fn models_without_head() -> tempfile::TempDir {
     let dir = tempfile::tempdir().expect("tempdir");
     std::fs::create_dir_all(dir.path().join("fast")).expect("mkdir");

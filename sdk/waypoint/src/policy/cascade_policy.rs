@@ -51,6 +51,10 @@ pub struct CascadePolicy {
     /// The fast tier is English-only: a message that does not look English and that the deep
     /// tier scored is judged by the deep tier alone.
     pub fast_tier_english_only: bool,
+    /// The fast tier cannot read stance: a message that names an attacker or a violent group
+    /// only to condemn it (a condemned lexicon mention, and every other hit condemned too) and
+    /// that the deep tier scored is judged by the deep tier alone.
+    pub fast_tier_skips_condemnation: bool,
     /// The deep tier's weight for [`CombineRule::Blend`], in `[0, 1]`.
     pub deep_weight: f32,
     /// Auto: the worker counts as behind, and falls back to the selective rules, while at least
@@ -68,6 +72,7 @@ impl Default for CascadePolicy {
             elevated_risk: Some(0.5),
             combine: CombineRule::Max,
             fast_tier_english_only: true,
+            fast_tier_skips_condemnation: true,
             deep_weight: 0.5,
             busy_backlog: 64,
         }
@@ -83,6 +88,7 @@ pub(super) struct RawCascade {
     elevated_risk: Option<Spanned<f64>>,
     combine: Option<Spanned<String>>,
     fast_tier_english_only: Option<bool>,
+    fast_tier_skips_condemnation: Option<bool>,
     deep_weight: Option<Spanned<f64>>,
     busy_backlog: Option<Spanned<i64>>,
 }
@@ -151,6 +157,9 @@ pub(super) fn parse_cascade(
         fast_tier_english_only: raw
             .fast_tier_english_only
             .unwrap_or(d.fast_tier_english_only),
+        fast_tier_skips_condemnation: raw
+            .fast_tier_skips_condemnation
+            .unwrap_or(d.fast_tier_skips_condemnation),
         deep_weight,
         busy_backlog,
     })
@@ -223,7 +232,8 @@ mod tests {
     fn values_parse() {
         let policy = parse(
             "[cascade]\nmode = \"all\"\nfast_floor = 0.2\nnon_english = false\nelevated_risk = 0\n\
-             combine = \"blend\"\nfast_tier_english_only = false\ndeep_weight = 0.7\n",
+             combine = \"blend\"\nfast_tier_english_only = false\n\
+             fast_tier_skips_condemnation = false\ndeep_weight = 0.7\n",
         )
         .expect("valid");
         assert_eq!(
@@ -235,6 +245,7 @@ mod tests {
                 elevated_risk: None,
                 combine: CombineRule::Blend,
                 fast_tier_english_only: false,
+                fast_tier_skips_condemnation: false,
                 deep_weight: 0.7,
                 busy_backlog: 64,
             }

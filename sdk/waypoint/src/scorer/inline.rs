@@ -7,7 +7,7 @@ use std::cell::RefCell;
 
 use super::{Scorer, combine};
 use crate::Scores;
-use crate::cascade::combine_tiers;
+use crate::cascade::{MessageTraits, combine_tiers};
 use crate::model::FastScratch;
 use crate::policy::Policy;
 use crate::text::{LexiconHit, LexiconScratch, NormalizeScratch, Normalized, normalize_into};
@@ -72,7 +72,8 @@ impl Scorer {
                 .find_with(&scratch.normalized, &mut scratch.lexicon);
             // Mentions only tell the deep tier's exemplar evidence the stance.
             lexicon.retain(|hit| !hit.is_mention());
-            let evidence = combine_tiers(&policy.cascade, model, None, true);
+            let evidence =
+                combine_tiers(&policy.cascade, model, None, MessageTraits::PLAIN_ENGLISH);
             let scores = combine(
                 evidence.unwrap_or_default(),
                 &lexicon,
