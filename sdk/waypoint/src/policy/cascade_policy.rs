@@ -124,8 +124,18 @@ pub(super) fn parse_cascade(
             &[("max", CombineRule::Max), ("blend", CombineRule::Blend)],
         )?
         .unwrap_or(d.combine);
-    let fast_floor = unit(&ctx, raw.fast_floor.as_ref(), "fast_floor")?.unwrap_or(d.fast_floor);
-    let deep_weight = unit(&ctx, raw.deep_weight.as_ref(), "deep_weight")?.unwrap_or(d.deep_weight);
+    let fast_floor = ctx.in_range(
+        &raw.fast_floor,
+        "cascade.fast_floor",
+        d.fast_floor,
+        (0.0, 1.0),
+    )?;
+    let deep_weight = ctx.in_range(
+        &raw.deep_weight,
+        "cascade.deep_weight",
+        d.deep_weight,
+        (0.0, 1.0),
+    )?;
     let elevated_risk = match &raw.elevated_risk {
         None => d.elevated_risk,
         Some(v) => elevated_risk(&ctx, v)?,
@@ -163,24 +173,6 @@ pub(super) fn parse_cascade(
         deep_weight,
         busy_backlog,
     })
-}
-
-/// A value in [0, 1], when given.
-fn unit(
-    ctx: &Ctx<'_>,
-    value: Option<&Spanned<f64>>,
-    name: &str,
-) -> Result<Option<f32>, PolicyError> {
-    let Some(v) = value else { return Ok(None) };
-    let x = *v.get_ref();
-    if (0.0..=1.0).contains(&x) {
-        Ok(Some(x as f32))
-    } else {
-        Err(ctx.invalid(
-            v.span(),
-            format!("cascade.{name} = {x} is out of range: it must be in [0, 1]"),
-        ))
-    }
 }
 
 /// `elevated_risk`: 0 turns the rule off.

@@ -94,6 +94,25 @@ impl Ctx<'_> {
         Ok(v)
     }
 
+    /// The value of an optional number, `default` when absent, checked to lie in `[lo, hi]`.
+    pub(super) fn in_range(
+        &self,
+        value: &Num,
+        name: &str,
+        default: f32,
+        (lo, hi): (f64, f64),
+    ) -> Result<f32, PolicyError> {
+        let allowed = format!("it must be in [{lo}, {hi}]");
+        let v = self.number(
+            value,
+            name,
+            f64::from(default),
+            |v| (lo..=hi).contains(&v),
+            &allowed,
+        )?;
+        Ok(v as f32)
+    }
+
     /// The variant an optional string names, `None` when absent. `options` pairs each accepted
     /// name with its variant, in the order the error lists them (`what` says what the value is:
     /// "a mode", "a rule").

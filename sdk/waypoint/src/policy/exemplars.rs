@@ -8,8 +8,8 @@ use serde::Deserialize;
 use toml::Spanned;
 
 use super::PolicyError;
+use super::error::{Ctx, Num};
 use crate::Category;
-use crate::location::SourceLocation;
 
 /// The default exemplar file, relative to the models directory.
 pub const DEFAULT_EXEMPLAR_FILE: &str = "exemplars/exemplars.toml";
@@ -110,17 +110,14 @@ pub(super) fn parse_exemplars(
     source: &str,
     origin: &str,
 ) -> Result<ExemplarPolicy, PolicyError> {
-    let invalid = |span: std::ops::Range<usize>, message: String| PolicyError::Invalid {
-        location: SourceLocation::at(origin, source, span.start),
-        message,
-    };
+    let ctx = Ctx { source, origin };
     let d = ExemplarPolicy::default();
     let top_k = match &raw.top_k {
         None => d.top_k,
         Some(v) => {
             let k = *v.get_ref();
             if !(1..=MAX_TOP_K).contains(&k) {
-                return Err(invalid(
+                return Err(ctx.invalid(
                     v.span(),
                     format!(
                         "exemplars.top_k = {k} is out of range: it must be in [1, {MAX_TOP_K}]"
@@ -136,21 +133,20 @@ pub(super) fn parse_exemplars(
         offset: raw.offset.clone(),
         weight: raw.weight.clone(),
     };
-    let base = params(&own, DEFAULT_EVIDENCE, "exemplars", &invalid)?;
+    let base = params(&own, DEFAULT_EVIDENCE, "exemplars", &ctx)?;
     let overrides = [&raw.insult, &raw.hate, &raw.threat, &raw.extremism];
     let mut categories = [base; 4];
     for (category, over) in Category::ALL.into_iter().zip(overrides) {
         if let Some(over) = over {
             let section = format!("exemplars.{category}");
-            categories[category.index()] = params(over, base, &section, &invalid)?;
+            categories[category.index()] = params(over, base, &section, &ctx)?;
         }
     }
-    let condemned_factor = ranged(
+    let condemned_factor = ctx.in_range(
         &raw.condemned_factor,
         "exemplars.condemned_factor",
-        (0.0, 1.0),
         d.condemned_factor,
-        &invalid,
+        (0.0, 1.0),
     )?;
     Ok(ExemplarPolicy {
         enabled: raw.enabled.unwrap_or(d.enabled),
@@ -165,10 +161,10 @@ fn params(
     raw: &RawParams,
     base: EvidenceParams,
     section: &str,
-    invalid: &impl Fn(std::ops::Range<usize>, String) -> PolicyError,
+    ctx: &Ctx<'_>,
 ) -> Result<EvidenceParams, PolicyError> {
-    let value = |v: &Option<Spanned<f64>>, name: &str, bounds: (f64, f64), default: f32| {
-        ranged(v, &format!("{section}.{name}"), bounds, default, invalid)
+    let value = |v: &Num, name: &str, bounds: (f64, f64), default: f32| {
+        ctx.in_range(v, &format!("{section}.{name}"), default, bounds)
     };
     Ok(EvidenceParams {
         min_similarity: value(
@@ -181,31 +177,6 @@ fn params(
         offset: value(&raw.offset, "offset", (-2.0, 2.0), base.offset)?,
         weight: value(&raw.weight, "weight", (0.0, 1.0), base.weight)?,
     })
-}
-
-/// A float key in `[lo, hi]` (`default` when absent); out of range, an error at the value
-/// naming `key` and the range.
-fn ranged(
-    v: &Option<Spanned<f64>>,
-    key: &str,
-    (lo, hi): (f64, f64),
-    default: f32,
-    invalid: &impl Fn(std::ops::Range<usize>, String) -> PolicyError,
-) -> Result<f32, PolicyError> {
-    match v {
-        None => Ok(default),
-        Some(s) => {
-            let x = *s.get_ref();
-            if (lo..=hi).contains(&x) {
-                Ok(x as f32)
-            } else {
-                Err(invalid(
-                    s.span(),
-                    format!("{key} = {x} is out of range: it must be in [{lo}, {hi}]"),
-                ))
-            }
-        }
-    }
 }
 
 #[cfg(test)]

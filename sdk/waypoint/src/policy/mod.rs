@@ -67,6 +67,13 @@ pub struct LexiconPolicy {
     pub weight_scale: f32,
 }
 
+impl Default for LexiconPolicy {
+    /// Every entry at its own weight (`weight_scale = 1`), as when `[lexicon]` is absent.
+    fn default() -> Self {
+        LexiconPolicy { weight_scale: 1.0 }
+    }
+}
+
 /// A validated policy.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Policy {
@@ -166,7 +173,7 @@ impl Default for Policy {
             origin: "<default policy>".to_owned(),
             message: [LevelThresholds::default(); 4],
             message_deep: [LevelThresholds::default(); 4],
-            lexicon: LexiconPolicy { weight_scale: 1.0 },
+            lexicon: LexiconPolicy::default(),
             cascade: CascadePolicy::default(),
             exemplars: ExemplarPolicy::default(),
             trajectory: TrajectoryPolicy::default(),

@@ -4,7 +4,7 @@ use serde::Deserialize;
 use toml::Spanned;
 
 use super::cascade_policy::{RawCascade, parse_cascade};
-use super::error::{Ctx, PolicyError};
+use super::error::{Ctx, Num, PolicyError};
 use super::exemplars::{RawExemplars, parse_exemplars};
 use super::parse_sections::{
     self as sections, RawAccumulated, RawAgeBands, RawBehaviour, RawCooldown, RawHelpDirectory,
@@ -90,18 +90,10 @@ struct RawLevels {
     review: Option<Spanned<f64>>,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, Default)]
 #[serde(deny_unknown_fields)]
 struct RawLexicon {
-    weight_scale: Spanned<f64>,
-}
-
-impl Default for RawLexicon {
-    fn default() -> Self {
-        RawLexicon {
-            weight_scale: Spanned::new(0..0, 1.0),
-        }
-    }
+    weight_scale: Num,
 }
 
 pub(super) fn parse(source: &str, origin: &str) -> Result<Policy, PolicyError> {
@@ -110,16 +102,14 @@ pub(super) fn parse(source: &str, origin: &str) -> Result<Policy, PolicyError> {
         message: e.message().trim_end().to_owned(),
     })?;
     let ctx = Ctx { source, origin };
-    let invalid = |span: std::ops::Range<usize>, message: String| ctx.invalid(span, message);
     let (message, message_deep) = message_thresholds(&raw.message, &ctx)?;
 
-    let scale = *raw.lexicon.weight_scale.get_ref();
-    if !(0.0..=1.0).contains(&scale) {
-        return Err(invalid(
-            raw.lexicon.weight_scale.span(),
-            format!("lexicon.weight_scale = {scale} is out of range: it must be in [0, 1]"),
-        ));
-    }
+    let weight_scale = ctx.in_range(
+        &raw.lexicon.weight_scale,
+        "lexicon.weight_scale",
+        LexiconPolicy::default().weight_scale,
+        (0.0, 1.0),
+    )?;
 
     let cascade = parse_cascade(&raw.cascade, source, origin)?;
     let exemplars = parse_exemplars(&raw.exemplars, source, origin)?;
@@ -130,9 +120,7 @@ pub(super) fn parse(source: &str, origin: &str) -> Result<Policy, PolicyError> {
         origin: origin.to_owned(),
         message,
         message_deep,
-        lexicon: LexiconPolicy {
-            weight_scale: scale as f32,
-        },
+        lexicon: LexiconPolicy { weight_scale },
         cascade,
         exemplars,
         trajectory,
@@ -246,6 +234,22 @@ mod tests {
             "{e}"
         );
         assert!(e.to_string().contains("(0, 1]"), "{e}");
+    }
+
+    #[test]
+    fn lexicon_weight_scale_is_checked_and_optional() {
+        let e = err("version = \"1\"\n[lexicon]\nweight_scale = 1.5\n");
+        assert_eq!(
+            e.to_string(),
+            "p.toml:3:16: lexicon.weight_scale = 1.5 is out of range: it must be in [0, 1]"
+        );
+        let scale = |src: &str| parse(src, "p.toml").map(|p| p.lexicon.weight_scale);
+        assert_eq!(
+            scale("version = \"1\"\n[lexicon]\nweight_scale = 0.5\n").ok(),
+            Some(0.5)
+        );
+        assert_eq!(scale("version = \"1\"\n[lexicon]\n").ok(), Some(1.0));
+        assert_eq!(scale("version = \"1\"\n").ok(), Some(1.0));
     }
 
     #[test]
