@@ -317,53 +317,45 @@ mod tests {
         assert_eq!(combine_tiers(&max, None, None, PLAIN), None);
     }
 
-    #[test]
-    fn non_english_messages_are_judged_by_the_deep_tier_when_it_ran() {
+    /// With `traits`, the default policy lets the deep tier judge alone whenever it ran, and
+    /// `keep` (the default policy with that rule off) combines the tiers as usual.
+    fn assert_fast_tier_set_aside(traits: MessageTraits, keep: &CascadePolicy) {
         let fast = scores([0.8, 0.1, 0.2, 0.0]);
         let deep = scores([0.4, 0.9, 0.2, 0.5]);
         let policy = CascadePolicy::default();
-        assert!(policy.fast_tier_english_only);
         assert_eq!(
-            combine_tiers(&policy, Some(fast), Some(deep), DUTCH),
+            combine_tiers(&policy, Some(fast), Some(deep), traits),
             Some(deep)
         );
         // Without a deep-tier score the fast tier is all there is.
-        assert_eq!(combine_tiers(&policy, Some(fast), None, DUTCH), Some(fast));
-        let keep = CascadePolicy {
-            fast_tier_english_only: false,
-            ..policy
-        };
+        assert_eq!(combine_tiers(&policy, Some(fast), None, traits), Some(fast));
         assert_eq!(
-            combine_tiers(&keep, Some(fast), Some(deep), DUTCH),
+            combine_tiers(keep, Some(fast), Some(deep), traits),
             Some(scores([0.8, 0.9, 0.2, 0.5]))
         );
     }
 
     #[test]
+    fn non_english_messages_are_judged_by_the_deep_tier_when_it_ran() {
+        assert!(CascadePolicy::default().fast_tier_english_only);
+        let keep = CascadePolicy {
+            fast_tier_english_only: false,
+            ..CascadePolicy::default()
+        };
+        assert_fast_tier_set_aside(DUTCH, &keep);
+    }
+
+    #[test]
     fn condemning_messages_are_judged_by_the_deep_tier_when_it_ran() {
-        let fast = scores([0.3, 0.77, 0.0, 0.1]);
-        let deep = scores([0.4, 0.25, 0.0, 0.2]);
+        assert!(CascadePolicy::default().fast_tier_skips_condemnation);
+        let keep = CascadePolicy {
+            fast_tier_skips_condemnation: false,
+            ..CascadePolicy::default()
+        };
         let condemning = MessageTraits {
             condemns_what_it_names: true,
             ..PLAIN
         };
-        let policy = CascadePolicy::default();
-        assert!(policy.fast_tier_skips_condemnation);
-        assert_eq!(
-            combine_tiers(&policy, Some(fast), Some(deep), condemning),
-            Some(deep)
-        );
-        assert_eq!(
-            combine_tiers(&policy, Some(fast), None, condemning),
-            Some(fast)
-        );
-        let keep = CascadePolicy {
-            fast_tier_skips_condemnation: false,
-            ..policy
-        };
-        assert_eq!(
-            combine_tiers(&keep, Some(fast), Some(deep), condemning),
-            Some(scores([0.4, 0.77, 0.0, 0.2]))
-        );
+        assert_fast_tier_set_aside(condemning, &keep);
     }
 }
