@@ -90,6 +90,8 @@ pub struct Summary {
     pub engine: EngineSummary,
     /// Tick times.
     pub timing: Timing,
+    /// Matches played (a match is the script's rounds); the script's expectations are for one.
+    pub matches: f64,
     /// Whether every persona got what its script expects.
     pub all_as_expected: bool,
 }
@@ -267,6 +269,7 @@ pub fn run(
         game_secs,
         messages,
         messages_per_minute: messages as f64 / (game_secs / 60.0).max(f64::EPSILON),
+        matches: game_secs / script.game.match_secs().max(f64::EPSILON),
         all_as_expected: personas.values().all(|p| p.as_expected),
         personas,
         referrals: responses.get("review").copied().unwrap_or(0),
@@ -481,9 +484,18 @@ pub fn render_summary(s: &Summary) -> String {
         s.telemetry_dir.display(),
         s.telemetry_dir.display()
     );
+    // A default run ends one tick past the match.
+    let longer = if s.matches > 1.01 {
+        format!(
+            " (the script's expectations are for one match; this run played {:.1})",
+            s.matches
+        )
+    } else {
+        String::new()
+    };
     let _ = writeln!(
         out,
-        "every persona as expected: {}",
+        "every persona as expected: {}{longer}",
         if s.all_as_expected { "yes" } else { "NO" }
     );
     out

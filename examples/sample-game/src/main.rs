@@ -87,9 +87,7 @@ fn run(args: Args) -> Result<ExitCode, Box<dyn std::error::Error>> {
         clock: SimulatedClock::new(),
     };
     if args.headless || !std::io::stdin().is_terminal() || !std::io::stdout().is_terminal() {
-        let match_ticks = (f64::from(script.game.rounds) * script.game.round_secs
-            / game::TICK.as_secs_f64())
-        .ceil() as u64;
+        let match_ticks = (script.game.match_secs() / game::TICK.as_secs_f64()).ceil() as u64;
         let options = headless::HeadlessOptions {
             ticks: args.ticks.unwrap_or(match_ticks + 1),
             seed: args.seed,

@@ -30,6 +30,13 @@ pub struct MatchSettings {
     pub round_secs: f64,
 }
 
+impl MatchSettings {
+    /// Length of one match in seconds of game time.
+    pub fn match_secs(&self) -> f64 {
+        f64::from(self.rounds) * self.round_secs
+    }
+}
+
 /// Which side a player is on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Deserialize, serde::Serialize)]
 #[serde(rename_all = "lowercase")]
