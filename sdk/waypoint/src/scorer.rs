@@ -253,8 +253,8 @@ pub struct MessageScore {
     /// path, not selected by `[cascade]`, or unavailable).
     pub deep: Option<Scores>,
     /// Exemplar evidence (per category: similarities, evidence, whether the message condemns what
-    /// it names, nearest exemplar); `None` when
-    /// the deep tier did not embed this message or no exemplars are loaded.
+    /// it names, nearest exemplar); `None` when the deep tier did not embed this message or no
+    /// exemplars are loaded.
     pub exemplars: Option<ExemplarMatch>,
     /// Lexicon entries found in the message.
     pub lexicon: Vec<LexiconHit>,
