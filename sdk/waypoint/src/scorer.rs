@@ -472,29 +472,35 @@ impl Scorer {
             english: deep.is_none() || looks_english(&normalized.text, locale),
             condemns_what_it_names: condemns_what_it_names(&lexicon),
         };
-        let evidence = combine_tiers(&policy.cascade, model, deep, traits);
-        let evidence = match &exemplars {
-            Some(m) => Some(with_exemplars(
-                evidence.unwrap_or_default(),
-                m,
-                &policy.exemplars,
-            )),
-            None => evidence,
+        // Condemning a violent group or an attacker without naming a protected group is no
+        // hate speech, whatever the models read into the name.
+        let hate_factor = if traits.condemns_what_it_names
+            && !lexicon.iter().any(LexiconHit::names_protected_group)
+        {
+            policy.cascade.untargeted_condemnation_hate_factor
+        } else {
+            1.0
         };
+        // Model evidence: a tier's probabilities folded with the exemplar evidence computed on
+        // the same embeddings, hate scaled as above.
+        let model_evidence = |scores: Scores| {
+            let scores = match &exemplars {
+                Some(m) => with_exemplars(scores, m, &policy.exemplars),
+                None => scores,
+            };
+            with_hate_scaled(scores, hate_factor)
+        };
+        let evidence = combine_tiers(&policy.cascade, model, deep, traits)
+            .or_else(|| exemplars.as_ref().map(|_| Scores::default()))
+            .map(model_evidence);
         let scores = combine(
             evidence.unwrap_or_default(),
             &lexicon,
             policy.lexicon.weight_scale,
         );
-        // The deep tier's own evidence: its head, folded with the exemplar evidence computed on
-        // the same embeddings, and the lexicon.
-        let deep_scores = deep.map(|d| {
-            let d = match &exemplars {
-                Some(m) => with_exemplars(d, m, &policy.exemplars),
-                None => d,
-            };
-            combine(d, &lexicon, policy.lexicon.weight_scale)
-        });
+        // The deep tier's own evidence: its model evidence and the lexicon.
+        let deep_scores =
+            deep.map(|d| combine(model_evidence(d), &lexicon, policy.lexicon.weight_scale));
         // Mentions have told the exemplar evidence the stance; they are no evidence to report.
         lexicon.retain(|hit| !hit.is_mention());
         let decision = policy.message_decision(&TierScores {
@@ -537,15 +543,28 @@ pub fn with_exemplars(model: Scores, m: &ExemplarMatch, policy: &ExemplarPolicy)
 }
 
 /// Whether the message names an attacker or a violent group only to condemn it: a mention is
-/// condemned, and so is every other hit.
+/// condemned, and so is every other hit (mentions of protected groups, never condemned, aside).
 fn condemns_what_it_names(hits: &[LexiconHit]) -> bool {
-    hits.iter().any(|h| h.is_mention() && h.condemned) && hits.iter().all(|h| h.condemned)
+    hits.iter().any(|h| h.is_mention() && h.condemned)
+        && hits
+            .iter()
+            .all(|h| h.condemned || h.names_protected_group())
 }
 
-/// Whether `category` has lexicon hits (mentions included) and every one of them is condemned.
+/// Whether `category` has lexicon hits (mentions included, mentions of protected groups aside)
+/// and every one of them is condemned.
 fn only_condemned(hits: &[LexiconHit], category: Category) -> bool {
-    let mut of_category = hits.iter().filter(|h| h.category == category).peekable();
+    let mut of_category = hits
+        .iter()
+        .filter(|h| h.category == category && !h.names_protected_group())
+        .peekable();
     of_category.peek().is_some() && of_category.all(|h| h.condemned)
+}
+
+/// `scores` with the hate probability multiplied by `factor`.
+fn with_hate_scaled(mut scores: Scores, factor: f32) -> Scores {
+    scores.set(Category::Hate, scores.get(Category::Hate) * factor);
+    scores
 }
 
 impl MessageScore {

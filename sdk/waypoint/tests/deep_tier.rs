@@ -325,6 +325,51 @@ fn a_message_that_condemns_what_it_names_is_judged_by_the_deep_tier() {
     );
 }
 
+#[test]
+fn condemning_a_violent_group_without_naming_a_protected_group_is_not_hate() {
+    let scorer = scorer();
+    let all = with_cascade(CascadePolicy {
+        mode: CascadeMode::All,
+        ..CascadePolicy::default()
+    });
+    // The deep head reads the group's name as hate against the faith it claims.
+    let counter_speech = ["isis zijn gewoon criminelen"];
+    let scored = &scorer.score_batch_with(&all, &counter_speech)[0];
+    let deep = scored.deep.expect("deep ran");
+    assert!(
+        deep.get(Category::Hate) > 0.5,
+        "the fixture must be read as hate by the head: {deep:?}"
+    );
+    assert_eq!(
+        scored.scores.get(Category::Hate),
+        0.0,
+        "{:?}",
+        scored.scores
+    );
+    let deep_scores = scored.deep_scores.expect("deep ran");
+    assert_eq!(deep_scores.get(Category::Hate), 0.0, "{deep_scores:?}");
+    assert_eq!(scored.decision.level, waypoint::policy::ResponseLevel::None);
+
+    // A factor of 1 keeps the model's hate probability.
+    let keep = with_cascade(CascadePolicy {
+        untargeted_condemnation_hate_factor: 1.0,
+        ..all.cascade
+    });
+    let kept = &scorer.score_batch_with(&keep, &counter_speech)[0];
+    assert!(kept.scores.get(Category::Hate) > 0.5, "{:?}", kept.scores);
+    assert!(kept.decision.level > waypoint::policy::ResponseLevel::None);
+
+    // Naming a protected group next to the same condemnation keeps the hate score.
+    let hateful =
+        &scorer.score_batch_with(&all, &["isis zijn criminelen, net als alle moslims"])[0];
+    assert!(
+        hateful.scores.get(Category::Hate) > 0.5,
+        "{:?}",
+        hateful.scores
+    );
+    assert!(hateful.decision.level > waypoint::policy::ResponseLevel::None);
+}
+
 fn models_without_head() -> tempfile::TempDir {
     let dir = tempfile::tempdir().expect("tempdir");
     std::fs::create_dir_all(dir.path().join("fast")).expect("mkdir");

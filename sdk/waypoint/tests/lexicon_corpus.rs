@@ -414,6 +414,28 @@ fn condemnation_proper_marks_the_hit_condemned_nl() {
 }
 
 #[test]
+fn protected_group_mentions_are_never_condemned_and_skip_violent_groups_names() {
+    let lexicon = shipped();
+    let names = |message: &str| {
+        find(lexicon, message)
+            .into_iter()
+            .filter(LexiconHit::names_protected_group)
+            .collect::<Vec<_>>()
+    };
+    let hateful = names("isis are criminals, like all muslims");
+    assert_eq!(hateful.len(), 1, "{}", describe(&hateful));
+    assert!(!hateful[0].condemned && hateful[0].weight == 0.0);
+    assert!(
+        names("moslims zijn criminelen, report them")
+            .iter()
+            .all(|h| !h.condemned)
+    );
+    // A word inside a violent group's name is not the group it claims.
+    assert!(names("islamic state are criminals").is_empty());
+    assert!(names("de islamitische staat is een sekte").is_empty());
+}
+
+#[test]
 fn obfuscations_needing_the_normalizer_still_miss() {
     let lexicon = shipped();
     let mut now_hit = Vec::new();

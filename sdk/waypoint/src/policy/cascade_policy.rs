@@ -55,6 +55,11 @@ pub struct CascadePolicy {
     /// only to condemn it (a condemned lexicon mention, and every other hit condemned too) and
     /// that the deep tier scored is judged by the deep tier alone.
     pub fast_tier_skips_condemnation: bool,
+    /// Hate attacks people for a protected characteristic: the model's hate probability of a
+    /// message that condemns what it names (as for `fast_tier_skips_condemnation`) and names no
+    /// protected group (no `any.mention.protected_group` hit) is multiplied by this, in
+    /// `[0, 1]`; 1 keeps it. Applies with or without the deep tier.
+    pub untargeted_condemnation_hate_factor: f32,
     /// The deep tier's weight for [`CombineRule::Blend`], in `[0, 1]`.
     pub deep_weight: f32,
     /// Auto: the worker counts as behind, and falls back to the selective rules, while at least
@@ -73,6 +78,7 @@ impl Default for CascadePolicy {
             combine: CombineRule::Max,
             fast_tier_english_only: true,
             fast_tier_skips_condemnation: true,
+            untargeted_condemnation_hate_factor: 0.0,
             deep_weight: 0.5,
             busy_backlog: 64,
         }
@@ -89,6 +95,7 @@ pub(super) struct RawCascade {
     combine: Option<Spanned<String>>,
     fast_tier_english_only: Option<bool>,
     fast_tier_skips_condemnation: Option<bool>,
+    untargeted_condemnation_hate_factor: Option<Spanned<f64>>,
     deep_weight: Option<Spanned<f64>>,
     busy_backlog: Option<Spanned<i64>>,
 }
@@ -136,6 +143,12 @@ pub(super) fn parse_cascade(
         d.deep_weight,
         (0.0, 1.0),
     )?;
+    let untargeted_condemnation_hate_factor = ctx.in_range(
+        &raw.untargeted_condemnation_hate_factor,
+        "cascade.untargeted_condemnation_hate_factor",
+        d.untargeted_condemnation_hate_factor,
+        (0.0, 1.0),
+    )?;
     let elevated_risk = match &raw.elevated_risk {
         None => d.elevated_risk,
         Some(v) => elevated_risk(&ctx, v)?,
@@ -170,6 +183,7 @@ pub(super) fn parse_cascade(
         fast_tier_skips_condemnation: raw
             .fast_tier_skips_condemnation
             .unwrap_or(d.fast_tier_skips_condemnation),
+        untargeted_condemnation_hate_factor,
         deep_weight,
         busy_backlog,
     })
@@ -225,7 +239,8 @@ mod tests {
         let policy = parse(
             "[cascade]\nmode = \"all\"\nfast_floor = 0.2\nnon_english = false\nelevated_risk = 0\n\
              combine = \"blend\"\nfast_tier_english_only = false\n\
-             fast_tier_skips_condemnation = false\ndeep_weight = 0.7\n",
+             fast_tier_skips_condemnation = false\nuntargeted_condemnation_hate_factor = 0.5\n\
+             deep_weight = 0.7\n",
         )
         .expect("valid");
         assert_eq!(
@@ -238,6 +253,7 @@ mod tests {
                 combine: CombineRule::Blend,
                 fast_tier_english_only: false,
                 fast_tier_skips_condemnation: false,
+                untargeted_condemnation_hate_factor: 0.5,
                 deep_weight: 0.7,
                 busy_backlog: 64,
             }
@@ -262,6 +278,9 @@ mod tests {
         assert!(err.to_string().starts_with("p.toml:4:16"), "{err}");
         let err = parse("[cascade]\nbusy_backlog = 0\n").expect_err("out of range");
         assert!(err.to_string().starts_with("p.toml:3:16"), "{err}");
+        let err = parse("[cascade]\nuntargeted_condemnation_hate_factor = -0.1\n")
+            .expect_err("out of range");
+        assert!(err.to_string().starts_with("p.toml:3:39"), "{err}");
         let err = parse("[cascade]\nfloor = 0.5\n").expect_err("unknown key");
         assert!(err.to_string().starts_with("p.toml:3:"), "{err}");
     }

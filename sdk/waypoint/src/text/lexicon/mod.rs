@@ -183,6 +183,13 @@ impl LexiconHit {
     pub fn is_mention(&self) -> bool {
         self.kind == Kind::Mention
     }
+
+    /// Whether the hit is a mention of a group of people defined by a protected characteristic
+    /// (a [`Kind::Mention`] in the hate category, `any.mention.protected_group`): it tells the
+    /// scorer that a message names a group that hate speech could target.
+    pub fn names_protected_group(&self) -> bool {
+        self.is_mention() && self.category == Category::Hate
+    }
 }
 
 /// Public description of one entry (for listings and tools).
