@@ -163,13 +163,7 @@ pub(super) fn parse_cascade(
     }
     let busy_backlog = match &raw.busy_backlog {
         None => d.busy_backlog,
-        Some(v) if mode != CascadeMode::Auto => {
-            return Err(ctx.invalid(
-                v.span(),
-                "cascade.busy_backlog is only used with mode = \"auto\"".to_owned(),
-            ));
-        }
-        Some(v) => busy_backlog(&ctx, v)?,
+        Some(v) => busy_backlog(&ctx, v, mode)?,
     };
     Ok(CascadePolicy {
         mode,
@@ -204,7 +198,14 @@ fn elevated_risk(ctx: &Ctx<'_>, v: &Spanned<f64>) -> Result<Option<f32>, PolicyE
     Ok((x > 0.0).then_some(x as f32))
 }
 
-fn busy_backlog(ctx: &Ctx<'_>, v: &Spanned<i64>) -> Result<u32, PolicyError> {
+/// `busy_backlog`, which only `mode = "auto"` uses.
+fn busy_backlog(ctx: &Ctx<'_>, v: &Spanned<i64>, mode: CascadeMode) -> Result<u32, PolicyError> {
+    if mode != CascadeMode::Auto {
+        return Err(ctx.invalid(
+            v.span(),
+            "cascade.busy_backlog is only used with mode = \"auto\"".to_owned(),
+        ));
+    }
     match u32::try_from(*v.get_ref()) {
         Ok(n) if (1..=MAX_BUSY_BACKLOG).contains(&n) => Ok(n),
         _ => Err(ctx.invalid(
