@@ -26,7 +26,7 @@ use crate::model::exemplars::{
     self, ExemplarFile, ExemplarFileError, ExemplarIndex, ExemplarMatch,
 };
 use crate::model::{DeepTier, DeepTierError, FastModel, ModelError, Runtime, RuntimeError};
-use crate::policy::{ExemplarPolicy, MessageDecision, Policy, TierScores};
+use crate::policy::{CascadePolicy, ExemplarPolicy, MessageDecision, Policy, TierScores};
 use crate::text::{Lexicon, LexiconError, LexiconHit, NormalizeOptions, Normalized, normalize};
 use crate::{Category, Scores};
 
@@ -472,15 +472,7 @@ impl Scorer {
             english: deep.is_none() || looks_english(&normalized.text, locale),
             condemns_what_it_names: condemns_what_it_names(&lexicon),
         };
-        // Condemning a violent group or an attacker without naming a protected group is no
-        // hate speech, whatever the models read into the name.
-        let hate_factor = if traits.condemns_what_it_names
-            && !lexicon.iter().any(LexiconHit::names_protected_group)
-        {
-            policy.cascade.untargeted_condemnation_hate_factor
-        } else {
-            1.0
-        };
+        let hate_factor = hate_factor(&policy.cascade, &lexicon);
         // Model evidence: a tier's probabilities folded with the exemplar evidence computed on
         // the same embeddings, hate scaled as above.
         let model_evidence = |scores: Scores| {
@@ -561,8 +553,20 @@ fn only_condemned(hits: &[LexiconHit], category: Category) -> bool {
     of_category.peek().is_some() && of_category.all(|h| h.condemned)
 }
 
+/// The factor on the models' hate probability for a message with these lexicon hits (mentions
+/// included): condemning a violent group or an attacker without naming a protected group is no
+/// hate speech, whatever the models read into the name
+/// (`cascade.untargeted_condemnation_hate_factor`); 1 otherwise.
+pub(crate) fn hate_factor(policy: &CascadePolicy, hits: &[LexiconHit]) -> f32 {
+    if condemns_what_it_names(hits) && !hits.iter().any(LexiconHit::names_protected_group) {
+        policy.untargeted_condemnation_hate_factor
+    } else {
+        1.0
+    }
+}
+
 /// `scores` with the hate probability multiplied by `factor`.
-fn with_hate_scaled(mut scores: Scores, factor: f32) -> Scores {
+pub(crate) fn with_hate_scaled(mut scores: Scores, factor: f32) -> Scores {
     scores.set(Category::Hate, scores.get(Category::Hate) * factor);
     scores
 }

@@ -441,3 +441,33 @@ fn missing_deep_tier_degrades_and_the_fast_tier_keeps_scoring() {
             .is_none()
     );
 }
+
+#[test]
+fn the_inline_check_reads_an_untargeted_condemnation_the_same_way() {
+    let scorer = scorer();
+    let keep = Policy {
+        cascade: CascadePolicy {
+            untargeted_condemnation_hate_factor: 1.0,
+            ..CascadePolicy::default()
+        },
+        ..Policy::default()
+    };
+    // The fast tier reads the name as hate; the condemnation names no protected group.
+    let line = "isis are criminals, nothing more";
+    let kept = scorer.score_inline(&keep, line);
+    assert!(kept.scores.get(Category::Hate) > 0.3, "{:?}", kept.scores);
+    let scored = scorer.score_inline(&Policy::default(), line);
+    assert_eq!(
+        scored.scores.get(Category::Hate),
+        0.0,
+        "{:?}",
+        scored.scores
+    );
+    assert!(scored.lexicon.is_empty(), "mentions are not reported");
+    // Naming a protected group keeps the fast tier's reading.
+    let hateful = "isis are criminals, like all muslims";
+    assert_eq!(
+        scorer.score_inline(&Policy::default(), hateful).scores,
+        scorer.score_inline(&keep, hateful).scores
+    );
+}

@@ -58,7 +58,7 @@ pub struct CascadePolicy {
     /// Hate attacks people for a protected characteristic: the model's hate probability of a
     /// message that condemns what it names (as for `fast_tier_skips_condemnation`) and names no
     /// protected group (no `any.mention.protected_group` hit) is multiplied by this, in
-    /// `[0, 1]`; 1 keeps it. Applies with or without the deep tier.
+    /// `[0, 1]`; 1 keeps it. Applies in batches and in the inline pre-send check alike.
     pub untargeted_condemnation_hate_factor: f32,
     /// The deep tier's weight for [`CombineRule::Blend`], in `[0, 1]`.
     pub deep_weight: f32,

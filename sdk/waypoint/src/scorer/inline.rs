@@ -5,7 +5,7 @@
 
 use std::cell::RefCell;
 
-use super::{Scorer, combine};
+use super::{Scorer, combine, hate_factor, with_hate_scaled};
 use crate::Scores;
 use crate::cascade::{MessageTraits, combine_tiers};
 use crate::model::FastScratch;
@@ -70,10 +70,12 @@ impl Scorer {
             let mut lexicon = self
                 .lexicon
                 .find_with(&scratch.normalized, &mut scratch.lexicon);
-            // Mentions only tell the deep tier's exemplar evidence the stance.
+            let hate_factor = hate_factor(&policy.cascade, &lexicon);
+            // Mentions only tell the scorer the stance.
             lexicon.retain(|hit| !hit.is_mention());
             let evidence =
-                combine_tiers(&policy.cascade, model, None, MessageTraits::PLAIN_ENGLISH);
+                combine_tiers(&policy.cascade, model, None, MessageTraits::PLAIN_ENGLISH)
+                    .map(|e| with_hate_scaled(e, hate_factor));
             let scores = combine(
                 evidence.unwrap_or_default(),
                 &lexicon,

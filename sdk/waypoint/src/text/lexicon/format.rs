@@ -58,7 +58,9 @@ pub enum Kind {
     /// a terrorist group): its hits carry weight 0 and never leave the scorer. They tell it the
     /// stance of a message that names the movement: a mention near a condemnation word
     /// (`breivik was a pathetic loser`) is condemned, and the category's exemplar evidence
-    /// then counts by the policy's `exemplars.condemned_factor`.
+    /// then counts by the policy's `exemplars.condemned_factor`. A mention in the hate category
+    /// names a group of people defined by a protected characteristic instead
+    /// ([`LexiconHit::names_protected_group`](super::LexiconHit::names_protected_group)).
     Mention,
 }
 
