@@ -146,7 +146,10 @@ const OTHER: &[&str] = &[
     "ben", "bent", "is", "dat", "die", "deze", "naar", "voor", "met", "maar", "ook", "nog", "wel",
     "geen", "heb", "hebt", "heeft", "moet", "moeten", "gaan", "ga", "kan", "mijn", "jouw", "ze",
     "hou", "jou", "alle", "allemaal", "omdat", "waar", "hier", "daar", "echt", "gewoon", "dood",
-    "kanker", "kut", "tyfus", "haat", "zo", "als", "bij", "uit", "van", "om", "te",
+    "kanker", "kut", "tyfus", "haat", "zo", "als", "bij", "uit", "van", "om", "te", "hij", "zit",
+    "gij", "zijt", "mee", "dit", "nu", "toch", "doe", "doen", "kom", "komt", "weet", "wie",
+    "waarom", "zal", "zou", "wordt", "nee", "ja", "heel", "veel", "zie", "gaat", "hebben", "wil",
+    "wilt", "jongens",
     // German
     "der", "die", "das", "und", "ich", "du", "nicht", "ist", "ein", "eine", "mit", "sie", "wir",
     // French
@@ -221,6 +224,12 @@ mod tests {
         assert!(looks_english("gg", None));
         assert!(!looks_english("ik haat jou, je bent een sukkel", None));
         assert!(!looks_english("dood eerst de healer", None));
+        // Short Dutch lines with one word English shares ("in") and one Dutch function word
+        // each way used to tie, and a tie counts as English.
+        assert!(!looks_english("hij zit in de hoek", None));
+        assert!(!looks_english("gij zijt ook vlaming", None));
+        assert!(!looks_english("wie wil er mee raiden", None));
+        assert!(looks_english("he is in the corner, go help", None));
         assert!(!looks_english("ты идиот", None));
         assert!(!looks_english("kill the healer", Some("nl-BE")));
         assert!(looks_english("ik haat jou", Some("en-GB")));
