@@ -139,9 +139,11 @@ const ENGLISH: &[&str] = &[
 ];
 
 /// Frequent function words of other languages Waypoint's users write (Dutch first), chosen not
-/// to be English words too.
-const OTHER: &[&str] = &[
-    // Dutch
+/// to be English words too, one list per language.
+const OTHER: &[&[&str]] = &[DUTCH, GERMAN, FRENCH, SPANISH_ITALIAN_PORTUGUESE];
+
+/// Dutch function words (see [`OTHER`]).
+const DUTCH: &[&str] = &[
     "de", "het", "een", "en", "ik", "je", "jij", "jullie", "wij", "zij", "niet", "wat", "zijn",
     "ben", "bent", "is", "dat", "die", "deze", "naar", "voor", "met", "maar", "ook", "nog", "wel",
     "geen", "heb", "hebt", "heeft", "moet", "moeten", "gaan", "ga", "kan", "mijn", "jouw", "ze",
@@ -150,11 +152,20 @@ const OTHER: &[&str] = &[
     "gij", "zijt", "mee", "dit", "nu", "toch", "doe", "doen", "kom", "komt", "weet", "wie",
     "waarom", "zal", "zou", "wordt", "nee", "ja", "heel", "veel", "zie", "gaat", "hebben", "wil",
     "wilt", "jongens",
-    // German
+];
+
+/// German function words (see [`OTHER`]).
+const GERMAN: &[&str] = &[
     "der", "die", "das", "und", "ich", "du", "nicht", "ist", "ein", "eine", "mit", "sie", "wir",
-    // French
+];
+
+/// French function words (see [`OTHER`]).
+const FRENCH: &[&str] = &[
     "le", "la", "les", "et", "je", "tu", "vous", "nous", "est", "une", "pas", "des", "du", "sont",
-    // Spanish, Italian, Portuguese
+];
+
+/// Spanish, Italian, Portuguese function words (see [`OTHER`]).
+const SPANISH_ITALIAN_PORTUGUESE: &[&str] = &[
     "el", "los", "las", "y", "que", "es", "un", "una", "por", "para", "yo", "il", "di", "che",
     "sono", "non", "per", "os", "em", "não", "eu", "você",
 ];
@@ -188,7 +199,7 @@ pub fn looks_english(text: &str, locale: Option<&str>) -> bool {
         let word = word.to_lowercase();
         let (in_english, in_other) = (
             ENGLISH.contains(&word.as_str()),
-            OTHER.contains(&word.as_str()),
+            OTHER.iter().any(|words| words.contains(&word.as_str())),
         );
         if in_english && !in_other {
             english += 1;
