@@ -6,7 +6,8 @@
 //! string of the deep head's training templates (`models/train/deep/templates/*.toml`), of the
 //! exemplars (`models/exemplars/*`, when that folder exists), of the Dutch game-chat training
 //! lines and of the suite's dev part. Any match fails the test and names the test line and the
-//! file it was found in.
+//! file it was found in. The suite's dev part must also hold no near-duplicate of a test line:
+//! every pair is compared by the Jaccard similarity of their character 4-grams.
 
 // Test code: a missing or unreadable fixture fails the test, which is what expect() and panic!
 // do here.
@@ -152,6 +153,84 @@ fn no_evaluation_only_line_occurs_in_training_or_tuning_material() {
         leaks.len(),
         leaks.join("\n")
     );
+}
+
+/// The sorted, distinct character 4-grams of a normalised text.
+fn four_grams(normalised: &str) -> Vec<[char; 4]> {
+    let chars: Vec<char> = normalised.chars().collect();
+    let mut grams: Vec<[char; 4]> = chars.windows(4).map(|w| [w[0], w[1], w[2], w[3]]).collect();
+    grams.sort_unstable();
+    grams.dedup();
+    grams
+}
+
+/// Jaccard similarity of two sorted, distinct 4-gram lists (0 when both are empty).
+fn jaccard(a: &[[char; 4]], b: &[[char; 4]]) -> f64 {
+    let (mut i, mut j, mut common) = (0, 0, 0_usize);
+    while i < a.len() && j < b.len() {
+        match a[i].cmp(&b[j]) {
+            std::cmp::Ordering::Less => i += 1,
+            std::cmp::Ordering::Greater => j += 1,
+            std::cmp::Ordering::Equal => {
+                common += 1;
+                i += 1;
+                j += 1;
+            }
+        }
+    }
+    let union = a.len() + b.len() - common;
+    if union == 0 {
+        0.0
+    } else {
+        common as f64 / union as f64
+    }
+}
+
+/// Above this 4-gram similarity a dev line counts as a near-duplicate of a test line. The two
+/// parts were written apart: their closest pair is under 0.4.
+const NEAR_DUPLICATE: f64 = 0.5;
+
+#[test]
+fn no_dev_line_is_a_near_duplicate_of_a_test_line() {
+    let suite = repo().join("models/eval/extremism_suite");
+    let grams_of = |file: &str| -> Vec<(String, Vec<[char; 4]>)> {
+        jsonl_texts(&suite.join(file))
+            .into_iter()
+            .map(|text| {
+                let grams = four_grams(&normalise(&text));
+                (text, grams)
+            })
+            .collect()
+    };
+    let (test, dev) = (grams_of("test.jsonl"), grams_of("dev.jsonl"));
+    assert!(test.len() >= 600 && dev.len() >= 300, "suite parts missing");
+    let mut near = Vec::new();
+    for (dev_text, dev_grams) in &dev {
+        for (test_text, test_grams) in &test {
+            let similarity = jaccard(dev_grams, test_grams);
+            if similarity > NEAR_DUPLICATE {
+                near.push(format!(
+                    "{similarity:.2}: dev {dev_text:?} ~ test {test_text:?}"
+                ));
+            }
+        }
+    }
+    assert!(
+        near.is_empty(),
+        "{} dev line(s) nearly duplicate a test line:\n{}",
+        near.len(),
+        near.join("\n")
+    );
+}
+
+#[test]
+fn near_duplicates_score_high_and_unrelated_lines_low() {
+    let grams = |t: &str| four_grams(&normalise(t));
+    let a = grams("see you at school tomorrow");
+    assert!((jaccard(&a, &a) - 1.0).abs() < 1e-12);
+    assert!(jaccard(&a, &grams("see u at school tomorrow!!")) > NEAR_DUPLICATE);
+    assert!(jaccard(&a, &grams("wie wil er mee raiden")) < 0.1);
+    assert_eq!(jaccard(&[], &[]), 0.0);
 }
 
 #[test]
