@@ -533,6 +533,35 @@ fn forbid_near_vetoes_within_window() {
 }
 
 #[test]
+fn stance_window_reaches_further_than_the_veto_window() {
+    let entry = |stance: &str| {
+        lexicon(&format!(
+            "[[entry]]\nid = \"n\"\nkind = \"number_code\"\n{ENTRY}patterns = [\"1488\"]\n\
+             context = {{ window = 1, {stance}forbid_near = [\"points\"], soften_near = [\"mean\"], \
+             condemn_near = [\"ban\"] }}\n"
+        ))
+    };
+    let hit = |l: &Lexicon, message: &str| {
+        let hits = find(l, message);
+        assert_eq!(hits.len(), 1, "{message}: {}", describe(&hits));
+        (hits[0].softened, hits[0].condemned)
+    };
+    let far = "please ban the guy with 1488";
+    let asked = "what does the 1488 in his name mean";
+    // Without it, stance words are read within `window` tokens, like the veto.
+    let plain = entry("");
+    assert_eq!(hit(&plain, far), (false, false));
+    assert_eq!(hit(&plain, asked), (false, false));
+    assert_eq!(hit(&plain, "ban 1488"), (true, true));
+    // With it, further; the veto keeps its own window.
+    let wide = entry("stance_window = 4, ");
+    assert_eq!(hit(&wide, far), (true, true));
+    assert_eq!(hit(&wide, asked), (true, false));
+    assert!(ids(&wide, "1488 points").is_empty());
+    assert_eq!(ids(&wide, "1488 and many more points"), ["n"]);
+}
+
+#[test]
 fn gates_standalone_embedded_cue() {
     let l = lexicon(&format!(
         "[[entry]]\nid = \"s\"\nkind = \"number_code\"\n{ENTRY}patterns = [\"88\"]\ncontext = {{ standalone = true }}\n\

@@ -16,7 +16,7 @@ use toml::Spanned;
 use super::LexiconError;
 use crate::Category;
 
-/// Largest `window` / `cue_window` a rule may ask for, in tokens.
+/// Largest `window` / `cue_window` / `stance_window` a rule may ask for, in tokens.
 pub(crate) const MAX_WINDOW: usize = 20;
 /// Longest accepted pattern or context word, in characters.
 const MAX_PATTERN_CHARS: usize = 200;
@@ -186,6 +186,8 @@ pub(crate) struct EntrySpec {
 pub(crate) struct ContextSpec {
     pub(crate) window: usize,
     pub(crate) cue_window: usize,
+    /// How far `soften_near` and `condemn_near` look (default: `window`).
+    pub(crate) stance_window: usize,
     pub(crate) forbid_near: Vec<Located<String>>,
     pub(crate) require_any: Vec<Located<String>>,
     pub(crate) require_all: Vec<Located<String>>,
@@ -253,6 +255,8 @@ struct RawContext {
     window: Option<Window>,
     #[serde(default)]
     cue_window: Option<Window>,
+    #[serde(default)]
+    stance_window: Option<Window>,
     #[serde(default)]
     forbid_near: Vec<Spanned<String>>,
     #[serde(default)]
@@ -477,9 +481,11 @@ impl SourceFile<'_> {
                 .chain(&c.soften_near)
                 .chain(&c.condemn_near),
         )?;
+        let window = c.window.as_ref().map_or(3, |w| w.0);
         Ok(ContextSpec {
-            window: c.window.as_ref().map_or(3, |w| w.0),
+            window,
             cue_window: c.cue_window.as_ref().map_or(0, |w| w.0),
+            stance_window: c.stance_window.as_ref().map_or(window, |w| w.0),
             forbid_near: self.located_all(&c.forbid_near),
             require_any: self.located_all(&c.require_any),
             require_all: self.located_all(&c.require_all),

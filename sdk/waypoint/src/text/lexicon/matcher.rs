@@ -26,6 +26,7 @@ const MIN_COMPACT_CHARS: usize = 6;
 struct Rules {
     window: usize,
     cue_window: usize,
+    stance_window: usize,
     standalone: bool,
     embedded: bool,
     cue: bool,
@@ -241,6 +242,7 @@ fn compile_entry(
         rules: Rules {
             window: ctx.window,
             cue_window: ctx.cue_window,
+            stance_window: ctx.stance_window,
             standalone: ctx.standalone,
             embedded: ctx.embedded,
             cue: !ctx.require_any.is_empty(),
@@ -422,9 +424,10 @@ impl Matcher {
         } else {
             return None;
         };
-        let condemned = !words.condemn.is_empty() && near(t, first, last, r.window, &words.condemn);
+        let stance = r.stance_window;
+        let condemned = !words.condemn.is_empty() && near(t, first, last, stance, &words.condemn);
         let softened =
-            condemned || !words.soften.is_empty() && near(t, first, last, r.window, &words.soften);
+            condemned || !words.soften.is_empty() && near(t, first, last, stance, &words.soften);
         let weight =
             self.infos.get(pref.entry)?.weight * if softened { r.soften_factor } else { 1.0 };
         let span = s.tokens.get(first)?.start..s.tokens.get(last)?.end;
