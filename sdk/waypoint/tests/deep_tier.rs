@@ -127,6 +127,14 @@ fn with_cascade(cascade: CascadePolicy) -> Policy {
     policy
 }
 
+/// The default policy with every message sent to both tiers (exemplars off).
+fn both_tiers_for_every_message() -> Policy {
+    with_cascade(CascadePolicy {
+        mode: CascadeMode::All,
+        ..CascadePolicy::default()
+    })
+}
+
 #[test]
 fn inline_scoring_never_runs_the_deep_tier() {
     let scorer = scorer();
@@ -215,10 +223,7 @@ fn selective_mode_routes_the_right_messages() {
 fn combination_rule_is_applied_before_the_lexicon() {
     let scorer = scorer();
     let line = ["you are all rats and should die"];
-    let max = with_cascade(CascadePolicy {
-        mode: CascadeMode::All,
-        ..CascadePolicy::default()
-    });
+    let max = both_tiers_for_every_message();
     let scored = &scorer.score_batch_with(&max, &line)[0];
     let (fast, deep) = (
         scored.model.expect("fast ran"),
@@ -279,10 +284,7 @@ fn combination_rule_is_applied_before_the_lexicon() {
 #[test]
 fn a_message_that_condemns_what_it_names_is_judged_by_the_deep_tier() {
     let scorer = scorer();
-    let max = with_cascade(CascadePolicy {
-        mode: CascadeMode::All,
-        ..CascadePolicy::default()
-    });
+    let max = both_tiers_for_every_message();
     // The lexicon reads the stance (a mention near a rejection word); the fast tier reads the
     // names, and alone would give the counter-speech a hate response.
     let counter_speech = ["islam forbids killing innocents, isis are criminals"];
@@ -328,10 +330,7 @@ fn a_message_that_condemns_what_it_names_is_judged_by_the_deep_tier() {
 #[test]
 fn condemning_a_violent_group_without_naming_a_protected_group_is_not_hate() {
     let scorer = scorer();
-    let all = with_cascade(CascadePolicy {
-        mode: CascadeMode::All,
-        ..CascadePolicy::default()
-    });
+    let all = both_tiers_for_every_message();
     // The deep head reads the group's name as hate against the faith it claims.
     let counter_speech = ["isis zijn gewoon criminelen"];
     let scored = &scorer.score_batch_with(&all, &counter_speech)[0];

@@ -537,8 +537,8 @@ fn stance_window_reaches_further_than_the_veto_window() {
     let entry = |stance: &str| {
         lexicon(&format!(
             "[[entry]]\nid = \"n\"\nkind = \"number_code\"\n{ENTRY}patterns = [\"1488\"]\n\
-             context = {{ window = 1, {stance}forbid_near = [\"points\"], soften_near = [\"mean\"], \
-             condemn_near = [\"ban\"] }}\n"
+             context = {{ window = 1, {stance}forbid_near = [\"points\"], \
+             soften_near = [\"mean\"], condemn_near = [\"ban\"] }}\n"
         ))
     };
     let hit = |l: &Lexicon, message: &str| {

@@ -204,7 +204,8 @@ const MAX_DFA_PATTERNS: usize = 10_000;
 /// A full DFA up to [`MAX_DFA_PATTERNS`], instead of the default contiguous NFA: on chat it
 /// halves the search (0.6 → 0.33 µs per CONDA line, 3.0 → 1.7 µs on lines over 90 bytes), for
 /// about 8 MB instead of 0.3 MB and 14 ms more at load with the 2,200 or so patterns the
-/// shipped lexicon had when this was measured (about 2,400 since 2026.12.9). The search runs on the game thread for every line; the memory is spent once.
+/// shipped lexicon had when this was measured (about 2,400 since 2026.12.9). The search runs on
+/// the game thread for every line; the memory is spent once.
 fn automaton_kind(patterns: usize) -> Option<AhoCorasickKind> {
     (patterns <= MAX_DFA_PATTERNS).then_some(AhoCorasickKind::DFA)
 }
