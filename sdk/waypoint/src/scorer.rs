@@ -472,7 +472,7 @@ impl Scorer {
             english: deep.is_none() || looks_english(&normalized.text, locale),
             condemns_what_it_names: condemns_what_it_names(&lexicon),
         };
-        let hate_factor = hate_factor(&policy.cascade, &lexicon);
+        let hate_factor = hate_factor(&policy.cascade, traits.condemns_what_it_names, &lexicon);
         // Model evidence: a tier's probabilities folded with the exemplar evidence computed on
         // the same embeddings, hate scaled as above.
         let model_evidence = |scores: Scores| {
@@ -536,7 +536,7 @@ pub fn with_exemplars(model: Scores, m: &ExemplarMatch, policy: &ExemplarPolicy)
 
 /// Whether the message names an attacker or a violent group only to condemn it: a mention is
 /// condemned, and so is every other hit (mentions of protected groups, never condemned, aside).
-fn condemns_what_it_names(hits: &[LexiconHit]) -> bool {
+pub(crate) fn condemns_what_it_names(hits: &[LexiconHit]) -> bool {
     hits.iter().any(|h| h.is_mention() && h.condemned)
         && hits
             .iter()
@@ -554,11 +554,16 @@ fn only_condemned(hits: &[LexiconHit], category: Category) -> bool {
 }
 
 /// The factor on the models' hate probability for a message with these lexicon hits (mentions
-/// included): condemning a violent group or an attacker without naming a protected group is no
-/// hate speech, whatever the models read into the name
+/// included) that does or does not condemn what it names ([`condemns_what_it_names`], computed
+/// once by the caller): condemning a violent group or an attacker without naming a protected
+/// group is no hate speech, whatever the models read into the name
 /// (`cascade.untargeted_condemnation_hate_factor`); 1 otherwise.
-pub(crate) fn hate_factor(policy: &CascadePolicy, hits: &[LexiconHit]) -> f32 {
-    if condemns_what_it_names(hits) && !hits.iter().any(LexiconHit::names_protected_group) {
+pub(crate) fn hate_factor(
+    policy: &CascadePolicy,
+    condemns_what_it_names: bool,
+    hits: &[LexiconHit],
+) -> f32 {
+    if condemns_what_it_names && !hits.iter().any(LexiconHit::names_protected_group) {
         policy.untargeted_condemnation_hate_factor
     } else {
         1.0

@@ -5,7 +5,7 @@
 
 use std::cell::RefCell;
 
-use super::{Scorer, combine, hate_factor, with_hate_scaled};
+use super::{Scorer, combine, condemns_what_it_names, hate_factor, with_hate_scaled};
 use crate::Scores;
 use crate::cascade::{MessageTraits, combine_tiers};
 use crate::model::FastScratch;
@@ -70,7 +70,8 @@ impl Scorer {
             let mut lexicon = self
                 .lexicon
                 .find_with(&scratch.normalized, &mut scratch.lexicon);
-            let hate_factor = hate_factor(&policy.cascade, &lexicon);
+            let hate_factor =
+                hate_factor(&policy.cascade, condemns_what_it_names(&lexicon), &lexicon);
             // Mentions only tell the scorer the stance.
             lexicon.retain(|hit| !hit.is_mention());
             let evidence =
