@@ -17,6 +17,8 @@
 //! The hot path allocates nothing once the output buffers have grown: feature strings are never
 //! built, their hashes are extended byte by byte from the hash of the prefix.
 
+use std::sync::LazyLock;
+
 /// Number of hashed feature buckets (2^18).
 pub const FEATURE_DIM: usize = 1 << 18;
 
@@ -93,28 +95,39 @@ pub fn featurize_into(normalized: &str, out: &mut SparseFeatures) {
 /// without sorting. It grows only for a message longer than any seen before.
 #[derive(Debug, Clone, Default)]
 pub struct FeatureCounts {
-    /// The table; a slot's bucket is [`EMPTY_SLOT`] when unused.
+    /// The table: where each bucket of the message being counted is in `hits`. A slot belongs
+    /// to the message being counted only when its key carries the current generation, so the
+    /// table needs no clearing between messages.
     slots: Vec<Slot>,
-    /// Occupied slots, in the order their bucket was first hit.
-    used: Vec<u32>,
-    /// Whether some bucket was hit more than once since the last [`FeatureCounts::clear`].
-    repeats: bool,
+    /// The buckets of the message being counted and their hit counts, in the order they were
+    /// first hit; as long as the table, so it has room for every bucket a message can hit.
+    hits: Vec<Hit>,
+    /// The generation of the message being counted, in the bits of a key above the bucket; 0
+    /// before the first message.
+    generation: u32,
 }
 
-/// One slot of [`FeatureCounts`]: a bucket and how often it was hit.
-#[derive(Debug, Clone, Copy)]
+/// One slot of [`FeatureCounts`]: which bucket of which message, and where it is counted.
+#[derive(Debug, Clone, Copy, Default)]
 struct Slot {
+    /// The message's generation above the bucket ([`BUCKET_BITS`] bits); 0 when never used.
+    key: u32,
+    /// The bucket's index in [`FeatureCounts::hits`].
+    rank: u32,
+}
+
+/// A bucket of the message being counted and how often it was hit.
+#[derive(Debug, Clone, Copy, Default)]
+struct Hit {
     bucket: u32,
     hits: u32,
 }
 
-/// Marks an unused slot of [`FeatureCounts`]; no bucket reaches it (`FEATURE_DIM` < 2^32).
-const EMPTY_SLOT: u32 = u32::MAX;
+/// Bits of a bucket index in a slot's key.
+const BUCKET_BITS: u32 = FEATURE_DIM.trailing_zeros();
 
-const UNUSED: Slot = Slot {
-    bucket: EMPTY_SLOT,
-    hits: 0,
-};
+/// The last generation a key can hold; the table is cleared when it has been used.
+const LAST_GENERATION: u32 = u32::MAX >> BUCKET_BITS;
 
 impl FeatureCounts {
     /// Buffers already sized for messages of up to `max_bytes` bytes of normalised text.
@@ -125,126 +138,215 @@ impl FeatureCounts {
     }
 
     /// Makes room for a text of `bytes` bytes; returns the slot mask to use for it. The table
-    /// used is at most half full: a token of `n` bytes has at most `3n + 8` occurrences
-    /// (`w:`, `b:` and `3 (n + 2)` character n-grams) and tokens are at least two bytes apart.
+    /// used is at most half full: a token of `n` bytes has at most `3n + 2` occurrences (`w:`,
+    /// `b:` and the `3n` character n-grams of `<token>`), and `t` tokens need at least `t - 1`
+    /// separating bytes, so a text has at most `3 * bytes + 2`. The smaller the part of the
+    /// table a message uses, the more of it stays in cache from one message to the next.
     fn reserve_for(&mut self, bytes: usize) -> usize {
-        let occurrences = 7 * bytes + 8;
+        let occurrences = 3 * bytes + 2;
         let slots = (2 * occurrences).next_power_of_two();
         if self.slots.len() < slots {
-            self.slots.resize(slots, UNUSED);
-            self.used
-                .reserve(occurrences.saturating_sub(self.used.capacity()));
+            self.slots.resize(slots, Slot::default());
+            self.hits.resize(slots, Hit::default());
         }
         slots - 1
     }
 
-    #[inline]
-    fn add(&mut self, bucket: u32, mask: usize) {
+    /// Starts counting a message of `bytes` bytes.
+    fn start(&mut self, bytes: usize) -> Counting<'_> {
+        let mask = self.reserve_for(bytes);
+        if self.generation == LAST_GENERATION {
+            self.slots.fill(Slot::default());
+            self.generation = 0;
+        }
+        self.generation += 1;
+        Counting {
+            slots: &mut self.slots,
+            mask,
+            generation: self.generation << BUCKET_BITS,
+            hits: &mut self.hits,
+            distinct: 0,
+            repeats: false,
+        }
+    }
+}
+
+/// One message being counted into a [`FeatureCounts`], held in locals while the text is
+/// scanned.
+struct Counting<'a> {
+    slots: &'a mut [Slot],
+    mask: usize,
+    /// The message's generation, shifted into place: the smallest key of this message.
+    generation: u32,
+    hits: &'a mut [Hit],
+    /// How many distinct buckets were hit: `hits[..distinct]`.
+    distinct: usize,
+    /// Whether some bucket was hit more than once.
+    repeats: bool,
+}
+
+impl Counting<'_> {
+    #[inline(always)]
+    fn add(&mut self, bucket: u32) {
+        let key = self.generation | bucket;
         // Fibonacci hashing spreads the FNV buckets over the slots in use.
-        let mut slot = (bucket.wrapping_mul(0x9E37_79B9) as usize) & mask;
-        // `mask` is below the table's length, so every probe finds its slot.
+        let mut slot = (bucket.wrapping_mul(0x9E37_79B9) as usize) & self.mask;
+        // `mask` is below the table's length, so every probe finds its slot, and the table is
+        // at most half full, so some slot is free.
         while let Some(entry) = self.slots.get_mut(slot) {
-            if entry.bucket == bucket {
-                entry.hits += 1;
+            if entry.key == key {
+                if let Some(hit) = self.hits.get_mut(entry.rank as usize) {
+                    hit.hits += 1;
+                }
                 self.repeats = true;
                 return;
             }
-            if entry.bucket == EMPTY_SLOT {
-                *entry = Slot { bucket, hits: 1 };
-                self.used.push(slot as u32);
+            // Keys of earlier messages carry an earlier generation.
+            if entry.key < self.generation {
+                let rank = self.distinct;
+                *entry = Slot {
+                    key,
+                    rank: rank as u32,
+                };
+                // `hits` is as long as the table, and each distinct bucket takes a slot.
+                if let Some(hit) = self.hits.get_mut(rank) {
+                    *hit = Hit { bucket, hits: 1 };
+                }
+                self.distinct = rank + 1;
                 return;
             }
-            slot = (slot + 1) & mask;
+            slot = (slot + 1) & self.mask;
         }
-    }
-
-    /// The occupied slots, in first-hit order.
-    fn hit(&self) -> impl Iterator<Item = Slot> + '_ {
-        self.used
-            .iter()
-            .filter_map(|&slot| self.slots.get(slot as usize).copied())
-    }
-
-    /// Empties the used slots, keeping every buffer's capacity.
-    fn clear(&mut self) {
-        for &slot in &self.used {
-            if let Some(entry) = self.slots.get_mut(slot as usize) {
-                *entry = UNUSED;
-            }
-        }
-        self.used.clear();
-        self.repeats = false;
     }
 }
 
 /// Featurises normalised text and calls `visit(bucket, value)` once for every non-zero bucket,
 /// with the same values [`featurize`] gives (within the rounding of the norm's sum, which runs
 /// in first-hit order instead of bucket order), in no particular order. Allocates nothing once
-/// `counts` has grown to the message length; this is what the fast tier scores with.
+/// `counts` has grown to the message length; this is what the fast tier scores with. Inlined
+/// so that what `visit` accumulates stays in registers.
+#[inline]
 pub fn for_each_feature(
     normalized: &str,
     counts: &mut FeatureCounts,
-    mut visit: impl FnMut(usize, f32),
+    visit: impl FnMut(usize, f32),
 ) {
-    let mask = counts.reserve_for(normalized.len());
-    for_each_occurrence(normalized, |bucket| counts.add(bucket, mask));
+    let mut counting = counts.start(normalized.len());
+    for_each_occurrence(normalized, |bucket| counting.add(bucket));
+    let Counting {
+        hits,
+        distinct,
+        repeats,
+        ..
+    } = counting;
+    let hits = hits.get(..distinct).unwrap_or_default();
     // Without repeats every weight is 1, and the sum of their squares is the count, exactly.
-    let sum_of_squares: f64 = if counts.repeats {
-        counts
-            .hit()
-            .map(|slot| {
-                let weight = count_weight(slot.hits);
-                weight * weight
+    let norm = if repeats {
+        let squares = &*COUNT_WEIGHT_SQUARES;
+        let sum_of_squares: f64 = hits
+            .iter()
+            .map(|hit| match squares.get(hit.hits as usize) {
+                Some(&square) => square,
+                None => count_weight_square(hit.hits),
             })
-            .sum()
+            .sum();
+        sum_of_squares.sqrt()
     } else {
-        counts.used.len() as f64
+        (distinct as f64).sqrt()
     };
-    let norm = sum_of_squares.sqrt();
-    // The value of a bucket hit once, the usual case, computed once.
-    let single = (count_weight(1) / norm) as f32;
-    for slot in counts.hit() {
-        let value = if slot.hits == 1 {
-            single
-        } else {
-            (count_weight(slot.hits) / norm) as f32
-        };
-        visit(slot.bucket as usize, value);
+    // The value of every count up to the largest, each divided once; the rare message with a
+    // bucket hit that often computes each value where it is needed instead.
+    let most = if repeats {
+        hits.iter().map(|hit| hit.hits).max().unwrap_or(1)
+    } else {
+        1
+    };
+    if most < TABULATED_COUNTS as u32 {
+        let mut values = [0_f32; TABULATED_COUNTS];
+        for (count, value) in (1..=most).zip(values.iter_mut().skip(1)) {
+            *value = (count_weight(count) / norm) as f32;
+        }
+        // Every count is at most `most`, below the table's length.
+        let value = |count: u32| values[count as usize % TABULATED_COUNTS];
+        visit_all(hits, value, visit);
+    } else {
+        let value = |count: u32| (count_weight(count) / norm) as f32;
+        visit_all(hits, value, visit);
     }
-    counts.clear();
+}
+
+/// Calls `visit(bucket, value(hits))` for every counted bucket, in order.
+#[inline(always)]
+fn visit_all(hits: &[Hit], value: impl Fn(u32) -> f32, mut visit: impl FnMut(usize, f32)) {
+    for hit in hits {
+        visit(hit.bucket as usize, value(hit.hits));
+    }
 }
 
 /// Calls `sink` with the bucket of every feature occurrence (with repeats), in one pass over
-/// the text: tokens are found, trimmed and hashed in place, no feature string is built. A
-/// token's `w:` feature, its `b:` feature with the previous token and the start of its `b:`
-/// feature with the next one are hashed in the same pass over its bytes.
+/// the text: tokens are found, trimmed and hashed in place, no feature string is built. For
+/// each token, in this order: its `w:` feature, its `b:` feature with the previous token, its
+/// character n-grams by start and then length. Inlined, so that the counting `sink` keeps its
+/// state in registers.
+#[inline(always)]
 fn for_each_occurrence(text: &str, mut sink: impl FnMut(u32)) {
-    let word_prefix = fnv_extend(FNV_OFFSET, b"w:");
-    let bigram_prefix = fnv_extend(FNV_OFFSET, b"b:");
-    let char_prefix = fnv_extend(FNV_OFFSET, b"c:");
-    // The hash of `b:<previous token> `, once there is a previous token.
-    let mut bigram_head: Option<u32> = None;
-    for token in tokens(text) {
+    let mut words = WordHashes::default();
+    if text.is_ascii() {
+        // One check for the whole text, and tokens cut from bytes.
+        for token in text.as_bytes().split(|&b| b == b' ') {
+            let token = trim_bytes(token);
+            if !token.is_empty() {
+                words.token(token, &mut sink);
+                ascii_char_ngrams(token, CHAR_PREFIX, &mut sink);
+            }
+        }
+    } else {
+        for token in tokens(text) {
+            words.token(token.as_bytes(), &mut sink);
+            if token.is_ascii() {
+                ascii_char_ngrams(token.as_bytes(), CHAR_PREFIX, &mut sink);
+            } else {
+                char_ngrams(token, CHAR_PREFIX, &mut sink);
+            }
+        }
+    }
+}
+
+/// The FNV-1a hash of `w:`.
+const WORD_PREFIX: u32 = fnv_extend(FNV_OFFSET, b"w:");
+/// The FNV-1a hash of `b:`.
+const BIGRAM_PREFIX: u32 = fnv_extend(FNV_OFFSET, b"b:");
+/// The FNV-1a hash of `c:`.
+const CHAR_PREFIX: u32 = fnv_extend(FNV_OFFSET, b"c:");
+
+/// The word features of consecutive tokens: a token's `w:` feature, its `b:` feature with the
+/// previous token and the start of its `b:` feature with the next one are hashed in one pass
+/// over its bytes.
+#[derive(Default)]
+struct WordHashes {
+    /// The hash of `b:<previous token> `, once there is a previous token.
+    bigram_head: Option<u32>,
+}
+
+impl WordHashes {
+    /// Gives `sink` the `w:` and `b:` buckets of the next token (trimmed, not empty).
+    #[inline(always)]
+    fn token(&mut self, token: &[u8], sink: &mut impl FnMut(u32)) {
         let (mut word, mut bigram, mut head) = (
-            word_prefix,
-            bigram_head.unwrap_or(FNV_OFFSET),
-            bigram_prefix,
+            WORD_PREFIX,
+            self.bigram_head.unwrap_or(FNV_OFFSET),
+            BIGRAM_PREFIX,
         );
-        for &b in token.as_bytes() {
+        for &b in token {
             word = fnv_byte(word, b);
             bigram = fnv_byte(bigram, b);
             head = fnv_byte(head, b);
         }
         sink(bucket(word));
-        if bigram_head.is_some() {
+        if self.bigram_head.is_some() {
             sink(bucket(bigram));
         }
-        if token.is_ascii() {
-            ascii_char_ngrams(token.as_bytes(), char_prefix, &mut sink);
-        } else {
-            char_ngrams(token, char_prefix, &mut sink);
-        }
-        bigram_head = Some(fnv_byte(head, b' '));
+        self.bigram_head = Some(fnv_byte(head, b' '));
     }
 }
 
@@ -256,16 +358,27 @@ fn tokens(text: &str) -> impl Iterator<Item = &str> {
 /// `token` with [`STRIP_CHARS`] trimmed from both ends. They are all ASCII, and no byte of a
 /// multi-byte character is, so trimming bytes trims the same characters.
 fn trim(token: &str) -> &str {
-    let bytes = token.as_bytes();
-    let start = bytes
+    token.get(untrimmed(token.as_bytes())).unwrap_or_default()
+}
+
+/// [`trim`] on the bytes of an ASCII token.
+#[inline(always)]
+fn trim_bytes(token: &[u8]) -> &[u8] {
+    token.get(untrimmed(token)).unwrap_or_default()
+}
+
+/// The part of `token` that [`STRIP_CHARS`] do not begin or end.
+#[inline(always)]
+fn untrimmed(token: &[u8]) -> std::ops::Range<usize> {
+    let start = token
         .iter()
         .position(|&b| !is_strip_byte(b))
-        .unwrap_or(bytes.len());
-    let end = bytes
+        .unwrap_or(token.len());
+    let end = token
         .iter()
         .rposition(|&b| !is_strip_byte(b))
         .map_or(start, |last| last + 1);
-    token.get(start..end).unwrap_or_default()
+    start..end
 }
 
 fn is_strip_byte(b: u8) -> bool {
@@ -315,30 +428,26 @@ fn char_ngrams(token: &str, prefix_hash: u32, sink: &mut impl FnMut(u32)) {
     }
 }
 
-/// [`char_ngrams`] for an ASCII token, where every character is one byte: a window of the
-/// next [`MAX_CHAR_NGRAM`] bytes of `<token>` (the first in the low byte) slides along it, each
-/// start giving its 2-, 3- and 4-grams.
+/// [`char_ngrams`] for an ASCII token, where every character is one byte: four bytes of
+/// `<token>` slide along it in locals, each start giving its 2-, 3- and 4-grams.
+#[inline(always)]
 fn ascii_char_ngrams(token: &[u8], prefix_hash: u32, sink: &mut impl FnMut(u32)) {
+    // The n-gram lengths this is written for.
+    const _: () = assert!(MIN_CHAR_NGRAM == 2 && MAX_CHAR_NGRAM == 4);
     let mut rest = token.iter().copied().chain(std::iter::once(b'>'));
-    let mut window = u32::from(b'<');
-    let mut len = 1;
-    while len < MAX_CHAR_NGRAM {
-        let Some(b) = rest.next() else { break };
-        window |= u32::from(b) << (8 * len);
-        len += 1;
-    }
-    while len >= MIN_CHAR_NGRAM {
-        let mut h = fnv_byte(prefix_hash, window as u8);
-        for k in 1..len {
-            h = fnv_byte(h, (window >> (8 * k)) as u8);
-            sink(bucket(h));
+    // The window `a b c d` at the current start; `c` and `d` are missing near the end.
+    let (mut a, mut b) = (b'<', rest.next().unwrap_or(b'>'));
+    let (mut c, mut d) = (rest.next(), rest.next());
+    loop {
+        let two = fnv_byte(fnv_byte(prefix_hash, a), b);
+        sink(bucket(two));
+        let Some(third) = c else { break };
+        let three = fnv_byte(two, third);
+        sink(bucket(three));
+        if let Some(fourth) = d {
+            sink(bucket(fnv_byte(three, fourth)));
         }
-        window >>= 8;
-        len -= 1;
-        if let Some(b) = rest.next() {
-            window |= u32::from(b) << (8 * len);
-            len += 1;
-        }
+        (a, b, c, d) = (b, third, d, rest.next());
     }
 }
 
@@ -374,14 +483,44 @@ fn weight_and_normalise(values: &mut [f32]) {
 }
 
 /// The weight of a bucket hit `count` times, before normalisation: `1 + ln(count)`. Most
-/// buckets are hit once, and `ln(1)` is exactly 0, so that case skips the logarithm.
+/// buckets are hit once, and `ln(1)` is exactly 0, so that case skips the logarithm; counts
+/// below [`TABULATED_COUNTS`] read the value the same expression gave once, in
+/// [`COUNT_WEIGHTS`].
 #[inline]
 fn count_weight(count: u32) -> f64 {
     if count == 1 {
-        1.0
-    } else {
-        1.0 + f64::from(count).ln()
+        return 1.0;
     }
+    match COUNT_WEIGHTS.get(count as usize) {
+        Some(&weight) => weight,
+        None => ln_weight(count),
+    }
+}
+
+/// The square of [`count_weight`].
+#[inline]
+fn count_weight_square(count: u32) -> f64 {
+    let weight = count_weight(count);
+    weight * weight
+}
+
+/// Counts whose weight [`COUNT_WEIGHTS`] holds: a word or n-gram repeated more often than
+/// this in one message is rare.
+const TABULATED_COUNTS: usize = 64;
+
+/// `ln_weight(count)` for every count below [`TABULATED_COUNTS`] (0 unused), computed on first
+/// use with the same function, so a table value and a computed one are the same bits.
+static COUNT_WEIGHTS: LazyLock<[f64; TABULATED_COUNTS]> =
+    LazyLock::new(|| std::array::from_fn(|count| ln_weight(count as u32)));
+
+/// [`count_weight_square`] for every count below [`TABULATED_COUNTS`] (0 unused), computed on
+/// first use.
+static COUNT_WEIGHT_SQUARES: LazyLock<[f64; TABULATED_COUNTS]> =
+    LazyLock::new(|| std::array::from_fn(|count| count_weight_square(count as u32)));
+
+/// `1 + ln(count)`, computed.
+fn ln_weight(count: u32) -> f64 {
+    1.0 + f64::from(count).ln()
 }
 
 #[inline]
@@ -390,14 +529,16 @@ fn bucket(hash: u32) -> u32 {
 }
 
 #[inline]
-fn fnv_byte(hash: u32, byte: u8) -> u32 {
-    (hash ^ u32::from(byte)).wrapping_mul(FNV_PRIME)
+const fn fnv_byte(hash: u32, byte: u8) -> u32 {
+    (hash ^ byte as u32).wrapping_mul(FNV_PRIME)
 }
 
 #[inline]
-fn fnv_extend(mut hash: u32, bytes: &[u8]) -> u32 {
-    for &b in bytes {
-        hash = fnv_byte(hash, b);
+const fn fnv_extend(mut hash: u32, bytes: &[u8]) -> u32 {
+    let mut i = 0;
+    while i < bytes.len() {
+        hash = fnv_byte(hash, bytes[i]);
+        i += 1;
     }
     hash
 }
@@ -495,6 +636,19 @@ mod tests {
                 assert!((g - e).abs() <= 1e-7, "{text:?}: {g} vs {e}");
             }
         }
+    }
+
+    #[test]
+    fn counts_stay_right_when_the_generations_run_out() {
+        let mut counts = FeatureCounts::default();
+        let text = "kill kill kill the healer";
+        let expected = (counted(text, &mut counts), counted("gg ez", &mut counts));
+        counts.generation = LAST_GENERATION - 1;
+        for _ in 0..3 {
+            assert_eq!(counted(text, &mut counts), expected.0);
+            assert_eq!(counted("gg ez", &mut counts), expected.1);
+        }
+        assert!(counts.generation < LAST_GENERATION);
     }
 
     #[test]
