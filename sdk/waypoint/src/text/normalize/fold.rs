@@ -76,8 +76,9 @@ pub(crate) fn fold_into(
 /// ASCII fast path: lowercase, drop control characters, collapse spaces. Gives the same
 /// result as [`fold_unicode`] would.
 fn fold_ascii(input: &str, out: &mut String, stats: &mut FoldStats) {
-    if is_folded_ascii(input.as_bytes()) {
+    if folds_to_lowercase(input.as_bytes()) {
         out.push_str(input);
+        out.make_ascii_lowercase();
         return;
     }
     let mut pending_space = false;
@@ -97,19 +98,18 @@ fn fold_ascii(input: &str, out: &mut String, stats: &mut FoldStats) {
     }
 }
 
-/// Whether ASCII `input` folds to itself: printable, no capital letter, single spaces and no
-/// space at either end. Most chat lines are, and are copied as they are.
-fn is_folded_ascii(input: &[u8]) -> bool {
-    let mut after_space = true;
-    for &b in input {
-        match b {
-            b' ' if after_space => return false,
-            b' ' => after_space = true,
-            b'!'..=b'~' if !b.is_ascii_uppercase() => after_space = false,
-            _ => return false,
-        }
-    }
-    !after_space || input.is_empty()
+/// Whether ASCII `input` folds to its lowercase form: printable, single spaces and no space at
+/// either end. Most chat lines are. Written without early exits, so the checks run a vector of
+/// bytes at a time.
+fn folds_to_lowercase(input: &[u8]) -> bool {
+    let printable = input
+        .iter()
+        .fold(true, |all, &b| all & matches!(b, b' '..=b'~'));
+    let double_space = input
+        .iter()
+        .zip(input.iter().skip(1))
+        .fold(false, |any, (&a, &b)| any | ((a == b' ') & (b == b' ')));
+    printable && !double_space && input.first() != Some(&b' ') && input.last() != Some(&b' ')
 }
 
 /// How a character decomposes.

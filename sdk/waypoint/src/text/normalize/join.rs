@@ -9,7 +9,7 @@
 //! leetspeak mapping that runs next turns `k 1 l l` into `kill`).
 
 /// Separator characters between spelled-out letters.
-fn is_separator(b: u8) -> bool {
+const fn is_separator(b: u8) -> bool {
     matches!(
         b,
         b'.' | b'-'
@@ -32,7 +32,7 @@ fn is_separator(b: u8) -> bool {
     )
 }
 
-fn is_single_char(b: u8) -> bool {
+const fn is_single_char(b: u8) -> bool {
     b.is_ascii_alphanumeric() || b == b'@' || b == b'$'
 }
 
@@ -79,30 +79,58 @@ impl Run {
 /// out alone (a single character with a space, a separator or an end of the text on both
 /// sides), which every run needs.
 fn nothing_to_join(folded: &[u8]) -> bool {
-    let is_gap = |b: Option<&u8>| b.is_none_or(|&b| b == b' ' || is_separator(b));
-    let mut singles = 0;
-    let mut after_space = true;
-    for (i, &b) in folded.iter().enumerate() {
-        if b == b' ' {
-            if after_space {
-                return false;
-            }
-            after_space = true;
-            continue;
-        }
-        after_space = false;
-        if is_single_char(b)
-            && is_gap(i.checked_sub(1).and_then(|p| folded.get(p)))
-            && is_gap(folded.get(i + 1))
-        {
-            singles += 1;
-            if singles >= 3 {
-                return false;
-            }
-        }
+    let class = |b: u8| BYTE_CLASSES[usize::from(b)];
+    // One byte between its neighbours' classes (either end of the text counts as a space):
+    // a space next to a space or an end (not single-spaced and trimmed), and whether it is a
+    // single character between gaps.
+    let look = |before: u8, current: u8, after: u8| {
+        let spacing = current & (before | after) & SPACE;
+        let single = (current & SINGLE) >> 2 & (before & after & GAP) >> 1;
+        (spacing, u32::from(single))
+    };
+    let Some((&first, rest)) = folded.split_first() else {
+        return true;
+    };
+    let (mut before, mut current) = (EDGE, class(first));
+    let (mut spacing, mut singles) = (0, 0);
+    for &b in rest {
+        let after = class(b);
+        let (s, single) = look(before, current, after);
+        (spacing, singles) = (spacing | s, singles + single);
+        (before, current) = (current, after);
     }
-    !after_space || folded.is_empty()
+    let (s, single) = look(before, current, EDGE);
+    (spacing | s) == 0 && singles + single < 3
 }
+
+/// [`BYTE_CLASSES`] bit: a space.
+const SPACE: u8 = 1;
+/// [`BYTE_CLASSES`] bit: a space or a separator.
+const GAP: u8 = 2;
+/// [`BYTE_CLASSES`] bit: a character that can be spelled out alone.
+const SINGLE: u8 = 4;
+/// What either end of the text counts as.
+const EDGE: u8 = SPACE | GAP;
+
+/// The class bits of every byte.
+const BYTE_CLASSES: [u8; 256] = {
+    let mut classes = [0_u8; 256];
+    let mut b = 0;
+    while b < 256 {
+        let byte = b as u8;
+        classes[b] = if byte == b' ' {
+            EDGE
+        } else if is_separator(byte) {
+            GAP
+        } else if is_single_char(byte) {
+            SINGLE
+        } else {
+            0
+        };
+        b += 1;
+    }
+    classes
+};
 
 /// Joins spelled-out runs in `folded` (single-spaced, trimmed) into `out`, replacing its
 /// contents. Returns how many runs were joined.
@@ -186,7 +214,21 @@ fn push_dotted(token: &str, out: &mut String) -> bool {
 
 #[cfg(test)]
 mod tests {
+    use proptest::prelude::*;
+
     use super::*;
+
+    proptest! {
+        #[test]
+        fn text_with_nothing_to_join_comes_out_unchanged(
+            words in proptest::collection::vec("[a-z0-9@$.!*-]{1,3}", 0..8),
+        ) {
+            let folded = words.join(" ");
+            if nothing_to_join(folded.as_bytes()) {
+                prop_assert_eq!(j(&folded), folded);
+            }
+        }
+    }
 
     fn j(s: &str) -> String {
         let mut out = String::from("stale contents");

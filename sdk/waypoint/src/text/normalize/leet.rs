@@ -41,7 +41,7 @@ const SUFFIXES: &[&[u8]] = &[
 /// Maps leetspeak in `text`, in place. Returns how many characters were mapped.
 pub(crate) fn map_leet(text: &mut String) -> usize {
     // Only a unit with a digit or a leet symbol maps; most lines have neither.
-    if !text.bytes().any(|b| b.is_ascii_digit() || is_symbol(b)) {
+    if !text.bytes().any(is_leet_byte) {
         return 0;
     }
     let mut bytes = std::mem::take(text).into_bytes();
@@ -56,20 +56,26 @@ pub(crate) fn map_leet(text: &mut String) -> usize {
 
 /// Maps every unit that passes the rules. A unit's decision reads its own bytes and the bytes
 /// around it, which are never part of another unit, so mapping as the scan goes is the same as
-/// deciding everything first.
+/// deciding everything first. Only units with a digit or a leet symbol can map, so the scan
+/// goes from one of those to the next and skips the units between.
 fn map_leet_bytes(bytes: &mut [u8]) -> usize {
     let mut mapped = 0;
+    // Everything before `i` is decided, and no unit has bytes on both sides of `i`.
     let mut i = 0;
-    while i < bytes.len() {
-        if !is_unit_byte(bytes[i]) {
-            i += 1;
-            continue;
+    while let Some(leet) = bytes
+        .get(i..)
+        .and_then(|rest| rest.iter().position(|&b| is_leet_byte(b)))
+    {
+        let leet = i + leet;
+        let mut start = leet;
+        while start > i && is_unit_byte(bytes[start - 1]) {
+            start -= 1;
         }
-        let mut end = i;
+        let mut end = leet;
         while end < bytes.len() && is_unit_byte(bytes[end]) {
             end += 1;
         }
-        let (mut s, mut e) = (i, end);
+        let (mut s, mut e) = (start, end);
         while s < e && matches!(bytes[s], b'!' | b'|') {
             s += 1;
         }
@@ -87,6 +93,11 @@ fn map_leet_bytes(bytes: &mut [u8]) -> usize {
         i = end;
     }
     mapped
+}
+
+/// A digit or a leet symbol: what every unit that maps has.
+fn is_leet_byte(b: u8) -> bool {
+    b.is_ascii_digit() || is_symbol(b)
 }
 
 fn should_map(unit: &[u8]) -> bool {

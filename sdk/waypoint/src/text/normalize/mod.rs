@@ -254,11 +254,16 @@ pub fn normalize_into(
     let joins = join::join(&out.folded, &mut out.text);
     push_count(changes, joins, |count| Change::LettersJoined { count });
     // Squeeze before the leet decisions (they look at word lengths) and again after them
-    // (`l00ol` → `loool`).
+    // (`l00ol` → `loool`); squeezing twice changes nothing, so without a leet mapping there is
+    // no second time.
     let before = squeeze::squeeze(&mut out.text);
     let leets = leet::map_leet(&mut out.text);
     push_count(changes, leets, |count| Change::LeetMapped { count });
-    let after = squeeze::squeeze(&mut out.text);
+    let after = if leets > 0 {
+        squeeze::squeeze(&mut out.text)
+    } else {
+        0
+    };
     push_count(changes, before + after, |count| Change::RepeatsSqueezed {
         count,
     });

@@ -9,11 +9,7 @@
 /// Squeezes runs of three or more identical ASCII letters to two, in place. Returns how many
 /// characters were removed.
 pub(crate) fn squeeze(text: &mut String) -> usize {
-    let has_run = text
-        .as_bytes()
-        .windows(3)
-        .any(|w| w[0].is_ascii_alphabetic() && w[0] == w[1] && w[1] == w[2]);
-    if !has_run {
+    if !has_run(text.as_bytes()) {
         return 0;
     }
     let mut removed = 0;
@@ -31,6 +27,22 @@ pub(crate) fn squeeze(text: &mut String) -> usize {
         !drop
     });
     removed
+}
+
+/// Whether `bytes` has three identical ASCII letters in a row. Written without early exits, so
+/// the check runs a vector of bytes at a time.
+fn has_run(bytes: &[u8]) -> bool {
+    let (next, after) = (
+        bytes.get(1..).unwrap_or_default(),
+        bytes.get(2..).unwrap_or_default(),
+    );
+    bytes
+        .iter()
+        .zip(next)
+        .zip(after)
+        .fold(false, |any, ((&a, &b), &c)| {
+            any | ((a == b) & (b == c) & a.is_ascii_alphabetic())
+        })
 }
 
 #[cfg(test)]
