@@ -181,8 +181,19 @@ pub(crate) fn tokenize_with(haystack: &str, collapse: bool) -> TokenStream {
 /// whether a repeated letter was written once (so the stream differs from the one without
 /// `collapse`).
 pub(crate) fn tokenize_into(haystack: &str, collapse: bool, out: &mut TokenStream) -> bool {
-    out.canon.clear();
     out.tokens.clear();
+    let mut canon = Canon::new(std::mem::take(&mut out.canon), haystack.len());
+    let collapsed = if haystack.is_ascii() {
+        scan_ascii(haystack.as_bytes(), collapse, &mut canon, &mut out.tokens)
+    } else {
+        scan(haystack, collapse, &mut canon, &mut out.tokens)
+    };
+    out.canon = canon.finish();
+    collapsed
+}
+
+/// The tokeniser's pass over the characters of `haystack`; see [`tokenize_into`].
+fn scan(haystack: &str, collapse: bool, canon: &mut Canon, tokens: &mut Vec<Token>) -> bool {
     // The token being built: (kind, haystack start).
     let mut current: Option<(TokenKind, usize)> = None;
     let mut last_end = 0usize;
@@ -207,7 +218,7 @@ pub(crate) fn tokenize_into(haystack: &str, collapse: bool, out: &mut TokenStrea
                     let next_run = rest.bytes().take_while(u8::is_ascii_digit).count();
                     if next_run > 0 && (run > 1 || next_run > 1) {
                         // A '.' or ',' inside a number stays: "14.88", "1,488".
-                        out.canon.push(c);
+                        canon.push(c);
                         last_end = i + c.len_utf8();
                         run = 0;
                         continue;
@@ -217,7 +228,7 @@ pub(crate) fn tokenize_into(haystack: &str, collapse: bool, out: &mut TokenStrea
                         class = Class::Space;
                     }
                 }
-                finish(out, &mut current, last_end);
+                finish(tokens, &mut current, last_end, canon.len());
                 separated = true;
                 broken |= class == Class::Break;
                 continue;
@@ -226,17 +237,17 @@ pub(crate) fn tokenize_into(haystack: &str, collapse: bool, out: &mut TokenStrea
         match current {
             Some((k, _)) if k == kind && kind != TokenKind::Sym => {}
             _ => {
-                finish(out, &mut current, last_end);
-                if !out.canon.is_empty() {
-                    out.canon.push(if broken { '\n' } else { ' ' });
+                finish(tokens, &mut current, last_end, canon.len());
+                if canon.len() > 0 {
+                    canon.push(if broken { '\n' } else { ' ' });
                 }
-                let glued = !separated && !out.tokens.is_empty();
-                out.tokens.push(Token {
+                let glued = !separated && !tokens.is_empty();
+                tokens.push(Token {
                     kind,
                     start: i,
                     end: i,
-                    cstart: out.canon.len(),
-                    cend: out.canon.len(),
+                    cstart: canon.len(),
+                    cend: canon.len(),
                     glued,
                 });
                 current = Some((kind, i));
@@ -249,14 +260,159 @@ pub(crate) fn tokenize_into(haystack: &str, collapse: bool, out: &mut TokenStrea
         if collapse && kind == TokenKind::Word && last_char == Some(c) {
             collapsed = true;
         } else {
-            out.canon.push(c);
+            canon.push(c);
         }
         last_char = Some(c);
         run += 1;
         last_end = i + c.len_utf8();
     }
-    finish(out, &mut current, last_end);
+    finish(tokens, &mut current, last_end, canon.len());
     collapsed
+}
+
+/// [`scan`] for an ASCII haystack, where every byte is a character and no character is
+/// ignorable: a token at a time, a word's or number's bytes in a loop of their own. Gives the
+/// same stream as [`scan`] (property-tested).
+fn scan_ascii(haystack: &[u8], collapse: bool, canon: &mut Canon, tokens: &mut Vec<Token>) -> bool {
+    let class_at = |i: usize| haystack.get(i).map(|&b| classify_ascii(char::from(b)));
+    let digits_from = |i: usize| {
+        haystack
+            .get(i..)
+            .unwrap_or_default()
+            .iter()
+            .take_while(|b| b.is_ascii_digit())
+            .count()
+    };
+    let (mut separated, mut broken, mut collapsed) = (true, false, false);
+    let mut i = 0;
+    while let Some(class) = class_at(i) {
+        let kind = match class {
+            Class::Letter => TokenKind::Word,
+            Class::Digit => TokenKind::Num,
+            Class::Symbol => TokenKind::Sym,
+            Class::Space | Class::Break | Class::Ignore => {
+                separated = true;
+                broken |= class == Class::Break;
+                i += 1;
+                continue;
+            }
+        };
+        if canon.len() > 0 {
+            canon.push(if broken { '\n' } else { ' ' });
+        }
+        let (start, cstart) = (i, canon.len());
+        let glued = !separated && !tokens.is_empty();
+        // A separator after a number that separates without a break, taken with the number.
+        let mut spacer = 0;
+        match kind {
+            TokenKind::Word => {
+                let word = haystack.get(i..).unwrap_or_default();
+                let word = &word[..word
+                    .iter()
+                    .position(|b| !b.is_ascii_alphabetic())
+                    .unwrap_or(word.len())];
+                i += word.len();
+                if collapse && word.windows(2).any(|pair| pair[0] == pair[1]) {
+                    collapsed = true;
+                    let mut last = None;
+                    for &b in word {
+                        if last != Some(b) {
+                            canon.push_ascii(&[b]);
+                        }
+                        last = Some(b);
+                    }
+                } else {
+                    canon.push_ascii(word);
+                }
+            }
+            TokenKind::Num => loop {
+                let run = digits_from(i);
+                canon.push_ascii(haystack.get(i..i + run).unwrap_or_default());
+                i += run;
+                let Some(&sep @ (b'.' | b',')) = haystack.get(i) else {
+                    break;
+                };
+                let next_run = digits_from(i + 1);
+                if next_run > 0 && (run > 1 || next_run > 1) {
+                    // A '.' or ',' inside a number stays: "14.88", "1,488".
+                    canon.push_ascii(&[sep]);
+                    i += 1;
+                    continue;
+                }
+                if next_run > 0 {
+                    // Digits spelled out one by one ("1.4.8.8"): separate, no break.
+                    spacer = 1;
+                }
+                break;
+            },
+            TokenKind::Sym => {
+                canon.push_ascii(haystack.get(i..=i).unwrap_or_default());
+                i += 1;
+            }
+        }
+        tokens.push(Token {
+            kind,
+            start,
+            end: i,
+            cstart,
+            cend: canon.len(),
+            glued,
+        });
+        i += spacer;
+        separated = spacer > 0;
+        broken = false;
+    }
+    collapsed
+}
+
+/// The canonical string being written: bytes in a buffer sized for the longest it can grow
+/// to, so that writing a character never reallocates and its length stays in a register.
+struct Canon {
+    bytes: Vec<u8>,
+    len: usize,
+}
+
+impl Canon {
+    /// A canonical string for a haystack of `haystack_bytes` bytes, in `buffer`'s memory. Each
+    /// character of the haystack is written at most once, with at most one separator before
+    /// it, and a separator is one byte, never longer than the character it precedes.
+    fn new(buffer: String, haystack_bytes: usize) -> Canon {
+        let mut bytes = buffer.into_bytes();
+        bytes.clear();
+        bytes.resize(2 * haystack_bytes, 0);
+        Canon { bytes, len: 0 }
+    }
+
+    fn len(&self) -> usize {
+        self.len
+    }
+
+    #[inline(always)]
+    fn push(&mut self, c: char) {
+        let end = self.len + c.len_utf8();
+        if let Some(slot) = self.bytes.get_mut(self.len..end) {
+            c.encode_utf8(slot);
+            self.len = end;
+        }
+    }
+
+    /// Writes ASCII bytes (the caller's haystack is ASCII).
+    #[inline(always)]
+    fn push_ascii(&mut self, ascii: &[u8]) {
+        let end = self.len + ascii.len();
+        if let Some(slot) = self.bytes.get_mut(self.len..end) {
+            slot.copy_from_slice(ascii);
+            self.len = end;
+        }
+    }
+
+    /// The string written.
+    fn finish(mut self) -> String {
+        self.bytes.truncate(self.len);
+        // Only whole characters were written, so this is UTF-8.
+        String::from_utf8(self.bytes)
+            .unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned())
+    }
 }
 
 /// Runs of one repeated character, ignorable characters skipped: `siieg` → s1 i2 e1 g1.
@@ -287,20 +443,46 @@ pub(crate) fn stretches(word: &str, pattern: &str, left_wild: bool, right_wild: 
     }
 }
 
-/// Closes the token being built, if any.
-fn finish(out: &mut TokenStream, current: &mut Option<(TokenKind, usize)>, last_end: usize) {
-    if current.take().is_some() {
-        let cend = out.canon.len();
-        if let Some(t) = out.tokens.last_mut() {
-            t.end = last_end;
-            t.cend = cend;
-        }
+/// Closes the token being built, if any, where the canonical string is `cend` bytes long.
+fn finish(
+    tokens: &mut [Token],
+    current: &mut Option<(TokenKind, usize)>,
+    last_end: usize,
+    cend: usize,
+) {
+    if current.take().is_some()
+        && let Some(t) = tokens.last_mut()
+    {
+        t.end = last_end;
+        t.cend = cend;
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    proptest::proptest! {
+        #[test]
+        fn ascii_scan_matches_the_general_one(
+            haystack in "[a-cA0-2 .,;:!?%$&+/#@'~\t\r\n-]{0,40}",
+            collapse: bool,
+        ) {
+            let ascii = {
+                let mut canon = Canon::new(String::new(), haystack.len());
+                let mut tokens = Vec::new();
+                let collapsed = scan_ascii(haystack.as_bytes(), collapse, &mut canon, &mut tokens);
+                (canon.finish(), tokens, collapsed)
+            };
+            let general = {
+                let mut canon = Canon::new(String::new(), haystack.len());
+                let mut tokens = Vec::new();
+                let collapsed = scan(&haystack, collapse, &mut canon, &mut tokens);
+                (canon.finish(), tokens, collapsed)
+            };
+            proptest::prop_assert_eq!(ascii, general);
+        }
+    }
 
     #[test]
     fn ascii_classes_match_the_general_rules() {
