@@ -14,7 +14,9 @@ use super::context::{
     ContextWords, Lists, TokenIds, Tokens, Vocab, WordSets, cue_near, near, normalize_for,
 };
 use super::format::{EntrySpec, FileSpec, Kind, Located, MatchOn};
-use super::tokens::{TokenKind, TokenStream, stretches, tokenize_into, tokenize_with};
+use super::tokens::{
+    TokenKind, TokenStream, stretches, tokenize_into, tokenize_with, uncollapse_into,
+};
 use super::{EntryInfo, Field, LexiconError, LexiconHit, MatchRule};
 use crate::text::Normalized;
 
@@ -85,6 +87,8 @@ pub(crate) struct Matcher {
 #[derive(Debug, Clone, Default)]
 pub(crate) struct FindScratch {
     stream: TokenStream,
+    /// A second stream, for [`uncollapse_into`].
+    spare: TokenStream,
     ids: TokenIds,
     cands: Vec<Candidate>,
     /// The `folded` field's candidates while one search serves both fields.
@@ -313,6 +317,7 @@ impl Matcher {
         };
         let FindScratch {
             stream,
+            spare,
             ids,
             cands,
             folded,
@@ -323,7 +328,16 @@ impl Matcher {
             if !automaton.fields[field.index()] {
                 continue;
             }
-            let collapsed = tokenize_into(field.of(n), field.collapses(), stream);
+            // The `folded` field of a line that folds and normalises to the same string has the
+            // `text` field's tokens; on ASCII they are rewritten without collapsing, not found
+            // again.
+            let same_haystack = field == Field::Folded && n.folded == n.text;
+            let collapsed = if same_haystack && uncollapse_into(&n.folded, stream, spare) {
+                std::mem::swap(stream, spare);
+                false
+            } else {
+                tokenize_into(field.of(n), field.collapses(), stream)
+            };
             ids.clear();
             // Most lines fold and normalise to the same string; when no letter run was
             // collapsed in the `text` field either, its token stream is the `folded` field's as

@@ -192,6 +192,44 @@ pub(crate) fn tokenize_into(haystack: &str, collapse: bool, out: &mut TokenStrea
     collapsed
 }
 
+/// Rewrites `collapsed`, the stream [`tokenize_into`] gave for ASCII `haystack` with
+/// `collapse`, into `out` as the stream it gives without: the same tokens, each written whole
+/// (an ASCII token is its haystack bytes), with the same separators. Returns `false`, writing
+/// nothing, when `haystack` is not ASCII (where a token may skip ignorable characters).
+pub(crate) fn uncollapse_into(
+    haystack: &str,
+    collapsed: &TokenStream,
+    out: &mut TokenStream,
+) -> bool {
+    if !haystack.is_ascii() {
+        return false;
+    }
+    out.tokens.clear();
+    out.canon.clear();
+    let separators = collapsed.canon.as_bytes();
+    for (k, token) in collapsed.tokens.iter().enumerate() {
+        if k > 0 {
+            // The byte before a token in the canonical string is its separator.
+            let separator = token
+                .cstart
+                .checked_sub(1)
+                .and_then(|at| separators.get(at))
+                .copied()
+                .unwrap_or(b' ');
+            out.canon.push(char::from(separator));
+        }
+        let cstart = out.canon.len();
+        out.canon
+            .push_str(haystack.get(token.start..token.end).unwrap_or_default());
+        out.tokens.push(Token {
+            cstart,
+            cend: out.canon.len(),
+            ..token.clone()
+        });
+    }
+    true
+}
+
 /// The tokeniser's pass over the characters of `haystack`; see [`tokenize_into`].
 fn scan(haystack: &str, collapse: bool, canon: &mut Canon, tokens: &mut Vec<Token>) -> bool {
     // The token being built: (kind, haystack start).
@@ -481,6 +519,17 @@ mod tests {
                 (canon.finish(), tokens, collapsed)
             };
             proptest::prop_assert_eq!(ascii, general);
+        }
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn an_uncollapsed_stream_is_the_stream_without_collapsing(
+            haystack in "[a-cA0-2 .,;:!?%$&+/#@'~\t\r\n-]{0,40}",
+        ) {
+            let mut out = TokenStream::default();
+            proptest::prop_assert!(uncollapse_into(&haystack, &tokenize_with(&haystack, true), &mut out));
+            proptest::prop_assert_eq!(out, tokenize(&haystack));
         }
     }
 
