@@ -313,14 +313,6 @@ fn scan(haystack: &str, collapse: bool, canon: &mut Canon, tokens: &mut Vec<Toke
 /// same stream as [`scan`] (property-tested).
 fn scan_ascii(haystack: &[u8], collapse: bool, canon: &mut Canon, tokens: &mut Vec<Token>) -> bool {
     let class_at = |i: usize| haystack.get(i).map(|&b| classify_ascii(char::from(b)));
-    let digits_from = |i: usize| {
-        haystack
-            .get(i..)
-            .unwrap_or_default()
-            .iter()
-            .take_while(|b| b.is_ascii_digit())
-            .count()
-    };
     let (mut separated, mut broken, mut collapsed) = (true, false, false);
     let mut i = 0;
     while let Some(class) = class_at(i) {
@@ -345,44 +337,13 @@ fn scan_ascii(haystack: &[u8], collapse: bool, canon: &mut Canon, tokens: &mut V
         match kind {
             TokenKind::Word => {
                 let word = haystack.get(i..).unwrap_or_default();
-                let word = &word[..word
-                    .iter()
-                    .position(|b| !b.is_ascii_alphabetic())
-                    .unwrap_or(word.len())];
+                let word = word
+                    .get(..word.iter().take_while(|b| b.is_ascii_alphabetic()).count())
+                    .unwrap_or_default();
                 i += word.len();
-                if collapse && word.windows(2).any(|pair| pair[0] == pair[1]) {
-                    collapsed = true;
-                    let mut last = None;
-                    for &b in word {
-                        if last != Some(b) {
-                            canon.push_ascii(&[b]);
-                        }
-                        last = Some(b);
-                    }
-                } else {
-                    canon.push_ascii(word);
-                }
+                collapsed |= ascii_word(word, collapse, canon);
             }
-            TokenKind::Num => loop {
-                let run = digits_from(i);
-                canon.push_ascii(haystack.get(i..i + run).unwrap_or_default());
-                i += run;
-                let Some(&sep @ (b'.' | b',')) = haystack.get(i) else {
-                    break;
-                };
-                let next_run = digits_from(i + 1);
-                if next_run > 0 && (run > 1 || next_run > 1) {
-                    // A '.' or ',' inside a number stays: "14.88", "1,488".
-                    canon.push_ascii(&[sep]);
-                    i += 1;
-                    continue;
-                }
-                if next_run > 0 {
-                    // Digits spelled out one by one ("1.4.8.8"): separate, no break.
-                    spacer = 1;
-                }
-                break;
-            },
+            TokenKind::Num => (i, spacer) = ascii_number(haystack, i, canon),
             TokenKind::Sym => {
                 canon.push_ascii(haystack.get(i..=i).unwrap_or_default());
                 i += 1;
@@ -401,6 +362,56 @@ fn scan_ascii(haystack: &[u8], collapse: bool, canon: &mut Canon, tokens: &mut V
         broken = false;
     }
     collapsed
+}
+
+/// Writes an ASCII word, with each run of a repeated letter once when `collapse`; returns
+/// whether a run was.
+#[inline(always)]
+fn ascii_word(word: &[u8], collapse: bool, canon: &mut Canon) -> bool {
+    if !(collapse && word.windows(2).any(|pair| pair[0] == pair[1])) {
+        canon.push_ascii(word);
+        return false;
+    }
+    let mut last = None;
+    for &b in word {
+        if last != Some(b) {
+            canon.push_ascii(&[b]);
+        }
+        last = Some(b);
+    }
+    true
+}
+
+/// Writes the ASCII number starting at byte `i` of `haystack`, with the `.` and `,` inside it;
+/// returns where it ends and whether the byte there is a separator that separates without a
+/// break (1) or not (0).
+#[inline(always)]
+fn ascii_number(haystack: &[u8], mut i: usize, canon: &mut Canon) -> (usize, usize) {
+    let digits_from = |i: usize| {
+        haystack
+            .get(i..)
+            .unwrap_or_default()
+            .iter()
+            .take_while(|b| b.is_ascii_digit())
+            .count()
+    };
+    loop {
+        let run = digits_from(i);
+        canon.push_ascii(haystack.get(i..i + run).unwrap_or_default());
+        i += run;
+        let Some(&sep @ (b'.' | b',')) = haystack.get(i) else {
+            return (i, 0);
+        };
+        let next_run = digits_from(i + 1);
+        if next_run > 0 && (run > 1 || next_run > 1) {
+            // A '.' or ',' inside a number stays: "14.88", "1,488".
+            canon.push_ascii(&[sep]);
+            i += 1;
+        } else {
+            // Digits spelled out one by one ("1.4.8.8"): separate, no break.
+            return (i, usize::from(next_run > 0));
+        }
+    }
 }
 
 /// The canonical string being written: bytes in a buffer sized for the longest it can grow
