@@ -324,6 +324,8 @@ impl Matcher {
         } = scratch;
         cands.clear();
         folded.clear();
+        // Whether `stream` holds this line's `text` field.
+        let mut text_stream = false;
         for field in [Field::Text, Field::Folded] {
             if !automaton.fields[field.index()] {
                 continue;
@@ -331,7 +333,8 @@ impl Matcher {
             // The `folded` field of a line that folds and normalises to the same string has the
             // `text` field's tokens; on ASCII they are rewritten without collapsing, not found
             // again.
-            let same_haystack = field == Field::Folded && n.folded == n.text;
+            let same_haystack = field == Field::Folded && text_stream && n.folded == n.text;
+            text_stream = field == Field::Text;
             let collapsed = if same_haystack && uncollapse_into(&n.folded, stream, spare) {
                 std::mem::swap(stream, spare);
                 false
