@@ -335,12 +335,11 @@ impl Matcher {
             // again.
             let same_haystack = field == Field::Folded && text_stream && n.folded == n.text;
             text_stream = field == Field::Text;
-            let collapsed = if same_haystack && uncollapse_into(&n.folded, stream, spare) {
-                std::mem::swap(stream, spare);
-                false
-            } else {
-                tokenize_into(field.of(n), field.collapses(), stream)
-            };
+            let uncollapsed = same_haystack && uncollapse_into(&n.folded, stream, spare);
+            let collapsed = !uncollapsed && tokenize_into(field.of(n), field.collapses(), stream);
+            // `spare` only ever receives rewritten tokens and `stream` tokenised ones, so each
+            // buffer grows to what its own use needs once, whatever order lines come in.
+            let stream: &TokenStream = if uncollapsed { spare } else { stream };
             ids.clear();
             // Most lines fold and normalise to the same string; when no letter run was
             // collapsed in the `text` field either, its token stream is the `folded` field's as
