@@ -241,26 +241,22 @@ pub fn for_each_feature(
     } = counting;
     let hits = hits.get(..distinct).unwrap_or_default();
     // Without repeats every weight is 1, and the sum of their squares is the count, exactly.
-    let norm = if repeats {
+    // The norm, and the largest count, in one pass over the counts.
+    let (norm, most) = if repeats {
         let squares = &*COUNT_WEIGHT_SQUARES;
-        let sum_of_squares: f64 = hits
-            .iter()
-            .map(|hit| match squares.get(hit.hits as usize) {
+        let (sum_of_squares, most) = hits.iter().fold((0.0_f64, 1_u32), |(sum, most), hit| {
+            let square = match squares.get(hit.hits as usize) {
                 Some(&square) => square,
                 None => count_weight_square(hit.hits),
-            })
-            .sum();
-        sum_of_squares.sqrt()
+            };
+            (sum + square, most.max(hit.hits))
+        });
+        (sum_of_squares.sqrt(), most)
     } else {
-        (distinct as f64).sqrt()
+        ((distinct as f64).sqrt(), 1)
     };
     // The value of every count up to the largest, each divided once; the rare message with a
     // bucket hit that often computes each value where it is needed instead.
-    let most = if repeats {
-        hits.iter().map(|hit| hit.hits).max().unwrap_or(1)
-    } else {
-        1
-    };
     if most < TABULATED_COUNTS as u32 {
         let mut values = [0_f32; TABULATED_COUNTS];
         for (count, value) in (1..=most).zip(values.iter_mut().skip(1)) {

@@ -254,8 +254,7 @@ fn scan(haystack: &str, collapse: bool, canon: &mut Canon, tokens: &mut Vec<Toke
                 if matches!(current, Some((TokenKind::Num, _))) && (c == '.' || c == ',') {
                     let rest = haystack.get(i + 1..).unwrap_or("");
                     let next_run = rest.bytes().take_while(u8::is_ascii_digit).count();
-                    if next_run > 0 && (run > 1 || next_run > 1) {
-                        // A '.' or ',' inside a number stays: "14.88", "1,488".
+                    if stays_in_number(run, next_run) {
                         canon.push(c);
                         last_end = i + c.len_utf8();
                         run = 0;
@@ -403,8 +402,7 @@ fn ascii_number(haystack: &[u8], mut i: usize, canon: &mut Canon) -> (usize, usi
             return (i, 0);
         };
         let next_run = digits_from(i + 1);
-        if next_run > 0 && (run > 1 || next_run > 1) {
-            // A '.' or ',' inside a number stays: "14.88", "1,488".
+        if stays_in_number(run, next_run) {
             canon.push_ascii(&[sep]);
             i += 1;
         } else {
@@ -412,6 +410,14 @@ fn ascii_number(haystack: &[u8], mut i: usize, canon: &mut Canon) -> (usize, usi
             return (i, usize::from(next_run > 0));
         }
     }
+}
+
+/// Whether a '.' or ',' between a run of `run` digits and one of `next_run` digits stays inside
+/// the number ("14.88", "1,488") rather than separating digits spelled out one by one
+/// ("1.4.8.8").
+#[inline(always)]
+fn stays_in_number(run: usize, next_run: usize) -> bool {
+    next_run > 0 && (run > 1 || next_run > 1)
 }
 
 /// The canonical string being written: bytes in a buffer sized for the longest it can grow
