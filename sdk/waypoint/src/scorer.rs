@@ -482,7 +482,18 @@ impl Scorer {
             };
             with_hate_scaled(scores, hate_factor)
         };
-        let evidence = combine_tiers(&policy.cascade, model, deep, traits)
+        // The deep head reads a message's hate without asking whom it is aimed at.
+        let deep_evidence = deep.map(|d| {
+            let names_target =
+                names_hate_target(&lexicon) || self.lexicon.names_group_loosely(&normalized);
+            let factor = if names_target {
+                1.0
+            } else {
+                policy.cascade.untargeted_deep_hate_factor
+            };
+            with_hate_scaled(d, factor)
+        });
+        let evidence = combine_tiers(&policy.cascade, model, deep_evidence, traits)
             .or_else(|| exemplars.as_ref().map(|_| Scores::default()))
             .map(model_evidence);
         let scores = combine(
@@ -491,8 +502,8 @@ impl Scorer {
             policy.lexicon.weight_scale,
         );
         // The deep tier's own evidence: its model evidence and the lexicon.
-        let deep_scores =
-            deep.map(|d| combine(model_evidence(d), &lexicon, policy.lexicon.weight_scale));
+        let deep_scores = deep_evidence
+            .map(|d| combine(model_evidence(d), &lexicon, policy.lexicon.weight_scale));
         // Mentions have told the exemplar evidence the stance; they are no evidence to report.
         lexicon.retain(|hit| !hit.is_mention());
         let decision = policy.message_decision(&TierScores {
@@ -568,6 +579,16 @@ pub(crate) fn hate_factor(
     } else {
         1.0
     }
+}
+
+/// Whether a hate-category hit (mentions included) names a target hate speech could have: a
+/// protected group or a reference to a group of people, a slur, a hate code. Hate speech attacks
+/// people for a protected characteristic; the deep head also reads Dutch everyday talk ("wie
+/// rijdt er mee in de volgende race") as hate, from the words its hate training rows share with it, so a
+/// message without a target has its deep hate probability scaled by
+/// `cascade.untargeted_deep_hate_factor`.
+fn names_hate_target(hits: &[LexiconHit]) -> bool {
+    hits.iter().any(|h| h.category == Category::Hate)
 }
 
 /// `scores` with the hate probability multiplied by `factor`.

@@ -223,7 +223,11 @@ fn selective_mode_routes_the_right_messages() {
 fn combination_rule_is_applied_before_the_lexicon() {
     let scorer = scorer();
     let line = ["you are all rats and should die"];
-    let max = both_tiers_for_every_message();
+    // The line names no group: keep the deep head's hate reading as it is.
+    let max = with_cascade(CascadePolicy {
+        untargeted_deep_hate_factor: 1.0,
+        ..both_tiers_for_every_message().cascade
+    });
     let scored = &scorer.score_batch_with(&max, &line)[0];
     let (fast, deep) = (
         scored.model.expect("fast ran"),
@@ -349,9 +353,11 @@ fn condemning_a_violent_group_without_naming_a_protected_group_is_not_hate() {
     assert_eq!(deep_scores.get(Category::Hate), 0.0, "{deep_scores:?}");
     assert_eq!(scored.decision.level, waypoint::policy::ResponseLevel::None);
 
-    // A factor of 1 keeps the model's hate probability.
+    // A factor of 1 keeps the model's hate probability (the line names no group either, so the
+    // deep tier's untargeted factor is set to 1 too).
     let keep = with_cascade(CascadePolicy {
         untargeted_condemnation_hate_factor: 1.0,
+        untargeted_deep_hate_factor: 1.0,
         ..all.cascade
     });
     let kept = &scorer.score_batch_with(&keep, &counter_speech)[0];
@@ -367,6 +373,51 @@ fn condemning_a_violent_group_without_naming_a_protected_group_is_not_hate() {
         hateful.scores
     );
     assert!(hateful.decision.level > waypoint::policy::ResponseLevel::None);
+}
+
+#[test]
+fn deep_hate_needs_a_named_target() {
+    let scorer = scorer();
+    let all = both_tiers_for_every_message();
+    let factor = all.cascade.untargeted_deep_hate_factor;
+    assert!(factor < 1.0, "the default scales untargeted deep hate");
+    let keep = with_cascade(CascadePolicy {
+        untargeted_deep_hate_factor: 1.0,
+        ..all.cascade
+    });
+    let deep_hate = |policy: &Policy, line: &str| {
+        let scored = &scorer.score_batch_with(policy, &[line])[0];
+        let raw = scored.deep.expect("deep ran").get(Category::Hate);
+        let used = scored.deep_scores.expect("deep ran").get(Category::Hate);
+        (raw, used, scored.decision.level)
+    };
+
+    // Dutch everyday talk the head reads as hate: no group is named.
+    let (raw, used, level) = deep_hate(&all, "wie rijdt er mee in de volgende race");
+    assert!(
+        raw > 0.5,
+        "the fixture must be read as hate by the head: {raw}"
+    );
+    assert!((used - raw * factor).abs() < 1e-6, "{raw} {used}");
+    assert_eq!(level, waypoint::policy::ResponseLevel::None);
+    let (_, kept, kept_level) = deep_hate(&keep, "wie rijdt er mee in de volgende race");
+    assert!((kept - raw).abs() < 1e-6);
+    assert!(kept_level > waypoint::policy::ResponseLevel::None);
+
+    // A named group, a reference to one, a misspelt or run-together name: the head's reading.
+    for hateful in [
+        "alle moslims zijn tuig",
+        "jullie soort hoort hier niet",
+        "moslmis zijn tuig",
+        "die vluchtelingenzijn parasieten",
+    ] {
+        let (raw, used, _) = deep_hate(&all, hateful);
+        assert!(
+            raw > 0.3,
+            "the fixture must be read as hate by the head: {hateful}: {raw}"
+        );
+        assert!((used - raw).abs() < 1e-6, "{hateful}: {raw} {used}");
+    }
 }
 
 fn models_without_head() -> tempfile::TempDir {

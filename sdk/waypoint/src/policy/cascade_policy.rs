@@ -60,6 +60,11 @@ pub struct CascadePolicy {
     /// protected group (no `any.mention.protected_group` hit) is multiplied by this, in
     /// `[0, 1]`; 1 keeps it. Applies in batches and in the inline pre-send check alike.
     pub untargeted_condemnation_hate_factor: f32,
+    /// Hate speech has a target: the deep tier's hate probability of a message that names no
+    /// group of people hate speech could target (no hate-category lexicon hit: no protected
+    /// group or reference to a group of people, no slur, no hate code) is multiplied by this,
+    /// in `[0, 1]`; 1 keeps it. The fast tier's reading is left as it is.
+    pub untargeted_deep_hate_factor: f32,
     /// The deep tier's weight for [`CombineRule::Blend`], in `[0, 1]`.
     pub deep_weight: f32,
     /// Auto: the worker counts as behind, and falls back to the selective rules, while at least
@@ -79,6 +84,7 @@ impl Default for CascadePolicy {
             fast_tier_english_only: true,
             fast_tier_skips_condemnation: true,
             untargeted_condemnation_hate_factor: 0.0,
+            untargeted_deep_hate_factor: UNTARGETED_DEEP_HATE_FACTOR,
             deep_weight: 0.5,
             busy_backlog: 64,
         }
@@ -96,9 +102,13 @@ pub(super) struct RawCascade {
     fast_tier_english_only: Option<bool>,
     fast_tier_skips_condemnation: Option<bool>,
     untargeted_condemnation_hate_factor: Option<Spanned<f64>>,
+    untargeted_deep_hate_factor: Option<Spanned<f64>>,
     deep_weight: Option<Spanned<f64>>,
     busy_backlog: Option<Spanned<i64>>,
 }
+
+/// `untargeted_deep_hate_factor` when a policy does not set it.
+const UNTARGETED_DEEP_HATE_FACTOR: f32 = 0.3;
 
 /// The largest accepted `busy_backlog`.
 const MAX_BUSY_BACKLOG: u32 = 1_000_000;
@@ -131,23 +141,19 @@ pub(super) fn parse_cascade(
             &[("max", CombineRule::Max), ("blend", CombineRule::Blend)],
         )?
         .unwrap_or(d.combine);
-    let fast_floor = ctx.in_range(
-        &raw.fast_floor,
-        "cascade.fast_floor",
-        d.fast_floor,
-        (0.0, 1.0),
-    )?;
-    let deep_weight = ctx.in_range(
-        &raw.deep_weight,
-        "cascade.deep_weight",
-        d.deep_weight,
-        (0.0, 1.0),
-    )?;
-    let untargeted_condemnation_hate_factor = ctx.in_range(
+    // Floors, weights and factors: all in [0, 1].
+    let unit = |value, name, default| ctx.in_range(value, name, default, (0.0, 1.0));
+    let fast_floor = unit(&raw.fast_floor, "cascade.fast_floor", d.fast_floor)?;
+    let deep_weight = unit(&raw.deep_weight, "cascade.deep_weight", d.deep_weight)?;
+    let untargeted_condemnation_hate_factor = unit(
         &raw.untargeted_condemnation_hate_factor,
         "cascade.untargeted_condemnation_hate_factor",
         d.untargeted_condemnation_hate_factor,
-        (0.0, 1.0),
+    )?;
+    let untargeted_deep_hate_factor = unit(
+        &raw.untargeted_deep_hate_factor,
+        "cascade.untargeted_deep_hate_factor",
+        d.untargeted_deep_hate_factor,
     )?;
     let elevated_risk = match &raw.elevated_risk {
         None => d.elevated_risk,
@@ -178,6 +184,7 @@ pub(super) fn parse_cascade(
             .fast_tier_skips_condemnation
             .unwrap_or(d.fast_tier_skips_condemnation),
         untargeted_condemnation_hate_factor,
+        untargeted_deep_hate_factor,
         deep_weight,
         busy_backlog,
     })
@@ -241,7 +248,7 @@ mod tests {
             "[cascade]\nmode = \"all\"\nfast_floor = 0.2\nnon_english = false\nelevated_risk = 0\n\
              combine = \"blend\"\nfast_tier_english_only = false\n\
              fast_tier_skips_condemnation = false\nuntargeted_condemnation_hate_factor = 0.5\n\
-             deep_weight = 0.7\n",
+             untargeted_deep_hate_factor = 0.8\ndeep_weight = 0.7\n",
         )
         .expect("valid");
         assert_eq!(
@@ -255,6 +262,7 @@ mod tests {
                 fast_tier_english_only: false,
                 fast_tier_skips_condemnation: false,
                 untargeted_condemnation_hate_factor: 0.5,
+                untargeted_deep_hate_factor: 0.8,
                 deep_weight: 0.7,
                 busy_backlog: 64,
             }
@@ -282,6 +290,9 @@ mod tests {
         let err = parse("[cascade]\nuntargeted_condemnation_hate_factor = -0.1\n")
             .expect_err("out of range");
         assert!(err.to_string().starts_with("p.toml:3:39"), "{err}");
+        let err =
+            parse("[cascade]\nuntargeted_deep_hate_factor = 1.5\n").expect_err("out of range");
+        assert!(err.to_string().starts_with("p.toml:3:31"), "{err}");
         let err = parse("[cascade]\nfloor = 0.5\n").expect_err("unknown key");
         assert!(err.to_string().starts_with("p.toml:3:"), "{err}");
     }

@@ -34,10 +34,13 @@
 
 mod context;
 mod format;
+mod group_names;
 mod matcher;
 mod tokens;
 
 use std::fmt;
+
+use group_names::GroupNames;
 use std::ops::Range;
 use std::path::Path;
 use std::sync::Arc;
@@ -251,6 +254,7 @@ impl LexiconBuilder {
                 version: combined_version(&self.files),
                 files: self.files.clone(),
                 matcher,
+                group_names: GroupNames::collect(&self.files),
             }),
         })
     }
@@ -267,6 +271,7 @@ struct Inner {
     version: String,
     files: Vec<FileSpec>,
     matcher: Matcher,
+    group_names: GroupNames,
 }
 
 impl fmt::Debug for Lexicon {
@@ -362,6 +367,16 @@ impl Lexicon {
         scratch: &mut LexiconScratch,
     ) -> Vec<LexiconHit> {
         self.inner.matcher.find(normalized, &mut scratch.0)
+    }
+
+    /// Whether a word of the message is the name of a group of people (a single-word pattern of
+    /// five letters or more of a hate-category mention entry) with one letter dropped, added,
+    /// changed or two neighbouring letters swapped (`wmoen`), or run together with other words
+    /// (`ikhaatmoslims`): spellings [`Lexicon::find`] does not match. Looks at the `text` and
+    /// `folded` fields; never panics.
+    pub fn names_group_loosely(&self, normalized: &Normalized) -> bool {
+        let names = &self.inner.group_names;
+        names.loosely_in(&normalized.text) || names.loosely_in(&normalized.folded)
     }
 }
 
