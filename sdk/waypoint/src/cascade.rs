@@ -138,8 +138,8 @@ const ENGLISH: &[&str] = &[
     "get", "at", "if", "but", "lol", "gg", "wp", "pls", "plz", "ok", "yes", "can", "will",
 ];
 
-/// Frequent function words of other languages Waypoint's users write (Dutch first), chosen not
-/// to be English words too, one list per language.
+/// Frequent function words of other languages Waypoint's users write (Dutch first: see
+/// [`looks_dutch`]), chosen not to be English words too, one list per language.
 const OTHER: &[&[&str]] = &[DUTCH, GERMAN, FRENCH, SPANISH_ITALIAN_PORTUGUESE];
 
 /// Dutch function words (see [`OTHER`]).
@@ -210,6 +210,33 @@ pub fn looks_english(text: &str, locale: Option<&str>) -> bool {
     other <= english
 }
 
+/// A cheap language guess: is this message Dutch (or Flemish)? `locale` wins when given (`nl…`
+/// is Dutch, anything else is not). Otherwise: a message that does not look English
+/// ([`looks_english`]) and has more frequent Dutch words than words of any other language
+/// Waypoint's lists know.
+pub fn looks_dutch(text: &str, locale: Option<&str>) -> bool {
+    if let Some(locale) = locale.map(str::trim).filter(|l| !l.is_empty()) {
+        return locale
+            .get(..2)
+            .is_some_and(|p| p.eq_ignore_ascii_case("nl"));
+    }
+    if looks_english(text, None) {
+        return false;
+    }
+    let mut counts = [0_usize; OTHER.len()];
+    for word in text
+        .split(|c: char| !(c.is_alphanumeric() || c == '\''))
+        .filter(|w| !w.is_empty())
+    {
+        let word = word.to_lowercase();
+        for (count, words) in counts.iter_mut().zip(OTHER) {
+            *count += usize::from(words.contains(&word.as_str()));
+        }
+    }
+    let (dutch, others) = counts.split_first().unwrap_or((&0, &[]));
+    *dutch > 0 && others.iter().all(|n| n < dutch)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -245,6 +272,20 @@ mod tests {
         assert!(!looks_english("kill the healer", Some("nl-BE")));
         assert!(looks_english("ik haat jou", Some("en-GB")));
         assert!(looks_english("", None));
+    }
+
+    #[test]
+    fn dutch_guess() {
+        assert!(looks_dutch("ik haat jou, je bent een sukkel", None));
+        assert!(looks_dutch("wie heeft er een paard", None));
+        assert!(looks_dutch("gij zijt ook vlaming", None));
+        // German shares "die" with Dutch; more German words than Dutch ones is not Dutch.
+        assert!(!looks_dutch("ich hasse die muslime", None));
+        assert!(!looks_dutch("je déteste les musulmans", None));
+        assert!(!looks_dutch("kill the healer first", None));
+        assert!(!looks_dutch("ты идиот", None));
+        assert!(looks_dutch("kill the healer", Some("nl-BE")));
+        assert!(!looks_dutch("ik haat jou", Some("de-DE")));
     }
 
     #[test]

@@ -21,7 +21,9 @@ use serde::Serialize;
 
 pub use inline::InlineScore;
 
-use crate::cascade::{MessageTraits, RouteHints, combine_tiers, looks_english, wants_deep};
+use crate::cascade::{
+    MessageTraits, RouteHints, combine_tiers, looks_dutch, looks_english, wants_deep,
+};
 use crate::model::exemplars::{
     self, ExemplarFile, ExemplarFileError, ExemplarIndex, ExemplarMatch,
 };
@@ -484,13 +486,12 @@ impl Scorer {
         };
         // The deep head reads a message's hate without asking whom it is aimed at.
         let deep_evidence = deep.map(|d| {
-            let names_target =
-                names_hate_target(&lexicon) || self.lexicon.names_group_loosely(&normalized);
-            let factor = if names_target {
-                1.0
-            } else {
-                policy.cascade.untargeted_deep_hate_factor
-            };
+            let factor = self.untargeted_deep_hate_factor(
+                &policy.cascade,
+                &lexicon,
+                &normalized,
+                traits.english || looks_dutch(&normalized.text, locale),
+            );
             with_hate_scaled(d, factor)
         });
         let evidence = combine_tiers(&policy.cascade, model, deep_evidence, traits)
@@ -519,6 +520,29 @@ impl Scorer {
             scores,
             deep_scores,
             decision,
+        }
+    }
+}
+
+impl Scorer {
+    /// The factor on the deep tier's hate probability of a message with these lexicon hits
+    /// (mentions included): `cascade.untargeted_deep_hate_factor` when the message is in a
+    /// language whose group names the lexicon holds (`english_or_dutch`) and names no group of
+    /// people ([`names_hate_target`], nor [`Lexicon::names_group_loosely`]); 1 otherwise.
+    fn untargeted_deep_hate_factor(
+        &self,
+        policy: &CascadePolicy,
+        hits: &[LexiconHit],
+        normalized: &Normalized,
+        english_or_dutch: bool,
+    ) -> f32 {
+        if !english_or_dutch
+            || names_hate_target(hits)
+            || self.lexicon.names_group_loosely(normalized)
+        {
+            1.0
+        } else {
+            policy.untargeted_deep_hate_factor
         }
     }
 }

@@ -404,12 +404,14 @@ fn deep_hate_needs_a_named_target() {
     assert!((kept - raw).abs() < 1e-6);
     assert!(kept_level > waypoint::policy::ResponseLevel::None);
 
+    // A language whose group names the lexicon does not hold keeps the head's reading too.
     // A named group, a reference to one, a misspelt or run-together name: the head's reading.
     for hateful in [
         "alle moslims zijn tuig",
         "jullie soort hoort hier niet",
         "moslmis zijn tuig",
         "die vluchtelingenzijn parasieten",
+        "ich hasse alle, die so reden",
     ] {
         let (raw, used, _) = deep_hate(&all, hateful);
         assert!(

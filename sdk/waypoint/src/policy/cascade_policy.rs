@@ -63,7 +63,9 @@ pub struct CascadePolicy {
     /// Hate speech has a target: the deep tier's hate probability of a message that names no
     /// group of people hate speech could target (no hate-category lexicon hit: no protected
     /// group or reference to a group of people, no slur, no hate code) is multiplied by this,
-    /// in `[0, 1]`; 1 keeps it. The fast tier's reading is left as it is.
+    /// in `[0, 1]`; 1 keeps it. The fast tier's reading is left as it is, and so is the deep
+    /// tier's for a message that looks neither English nor Dutch (the lexicon's group names are
+    /// English and Dutch).
     pub untargeted_deep_hate_factor: f32,
     /// The deep tier's weight for [`CombineRule::Blend`], in `[0, 1]`.
     pub deep_weight: f32,
