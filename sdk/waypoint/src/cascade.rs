@@ -139,7 +139,7 @@ const ENGLISH: &[&str] = &[
 ];
 
 /// Frequent function words of other languages Waypoint's users write (Dutch first: see
-/// [`looks_dutch`]), chosen not to be English words too, one list per language.
+/// [`written_in_english_or_dutch`]), chosen not to be English words too, one list per language.
 const OTHER: &[&[&str]] = &[DUTCH, GERMAN, FRENCH, SPANISH_ITALIAN_PORTUGUESE];
 
 /// Dutch function words (see [`OTHER`]).
@@ -175,66 +175,77 @@ const SPANISH_ITALIAN_PORTUGUESE: &[&str] = &[
 /// text with more frequent words of other languages than English ones is not English; anything
 /// else (including short game slang with neither) counts as English.
 pub fn looks_english(text: &str, locale: Option<&str>) -> bool {
-    if let Some(locale) = locale.map(str::trim).filter(|l| !l.is_empty()) {
-        return locale
-            .get(..2)
-            .is_some_and(|p| p.eq_ignore_ascii_case("en"));
+    if let Some(prefix) = locale_prefix(locale) {
+        return prefix.eq_ignore_ascii_case("en");
     }
+    function_words(text).is_some_and(|counts| counts.other_any <= counts.english)
+}
+
+/// Whether the message is written in English or Dutch (Flemish included), on positive evidence:
+/// `locale` wins when given (`en…` or `nl…`); otherwise the text has frequent words of English
+/// or Dutch, and more of them than of any other language Waypoint's lists know. Unlike
+/// [`looks_english`], a message with no known words (game slang, Polish, Hindi) is neither.
+pub fn written_in_english_or_dutch(text: &str, locale: Option<&str>) -> bool {
+    if let Some(prefix) = locale_prefix(locale) {
+        return prefix.eq_ignore_ascii_case("en") || prefix.eq_ignore_ascii_case("nl");
+    }
+    let Some(counts) = function_words(text) else {
+        return false;
+    };
+    let dutch = counts.other[0];
+    let rest = counts.other[1..].iter().copied().max().unwrap_or(0);
+    let best = counts.english.max(dutch);
+    best > 0 && best > rest
+}
+
+/// The first two characters of a non-blank locale.
+fn locale_prefix(locale: Option<&str>) -> Option<&str> {
+    locale
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .map(|l| l.get(..2).unwrap_or(""))
+}
+
+/// Frequent-word counts of one message. A word English shares with another language counts
+/// for neither.
+#[derive(Default)]
+struct FunctionWords {
+    /// English words.
+    english: usize,
+    /// Words of at least one list of [`OTHER`].
+    other_any: usize,
+    /// Words of each list of [`OTHER`], in its order.
+    other: [usize; OTHER.len()],
+}
+
+/// Counts the frequent words of `text`; `None` when its letters are mostly outside ASCII (no
+/// language of the lists, which are all Latin-script).
+fn function_words(text: &str) -> Option<FunctionWords> {
     let (mut letters, mut ascii) = (0_usize, 0_usize);
     for c in text.chars().filter(|c| c.is_alphabetic()) {
         letters += 1;
         ascii += usize::from(c.is_ascii());
     }
-    if letters == 0 {
-        return true;
-    }
     if ascii * 10 < letters * 7 {
-        return false;
+        return None;
     }
-    let (mut english, mut other) = (0_usize, 0_usize);
+    let mut counts = FunctionWords::default();
     for word in text
         .split(|c: char| !(c.is_alphanumeric() || c == '\''))
         .filter(|w| !w.is_empty())
     {
         let word = word.to_lowercase();
-        let (in_english, in_other) = (
-            ENGLISH.contains(&word.as_str()),
-            OTHER.iter().any(|words| words.contains(&word.as_str())),
-        );
-        if in_english && !in_other {
-            english += 1;
-        } else if in_other && !in_english {
-            other += 1;
+        let in_english = ENGLISH.contains(&word.as_str());
+        let mut in_other = false;
+        for (count, words) in counts.other.iter_mut().zip(OTHER) {
+            let hit = words.contains(&word.as_str());
+            in_other |= hit;
+            *count += usize::from(hit && !in_english);
         }
+        counts.english += usize::from(in_english && !in_other);
+        counts.other_any += usize::from(in_other && !in_english);
     }
-    other <= english
-}
-
-/// A cheap language guess: is this message Dutch (or Flemish)? `locale` wins when given (`nl…`
-/// is Dutch, anything else is not). Otherwise: a message that does not look English
-/// ([`looks_english`]) and has more frequent Dutch words than words of any other language
-/// Waypoint's lists know.
-pub fn looks_dutch(text: &str, locale: Option<&str>) -> bool {
-    if let Some(locale) = locale.map(str::trim).filter(|l| !l.is_empty()) {
-        return locale
-            .get(..2)
-            .is_some_and(|p| p.eq_ignore_ascii_case("nl"));
-    }
-    if looks_english(text, None) {
-        return false;
-    }
-    let mut counts = [0_usize; OTHER.len()];
-    for word in text
-        .split(|c: char| !(c.is_alphanumeric() || c == '\''))
-        .filter(|w| !w.is_empty())
-    {
-        let word = word.to_lowercase();
-        for (count, words) in counts.iter_mut().zip(OTHER) {
-            *count += usize::from(words.contains(&word.as_str()));
-        }
-    }
-    let (dutch, others) = counts.split_first().unwrap_or((&0, &[]));
-    *dutch > 0 && others.iter().all(|n| n < dutch)
+    Some(counts)
 }
 
 #[cfg(test)]
@@ -275,17 +286,26 @@ mod tests {
     }
 
     #[test]
-    fn dutch_guess() {
-        assert!(looks_dutch("ik haat jou, je bent een sukkel", None));
-        assert!(looks_dutch("wie heeft er een paard", None));
-        assert!(looks_dutch("gij zijt ook vlaming", None));
-        // German shares "die" with Dutch; more German words than Dutch ones is not Dutch.
-        assert!(!looks_dutch("ich hasse die muslime", None));
-        assert!(!looks_dutch("je déteste les musulmans", None));
-        assert!(!looks_dutch("kill the healer first", None));
-        assert!(!looks_dutch("ты идиот", None));
-        assert!(looks_dutch("kill the healer", Some("nl-BE")));
-        assert!(!looks_dutch("ik haat jou", Some("de-DE")));
+    fn english_or_dutch_guess() {
+        assert!(written_in_english_or_dutch(
+            "ik haat jou, je bent een sukkel",
+            None
+        ));
+        assert!(written_in_english_or_dutch("wie heeft er een paard", None));
+        assert!(written_in_english_or_dutch("gij zijt ook vlaming", None));
+        assert!(written_in_english_or_dutch("kill the healer first", None));
+        // German shares "die" with Dutch; more German words than Dutch ones is German.
+        assert!(!written_in_english_or_dutch("ich hasse die muslime", None));
+        assert!(!written_in_english_or_dutch(
+            "je déteste les musulmans",
+            None
+        ));
+        // No known word is no evidence, unlike for looks_english.
+        assert!(!written_in_english_or_dutch("nienawidzę muzułmanów", None));
+        assert!(!written_in_english_or_dutch("ты идиот", None));
+        assert!(!written_in_english_or_dutch("", None));
+        assert!(written_in_english_or_dutch("xyz", Some("nl-BE")));
+        assert!(!written_in_english_or_dutch("ik haat jou", Some("de-DE")));
     }
 
     #[test]

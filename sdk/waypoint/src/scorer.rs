@@ -22,7 +22,8 @@ use serde::Serialize;
 pub use inline::InlineScore;
 
 use crate::cascade::{
-    MessageTraits, RouteHints, combine_tiers, looks_dutch, looks_english, wants_deep,
+    MessageTraits, RouteHints, combine_tiers, looks_english, wants_deep,
+    written_in_english_or_dutch,
 };
 use crate::model::exemplars::{
     self, ExemplarFile, ExemplarFileError, ExemplarIndex, ExemplarMatch,
@@ -490,7 +491,7 @@ impl Scorer {
                 &policy.cascade,
                 &lexicon,
                 &normalized,
-                traits.english || looks_dutch(&normalized.text, locale),
+                written_in_english_or_dutch(&normalized.text, locale),
             );
             with_hate_scaled(d, factor)
         });

@@ -64,8 +64,8 @@ pub struct CascadePolicy {
     /// group of people hate speech could target (no hate-category lexicon hit: no protected
     /// group or reference to a group of people, no slur, no hate code) is multiplied by this,
     /// in `[0, 1]`; 1 keeps it. The fast tier's reading is left as it is, and so is the deep
-    /// tier's for a message that looks neither English nor Dutch (the lexicon's group names are
-    /// English and Dutch).
+    /// tier's for a message not known to be English or Dutch (by the chat locale, or by frequent
+    /// words of those languages): the lexicon's group names are English and Dutch.
     pub untargeted_deep_hate_factor: f32,
     /// The deep tier's weight for [`CombineRule::Blend`], in `[0, 1]`.
     pub deep_weight: f32,
