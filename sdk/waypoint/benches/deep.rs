@@ -11,7 +11,9 @@
 //!
 //! Last, the exemplar path's cost per message (similarities against a matrix of 1,500 exemplars,
 //! top-k per category, evidence) at batch 1 and 32, next to the head alone on the same
-//! embeddings: the extra cost exemplars add to the deep tier.
+//! embeddings: the extra cost exemplars add to the deep tier; and the cost of asking whether a
+//! message names a group loosely (`Lexicon::names_group_loosely`, which the scorer asks of
+//! every deep-scored message with no hate-category lexicon hit), next to the deep tier.
 
 use std::hint::black_box;
 #[path = "support/mod.rs"]
@@ -30,7 +32,7 @@ use waypoint::model::{
     Runtime,
 };
 use waypoint::policy::ExemplarPolicy;
-use waypoint::text::{NormalizeOptions, normalize};
+use waypoint::text::{Lexicon, NormalizeOptions, normalize};
 
 const CORPUS_LINES: usize = 256;
 
@@ -185,6 +187,40 @@ fn main() {
     );
     let embeddings = tier.embed(&texts).unwrap_or_default();
     exemplar_cost(&tier, &embeddings);
+    let deep_time = best_pass(|| {
+        black_box(texts.chunks(32).map(&deep_tier).sum::<usize>());
+    });
+    loose_group_name_cost(&texts, deep_time.as_secs_f64() / n);
+}
+
+/// The cost of [`Lexicon::names_group_loosely`] per message, next to the deep tier's own cost
+/// per message at batch 32 (`deep_per_message`, seconds).
+fn loose_group_name_cost(texts: &[&str], deep_per_message: f64) {
+    let lexicon = match Lexicon::load_dir(&workspace_root().join("models/lexicon")) {
+        Ok(lexicon) => lexicon,
+        Err(e) => {
+            println!("loose group names not measured: {e}");
+            return;
+        }
+    };
+    let options = NormalizeOptions::default();
+    let normalized: Vec<_> = texts.iter().map(|t| normalize(t, &options)).collect();
+    let time = best_pass(|| {
+        black_box(
+            normalized
+                .iter()
+                .filter(|n| lexicon.names_group_loosely(n))
+                .count(),
+        );
+    });
+    let per_message = time.as_secs_f64() / texts.len() as f64;
+    println!(
+        "\nLoose group names (untargeted deep hate), one thread: {:.2} µs per message, {:.2} % of \
+         the deep tier's {:.1} µs at batch 32",
+        per_message * 1e6,
+        per_message / deep_per_message * 100.0,
+        deep_per_message * 1e6
+    );
 }
 
 /// Exemplars in the synthetic matrix: about the size of a well-filled exemplar file.

@@ -4,6 +4,8 @@
 //! exact patterns miss these spellings; the scorer asks here before it reads a message as
 //! naming no group (`cascade.untargeted_deep_hate_factor`).
 
+use aho_corasick::AhoCorasick;
+
 use super::format::{FileSpec, Kind};
 use crate::Category;
 
@@ -11,36 +13,51 @@ use crate::Category;
 /// short word is another word ("homo" → "home", "turk" → "turn").
 const MIN_LOOSE_LEN: usize = 5;
 
-/// The group names of a lexicon, as character sequences.
+/// The group names of a lexicon: by length in characters, for the one-edit check, and in one
+/// automaton, for names inside a longer run of letters.
 #[derive(Debug, Clone, Default)]
 pub(crate) struct GroupNames {
-    names: Vec<Vec<char>>,
+    /// `by_len[n]`: the names of `n` characters.
+    by_len: Vec<Vec<Vec<char>>>,
+    /// Every name, found anywhere in a text (`None` without names, or if it could not be
+    /// built: the run-together rule is then off).
+    anywhere: Option<AhoCorasick>,
 }
 
 impl GroupNames {
     /// The single-word patterns of at least [`MIN_LOOSE_LEN`] characters of every hate-category
     /// mention entry in `files`.
     pub(crate) fn collect(files: &[FileSpec]) -> GroupNames {
-        let mut names: Vec<Vec<char>> = files
+        let mut names: Vec<String> = files
             .iter()
             .flat_map(|f| &f.entries)
             .filter(|e| e.kind == Kind::Mention && e.category == Category::Hate)
             .flat_map(|e| &e.patterns)
             .map(|p| p.value.to_lowercase())
             .filter(|p| p.chars().all(char::is_alphabetic) && p.chars().count() >= MIN_LOOSE_LEN)
-            .map(|p| p.chars().collect())
             .collect();
         names.sort();
         names.dedup();
-        GroupNames { names }
+        let mut by_len: Vec<Vec<Vec<char>>> = Vec::new();
+        for name in &names {
+            let chars: Vec<char> = name.chars().collect();
+            if by_len.len() <= chars.len() {
+                by_len.resize(chars.len() + 1, Vec::new());
+            }
+            by_len[chars.len()].push(chars);
+        }
+        let anywhere = (!names.is_empty())
+            .then(|| AhoCorasick::new(&names).ok())
+            .flatten();
+        GroupNames { by_len, anywhere }
     }
 
-    /// Whether a word of `text` (already normalised) is one of the names with one letter
-    /// dropped, added, changed or two neighbouring letters swapped, or holds a name inside a
-    /// longer run of letters.
+    /// Whether `text` (already normalised) holds one of the names anywhere (a name run together
+    /// with other words: "ikhaatmoslims"), or has a word that is a name with one letter dropped,
+    /// added, changed or two neighbouring letters swapped ("moslmis").
     pub(crate) fn loosely_in(&self, text: &str) -> bool {
-        if self.names.is_empty() {
-            return false;
+        if self.anywhere.as_ref().is_some_and(|ac| ac.is_match(text)) {
+            return true;
         }
         let mut word: Vec<char> = Vec::new();
         for c in text.chars().chain(std::iter::once(' ')) {
@@ -48,22 +65,23 @@ impl GroupNames {
                 word.push(c);
                 continue;
             }
-            if word.len() >= MIN_LOOSE_LEN - 1 && self.names.iter().any(|n| loose_match(&word, n)) {
+            if word.len() + 1 >= MIN_LOOSE_LEN && self.one_edit_from_a_name(&word) {
                 return true;
             }
             word.clear();
         }
         false
     }
-}
 
-/// `word` is `name` at optimal-string-alignment distance at most 1, or holds `name` and is
-/// longer.
-fn loose_match(word: &[char], name: &[char]) -> bool {
-    if word.len() > name.len() + 1 {
-        return word.windows(name.len()).any(|w| w == name);
+    /// Whether `word` is one edit away from a name (names one character shorter, as long or
+    /// one longer are the only candidates).
+    fn one_edit_from_a_name(&self, word: &[char]) -> bool {
+        let lengths = word.len().saturating_sub(1)..=word.len() + 1;
+        lengths
+            .filter_map(|n| self.by_len.get(n))
+            .flatten()
+            .any(|name| within_one_edit(word, name))
     }
-    within_one_edit(word, name)
 }
 
 /// Optimal-string-alignment distance at most 1 (one deletion, insertion, substitution or swap
@@ -87,9 +105,18 @@ mod tests {
     use super::*;
 
     fn names(list: &[&str]) -> GroupNames {
-        GroupNames {
-            names: list.iter().map(|n| n.chars().collect()).collect(),
-        }
+        let patterns = list
+            .iter()
+            .map(|n| format!("\"{n}\""))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let src = format!(
+            "version = \"t\"\n[[entry]]\nid = \"any.mention.protected_group\"\n\
+             category = \"hate\"\nweight = 0.0\nlang = \"any\"\nkind = \"mention\"\n\
+             description = \"d\"\npatterns = [{patterns}]\n"
+        );
+        let file = super::super::format::parse_file(&src, "t.toml").expect("valid");
+        GroupNames::collect(&[file])
     }
 
     fn chars(s: &str) -> Vec<char> {
