@@ -523,9 +523,7 @@ impl Scorer {
             decision,
         }
     }
-}
 
-impl Scorer {
     /// The factor on the deep tier's hate probability of a message with these lexicon hits
     /// (mentions included): `cascade.untargeted_deep_hate_factor` when the message is in a
     /// language whose group names the lexicon holds (`english_or_dutch`) and names no group of
@@ -609,8 +607,8 @@ pub(crate) fn hate_factor(
 /// Whether a hate-category hit (mentions included) names a target hate speech could have: a
 /// protected group or a reference to a group of people, a slur, a hate code. Hate speech attacks
 /// people for a protected characteristic; the deep head also reads Dutch everyday talk ("wie
-/// rijdt er mee in de volgende race") as hate, from the words its hate training rows share with it, so a
-/// message without a target has its deep hate probability scaled by
+/// rijdt er mee in de volgende race") as hate, from the words its hate training rows share with
+/// it, so a message without a target has its deep hate probability scaled by
 /// `cascade.untargeted_deep_hate_factor`.
 fn names_hate_target(hits: &[LexiconHit]) -> bool {
     hits.iter().any(|h| h.category == Category::Hate)

@@ -147,4 +147,13 @@ mod tests {
         assert!(!g.loosely_in("wij zijn met z'n vieren"));
         assert!(!GroupNames::default().loosely_in("moslims"));
     }
+
+    #[test]
+    fn short_names_are_left_to_the_exact_patterns() {
+        let g = names(&["turk", "homo", "women"]);
+        assert!(!g.loosely_in("turn left at the bridge"));
+        assert!(!g.loosely_in("going home now"));
+        assert!(!g.loosely_in("turks"));
+        assert!(g.loosely_in("wmoen"));
+    }
 }

@@ -39,8 +39,6 @@ mod matcher;
 mod tokens;
 
 use std::fmt;
-
-use group_names::GroupNames;
 use std::ops::Range;
 use std::path::Path;
 use std::sync::Arc;
@@ -52,6 +50,7 @@ pub use format::Kind;
 use crate::Category;
 use crate::text::Normalized;
 use format::FileSpec;
+use group_names::GroupNames;
 use matcher::{FindScratch, Matcher};
 
 /// Errors loading a lexicon.
@@ -369,11 +368,12 @@ impl Lexicon {
         self.inner.matcher.find(normalized, &mut scratch.0)
     }
 
-    /// Whether a word of the message is the name of a group of people (a single-word pattern of
-    /// five letters or more of a hate-category mention entry) with one letter dropped, added,
-    /// changed or two neighbouring letters swapped (`wmoen`), or run together with other words
-    /// (`ikhaatmoslims`): spellings [`Lexicon::find`] does not match. Looks at the `text` and
-    /// `folded` fields; never panics.
+    /// Whether the message names a group of people loosely: it holds a group name (a
+    /// single-word pattern of five letters or more of a hate-category mention entry) anywhere,
+    /// run together with other words included (`ikhaatmoslims`), or has a word that is such a
+    /// name with one letter dropped, added or changed, or two neighbouring letters swapped
+    /// (`wmoen`): spellings [`Lexicon::find`] does not match. Looks at the `text` and `folded`
+    /// fields; never panics.
     pub fn names_group_loosely(&self, normalized: &Normalized) -> bool {
         let names = &self.inner.group_names;
         names.loosely_in(&normalized.text) || names.loosely_in(&normalized.folded)
