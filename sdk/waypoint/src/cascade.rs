@@ -139,7 +139,7 @@ const ENGLISH: &[&str] = &[
 ];
 
 /// Frequent function words of other languages Waypoint's users write (Dutch first: see
-/// [`written_in_english_or_dutch`]), chosen not to be English words too, one list per language.
+/// [`LanguageGuess::english_or_dutch`]), chosen not to be English words too, one list per language.
 const OTHER: &[&[&str]] = &[DUTCH, GERMAN, FRENCH, SPANISH_ITALIAN_PORTUGUESE];
 
 /// Dutch function words (see [`OTHER`]).
@@ -175,27 +175,43 @@ const SPANISH_ITALIAN_PORTUGUESE: &[&str] = &[
 /// text with more frequent words of other languages than English ones is not English; anything
 /// else (including short game slang with neither) counts as English.
 pub fn looks_english(text: &str, locale: Option<&str>) -> bool {
-    if let Some(prefix) = locale_prefix(locale) {
-        return prefix.eq_ignore_ascii_case("en");
-    }
-    function_words(text).is_some_and(|counts| counts.other_any <= counts.english)
+    guess_language(text, locale).english
 }
 
-/// Whether the message is written in English or Dutch (Flemish included), on positive evidence:
-/// `locale` wins when given (`en…` or `nl…`); otherwise the text has frequent words of English
-/// or Dutch, and more of them than of any other language Waypoint's lists know. Unlike
-/// [`looks_english`], a message with no known words (game slang, Polish, Hindi) is neither.
-pub fn written_in_english_or_dutch(text: &str, locale: Option<&str>) -> bool {
+/// What the cheap language guess says of one message, from one count of its frequent words.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct LanguageGuess {
+    /// The message looks English ([`looks_english`]).
+    pub(crate) english: bool,
+    /// The message is known to be English or Dutch (Flemish included), on positive evidence:
+    /// `locale` wins when given (`en…` or `nl…`); otherwise the text has frequent words of
+    /// English or Dutch, and more of them than of any other language Waypoint's lists know.
+    /// Unlike `english`, a message with no known words (game slang, Polish, Hindi) is neither.
+    pub(crate) english_or_dutch: bool,
+}
+
+/// Guesses the language of `text` (see [`LanguageGuess`]), counting its words once.
+pub(crate) fn guess_language(text: &str, locale: Option<&str>) -> LanguageGuess {
     if let Some(prefix) = locale_prefix(locale) {
-        return prefix.eq_ignore_ascii_case("en") || prefix.eq_ignore_ascii_case("nl");
+        let english = prefix.eq_ignore_ascii_case("en");
+        return LanguageGuess {
+            english,
+            english_or_dutch: english || prefix.eq_ignore_ascii_case("nl"),
+        };
     }
     let Some(counts) = function_words(text) else {
-        return false;
+        return LanguageGuess {
+            english: false,
+            english_or_dutch: false,
+        };
     };
     let dutch = counts.other[0];
     let rest = counts.other[1..].iter().copied().max().unwrap_or(0);
     let best = counts.english.max(dutch);
-    best > 0 && best > rest
+    LanguageGuess {
+        english: counts.other_any <= counts.english,
+        english_or_dutch: best > 0 && best > rest,
+    }
 }
 
 /// The first two characters of a non-blank locale.
@@ -287,25 +303,22 @@ mod tests {
 
     #[test]
     fn english_or_dutch_guess() {
-        assert!(written_in_english_or_dutch(
-            "ik haat jou, je bent een sukkel",
-            None
-        ));
-        assert!(written_in_english_or_dutch("wie heeft er een paard", None));
-        assert!(written_in_english_or_dutch("gij zijt ook vlaming", None));
-        assert!(written_in_english_or_dutch("kill the healer first", None));
+        let known =
+            |text: &str, locale: Option<&str>| guess_language(text, locale).english_or_dutch;
+        assert!(known("ik haat jou, je bent een sukkel", None));
+        assert!(known("wie heeft er een paard", None));
+        assert!(known("gij zijt ook vlaming", None));
+        assert!(known("kill the healer first", None));
         // German shares "die" with Dutch; more German words than Dutch ones is German.
-        assert!(!written_in_english_or_dutch("ich hasse die muslime", None));
-        assert!(!written_in_english_or_dutch(
-            "je déteste les musulmans",
-            None
-        ));
+        assert!(!known("ich hasse die muslime", None));
+        assert!(!known("je déteste les musulmans", None));
         // No known word is no evidence, unlike for looks_english.
-        assert!(!written_in_english_or_dutch("nienawidzę muzułmanów", None));
-        assert!(!written_in_english_or_dutch("ты идиот", None));
-        assert!(!written_in_english_or_dutch("", None));
-        assert!(written_in_english_or_dutch("xyz", Some("nl-BE")));
-        assert!(!written_in_english_or_dutch("ik haat jou", Some("de-DE")));
+        assert!(!known("nienawidzę muzułmanów", None));
+        assert!(looks_english("nienawidzę muzułmanów", None));
+        assert!(!known("ты идиот", None));
+        assert!(!known("", None));
+        assert!(known("xyz", Some("nl-BE")));
+        assert!(!known("ik haat jou", Some("de-DE")));
     }
 
     #[test]

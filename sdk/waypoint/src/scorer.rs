@@ -21,10 +21,7 @@ use serde::Serialize;
 
 pub use inline::InlineScore;
 
-use crate::cascade::{
-    MessageTraits, RouteHints, combine_tiers, looks_english, wants_deep,
-    written_in_english_or_dutch,
-};
+use crate::cascade::{MessageTraits, RouteHints, combine_tiers, guess_language, wants_deep};
 use crate::model::exemplars::{
     self, ExemplarFile, ExemplarFileError, ExemplarIndex, ExemplarMatch,
 };
@@ -471,8 +468,9 @@ impl Scorer {
             m
         });
         // Only matters when the deep tier ran; the inline path skips the language guess.
+        let language = deep.map(|_| guess_language(&normalized.text, locale));
         let traits = MessageTraits {
-            english: deep.is_none() || looks_english(&normalized.text, locale),
+            english: language.is_none_or(|l| l.english),
             condemns_what_it_names: condemns_what_it_names(&lexicon),
         };
         let hate_factor = hate_factor(&policy.cascade, traits.condemns_what_it_names, &lexicon);
@@ -491,7 +489,7 @@ impl Scorer {
                 &policy.cascade,
                 &lexicon,
                 &normalized,
-                written_in_english_or_dutch(&normalized.text, locale),
+                language.is_some_and(|l| l.english_or_dutch),
             );
             with_hate_scaled(d, factor)
         });
@@ -535,8 +533,8 @@ impl Scorer {
         normalized: &Normalized,
         english_or_dutch: bool,
     ) -> f32 {
-        if !english_or_dutch
-            || names_hate_target(hits)
+        if names_hate_target(hits)
+            || !english_or_dutch
             || self.lexicon.names_group_loosely(normalized)
         {
             1.0

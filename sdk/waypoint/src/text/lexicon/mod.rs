@@ -376,7 +376,8 @@ impl Lexicon {
     /// fields; never panics.
     pub fn names_group_loosely(&self, normalized: &Normalized) -> bool {
         let names = &self.inner.group_names;
-        names.loosely_in(&normalized.text) || names.loosely_in(&normalized.folded)
+        names.loosely_in(&normalized.text)
+            || (normalized.folded != normalized.text && names.loosely_in(&normalized.folded))
     }
 }
 
