@@ -27,7 +27,9 @@ use crate::model::exemplars::{
 };
 use crate::model::{DeepTier, DeepTierError, FastModel, ModelError, Runtime, RuntimeError};
 use crate::policy::{CascadePolicy, ExemplarPolicy, MessageDecision, Policy, TierScores};
-use crate::text::{Lexicon, LexiconError, LexiconHit, NormalizeOptions, Normalized, normalize};
+use crate::text::{
+    Kind, Lexicon, LexiconError, LexiconHit, NormalizeOptions, Normalized, normalize,
+};
 use crate::{Category, Scores};
 
 /// Environment variable naming the models directory when the builder is not given one.
@@ -496,16 +498,23 @@ impl Scorer {
         let evidence = combine_tiers(&policy.cascade, model, deep_evidence, traits)
             .or_else(|| exemplars.as_ref().map(|_| Scores::default()))
             .map(model_evidence);
-        let scores = combine(
+        let countered = |scores| with_counter_speech_scaled(scores, &lexicon, &policy.cascade);
+        let scores = countered(combine(
             evidence.unwrap_or_default(),
             &lexicon,
             policy.lexicon.weight_scale,
-        );
+        ));
         // The deep tier's own evidence: its model evidence and the lexicon.
-        let deep_scores = deep_evidence
-            .map(|d| combine(model_evidence(d), &lexicon, policy.lexicon.weight_scale));
-        // Mentions have told the exemplar evidence the stance; they are no evidence to report.
-        lexicon.retain(|hit| !hit.is_mention());
+        let deep_scores = deep_evidence.map(|d| {
+            countered(combine(
+                model_evidence(d),
+                &lexicon,
+                policy.lexicon.weight_scale,
+            ))
+        });
+        // Mentions and counter-speech have told the scorer the stance; they are no evidence to
+        // report.
+        lexicon.retain(|hit| !hit.kind.is_stance_only());
         let decision = policy.message_decision(&TierScores {
             combined: scores,
             deep: deep_scores,
@@ -566,10 +575,11 @@ pub fn with_exemplars(model: Scores, m: &ExemplarMatch, policy: &ExemplarPolicy)
     out
 }
 
-/// Whether the message names an attacker or a violent group only to condemn it: a mention is
-/// condemned, and so is every other hit (mentions of protected groups, never condemned, aside).
+/// Whether the message names an attacker or a violent group only to condemn it, or speaks
+/// against what it names: a mention is condemned or a counter-speech phrase is in it, and every
+/// other hit is condemned too (mentions of protected groups, never condemned, aside).
 pub(crate) fn condemns_what_it_names(hits: &[LexiconHit]) -> bool {
-    hits.iter().any(|h| h.is_mention() && h.condemned)
+    hits.iter().any(|h| h.kind.is_stance_only() && h.condemned)
         && hits
             .iter()
             .all(|h| h.condemned || h.names_protected_group())
@@ -609,7 +619,30 @@ pub(crate) fn hate_factor(
 /// it, so a message without a target has its deep hate probability scaled by
 /// `cascade.untargeted_deep_hate_factor`.
 fn names_hate_target(hits: &[LexiconHit]) -> bool {
-    hits.iter().any(|h| h.category == Category::Hate)
+    hits.iter()
+        .any(|h| h.category == Category::Hate && !h.is_counter_speech())
+}
+
+/// `scores` (models and lexicon combined) of a message with these lexicon hits, with hate and
+/// extremism multiplied by `cascade.counter_speech_factor` when a counter-speech phrase is in
+/// it (`is a conspiracy myth`, `i reported him`, `deel dat manifest niet`): the models and the
+/// exemplars read a message's topic, not which side the speaker is on, and the lexicon's codes
+/// are named to answer them. Threat and insult are left as they are: a threat stays a threat
+/// whatever else the message says.
+pub(crate) fn with_counter_speech_scaled(
+    mut scores: Scores,
+    hits: &[LexiconHit],
+    policy: &CascadePolicy,
+) -> Scores {
+    if hits.iter().any(LexiconHit::is_counter_speech) {
+        for category in Kind::COUNTERED {
+            scores.set(
+                category,
+                scores.get(category) * policy.counter_speech_factor,
+            );
+        }
+    }
+    scores
 }
 
 /// `scores` with the hate probability multiplied by `factor`.

@@ -422,6 +422,74 @@ fn deep_hate_needs_a_named_target() {
     }
 }
 
+#[test]
+fn counter_speech_scales_hate_and_extremism_but_never_threat() {
+    let scorer = scorer();
+    let all = both_tiers_for_every_message();
+    let factor = all.cascade.counter_speech_factor;
+    assert!(factor < 1.0, "the default scales counter-speech");
+    let keep = with_cascade(CascadePolicy {
+        counter_speech_factor: 1.0,
+        ..all.cascade
+    });
+    let both = |line: &str| {
+        (
+            scorer.score_batch_with(&all, &[line])[0].clone(),
+            scorer.score_batch_with(&keep, &[line])[0].clone(),
+        )
+    };
+
+    // A code named to debunk it: both tiers' hate and extremism, lexicon included, scaled.
+    let line = "white genocide is a conspiracy myth";
+    let (scaled, kept) = both(line);
+    assert!(
+        kept.scores.get(Category::Extremism) > 0.4,
+        "the fixture must be read as extremism: {:?}",
+        kept.scores
+    );
+    let (deep_scaled, deep_kept) = (
+        scaled.deep_scores.expect("deep ran"),
+        kept.deep_scores.expect("deep ran"),
+    );
+    for category in [Category::Hate, Category::Extremism] {
+        let close = |a: f32, b: f32| (a - b * factor).abs() < 1e-6;
+        assert!(
+            close(scaled.scores.get(category), kept.scores.get(category)),
+            "{category:?}: {:?} {:?}",
+            scaled.scores,
+            kept.scores
+        );
+        assert!(close(deep_scaled.get(category), deep_kept.get(category)));
+    }
+    assert_eq!(scaled.decision.level, waypoint::policy::ResponseLevel::None);
+    assert!(kept.decision.level > waypoint::policy::ResponseLevel::None);
+    // The phrase is stance, not evidence: it is not reported, and the code is condemned.
+    assert!(scaled.lexicon.iter().all(|h| !h.is_counter_speech()));
+    assert!(
+        scaled.lexicon.iter().all(|h| h.condemned),
+        "{:?}",
+        scaled.lexicon
+    );
+    // The inline pre-send check reads the stance too.
+    let inline = scorer.score_inline(&all, line).scores;
+    let inline_kept = scorer.score_inline(&keep, line).scores;
+    assert!(
+        (inline.get(Category::Extremism) - inline_kept.get(Category::Extremism) * factor).abs()
+            < 1e-6
+    );
+
+    // A threat stays a threat next to a counter-speech phrase.
+    let (scaled, kept) = both("i reported him lol, i know where you live and i will stab you");
+    assert_eq!(
+        scaled.scores.get(Category::Threat),
+        kept.scores.get(Category::Threat)
+    );
+    assert_eq!(
+        scaled.decision.level,
+        waypoint::policy::ResponseLevel::Review
+    );
+}
+
 fn models_without_head() -> tempfile::TempDir {
     let dir = tempfile::tempdir().expect("tempdir");
     std::fs::create_dir_all(dir.path().join("fast")).expect("mkdir");

@@ -108,10 +108,11 @@ fn check_expected(corpus: &str, expect: Expect) -> usize {
             failures.push(format!("{message:?}: fixture names unknown id {id}"));
             continue;
         }
-        // Mentions weigh nothing: a line is judged by its other hits unless it is about one.
+        // Mentions and counter-speech weigh nothing: a line is judged by its other hits unless
+        // it is about one.
         let hits: Vec<LexiconHit> = find(lexicon, message)
             .into_iter()
-            .filter(|h| !h.is_mention() || h.id == id)
+            .filter(|h| !h.kind.is_stance_only() || h.id == id)
             .collect();
         let softened = expect != Expect::Full;
         let condemned = expect == Expect::Condemned;
@@ -148,10 +149,10 @@ fn check_negatives(corpus: &str) -> usize {
     let mut failures = Vec::new();
     let mut n = 0;
     for message in lines(corpus) {
-        // A negative must draw no evidence; mentions weigh nothing.
+        // A negative must draw no evidence; mentions and counter-speech weigh nothing.
         let hits: Vec<LexiconHit> = find(lexicon, message)
             .into_iter()
-            .filter(|h| !h.is_mention())
+            .filter(|h| !h.kind.is_stance_only())
             .collect();
         if !hits.is_empty() {
             failures.push(format!("{message:?}: [{}]", describe(&hits)));
@@ -1060,4 +1061,92 @@ fn mentions_weigh_nothing_and_gate_nothing() {
         "{message}"
     );
     assert_eq!(line, 7, "{message}");
+}
+
+#[test]
+fn counter_speech_condemns_hate_and_extremism_but_not_threats() {
+    let src = format!(
+        "[[entry]]\nid = \"c\"\nkind = \"counter_speech\"\npatterns = [\"i reported him\"]\n{}\
+         [[entry]]\nid = \"x\"\nkind = \"slogan\"\npatterns = [\"day x\"]\n{ENTRY}\
+         [[entry]]\nid = \"h\"\nkind = \"slur\"\npatterns = [\"vermin\"]\n{}\
+         [[entry]]\nid = \"t\"\nkind = \"threat\"\npatterns = [\"i know where you live\"]\n{}",
+        ENTRY.replace("weight = 0.5", "weight = 0.0"),
+        ENTRY.replace("extremism", "hate"),
+        ENTRY.replace("extremism", "threat"),
+    );
+    let l = lexicon(&src);
+    let hits = find(&l, "day x, vermin, i know where you live. i reported him");
+    let get = |id: &str| hits.iter().find(|h| h.id == id);
+    let (Some(c), Some(x), Some(h), Some(t)) = (get("c"), get("x"), get("h"), get("t")) else {
+        panic!("expected four hits, got {}", describe(&hits));
+    };
+    assert!(c.is_counter_speech() && c.condemned && c.weight == 0.0);
+    // Hate and extremism hits anywhere in the message are condemned and softened...
+    assert!(
+        x.condemned && x.softened && (x.weight - 0.25).abs() < 1e-6,
+        "{x:?}"
+    );
+    assert!(h.condemned && h.softened, "{h:?}");
+    // ...a threat stays a threat.
+    assert!(
+        !t.condemned && !t.softened && (t.weight - 0.5).abs() < 1e-6,
+        "{t:?}"
+    );
+    // Without the phrase nothing is condemned.
+    assert!(find(&l, "day x").iter().all(|h| !h.condemned));
+    // Counter-speech must weigh 0 and answer hate or extremism.
+    let (_, line, _, message) = load_error(&format!(
+        "version = \"1\"\n{}",
+        src.replacen("weight = 0.0", "weight = 0.3", 1)
+    ));
+    assert!(
+        message.contains("counter-speech") && message.contains("weight must be 0"),
+        "{message}"
+    );
+    assert_eq!(line, 7, "{message}");
+    let (_, line, _, message) = load_error(&format!(
+        "version = \"1\"\n{}",
+        src.replacen(
+            "category = \"extremism\"\nweight = 0.0",
+            "category = \"threat\"\nweight = 0.0",
+            1
+        )
+    ));
+    assert!(
+        message.contains("category must be one of them"),
+        "{message}"
+    );
+    assert_eq!(line, 3, "{message}");
+}
+
+/// Phrases in the shipped counter-speech entries, not single words: deniers, calls and threats
+/// use "lie", "stop", "not", "help" and "ban" too.
+#[test]
+fn shipped_counter_speech_needs_a_phrase() {
+    let lines = [
+        "the holocaust is a lie",
+        "het is een leugen dat de holocaust gebeurd is",
+        "stop posting and start shooting",
+        "its not a joke, saturday the mall",
+        "the brothers need help, come to sham",
+        "de broeders hebben hulp nodig, kom naar sham",
+        "islam is vile",
+        "ban me idc, friday i beat his score",
+        "ban me maar, vrijdag verbreek ik zijn score",
+        "the great replacement is not a conspiracy theory",
+        "omvolking is geen complottheorie maar feit",
+        "stop calling them refugees, they are invaders",
+        "no place for them in our country",
+    ];
+    let lexicon = shipped();
+    let failures: Vec<String> = lines
+        .iter()
+        .filter_map(|line| {
+            let hits = find(lexicon, line);
+            hits.iter()
+                .any(LexiconHit::is_counter_speech)
+                .then(|| format!("{line:?}: [{}]", describe(&hits)))
+        })
+        .collect();
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
 }

@@ -67,6 +67,12 @@ pub struct CascadePolicy {
     /// tier's for a message not known to be English or Dutch (by the chat locale, or by frequent
     /// words of those languages): the lexicon's group names are English and Dutch.
     pub untargeted_deep_hate_factor: f32,
+    /// Counter-speech is no hate or extremism: the models' probability (both tiers, exemplar
+    /// evidence folded in) of each category for which the message has a counter-speech lexicon
+    /// hit (`is a conspiracy myth`, `i reported him`, `deel dat manifest niet`) is multiplied by
+    /// this, in `[0, 1]`; 1 keeps it. The lexicon hits of that category count as condemned
+    /// whatever this is. Threats have no counter-speech entries.
+    pub counter_speech_factor: f32,
     /// The deep tier's weight for [`CombineRule::Blend`], in `[0, 1]`.
     pub deep_weight: f32,
     /// Auto: the worker counts as behind, and falls back to the selective rules, while at least
@@ -87,6 +93,7 @@ impl Default for CascadePolicy {
             fast_tier_skips_condemnation: true,
             untargeted_condemnation_hate_factor: 0.0,
             untargeted_deep_hate_factor: UNTARGETED_DEEP_HATE_FACTOR,
+            counter_speech_factor: COUNTER_SPEECH_FACTOR,
             deep_weight: 0.5,
             busy_backlog: 64,
         }
@@ -105,12 +112,16 @@ pub(super) struct RawCascade {
     fast_tier_skips_condemnation: Option<bool>,
     untargeted_condemnation_hate_factor: Option<Spanned<f64>>,
     untargeted_deep_hate_factor: Option<Spanned<f64>>,
+    counter_speech_factor: Option<Spanned<f64>>,
     deep_weight: Option<Spanned<f64>>,
     busy_backlog: Option<Spanned<i64>>,
 }
 
 /// `untargeted_deep_hate_factor` when a policy does not set it.
 const UNTARGETED_DEEP_HATE_FACTOR: f32 = 0.3;
+
+/// `counter_speech_factor` when a policy does not set it.
+const COUNTER_SPEECH_FACTOR: f32 = 0.5;
 
 /// The largest accepted `busy_backlog`.
 const MAX_BUSY_BACKLOG: u32 = 1_000_000;
@@ -122,27 +133,7 @@ pub(super) fn parse_cascade(
 ) -> Result<CascadePolicy, PolicyError> {
     let ctx = Ctx { source, origin };
     let d = CascadePolicy::default();
-    let mode = ctx
-        .choice(
-            raw.mode.as_ref(),
-            "cascade.mode",
-            "a mode",
-            &[
-                ("auto", CascadeMode::Auto),
-                ("all", CascadeMode::All),
-                ("selective", CascadeMode::Selective),
-                ("off", CascadeMode::Off),
-            ],
-        )?
-        .unwrap_or(d.mode);
-    let combine = ctx
-        .choice(
-            raw.combine.as_ref(),
-            "cascade.combine",
-            "a rule",
-            &[("max", CombineRule::Max), ("blend", CombineRule::Blend)],
-        )?
-        .unwrap_or(d.combine);
+    let (mode, combine) = mode_and_rule(&ctx, raw, &d)?;
     // Floors, weights and factors: all in [0, 1].
     let unit = |value, name, default| ctx.in_range(value, name, default, (0.0, 1.0));
     let fast_floor = unit(&raw.fast_floor, "cascade.fast_floor", d.fast_floor)?;
@@ -156,6 +147,11 @@ pub(super) fn parse_cascade(
         &raw.untargeted_deep_hate_factor,
         "cascade.untargeted_deep_hate_factor",
         d.untargeted_deep_hate_factor,
+    )?;
+    let counter_speech_factor = unit(
+        &raw.counter_speech_factor,
+        "cascade.counter_speech_factor",
+        d.counter_speech_factor,
     )?;
     let elevated_risk = match &raw.elevated_risk {
         None => d.elevated_risk,
@@ -187,9 +183,40 @@ pub(super) fn parse_cascade(
             .unwrap_or(d.fast_tier_skips_condemnation),
         untargeted_condemnation_hate_factor,
         untargeted_deep_hate_factor,
+        counter_speech_factor,
         deep_weight,
         busy_backlog,
     })
+}
+
+/// `mode` and `combine`, each one of a few names.
+fn mode_and_rule(
+    ctx: &Ctx<'_>,
+    raw: &RawCascade,
+    d: &CascadePolicy,
+) -> Result<(CascadeMode, CombineRule), PolicyError> {
+    let mode = ctx
+        .choice(
+            raw.mode.as_ref(),
+            "cascade.mode",
+            "a mode",
+            &[
+                ("auto", CascadeMode::Auto),
+                ("all", CascadeMode::All),
+                ("selective", CascadeMode::Selective),
+                ("off", CascadeMode::Off),
+            ],
+        )?
+        .unwrap_or(d.mode);
+    let combine = ctx
+        .choice(
+            raw.combine.as_ref(),
+            "cascade.combine",
+            "a rule",
+            &[("max", CombineRule::Max), ("blend", CombineRule::Blend)],
+        )?
+        .unwrap_or(d.combine);
+    Ok((mode, combine))
 }
 
 /// `elevated_risk`: 0 turns the rule off.
@@ -250,7 +277,7 @@ mod tests {
             "[cascade]\nmode = \"all\"\nfast_floor = 0.2\nnon_english = false\nelevated_risk = 0\n\
              combine = \"blend\"\nfast_tier_english_only = false\n\
              fast_tier_skips_condemnation = false\nuntargeted_condemnation_hate_factor = 0.5\n\
-             untargeted_deep_hate_factor = 0.8\ndeep_weight = 0.7\n",
+             untargeted_deep_hate_factor = 0.8\ncounter_speech_factor = 0.6\ndeep_weight = 0.7\n",
         )
         .expect("valid");
         assert_eq!(
@@ -265,6 +292,7 @@ mod tests {
                 fast_tier_skips_condemnation: false,
                 untargeted_condemnation_hate_factor: 0.5,
                 untargeted_deep_hate_factor: 0.8,
+                counter_speech_factor: 0.6,
                 deep_weight: 0.7,
                 busy_backlog: 64,
             }
@@ -295,6 +323,8 @@ mod tests {
         let err =
             parse("[cascade]\nuntargeted_deep_hate_factor = 1.5\n").expect_err("out of range");
         assert!(err.to_string().starts_with("p.toml:3:31"), "{err}");
+        let err = parse("[cascade]\ncounter_speech_factor = 2\n").expect_err("out of range");
+        assert!(err.to_string().starts_with("p.toml:3:25"), "{err}");
         let err = parse("[cascade]\nfloor = 0.5\n").expect_err("unknown key");
         assert!(err.to_string().starts_with("p.toml:3:"), "{err}");
     }

@@ -5,7 +5,10 @@
 
 use std::cell::RefCell;
 
-use super::{Scorer, combine, condemns_what_it_names, hate_factor, with_hate_scaled};
+use super::{
+    Scorer, combine, condemns_what_it_names, hate_factor, with_counter_speech_scaled,
+    with_hate_scaled,
+};
 use crate::Scores;
 use crate::cascade::{MessageTraits, combine_tiers};
 use crate::model::FastScratch;
@@ -72,16 +75,20 @@ impl Scorer {
                 .find_with(&scratch.normalized, &mut scratch.lexicon);
             let hate_factor =
                 hate_factor(&policy.cascade, condemns_what_it_names(&lexicon), &lexicon);
-            // Mentions only tell the scorer the stance.
-            lexicon.retain(|hit| !hit.is_mention());
             let evidence =
                 combine_tiers(&policy.cascade, model, None, MessageTraits::PLAIN_ENGLISH)
                     .map(|e| with_hate_scaled(e, hate_factor));
-            let scores = combine(
-                evidence.unwrap_or_default(),
+            let scores = with_counter_speech_scaled(
+                combine(
+                    evidence.unwrap_or_default(),
+                    &lexicon,
+                    policy.lexicon.weight_scale,
+                ),
                 &lexicon,
-                policy.lexicon.weight_scale,
+                &policy.cascade,
             );
+            // Mentions and counter-speech only tell the scorer the stance.
+            lexicon.retain(|hit| !hit.kind.is_stance_only());
             InlineScore {
                 model,
                 lexicon,

@@ -62,9 +62,28 @@ pub enum Kind {
     /// names a group of people defined by a protected characteristic instead
     /// ([`LexiconHit::names_protected_group`](super::LexiconHit::names_protected_group)).
     Mention,
+    /// A phrase by which the speaker speaks against what the message names: debunks it
+    /// (`is a conspiracy myth`, `is een complotmythe`), rejects it (`is never the answer`),
+    /// or reports or warns about it (`i reported him`, `deel dat manifest niet`). No evidence
+    /// by itself (weight 0). Counter-speech answers hate and violent extremism alike
+    /// ([`Kind::COUNTERED`]; `white genocide is a conspiracy myth` answers both), so every
+    /// other hit of those categories in the message counts as condemned, and the scorer
+    /// multiplies the message's hate and extremism scores by the policy's
+    /// `cascade.counter_speech_factor`. Mentions of protected groups stay as they are. The
+    /// entry's own category (one of the two) says which it mostly answers.
+    CounterSpeech,
 }
 
 impl Kind {
+    /// The categories counter-speech ([`Kind::CounterSpeech`]) answers.
+    pub const COUNTERED: [Category; 2] = [Category::Hate, Category::Extremism];
+
+    /// Whether hits of this kind only tell the scorer the stance of a message (mentions and
+    /// counter-speech): weight 0, never evidence, never reported.
+    pub fn is_stance_only(self) -> bool {
+        matches!(self, Kind::Mention | Kind::CounterSpeech)
+    }
+
     /// The `match_on` used when an entry does not set one.
     pub(crate) fn default_target(self) -> MatchOn {
         match self {
@@ -448,10 +467,23 @@ impl SourceFile<'_> {
             return Err(self.err(e.patterns.span(), format!("entry {id:?} has no patterns")));
         }
         let weight = e.weight.get_ref().0;
-        if e.kind == Kind::Mention && weight != 0.0 {
+        if e.kind.is_stance_only() && weight != 0.0 {
+            let kind = if e.kind == Kind::Mention {
+                "a mention"
+            } else {
+                "counter-speech"
+            };
             return Err(self.err(
                 e.weight.span(),
-                format!("entry {id:?} is a mention, which is no evidence by itself: its weight must be 0"),
+                format!(
+                    "entry {id:?} is {kind}, which is no evidence by itself: its weight must be 0"
+                ),
+            ));
+        }
+        if e.kind == Kind::CounterSpeech && !Kind::COUNTERED.contains(&e.category) {
+            return Err(self.err(
+                e.id.span(),
+                format!("entry {id:?} is counter-speech, which answers hate and extremism: its category must be one of them"),
             ));
         }
         for p in e.patterns.get_ref() {

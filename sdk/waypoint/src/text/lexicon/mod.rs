@@ -186,6 +186,12 @@ impl LexiconHit {
         self.kind == Kind::Mention
     }
 
+    /// Whether the hit is a [`Kind::CounterSpeech`] phrase: weight 0, no evidence; the speaker
+    /// speaks against what the message names, so every other hit of its category is condemned.
+    pub fn is_counter_speech(&self) -> bool {
+        self.kind == Kind::CounterSpeech
+    }
+
     /// Whether the hit is a mention of a group of people defined by a protected characteristic
     /// (a [`Kind::Mention`] in the hate category, `any.mention.protected_group`): it tells the
     /// scorer that a message names a group that hate speech could target.
