@@ -1120,7 +1120,7 @@ fn counter_speech_condemns_hate_and_extremism_but_not_threats() {
 }
 
 /// Phrases in the shipped counter-speech entries, not single words: deniers, calls and threats
-/// use "lie", "stop", "not", "help" and "ban" too.
+/// use "lie", "stop", "not", "help" and "ban" too, and hate cheers a group's expulsion.
 #[test]
 fn shipped_counter_speech_needs_a_phrase() {
     let lines = [
@@ -1137,6 +1137,9 @@ fn shipped_counter_speech_needs_a_phrase() {
         "omvolking is geen complottheorie maar feit",
         "stop calling them refugees, they are invaders",
         "no place for them in our country",
+        "the jews got kicked out of 109 countries",
+        "deported them all, good riddance",
+        "alle moslims het land uit, opgeruimd staat netjes",
     ];
     let lexicon = shipped();
     let failures: Vec<String> = lines
