@@ -67,11 +67,11 @@ pub struct CascadePolicy {
     /// tier's for a message not known to be English or Dutch (by the chat locale, or by frequent
     /// words of those languages): the lexicon's group names are English and Dutch.
     pub untargeted_deep_hate_factor: f32,
-    /// Counter-speech is no hate or extremism: the models' probability (both tiers, exemplar
-    /// evidence folded in) of each category for which the message has a counter-speech lexicon
-    /// hit (`is a conspiracy myth`, `i reported him`, `deel dat manifest niet`) is multiplied by
-    /// this, in `[0, 1]`; 1 keeps it. The lexicon hits of that category count as condemned
-    /// whatever this is. Threats have no counter-speech entries.
+    /// Counter-speech is no hate or extremism: the hate and extremism scores (models and lexicon
+    /// combined, per tier too) of a message with a counter-speech lexicon hit (`is a conspiracy
+    /// myth`, `i reported him`, `deel dat manifest niet`) are multiplied by this, in `[0, 1]`; 1
+    /// keeps them. Its hate and extremism lexicon hits count as condemned whatever this is.
+    /// Threat and insult scores are never scaled.
     pub counter_speech_factor: f32,
     /// The deep tier's weight for [`CombineRule::Blend`], in `[0, 1]`.
     pub deep_weight: f32,

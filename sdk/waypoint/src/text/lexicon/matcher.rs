@@ -468,7 +468,7 @@ impl Matcher {
     /// hits; one inside another hit is dropped.
     fn resolve(&self, cands: Vec<Candidate>, n: &Normalized) -> Vec<LexiconHit> {
         let is_stance_only = |c: &Candidate| self.kind(c).is_some_and(Kind::is_stance_only);
-        let (mentions, cands): (Vec<_>, Vec<_>) = cands.into_iter().partition(is_stance_only);
+        let (stance_only, cands): (Vec<_>, Vec<_>) = cands.into_iter().partition(is_stance_only);
         let (accepted, deferred): (Vec<_>, Vec<_>) =
             cands.into_iter().partition(|c| c.rule.is_some());
         let mut accepted = drop_contained(accepted);
@@ -484,11 +484,11 @@ impl Matcher {
             accepted.extend(extra);
             accepted = drop_contained(accepted);
         }
-        let mentions: Vec<Candidate> = mentions
+        let stance_only: Vec<Candidate> = stance_only
             .into_iter()
             .filter(|m| m.rule.is_some() && !accepted.iter().any(|a| a.contains(m)))
             .collect();
-        accepted.extend(mentions);
+        accepted.extend(stance_only);
 
         let mut best: Vec<Candidate> = Vec::with_capacity(accepted.len());
         for c in accepted {
