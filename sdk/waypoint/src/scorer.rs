@@ -575,11 +575,10 @@ pub fn with_exemplars(model: Scores, m: &ExemplarMatch, policy: &ExemplarPolicy)
     out
 }
 
-/// Whether the message names an attacker or a violent group only to condemn it, or speaks
-/// against what it names: a mention is condemned or a counter-speech phrase is in it, and every
-/// other hit is condemned too (mentions of protected groups, never condemned, aside).
+/// Whether the message names an attacker or a violent group only to condemn it: a mention is
+/// condemned, and so is every other hit (mentions of protected groups, never condemned, aside).
 pub(crate) fn condemns_what_it_names(hits: &[LexiconHit]) -> bool {
-    hits.iter().any(|h| h.kind.is_stance_only() && h.condemned)
+    hits.iter().any(|h| h.is_mention() && h.condemned)
         && hits
             .iter()
             .all(|h| h.condemned || h.names_protected_group())
@@ -626,16 +625,24 @@ fn names_hate_target(hits: &[LexiconHit]) -> bool {
 /// `scores` (models and lexicon combined) of a message with these lexicon hits, with hate and
 /// extremism multiplied by `cascade.counter_speech_factor` when a counter-speech phrase is in
 /// it (`is a conspiracy myth`, `i reported him`, `deel dat manifest niet`): the models and the
-/// exemplars read a message's topic, not which side the speaker is on, and the lexicon's codes
-/// are named to answer them. Threat and insult are left as they are: a threat stays a threat
-/// whatever else the message says.
+/// exemplars read a message's topic, not which side the speaker is on. A category with plain
+/// lexicon evidence (a hit neither softened nor condemned where it stands) keeps its score: a
+/// phrase elsewhere in the message does not outweigh a code read as such ("dont share this, but
+/// the day of the rope is coming"). Threat and insult are left as they are: a threat stays a
+/// threat whatever else the message says.
 pub(crate) fn with_counter_speech_scaled(
     mut scores: Scores,
     hits: &[LexiconHit],
     policy: &CascadePolicy,
 ) -> Scores {
-    if hits.iter().any(LexiconHit::is_counter_speech) {
-        for category in Kind::COUNTERED {
+    if !hits.iter().any(LexiconHit::is_counter_speech) {
+        return scores;
+    }
+    for category in Kind::COUNTERED {
+        let plain_evidence = hits
+            .iter()
+            .any(|h| h.category == category && !h.kind.is_stance_only() && !h.softened);
+        if !plain_evidence {
             scores.set(
                 category,
                 scores.get(category) * policy.counter_speech_factor,

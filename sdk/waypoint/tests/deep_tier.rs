@@ -423,15 +423,15 @@ fn deep_hate_needs_a_named_target() {
 }
 
 #[test]
-fn counter_speech_scales_hate_and_extremism_but_never_threat() {
+fn counter_speech_scales_hate_and_extremism_unless_a_code_is_read_as_such() {
     let scorer = scorer();
-    let all = both_tiers_for_every_message();
+    // Exemplars on: their evidence follows a message's topic, which counter-speech shares.
+    let mut all = both_tiers_for_every_message();
+    all.exemplars.enabled = true;
     let factor = all.cascade.counter_speech_factor;
     assert!(factor < 1.0, "the default scales counter-speech");
-    let keep = with_cascade(CascadePolicy {
-        counter_speech_factor: 1.0,
-        ..all.cascade
-    });
+    let mut keep = all.clone();
+    keep.cascade.counter_speech_factor = 1.0;
     let both = |line: &str| {
         (
             scorer.score_batch_with(&all, &[line])[0].clone(),
@@ -439,37 +439,36 @@ fn counter_speech_scales_hate_and_extremism_but_never_threat() {
         )
     };
 
-    // A code named to debunk it: both tiers' hate and extremism, lexicon included, scaled.
-    let line = "white genocide is a conspiracy myth";
+    let scaled_by_factor = |scaled: &waypoint::MessageScore, kept: &waypoint::MessageScore| {
+        let close = |a: f32, b: f32| (a - b * factor).abs() < 1e-6;
+        let (deep_scaled, deep_kept) = (
+            scaled.deep_scores.expect("deep ran"),
+            kept.deep_scores.expect("deep ran"),
+        );
+        [Category::Hate, Category::Extremism].into_iter().all(|c| {
+            close(scaled.scores.get(c), kept.scores.get(c))
+                && close(deep_scaled.get(c), deep_kept.get(c))
+        })
+    };
+
+    // A warning about recruitment, close to the recruitment exemplars: both tiers' hate and
+    // extremism scaled, and the nudge is gone.
+    let line = "dont share that manifesto, thats how they recruit";
     let (scaled, kept) = both(line);
     assert!(
-        kept.scores.get(Category::Extremism) > 0.4,
-        "the fixture must be read as extremism: {:?}",
+        kept.decision.level > waypoint::policy::ResponseLevel::None,
+        "the fixture must draw a response without the factor: {:?}",
         kept.scores
     );
-    let (deep_scaled, deep_kept) = (
-        scaled.deep_scores.expect("deep ran"),
-        kept.deep_scores.expect("deep ran"),
-    );
-    for category in [Category::Hate, Category::Extremism] {
-        let close = |a: f32, b: f32| (a - b * factor).abs() < 1e-6;
-        assert!(
-            close(scaled.scores.get(category), kept.scores.get(category)),
-            "{category:?}: {:?} {:?}",
-            scaled.scores,
-            kept.scores
-        );
-        assert!(close(deep_scaled.get(category), deep_kept.get(category)));
-    }
-    assert_eq!(scaled.decision.level, waypoint::policy::ResponseLevel::None);
-    assert!(kept.decision.level > waypoint::policy::ResponseLevel::None);
-    // The phrase is stance, not evidence: it is not reported, and the code is condemned.
-    assert!(scaled.lexicon.iter().all(|h| !h.is_counter_speech()));
     assert!(
-        scaled.lexicon.iter().all(|h| h.condemned),
-        "{:?}",
-        scaled.lexicon
+        scaled_by_factor(&scaled, &kept),
+        "{:?} {:?}",
+        scaled.scores,
+        kept.scores
     );
+    assert_eq!(scaled.decision.level, waypoint::policy::ResponseLevel::None);
+    // The phrase is stance, not evidence: it is not reported.
+    assert!(scaled.lexicon.is_empty(), "{:?}", scaled.lexicon);
     // The inline pre-send check reads the stance too.
     let inline = scorer.score_inline(&all, line).scores;
     let inline_kept = scorer.score_inline(&keep, line).scores;
@@ -477,6 +476,32 @@ fn counter_speech_scales_hate_and_extremism_but_never_threat() {
         (inline.get(Category::Extremism) - inline_kept.get(Category::Extremism) * factor).abs()
             < 1e-6
     );
+
+    // A code in a critical frame where it stands (softened) is scaled too.
+    let (scaled, kept) = both("white genocide is a conspiracy myth");
+    assert!(
+        scaled.lexicon.iter().all(|h| h.softened),
+        "{:?}",
+        scaled.lexicon
+    );
+    assert!(scaled_by_factor(&scaled, &kept));
+
+    // A phrase elsewhere does not outweigh a code read as such: the category keeps its score.
+    let (scaled, kept) =
+        both("dont share this, but the day of the rope is coming for the traitors");
+    assert!(
+        scaled
+            .lexicon
+            .iter()
+            .any(|h| h.category == Category::Extremism && !h.softened),
+        "{:?}",
+        scaled.lexicon
+    );
+    assert_eq!(
+        scaled.scores.get(Category::Extremism),
+        kept.scores.get(Category::Extremism)
+    );
+    assert!(scaled.decision.level > waypoint::policy::ResponseLevel::Nudge);
 
     // A threat stays a threat next to a counter-speech phrase.
     let (scaled, kept) = both("i reported him lol, i know where you live and i will stab you");

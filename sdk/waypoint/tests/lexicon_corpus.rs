@@ -1064,36 +1064,27 @@ fn mentions_weigh_nothing_and_gate_nothing() {
 }
 
 #[test]
-fn counter_speech_condemns_hate_and_extremism_but_not_threats() {
+fn counter_speech_weighs_nothing_and_condemns_nothing() {
     let src = format!(
         "[[entry]]\nid = \"c\"\nkind = \"counter_speech\"\npatterns = [\"i reported him\"]\n{}\
          [[entry]]\nid = \"x\"\nkind = \"slogan\"\npatterns = [\"day x\"]\n{ENTRY}\
-         [[entry]]\nid = \"h\"\nkind = \"slur\"\npatterns = [\"vermin\"]\n{}\
-         [[entry]]\nid = \"t\"\nkind = \"threat\"\npatterns = [\"i know where you live\"]\n{}",
+         [[entry]]\nid = \"g\"\nkind = \"slogan\"\npatterns = [\"day y\"]\n{ENTRY}\
+         context = {{ with_other_hit = true }}\n",
         ENTRY.replace("weight = 0.5", "weight = 0.0"),
-        ENTRY.replace("extremism", "hate"),
-        ENTRY.replace("extremism", "threat"),
     );
     let l = lexicon(&src);
-    let hits = find(&l, "day x, vermin, i know where you live. i reported him");
-    let get = |id: &str| hits.iter().find(|h| h.id == id);
-    let (Some(c), Some(x), Some(h), Some(t)) = (get("c"), get("x"), get("h"), get("t")) else {
-        panic!("expected four hits, got {}", describe(&hits));
-    };
-    assert!(c.is_counter_speech() && c.condemned && c.weight == 0.0);
-    // Hate and extremism hits anywhere in the message are condemned and softened...
+    let hits = find(&l, "day x. i reported him");
     assert!(
-        x.condemned && x.softened && (x.weight - 0.25).abs() < 1e-6,
-        "{x:?}"
+        hits.len() == 2
+            && hits
+                .iter()
+                .any(|h| h.id == "c" && h.is_counter_speech() && h.weight == 0.0)
+            && hits.iter().all(|h| !h.condemned && !h.softened),
+        "{}",
+        describe(&hits)
     );
-    assert!(h.condemned && h.softened, "{h:?}");
-    // ...a threat stays a threat.
-    assert!(
-        !t.condemned && !t.softened && (t.weight - 0.5).abs() < 1e-6,
-        "{t:?}"
-    );
-    // Without the phrase nothing is condemned.
-    assert!(find(&l, "day x").iter().all(|h| !h.condemned));
+    // Counter-speech is no other hit: the gated slogan stays unmatched.
+    assert_eq!(ids(&l, "day y, i reported him"), ["c"]);
     // Counter-speech must weigh 0 and answer hate or extremism.
     let (_, line, _, message) = load_error(&format!(
         "version = \"1\"\n{}",

@@ -70,8 +70,8 @@ pub struct CascadePolicy {
     /// Counter-speech is no hate or extremism: the hate and extremism scores (models and lexicon
     /// combined, per tier too) of a message with a counter-speech lexicon hit (`is a conspiracy
     /// myth`, `i reported him`, `deel dat manifest niet`) are multiplied by this, in `[0, 1]`; 1
-    /// keeps them. Its hate and extremism lexicon hits count as condemned whatever this is.
-    /// Threat and insult scores are never scaled.
+    /// keeps them. A category with a lexicon hit that is neither softened nor condemned keeps
+    /// its score, and threat and insult scores are never scaled.
     pub counter_speech_factor: f32,
     /// The deep tier's weight for [`CombineRule::Blend`], in `[0, 1]`.
     pub deep_weight: f32,

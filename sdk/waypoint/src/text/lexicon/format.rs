@@ -66,11 +66,11 @@ pub enum Kind {
     /// (`is a conspiracy myth`, `is een complotmythe`), rejects it (`is never the answer`),
     /// or reports or warns about it (`i reported him`, `deel dat manifest niet`). No evidence
     /// by itself (weight 0). Counter-speech answers hate and violent extremism alike
-    /// ([`Kind::COUNTERED`]; `white genocide is a conspiracy myth` answers both), so every
-    /// other hit of those categories in the message counts as condemned, and the scorer
+    /// ([`Kind::COUNTERED`]; `white genocide is a conspiracy myth` answers both): the scorer
     /// multiplies the message's hate and extremism scores by the policy's
-    /// `cascade.counter_speech_factor`. Mentions of protected groups stay as they are. The
-    /// entry's own category (one of the two) says which it mostly answers.
+    /// `cascade.counter_speech_factor`, unless the category has a lexicon hit that is neither
+    /// softened nor condemned where it stands. It condemns no other hit. The entry's own
+    /// category (one of the two) says which it mostly answers.
     CounterSpeech,
 }
 

@@ -18,7 +18,6 @@ use super::tokens::{
     TokenKind, TokenStream, stretches, tokenize_into, tokenize_with, uncollapse_into,
 };
 use super::{EntryInfo, Field, LexiconError, LexiconHit, MatchRule};
-use crate::Category;
 use crate::text::Normalized;
 
 /// Shortest compact form (`dayoftherope`) generated from a multi-word pattern, in characters.
@@ -462,10 +461,9 @@ impl Matcher {
         })
     }
 
-    /// Applies the other-hit gate, drops occurrences inside longer ones, keeps one hit per entry,
-    /// then lets counter-speech condemn ([`Self::condemn_by_counter_speech`]). Mentions and
-    /// counter-speech ([`Kind::is_stance_only`]) neither open the other-hit gate nor drop other
-    /// hits; one inside another hit is dropped.
+    /// Applies the other-hit gate, drops occurrences inside longer ones, keeps one hit per entry.
+    /// Mentions and counter-speech ([`Kind::is_stance_only`]) neither open the other-hit gate
+    /// nor drop other hits; one inside another hit is dropped.
     fn resolve(&self, cands: Vec<Candidate>, n: &Normalized) -> Vec<LexiconHit> {
         let is_stance_only = |c: &Candidate| self.kind(c).is_some_and(Kind::is_stance_only);
         let (stance_only, cands): (Vec<_>, Vec<_>) = cands.into_iter().partition(is_stance_only);
@@ -498,7 +496,6 @@ impl Matcher {
                 None => best.push(c),
             }
         }
-        self.condemn_by_counter_speech(&mut best);
         best.sort_by_key(|c| (c.field.index(), c.span.start));
         best.into_iter()
             .filter_map(|c| {
@@ -524,41 +521,6 @@ impl Matcher {
 
     fn kind(&self, c: &Candidate) -> Option<Kind> {
         self.infos.get(c.entry).map(|i| i.kind)
-    }
-
-    fn category(&self, c: &Candidate) -> Option<Category> {
-        self.infos.get(c.entry).map(|i| i.category)
-    }
-
-    /// A counter-speech phrase ([`Kind::CounterSpeech`]: `is a conspiracy myth`, `i reported
-    /// him`, `deel dat niet`) speaks against what the whole message names: every other hit of
-    /// the categories it answers ([`Kind::COUNTERED`]) counts as condemned, and softened by its
-    /// own entry's `soften_factor` if it was not already. Mentions of protected groups are never
-    /// condemned.
-    fn condemn_by_counter_speech(&self, hits: &mut [Candidate]) {
-        if !hits
-            .iter()
-            .any(|c| self.kind(c) == Some(Kind::CounterSpeech))
-        {
-            return;
-        }
-        for c in hits.iter_mut() {
-            let (Some(kind), Some(category)) = (self.kind(c), self.category(c)) else {
-                continue;
-            };
-            let protected_group = kind == Kind::Mention && category == Category::Hate;
-            if c.condemned || protected_group || !Kind::COUNTERED.contains(&category) {
-                continue;
-            }
-            if !c.softened {
-                c.weight *= self
-                    .entries
-                    .get(c.entry)
-                    .map_or(1.0, |e| e.rules.soften_factor);
-            }
-            c.softened = true;
-            c.condemned = true;
-        }
     }
 }
 

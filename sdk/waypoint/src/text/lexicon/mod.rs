@@ -187,7 +187,7 @@ impl LexiconHit {
     }
 
     /// Whether the hit is a [`Kind::CounterSpeech`] phrase: weight 0, no evidence; the speaker
-    /// speaks against what the message names, so its hate and extremism hits are condemned.
+    /// speaks against what the message names.
     pub fn is_counter_speech(&self) -> bool {
         self.kind == Kind::CounterSpeech
     }
