@@ -13,6 +13,13 @@ use crate::Category;
 /// short word is another word ("homo" → "home", "turk" → "turn").
 const MIN_LOOSE_LEN: usize = 5;
 
+/// Names shorter than this are never joined from two words: "he r" is no name.
+const MIN_SPLIT_LEN: usize = 4;
+
+/// Two words joined may be one edit from a name of at least this many characters ("vluchte
+/// lnigen"); shorter names must be matched exactly ("who are" is not "whore").
+const MIN_SPLIT_EDIT_LEN: usize = 6;
+
 /// The group names of a lexicon: by length in characters, for the one-edit check, and in one
 /// automaton, for names inside a longer run of letters.
 #[derive(Debug, Clone, Default)]
@@ -22,11 +29,15 @@ pub(crate) struct GroupNames {
     /// Every name, found anywhere in a text (`None` without names, or if it could not be
     /// built: the run-together rule is then off).
     anywhere: Option<AhoCorasick>,
+    /// The names of [`MIN_SPLIT_LEN`] up to [`MIN_LOOSE_LEN`] characters, for names split
+    /// by a space ("j ews"); they are matched exactly once joined.
+    short: Vec<Vec<char>>,
 }
 
 impl GroupNames {
-    /// The single-word patterns of at least [`MIN_LOOSE_LEN`] characters of every hate-category
-    /// mention entry in `files`.
+    /// The single-word patterns of at least [`MIN_SPLIT_LEN`] characters of every hate-category
+    /// mention entry in `files` (those shorter than [`MIN_LOOSE_LEN`] only for names split by a
+    /// space).
     pub(crate) fn collect(files: &[FileSpec]) -> GroupNames {
         let mut names: Vec<String> = files
             .iter()
@@ -34,10 +45,14 @@ impl GroupNames {
             .filter(|e| e.kind == Kind::Mention && e.category == Category::Hate)
             .flat_map(|e| &e.patterns)
             .map(|p| p.value.to_lowercase())
-            .filter(|p| p.chars().all(char::is_alphabetic) && p.chars().count() >= MIN_LOOSE_LEN)
+            .filter(|p| p.chars().all(char::is_alphabetic) && p.chars().count() >= MIN_SPLIT_LEN)
             .collect();
         names.sort();
         names.dedup();
+        let (short, names): (Vec<String>, Vec<String>) = names
+            .into_iter()
+            .partition(|n| n.chars().count() < MIN_LOOSE_LEN);
+        let short = short.iter().map(|n| n.chars().collect()).collect();
         let mut by_len: Vec<Vec<Vec<char>>> = Vec::new();
         for name in &names {
             let chars: Vec<char> = name.chars().collect();
@@ -49,7 +64,11 @@ impl GroupNames {
         let anywhere = (!names.is_empty())
             .then(|| AhoCorasick::new(&names).ok())
             .flatten();
-        GroupNames { by_len, anywhere }
+        GroupNames {
+            by_len,
+            anywhere,
+            short,
+        }
     }
 
     /// Whether `text` (already normalised) holds one of the names anywhere (a name run together
@@ -59,8 +78,10 @@ impl GroupNames {
         if self.anywhere.as_ref().is_some_and(|ac| ac.is_match(text)) {
             return true;
         }
+        // `previous`: the word before `word` when only one space separates them.
+        let mut previous: Vec<char> = Vec::new();
         let mut word: Vec<char> = Vec::new();
-        for c in text.chars().chain(std::iter::once(' ')) {
+        for c in text.chars().chain(std::iter::once('\n')) {
             if c.is_alphabetic() {
                 word.push(c);
                 continue;
@@ -68,19 +89,69 @@ impl GroupNames {
             if word.len() + 1 >= MIN_LOOSE_LEN && self.one_edit_from_a_name(&word) {
                 return true;
             }
+            if !previous.is_empty() && !word.is_empty() && self.split_name(&previous, &word) {
+                return true;
+            }
+            previous = if c == ' ' {
+                std::mem::take(&mut word)
+            } else {
+                Vec::new()
+            };
             word.clear();
         }
         false
     }
 
+    /// Whether two neighbouring words are one name with a space typed into it ("immi
+    /// granten", "mosl ims", "j ews"): joined, they are a name, or one edit from a name of
+    /// [`MIN_SPLIT_EDIT_LEN`] characters or more ("vluchte lnigen"). A word that
+    /// stands on its own in chat ([`is_standalone_word`]) is never half of a split name:
+    /// "pot en pan" and "zwart en wit" name no group.
+    fn split_name(&self, first: &[char], second: &[char]) -> bool {
+        if is_standalone_word(first) || is_standalone_word(second) {
+            return false;
+        }
+        let joined: Vec<char> = first.iter().chain(second).copied().collect();
+        let same_length = self.by_len.get(joined.len()).into_iter().flatten();
+        if self
+            .short
+            .iter()
+            .chain(same_length)
+            .any(|name| *name == joined)
+        {
+            return true;
+        }
+        self.one_edit_from_a_name_of(&joined, MIN_SPLIT_EDIT_LEN)
+    }
+
     /// Whether `word` is one edit away from a name (names one character shorter, as long or
     /// one longer are the only candidates).
     fn one_edit_from_a_name(&self, word: &[char]) -> bool {
-        let lengths = word.len().saturating_sub(1)..=word.len() + 1;
+        self.one_edit_from_a_name_of(word, MIN_LOOSE_LEN)
+    }
+
+    /// [`Self::one_edit_from_a_name`], among the names of at least `min_len` characters.
+    fn one_edit_from_a_name_of(&self, word: &[char], min_len: usize) -> bool {
+        let lengths = word.len().saturating_sub(1).max(min_len)..=word.len() + 1;
         lengths
             .filter_map(|n| self.by_len.get(n))
             .flatten()
             .any(|name| within_one_edit(word, name))
+    }
+}
+
+/// Short words that stand on their own in English or Dutch chat: the one-letter chat words
+/// (as for spelled-out letters) and the function words an ending such as "-en" or "-s" could
+/// be mistaken for.
+fn is_standalone_word(word: &[char]) -> bool {
+    const WORDS: [&str; 37] = [
+        "a", "c", "i", "k", "n", "o", "r", "u", "x", "y", "s", "e", "en", "and", "an", "the", "of",
+        "to", "in", "on", "at", "is", "it", "or", "de", "het", "een", "te", "er", "op", "ik", "je",
+        "we", "ze", "me", "om", "ja",
+    ];
+    word.len() <= 3 && {
+        let word: String = word.iter().flat_map(|c| c.to_lowercase()).collect();
+        WORDS.contains(&word.as_str())
     }
 }
 
@@ -146,6 +217,26 @@ mod tests {
         assert!(!g.loosely_in("ik ben er zo, even de hond uitlaten"));
         assert!(!g.loosely_in("wij zijn met z'n vieren"));
         assert!(!GroupNames::default().loosely_in("moslims"));
+    }
+
+    #[test]
+    fn names_split_by_a_space_are_found() {
+        let g = names(&[
+            "jews",
+            "joden",
+            "women",
+            "immigranten",
+            "vluchtelingen",
+            "whore",
+            "poten",
+        ]);
+        assert!(g.loosely_in("i loathe j ews"));
+        assert!(g.loosely_in("w omen are not capable"));
+        assert!(g.loosely_in("imm igranten zijn te stom"));
+        assert!(g.loosely_in("al die vluchte lnigen zijn uitvreters"));
+        assert!(!g.loosely_in("hey who are you"));
+        assert!(!g.loosely_in("ik heb een pot en een pan"));
+        assert!(!g.loosely_in("imm, igranten"), "a comma keeps words apart");
     }
 
     #[test]

@@ -378,8 +378,10 @@ impl Lexicon {
     /// single-word pattern of five letters or more of a hate-category mention entry) anywhere,
     /// run together with other words included (`ikhaatmoslims`), or has a word that is such a
     /// name with one letter dropped, added or changed, or two neighbouring letters swapped
-    /// (`wmoen`): spellings [`Lexicon::find`] does not match. Looks at the `text` and `folded`
-    /// fields; never panics.
+    /// (`wmoen`), or two neighbouring words that are such a name with a space typed into it
+    /// (`immi granten`, `j ews`; names of four letters included, and never joined with a
+    /// word that stands on its own, `pot en pan`): spellings [`Lexicon::find`] does not
+    /// match. Looks at the `text` and `folded` fields; never panics.
     pub fn names_group_loosely(&self, normalized: &Normalized) -> bool {
         let names = &self.inner.group_names;
         names.loosely_in(&normalized.text)
