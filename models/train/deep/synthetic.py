@@ -6,10 +6,13 @@ Each template file has its own `[slots]` and `[[template]]` tables. Every `{slot
 a template's patterns is expanded, then a seeded sample of at most `max` rows is kept per
 template. A template with `typos = F` also gets, for a seeded fraction F of its kept rows, a copy
 with one typo (two adjacent letters swapped or one letter dropped in a word of 4+ letters, or two
-words run together), since chat is typed fast and the normaliser does not undo typos.
+words run together), since chat is typed fast and the normaliser does not undo typos. A
+template with `weight = W` (default 1) has its rows count W times the synthetic source weight in
+training: for a few hand-written lines that must not drown among tens of thousands of generated
+ones.
 
-Rows carry `source = "synthetic"`, `kind`, `lang`, `template_file` and the four category labels
-(NaN = unknown),
+Rows carry `source = "synthetic"`, `kind`, `lang`, `template_file`, `weight` and the four
+category labels (NaN = unknown),
 the same columns as `models/train/datasets.py` returns, so they go through the same cleaning
 (normaliser, held-out leakage guard, dedup) and are counted separately in
 `models/deep/head_metrics.json`. Files are read in name order, so the output is deterministic.
@@ -94,6 +97,7 @@ def generate_file(path: Path, rng: np.random.Generator) -> list[dict]:
         for text in kept:
             rows.append({"source": "synthetic", "text": text, "kind": template["kind"],
                          "lang": template["lang"], "template_file": path.name,
+                         "weight": float(template.get("weight", 1.0)),
                          **dict(zip(CATEGORIES, labels))})
     return rows
 

@@ -314,7 +314,8 @@ def main() -> int:
     full, calib, evals, info, syn, syn_dropped, lookup, eval_lookup = prepare()
     x_train = matrix_for(lookup, list(full["norm"])).astype(np.float64)
     x_cal = matrix_for(lookup, list(calib["norm"])).astype(np.float64)
-    w_train = full["source"].map(SOURCE_WEIGHTS).to_numpy(np.float64)
+    # A template's own `weight` (synthetic.py) multiplies its rows' source weight.
+    w_train = (full["source"].map(SOURCE_WEIGHTS) * full["weight"].fillna(1.0)).to_numpy(np.float64)
     w_cal = calib["source"].map(SOURCE_WEIGHTS).to_numpy(np.float64)
     if args.explore:
         explore(full, calib, x_train, w_train, x_cal, w_cal, evals, eval_lookup)
