@@ -72,8 +72,9 @@ impl GroupNames {
     }
 
     /// Whether `text` (already normalised) holds one of the names anywhere (a name run together
-    /// with other words: "ikhaatmoslims"), or has a word that is a name with one letter dropped,
-    /// added, changed or two neighbouring letters swapped ("moslmis").
+    /// with other words: "ikhaatmoslims"), has a word that is a name with one letter dropped,
+    /// added, changed or two neighbouring letters swapped ("moslmis"), or has two neighbouring
+    /// words that are a name split by a space ([`Self::split_name`]: "immi granten").
     pub(crate) fn loosely_in(&self, text: &str) -> bool {
         if self.anywhere.as_ref().is_some_and(|ac| ac.is_match(text)) {
             return true;
