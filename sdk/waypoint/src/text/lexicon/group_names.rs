@@ -8,6 +8,7 @@ use aho_corasick::AhoCorasick;
 
 use super::format::{FileSpec, Kind};
 use crate::Category;
+use crate::text::normalize::is_chat_letter;
 
 /// Names shorter than this (in characters) are matched exactly only: one changed letter of a
 /// short word is another word ("homo" → "home", "turk" → "turn").
@@ -26,18 +27,15 @@ const MIN_SPLIT_EDIT_LEN: usize = 6;
 pub(crate) struct GroupNames {
     /// `by_len[n]`: the names of `n` characters.
     by_len: Vec<Vec<Vec<char>>>,
-    /// Every name, found anywhere in a text (`None` without names, or if it could not be
-    /// built: the run-together rule is then off).
+    /// Every name of at least [`MIN_LOOSE_LEN`] characters, found anywhere in a text (`None`
+    /// without names, or if it could not be built: the run-together rule is then off).
     anywhere: Option<AhoCorasick>,
-    /// The names of [`MIN_SPLIT_LEN`] up to [`MIN_LOOSE_LEN`] characters, for names split
-    /// by a space ("j ews"); they are matched exactly once joined.
-    short: Vec<Vec<char>>,
 }
 
 impl GroupNames {
     /// The single-word patterns of at least [`MIN_SPLIT_LEN`] characters of every hate-category
-    /// mention entry in `files` (those shorter than [`MIN_LOOSE_LEN`] only for names split by a
-    /// space).
+    /// mention entry in `files` (those shorter than [`MIN_LOOSE_LEN`] are only matched exactly,
+    /// as names split by a space).
     pub(crate) fn collect(files: &[FileSpec]) -> GroupNames {
         let mut names: Vec<String> = files
             .iter()
@@ -49,10 +47,6 @@ impl GroupNames {
             .collect();
         names.sort();
         names.dedup();
-        let (short, names): (Vec<String>, Vec<String>) = names
-            .into_iter()
-            .partition(|n| n.chars().count() < MIN_LOOSE_LEN);
-        let short = short.iter().map(|n| n.chars().collect()).collect();
         let mut by_len: Vec<Vec<Vec<char>>> = Vec::new();
         for name in &names {
             let chars: Vec<char> = name.chars().collect();
@@ -61,14 +55,14 @@ impl GroupNames {
             }
             by_len[chars.len()].push(chars);
         }
-        let anywhere = (!names.is_empty())
-            .then(|| AhoCorasick::new(&names).ok())
+        let loose: Vec<&String> = names
+            .iter()
+            .filter(|n| n.chars().count() >= MIN_LOOSE_LEN)
+            .collect();
+        let anywhere = (!loose.is_empty())
+            .then(|| AhoCorasick::new(&loose).ok())
             .flatten();
-        GroupNames {
-            by_len,
-            anywhere,
-            short,
-        }
+        GroupNames { by_len, anywhere }
     }
 
     /// Whether `text` (already normalised) holds one of the names anywhere (a name run together
@@ -113,16 +107,9 @@ impl GroupNames {
             return false;
         }
         let joined: Vec<char> = first.iter().chain(second).copied().collect();
-        let same_length = self.by_len.get(joined.len()).into_iter().flatten();
-        if self
-            .short
-            .iter()
-            .chain(same_length)
-            .any(|name| *name == joined)
-        {
-            return true;
-        }
-        self.one_edit_from_a_name_of(&joined, MIN_SPLIT_EDIT_LEN)
+        let mut same_length = self.by_len.get(joined.len()).into_iter().flatten();
+        same_length.any(|name| *name == joined)
+            || self.one_edit_from_a_name_of(&joined, MIN_SPLIT_EDIT_LEN)
     }
 
     /// Whether `word` is one edit away from a name (names one character shorter, as long or
@@ -142,17 +129,17 @@ impl GroupNames {
 }
 
 /// Short words that stand on their own in English or Dutch chat: the one-letter chat words
-/// (as for spelled-out letters) and the function words an ending such as "-en" or "-s" could
-/// be mistaken for.
+/// (those the normaliser never joins as spelled-out letters), and "s", "e" and the function
+/// words an ending such as "-en" or "-s" could be mistaken for.
 fn is_standalone_word(word: &[char]) -> bool {
-    const WORDS: [&str; 37] = [
-        "a", "c", "i", "k", "n", "o", "r", "u", "x", "y", "s", "e", "en", "and", "an", "the", "of",
-        "to", "in", "on", "at", "is", "it", "or", "de", "het", "een", "te", "er", "op", "ik", "je",
-        "we", "ze", "me", "om", "ja",
+    const WORDS: [&str; 27] = [
+        "s", "e", "en", "and", "an", "the", "of", "to", "in", "on", "at", "is", "it", "or", "de",
+        "het", "een", "te", "er", "op", "ik", "je", "we", "ze", "me", "om", "ja",
     ];
-    word.len() <= 3 && {
-        let word: String = word.iter().flat_map(|c| c.to_lowercase()).collect();
-        WORDS.contains(&word.as_str())
+    let word: String = word.iter().flat_map(|c| c.to_lowercase()).collect();
+    match word.as_bytes() {
+        [letter] => is_chat_letter(*letter) || WORDS.contains(&word.as_str()),
+        _ => word.len() <= 3 && WORDS.contains(&word.as_str()),
     }
 }
 

@@ -45,7 +45,7 @@ fn is_separator_token(token: &str) -> bool {
 }
 
 /// Letters that are words of their own in chat.
-fn is_chat_letter(b: u8) -> bool {
+pub(crate) fn is_chat_letter(b: u8) -> bool {
     matches!(
         b,
         b'a' | b'c' | b'i' | b'k' | b'n' | b'o' | b'r' | b'u' | b'x' | b'y'

@@ -12,6 +12,7 @@ mod squeeze;
 use serde::Serialize;
 
 use fold::{FoldScratch, FoldStats, fold, fold_into};
+pub(crate) use join::is_chat_letter;
 
 /// Options for [`normalize`].
 #[derive(Debug, Clone, PartialEq, Eq)]
