@@ -498,23 +498,11 @@ impl Scorer {
         let evidence = combine_tiers(&policy.cascade, model, deep_evidence, traits)
             .or_else(|| exemplars.as_ref().map(|_| Scores::default()))
             .map(model_evidence);
-        let countered = |scores| with_counter_speech_scaled(scores, &lexicon, &policy.cascade);
-        let scores = countered(combine(
-            evidence.unwrap_or_default(),
-            &lexicon,
-            policy.lexicon.weight_scale,
-        ));
+        let scores = with_lexicon(evidence, &lexicon, policy);
         // The deep tier's own evidence: its model evidence and the lexicon.
-        let deep_scores = deep_evidence.map(|d| {
-            countered(combine(
-                model_evidence(d),
-                &lexicon,
-                policy.lexicon.weight_scale,
-            ))
-        });
-        // Mentions and counter-speech have told the scorer the stance; they are no evidence to
-        // report.
-        lexicon.retain(|hit| !hit.kind.is_stance_only());
+        let deep_scores =
+            deep_evidence.map(|d| with_lexicon(Some(model_evidence(d)), &lexicon, policy));
+        drop_stance_only(&mut lexicon);
         let decision = policy.message_decision(&TierScores {
             combined: scores,
             deep: deep_scores,
@@ -622,6 +610,31 @@ fn names_hate_target(hits: &[LexiconHit]) -> bool {
         .any(|h| h.category == Category::Hate && !h.is_counter_speech())
 }
 
+/// A message's scores from its model evidence (`None` when no model ran) and its lexicon hits:
+/// the two [combined](combine) with the policy's lexicon weight, then
+/// [scaled for counter-speech](with_counter_speech_scaled). Every scoring path ends here.
+pub(crate) fn with_lexicon(
+    evidence: Option<Scores>,
+    hits: &[LexiconHit],
+    policy: &Policy,
+) -> Scores {
+    with_counter_speech_scaled(
+        combine(
+            evidence.unwrap_or_default(),
+            hits,
+            policy.lexicon.weight_scale,
+        ),
+        hits,
+        &policy.cascade,
+    )
+}
+
+/// Drops the hits that only told the scorer the stance (mentions, counter-speech phrases): they
+/// are no evidence to report.
+pub(crate) fn drop_stance_only(hits: &mut Vec<LexiconHit>) {
+    hits.retain(|hit| !hit.kind.is_stance_only());
+}
+
 /// `scores` (models and lexicon combined) of a message with these lexicon hits, with hate and
 /// extremism multiplied by `cascade.counter_speech_factor` when a counter-speech phrase is in
 /// it (`is a conspiracy myth`, `i reported him`, `deel dat manifest niet`): the models and the
@@ -630,7 +643,7 @@ fn names_hate_target(hits: &[LexiconHit]) -> bool {
 /// phrase elsewhere in the message does not outweigh a code read as such ("dont share this, but
 /// the day of the rope is coming"). Threat and insult are left as they are: a threat stays a
 /// threat whatever else the message says.
-pub(crate) fn with_counter_speech_scaled(
+fn with_counter_speech_scaled(
     mut scores: Scores,
     hits: &[LexiconHit],
     policy: &CascadePolicy,

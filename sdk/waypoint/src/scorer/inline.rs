@@ -6,8 +6,7 @@
 use std::cell::RefCell;
 
 use super::{
-    Scorer, combine, condemns_what_it_names, hate_factor, with_counter_speech_scaled,
-    with_hate_scaled,
+    Scorer, condemns_what_it_names, drop_stance_only, hate_factor, with_hate_scaled, with_lexicon,
 };
 use crate::Scores;
 use crate::cascade::{MessageTraits, combine_tiers};
@@ -78,17 +77,8 @@ impl Scorer {
             let evidence =
                 combine_tiers(&policy.cascade, model, None, MessageTraits::PLAIN_ENGLISH)
                     .map(|e| with_hate_scaled(e, hate_factor));
-            let scores = with_counter_speech_scaled(
-                combine(
-                    evidence.unwrap_or_default(),
-                    &lexicon,
-                    policy.lexicon.weight_scale,
-                ),
-                &lexicon,
-                &policy.cascade,
-            );
-            // Mentions and counter-speech only tell the scorer the stance.
-            lexicon.retain(|hit| !hit.kind.is_stance_only());
+            let scores = with_lexicon(evidence, &lexicon, policy);
+            drop_stance_only(&mut lexicon);
             InlineScore {
                 model,
                 lexicon,
