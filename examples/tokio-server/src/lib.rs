@@ -29,7 +29,7 @@ pub const DRIFTER: &str = "steam:drifter";
 const WAIT: Duration = Duration::from_secs(60);
 
 /// Rounds the drifter stays in one match before moving to the next.
-const ROUNDS_PER_MATCH: usize = 10;
+const ROUNDS_PER_MATCH: usize = 5;
 
 /// What to simulate.
 #[derive(Debug, Clone)]

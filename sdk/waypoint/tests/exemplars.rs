@@ -139,7 +139,7 @@ fn an_edited_exemplar_file_flags_a_message_after_reload_and_a_bad_edit_keeps_the
     scorer
         .reload_exemplars(&policy.exemplars)
         .expect("first file loads");
-    let message = "the blue van leaves the depot at noon with the package for the mall";
+    let message = "the orange kite is stored in the garden shed behind the red gate";
     let before = &scorer.score_batch_with(&policy, &[message])[0];
     assert_eq!(
         before.decision.level,
@@ -148,7 +148,7 @@ fn an_edited_exemplar_file_flags_a_message_after_reload_and_a_bad_edit_keeps_the
         before.scores
     );
 
-    write("\"the blue van leaves the depot at noon with the package for the mall crowd\"");
+    write("\"the orange kite is stored in the garden shed behind the red gate today\"");
     scorer
         .reload_exemplars(&policy.exemplars)
         .expect("edited file loads");
