@@ -4,10 +4,10 @@
 //! (`models/eval/extremism_suite/test.jsonl`, `check.jsonl`) and of the Dutch game-chat test set
 //! (`models/eval/nl_game_chat/test.txt`) is compared, after lowercasing and collapsing
 //! whitespace and punctuation, with every line and every quoted string of the deep head's
-//! training templates (`models/train/deep/templates/*.toml`), of the
-//! exemplars (`models/exemplars/*`, when that folder exists), of the Dutch game-chat training
-//! lines and of the suite's dev part. Any match fails the test and names the test line and the
-//! file it was found in. The suite's dev part must also hold no near-duplicate of a test line:
+//! training templates (`models/train/deep/templates/*.toml`), of the exemplars
+//! (`models/exemplars/*`, when that folder exists), of the Dutch game-chat training lines and of
+//! the suite's dev part. Any match fails the test and names the test line and the file it was
+//! found in. The suite's dev part must also hold no near-duplicate of a test line:
 //! every pair is compared by the Jaccard similarity of their character 4-grams.
 
 // Test code: a missing or unreadable fixture fails the test, which is what expect() and panic!
