@@ -1,10 +1,10 @@
 //! The evaluation-only sets stay out of everything a model learns or is tuned from.
 //!
-//! Every line of the extremism suite's test and check parts
-//! (`models/eval/extremism_suite/test.jsonl`, `check.jsonl`) and of the Dutch game-chat test set
-//! (`models/eval/nl_game_chat/test.txt`) is compared, after lowercasing and collapsing
-//! whitespace and punctuation, with every line and every quoted string of the deep head's
-//! training templates (`models/train/deep/templates/*.toml`), of the exemplars
+//! Every line of the extremism suite's test, check and blind parts
+//! (`models/eval/extremism_suite/test.jsonl`, `check.jsonl`, `blind.jsonl`) and of the Dutch
+//! game-chat test set (`models/eval/nl_game_chat/test.txt`) is compared, after lowercasing and
+//! collapsing whitespace and punctuation, with every line and every quoted string of the deep
+//! head's training templates (`models/train/deep/templates/*.toml`), of the exemplars
 //! (`models/exemplars/*`, when that folder exists), of the Dutch game-chat training lines and of
 //! the suite's dev part. Any match fails the test and names the test line and the file it was
 //! found in. The suite's dev part must also hold no near-duplicate of a test line:
@@ -93,6 +93,10 @@ fn evaluation_only_lines(root: &Path) -> BTreeMap<String, String> {
             jsonl_texts(&suite.join("check.jsonl")),
             "extremism_suite/check.jsonl",
         ),
+        (
+            jsonl_texts(&suite.join("blind.jsonl")),
+            "extremism_suite/blind.jsonl",
+        ),
         (plain_lines(&chat), "nl_game_chat/test.txt"),
     ];
     for (texts, name) in sources {
@@ -144,7 +148,7 @@ fn no_evaluation_only_line_occurs_in_training_or_tuning_material() {
     let protected = evaluation_only_lines(&root);
     assert!(
         protected.len() >= 1000,
-        "expected the suite's test and check parts and the Dutch game-chat test set, found {} lines",
+        "expected the suite's test, check and blind parts and the Dutch game-chat test set, found {} lines",
         protected.len()
     );
     let mut leaks = Vec::new();

@@ -113,7 +113,7 @@ SUITE_GROUP = "functionality"
 
 
 def suite_rows(split: str, lang: str) -> list[tuple[str, str, str]]:
-    """The functional suite's `split` part (test, dev or check) in one language: text, label, functionality."""
+    """The functional suite's `split` part (test, dev, check or blind) in one language: text, label, functionality."""
     rows = []
     with open(SUITE / f"{split}.jsonl", encoding="utf-8") as fh:
         for line in fh:
@@ -155,7 +155,7 @@ SETS: list[dict] = [
     *[
         {"name": f"extremism_suite_{split}_{lang}", "rows": (lambda split=split, lang=lang: suite_rows(split, lang)),
          "map": None, "group": SUITE_GROUP, "perturb": False}
-        for split in ("test", "dev", "check") for lang in ("en", "nl")
+        for split in ("test", "dev", "check", "blind") for lang in ("en", "nl")
     ],
     {"name": "nl_game_chat_test", "rows": nl_game_chat_rows, "map": None, "perturb": False},
     {"name": "nl_game_chat_dev", "rows": nl_game_chat_dev_rows, "map": None, "perturb": False},
@@ -474,7 +474,8 @@ def functionality_table(results) -> list[str]:
         "Positive functionalities: recall = share flagged for the line's own category (extremism "
         "or threat). Contrast functionalities (label none): share given any response. The test "
         "part is for reporting only; the dev part may be tuned on; the check part (written apart, "
-        "`apart_*`) is never trained on and was used to choose between builds.", "",
+        "`apart_*`) is never trained on and was used to choose between builds; the blind part "
+        "(`blind_*`, written after that choice) is for reporting only.", "",
         "| set | functionality | label | lines | recall (own category) | any response |",
         "|---|---|---|---|---|---|",
     ]
@@ -488,7 +489,7 @@ def functionality_table(results) -> list[str]:
 
 def _suite_functionality_labels() -> dict[str, str]:
     labels: dict[str, str] = {}
-    for split in ("test", "dev", "check"):
+    for split in ("test", "dev", "check", "blind"):
         path = SUITE / f"{split}.jsonl"
         if path.is_file():
             for line in path.read_text(encoding="utf-8").splitlines():
