@@ -84,21 +84,16 @@ fn evaluation_only_lines(root: &Path) -> BTreeMap<String, String> {
     let mut lines = BTreeMap::new();
     let suite = root.join("models/eval/extremism_suite");
     let chat = root.join("models/eval/nl_game_chat/test.txt");
-    let sources = [
-        (
-            jsonl_texts(&suite.join("test.jsonl")),
-            "extremism_suite/test.jsonl",
-        ),
-        (
-            jsonl_texts(&suite.join("check.jsonl")),
-            "extremism_suite/check.jsonl",
-        ),
-        (
-            jsonl_texts(&suite.join("blind.jsonl")),
-            "extremism_suite/blind.jsonl",
-        ),
-        (plain_lines(&chat), "nl_game_chat/test.txt"),
-    ];
+    let mut sources: Vec<(Vec<String>, String)> = ["test.jsonl", "check.jsonl", "blind.jsonl"]
+        .into_iter()
+        .map(|part| {
+            (
+                jsonl_texts(&suite.join(part)),
+                format!("extremism_suite/{part}"),
+            )
+        })
+        .collect();
+    sources.push((plain_lines(&chat), "nl_game_chat/test.txt".to_owned()));
     for (texts, name) in sources {
         for text in texts {
             let key = normalise(&text);

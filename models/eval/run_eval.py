@@ -110,6 +110,9 @@ def gametox_rows() -> list[tuple[str, str]]:
 SUITE = HERE / "extremism_suite"
 NL_GAME_CHAT = HERE / "nl_game_chat"
 SUITE_GROUP = "functionality"
+# The suite's parts (`<part>.jsonl`): test (report only), dev (may be tuned on), check (never
+# trained on, used to choose builds), blind (report only).
+SUITE_PARTS = ("test", "dev", "check", "blind")
 
 
 def suite_rows(split: str, lang: str) -> list[tuple[str, str, str]]:
@@ -155,7 +158,7 @@ SETS: list[dict] = [
     *[
         {"name": f"extremism_suite_{split}_{lang}", "rows": (lambda split=split, lang=lang: suite_rows(split, lang)),
          "map": None, "group": SUITE_GROUP, "perturb": False}
-        for split in ("test", "dev", "check", "blind") for lang in ("en", "nl")
+        for split in SUITE_PARTS for lang in ("en", "nl")
     ],
     {"name": "nl_game_chat_test", "rows": nl_game_chat_rows, "map": None, "perturb": False},
     {"name": "nl_game_chat_dev", "rows": nl_game_chat_dev_rows, "map": None, "perturb": False},
@@ -489,7 +492,7 @@ def functionality_table(results) -> list[str]:
 
 def _suite_functionality_labels() -> dict[str, str]:
     labels: dict[str, str] = {}
-    for split in ("test", "dev", "check", "blind"):
+    for split in SUITE_PARTS:
         path = SUITE / f"{split}.jsonl"
         if path.is_file():
             for line in path.read_text(encoding="utf-8").splitlines():
