@@ -238,6 +238,7 @@ fn shipped_lexicon_loads() {
         Kind::Incitement,
         Kind::Emoji,
         Kind::Symbol,
+        Kind::Dehumanisation,
         Kind::Slur,
         Kind::Threat,
         Kind::AttackAnnouncement,

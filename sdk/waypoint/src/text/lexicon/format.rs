@@ -45,6 +45,10 @@ pub enum Kind {
     Emoji,
     /// A non-emoji symbol or glyph (runes, hooked cross).
     Symbol,
+    /// A statement that people of a group defined by a protected characteristic are not human
+    /// (`moslims zijn geen mensen`, `they are not even human`): dehumanisation in the
+    /// negated form a sentence model reads as a negated insult.
+    Dehumanisation,
     /// A slur: a derogatory name for people of a group defined by a protected characteristic
     /// (origin, religion, sexual orientation, gender identity, disability).
     Slur,
