@@ -641,21 +641,24 @@ pub(crate) fn drop_stance_only(hits: &mut Vec<LexiconHit>) {
 /// exemplars read a message's topic, not which side the speaker is on. A category with plain
 /// lexicon evidence (a hit neither softened nor condemned where it stands) keeps its score: a
 /// phrase elsewhere in the message does not outweigh a code read as such ("dont share this, but
-/// the day of the rope is coming"). Threat and insult are left as they are: a threat stays a
-/// threat whatever else the message says.
+/// the day of the rope is coming"). A category whose every hit is discussed where it stands
+/// (explained or reported as someone else's use: "88 staat voor heil hitler", "the guy typing
+/// 1488 again") is scaled too, with or without a phrase. Threat and insult are left as they
+/// are: a threat stays a threat whatever else the message says.
 fn with_counter_speech_scaled(
     mut scores: Scores,
     hits: &[LexiconHit],
     policy: &CascadePolicy,
 ) -> Scores {
-    if !hits.iter().any(LexiconHit::is_counter_speech) {
-        return scores;
-    }
+    let phrase = hits.iter().any(LexiconHit::is_counter_speech);
     for category in Kind::COUNTERED {
-        let plain_evidence = hits
+        let mut evidence = hits
             .iter()
-            .any(|h| h.category == category && !h.kind.is_stance_only() && !h.softened);
-        if !plain_evidence {
+            .filter(|h| h.category == category && !h.kind.is_stance_only())
+            .peekable();
+        let discussed = evidence.peek().is_some() && evidence.clone().all(|h| h.discussed);
+        let plain_evidence = evidence.any(|h| !h.softened);
+        if (phrase || discussed) && !plain_evidence {
             scores.set(
                 category,
                 scores.get(category) * policy.counter_speech_factor,

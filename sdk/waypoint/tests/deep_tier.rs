@@ -503,6 +503,42 @@ fn counter_speech_scales_hate_and_extremism_unless_a_code_is_read_as_such() {
     );
     assert!(scaled.decision.level > waypoint::policy::ResponseLevel::Nudge);
 
+    // A code explained, or someone else's use of it reported, is scaled without any phrase:
+    // every extremism hit is discussed where it stands. (Hate has no hit here, so it is not.)
+    for line in [
+        "88 staat voor heil hitler, verander ff je naam",
+        "the 14 words guy is back in our lobby",
+    ] {
+        let (scaled, kept) = both(line);
+        assert!(
+            scaled
+                .lexicon
+                .iter()
+                .all(|h| h.category != Category::Extremism || h.discussed),
+            "{line}: {:?}",
+            scaled.lexicon
+        );
+        let extremism = |m: &waypoint::MessageScore| {
+            (
+                m.scores.get(Category::Extremism),
+                m.deep_scores.expect("deep ran").get(Category::Extremism),
+            )
+        };
+        let ((combined, deep), (combined_kept, deep_kept)) = (extremism(&scaled), extremism(&kept));
+        assert!(
+            (combined - combined_kept * factor).abs() < 1e-6
+                && (deep - deep_kept * factor).abs() < 1e-6,
+            "{line}: {combined} {combined_kept} {deep} {deep_kept}"
+        );
+    }
+    // One discussed hit next to a code used as such: not scaled.
+    let (scaled, kept) = both("the 14 words guy is right, day of the rope is coming");
+    assert!(scaled.lexicon.iter().any(|h| h.discussed));
+    assert_eq!(
+        scaled.scores.get(Category::Extremism),
+        kept.scores.get(Category::Extremism)
+    );
+
     // A threat stays a threat next to a counter-speech phrase.
     let (scaled, kept) = both("i reported him lol, i know where you live and i will stab you");
     assert_eq!(

@@ -25,6 +25,8 @@ const SOFTENED_EN: &str = include_str!("fixtures/lexicon/softened_en.txt");
 const SOFTENED_NL: &str = include_str!("fixtures/lexicon/softened_nl.txt");
 const CONDEMNED_EN: &str = include_str!("fixtures/lexicon/condemned_en.txt");
 const CONDEMNED_NL: &str = include_str!("fixtures/lexicon/condemned_nl.txt");
+const DISCUSSED_EN: &str = include_str!("fixtures/lexicon/discussed_en.txt");
+const DISCUSSED_NL: &str = include_str!("fixtures/lexicon/discussed_nl.txt");
 
 /// Obfuscated positives the normaliser does not bring back to a pattern yet (leetspeak at the
 /// start of a word, letters glued to digits): known gaps. Each must still miss; when one starts
@@ -90,11 +92,14 @@ fn positive(line: &str) -> (Category, &str, &str) {
 enum Expect {
     /// The entry hits at its full weight.
     Full,
-    /// The entry hits softened but not condemned (news, negation, critical discussion), and
-    /// nothing in the line hits unsoftened.
+    /// The entry hits softened but neither condemned nor discussed (news, negation, critical
+    /// discussion), and nothing in the line hits unsoftened.
     Softened,
     /// The entry hits condemned (and so softened), and nothing in the line hits unsoftened.
     Condemned,
+    /// The entry hits discussed (explained, or someone else's use reported) and so softened, not
+    /// condemned, and nothing in the line hits unsoftened.
+    Discussed,
 }
 
 /// Checks `category | id | message` lines; returns how many there were.
@@ -116,11 +121,13 @@ fn check_expected(corpus: &str, expect: Expect) -> usize {
             .collect();
         let softened = expect != Expect::Full;
         let condemned = expect == Expect::Condemned;
+        let discussed = expect == Expect::Discussed;
         let found = hits.iter().any(|h| {
             h.id == id
                 && h.category == category
                 && h.softened == softened
                 && h.condemned == condemned
+                && (condemned || h.discussed == discussed)
         });
         let unsoftened_other = softened && hits.iter().any(|h| !h.softened);
         if !found || unsoftened_other {
@@ -412,6 +419,18 @@ fn condemnation_proper_marks_the_hit_condemned_en() {
 #[test]
 fn condemnation_proper_marks_the_hit_condemned_nl() {
     let n = check_expected(CONDEMNED_NL, Expect::Condemned);
+    assert!(n >= 10, "{n}");
+}
+
+#[test]
+fn explaining_or_reporting_use_marks_the_hit_discussed_en() {
+    let n = check_expected(DISCUSSED_EN, Expect::Discussed);
+    assert!(n >= 10, "{n}");
+}
+
+#[test]
+fn explaining_or_reporting_use_marks_the_hit_discussed_nl() {
+    let n = check_expected(DISCUSSED_NL, Expect::Discussed);
     assert!(n >= 10, "{n}");
 }
 

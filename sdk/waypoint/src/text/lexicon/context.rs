@@ -148,6 +148,11 @@ pub(super) struct ContextWords {
     pub(super) soften: WordSet,
     /// Words that show the match is condemned, reported or banned (softens too).
     pub(super) condemn: WordSet,
+    /// Words that show the match is explained or someone else's use of it reported (softens
+    /// too).
+    pub(super) discuss: WordSet,
+    /// Words that do so as the token right after the match (`the 14 words guy`).
+    pub(super) discuss_next: WordSet,
 }
 
 impl ContextWords {
@@ -168,6 +173,13 @@ impl ContextWords {
 /// Whether a token within `window` tokens of `first..=last` (anywhere if 0) is in `set`.
 pub(super) fn near(t: Tokens<'_>, first: usize, last: usize, window: usize, set: &WordSet) -> bool {
     near_where(t, first, last, window, set, |_| true)
+}
+
+/// Whether a word or sequence of `set` starts right after token `last`.
+pub(super) fn followed_by(t: Tokens<'_>, last: usize, set: &WordSet) -> bool {
+    let next = last + 1;
+    let n = t.stream.tokens.len();
+    next < n && (set.contains(t, next) || set.sequence_at(t, next, n))
 }
 
 /// Whether a cue word is near; a repetition of the matched words is no cue (`zog zog`).

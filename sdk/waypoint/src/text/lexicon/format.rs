@@ -209,13 +209,16 @@ pub(crate) struct EntrySpec {
 pub(crate) struct ContextSpec {
     pub(crate) window: usize,
     pub(crate) cue_window: usize,
-    /// How far `soften_near` and `condemn_near` look (default: `window`).
+    /// How far `soften_near`, `condemn_near` and `discuss_near` look (default: `window`).
     pub(crate) stance_window: usize,
     pub(crate) forbid_near: Vec<Located<String>>,
     pub(crate) require_any: Vec<Located<String>>,
     pub(crate) require_all: Vec<Located<String>>,
     pub(crate) soften_near: Vec<Located<String>>,
     pub(crate) condemn_near: Vec<Located<String>>,
+    pub(crate) discuss_near: Vec<Located<String>>,
+    /// Words that, as the token (or tokens) right after the match, mark it discussed.
+    pub(crate) discuss_next: Vec<Located<String>>,
     pub(crate) soften_factor: f32,
     pub(crate) standalone: bool,
     pub(crate) embedded: bool,
@@ -290,6 +293,10 @@ struct RawContext {
     soften_near: Vec<Spanned<String>>,
     #[serde(default)]
     condemn_near: Vec<Spanned<String>>,
+    #[serde(default)]
+    discuss_near: Vec<Spanned<String>>,
+    #[serde(default)]
+    discuss_next: Vec<Spanned<String>>,
     #[serde(default)]
     soften_factor: Option<Unit>,
     #[serde(default)]
@@ -515,7 +522,9 @@ impl SourceFile<'_> {
                 .chain(&c.require_any)
                 .chain(&c.require_all)
                 .chain(&c.soften_near)
-                .chain(&c.condemn_near),
+                .chain(&c.condemn_near)
+                .chain(&c.discuss_near)
+                .chain(&c.discuss_next),
         )?;
         let window = c.window.as_ref().map_or(3, |w| w.0);
         Ok(ContextSpec {
@@ -527,6 +536,8 @@ impl SourceFile<'_> {
             require_all: self.located_all(&c.require_all),
             soften_near: self.located_all(&c.soften_near),
             condemn_near: self.located_all(&c.condemn_near),
+            discuss_near: self.located_all(&c.discuss_near),
+            discuss_next: self.located_all(&c.discuss_next),
             soften_factor: c.soften_factor.as_ref().map_or(0.5, |f| f.0),
             standalone: c.standalone,
             embedded: c.embedded,

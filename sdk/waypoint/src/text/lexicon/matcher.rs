@@ -11,7 +11,8 @@ use std::ops::Range;
 use aho_corasick::{AhoCorasick, AhoCorasickKind, MatchKind};
 
 use super::context::{
-    ContextWords, Lists, TokenIds, Tokens, Vocab, WordSets, cue_near, near, normalize_for,
+    ContextWords, Lists, TokenIds, Tokens, Vocab, WordSets, cue_near, followed_by, near,
+    normalize_for,
 };
 use super::format::{EntrySpec, FileSpec, Kind, Located, MatchOn};
 use super::tokens::{
@@ -107,6 +108,7 @@ struct Candidate {
     rule: Option<MatchRule>,
     softened: bool,
     condemned: bool,
+    discussed: bool,
 }
 
 impl Candidate {
@@ -240,6 +242,8 @@ fn compile_entry(
                 required: sets.required_sets(file, lists, field, &ctx.require_all)?,
                 soften: sets.word_set(file, lists, field, &ctx.soften_near)?,
                 condemn: sets.word_set(file, lists, field, &ctx.condemn_near)?,
+                discuss: sets.word_set(file, lists, field, &ctx.discuss_near)?,
+                discuss_next: sets.word_set(file, lists, field, &ctx.discuss_next)?,
             };
         }
     }
@@ -443,8 +447,11 @@ impl Matcher {
         };
         let stance = r.stance_window;
         let condemned = !words.condemn.is_empty() && near(t, first, last, stance, &words.condemn);
-        let softened =
-            condemned || !words.soften.is_empty() && near(t, first, last, stance, &words.soften);
+        let discussed = !words.discuss.is_empty() && near(t, first, last, stance, &words.discuss)
+            || !words.discuss_next.is_empty() && followed_by(t, last, &words.discuss_next);
+        let softened = condemned
+            || discussed
+            || !words.soften.is_empty() && near(t, first, last, stance, &words.soften);
         let weight =
             self.infos.get(pref.entry)?.weight * if softened { r.soften_factor } else { 1.0 };
         let span = s.tokens.get(first)?.start..s.tokens.get(last)?.end;
@@ -458,6 +465,7 @@ impl Matcher {
             rule,
             softened,
             condemned,
+            discussed,
         })
     }
 
@@ -514,6 +522,7 @@ impl Matcher {
                     rule: c.rule.unwrap_or(MatchRule::Pattern),
                     softened: c.softened,
                     condemned: c.condemned,
+                    discussed: c.discussed,
                 })
             })
             .collect()
