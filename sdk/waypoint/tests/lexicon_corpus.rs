@@ -1151,6 +1151,8 @@ fn shipped_counter_speech_needs_a_phrase() {
         "the jews got kicked out of 109 countries",
         "deported them all, good riddance",
         "alle moslims het land uit, opgeruimd staat netjes",
+        "jihad is not just the inner struggle, it is fighting the kuffar",
+        "jihad is niet alleen innerlijke strijd, broeders, het is de wapens opnemen",
     ];
     let lexicon = shipped();
     let failures: Vec<String> = lines
