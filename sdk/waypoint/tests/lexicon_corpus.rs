@@ -1153,6 +1153,10 @@ fn shipped_counter_speech_needs_a_phrase() {
         "alle moslims het land uit, opgeruimd staat netjes",
         "jihad is not just the inner struggle, it is fighting the kuffar",
         "jihad is niet alleen innerlijke strijd, broeders, het is de wapens opnemen",
+        "heading to the mosque for jummah, dont forget me",
+        "going to the mosque friday after prayers with my rifle",
+        "vrijdag naar de moskee, daarna weet iedereen mijn naam",
+        "brb going to the synagogue, time to do what bowers did",
     ];
     let lexicon = shipped();
     let failures: Vec<String> = lines
