@@ -1157,6 +1157,7 @@ fn shipped_counter_speech_needs_a_phrase() {
         "going to the mosque friday after prayers with my rifle",
         "vrijdag naar de moskee, daarna weet iedereen mijn naam",
         "brb going to the synagogue, time to do what bowers did",
+        "vrijdag naar de moskee voor het gebed, het wordt een verrassing voor iedereen",
     ];
     let lexicon = shipped();
     let failures: Vec<String> = lines
