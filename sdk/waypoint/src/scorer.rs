@@ -652,12 +652,12 @@ fn with_counter_speech_scaled(
 ) -> Scores {
     let phrase = hits.iter().any(LexiconHit::is_counter_speech);
     for category in Kind::COUNTERED {
-        let mut evidence = hits
-            .iter()
-            .filter(|h| h.category == category && !h.kind.is_stance_only())
-            .peekable();
-        let discussed = evidence.peek().is_some() && evidence.clone().all(|h| h.discussed);
-        let plain_evidence = evidence.any(|h| !h.softened);
+        let evidence = || {
+            hits.iter()
+                .filter(move |h| h.category == category && !h.kind.is_stance_only())
+        };
+        let discussed = evidence().next().is_some() && evidence().all(|h| h.discussed);
+        let plain_evidence = evidence().any(|h| !h.softened);
         if (phrase || discussed) && !plain_evidence {
             scores.set(
                 category,

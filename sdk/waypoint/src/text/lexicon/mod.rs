@@ -178,7 +178,8 @@ pub struct LexiconHit {
     /// discounts the category's exemplar evidence too (`exemplars.condemned_factor`).
     pub condemned: bool,
     /// A word of the entry's `discuss_near` was near (`is a nazi code`, `staat voor`, `keeps
-    /// typing`): the speaker explains what was matched or reports someone else's use of it.
+    /// typing`), or one of its `discuss_next` came right after the match (`the 14 words guy`):
+    /// the speaker explains what was matched or reports someone else's use of it.
     /// Implies `softened`. When every hit of hate or extremism in a message is discussed, the
     /// scorer scales that category as it does for counter-speech
     /// (`cascade.counter_speech_factor`).
