@@ -1,11 +1,12 @@
-"""Builds the fast-tier ONNX graph by hand and checks it in ONNX Runtime.
+"""Builds the linear ONNX graph of the fast tier (k = 4 categories) and of the stance model
+(k = 1) by hand and checks it in ONNX Runtime.
 
 Graph (opset 17):
-    gathered   = Gather(W[FEATURE_DIM, 4], indices[batch, L])          -> [batch, L, 4]
-    weighted   = gathered * Unsqueeze(values[batch, L], -1)             -> [batch, L, 4]
-    logits     = ReduceSum(weighted, axis 1) + bias[4]                  -> [batch, 4]
-    calibrated = logits * platt_scale[4] + platt_offset[4]
-    probabilities = Sigmoid(calibrated)                                 -> [batch, 4]
+    gathered   = Gather(W[FEATURE_DIM, k], indices[batch, L])          -> [batch, L, k]
+    weighted   = gathered * Unsqueeze(values[batch, L], -1)             -> [batch, L, k]
+    logits     = ReduceSum(weighted, axis 1) + bias[k]                  -> [batch, k]
+    calibrated = logits * platt_scale[k] + platt_offset[k]
+    probabilities = Sigmoid(calibrated)                                 -> [batch, k]
 Padding entries (index 0, value 0.0) add nothing.
 """
 
@@ -24,9 +25,11 @@ IR_VERSION = 8
 
 
 def build_model(weights: np.ndarray, bias: np.ndarray, scale: np.ndarray, offset: np.ndarray,
-                doc: str) -> onnx.ModelProto:
-    """The ONNX model for weights [FEATURE_DIM, 4], bias [4] and Platt scale/offset [4]."""
-    k = len(CATEGORIES)
+                doc: str, outputs: tuple[str, ...] = CATEGORIES,
+                graph_name: str = "waypoint_fast") -> onnx.ModelProto:
+    """The ONNX model for weights [FEATURE_DIM, k], bias [k] and Platt scale/offset [k], one
+    column per name in `outputs` (the fast tier's categories by default)."""
+    k = len(outputs)
     assert weights.shape == (FEATURE_DIM, k) and bias.shape == scale.shape == offset.shape == (k,)
     inits = [
         numpy_helper.from_array(weights.astype(np.float32), "W"),
@@ -49,7 +52,7 @@ def build_model(weights: np.ndarray, bias: np.ndarray, scale: np.ndarray, offset
     ]
     graph = helper.make_graph(
         nodes,
-        "waypoint_fast",
+        graph_name,
         inputs=[
             helper.make_tensor_value_info("indices", TensorProto.INT64, ["batch", "length"]),
             helper.make_tensor_value_info("values", TensorProto.FLOAT, ["batch", "length"]),
@@ -66,7 +69,7 @@ def build_model(weights: np.ndarray, bias: np.ndarray, scale: np.ndarray, offset
     )
     model.ir_version = IR_VERSION
     helper.set_model_props(model, {
-        "categories": ",".join(CATEGORIES),
+        "categories": ",".join(outputs),
         "feature_spec": FEATURE_SPEC_VERSION,
         "feature_dim": str(FEATURE_DIM),
     })
@@ -87,8 +90,8 @@ def pad_batch(x: sp.csr_matrix) -> tuple[np.ndarray, np.ndarray]:
     return idx, val
 
 
-def run_onnx(path: str, x: sp.csr_matrix, batch: int = 512) -> np.ndarray:
-    """Probabilities from ONNX Runtime for every row of `x`."""
+def run_onnx(path: str, x: sp.csr_matrix, batch: int = 512, outputs: int = len(CATEGORIES)) -> np.ndarray:
+    """Probabilities from ONNX Runtime for every row of `x` (`outputs` columns)."""
     import onnxruntime as ort
 
     opts = ort.SessionOptions()
@@ -98,12 +101,12 @@ def run_onnx(path: str, x: sp.csr_matrix, batch: int = 512) -> np.ndarray:
     for s in range(0, x.shape[0], batch):
         idx, val = pad_batch(x[s : s + batch])
         out.append(sess.run(["probabilities"], {"indices": idx, "values": val})[0])
-    return np.concatenate(out) if out else np.zeros((0, len(CATEGORIES)), dtype=np.float32)
+    return np.concatenate(out) if out else np.zeros((0, outputs), dtype=np.float32)
 
 
 def check_against_reference(path: str, x: sp.csr_matrix, expected: np.ndarray) -> float:
     """Max |ONNX - reference| over the rows of `x`; raises when above 1e-5."""
-    got = run_onnx(path, x)
+    got = run_onnx(path, x, outputs=expected.shape[1])
     diff = float(np.max(np.abs(got - expected))) if len(got) else 0.0
     if diff > 1e-5:
         raise AssertionError(f"ONNX output differs from the sklearn pipeline by {diff}")

@@ -92,6 +92,7 @@ pub mod internals {
     pub use crate::model::deep_head::{HEAD_MANIFEST_FILE, HEAD_MODEL_FILE};
     pub use crate::model::fast::{FAST_MANIFEST_FILE, FAST_MODEL_FILE};
     pub use crate::model::runtime::SETUP_COMMAND;
+    pub use crate::model::stance::{STANCE_MANIFEST_FILE, STANCE_MODEL_FILE};
     // The fast tier's featuriser, checked against the training code's golden vectors.
     pub use crate::model::features::{
         FEATURE_DIM, FEATURE_SPEC_VERSION, FeatureCounts, MAX_CHAR_NGRAM, MIN_CHAR_NGRAM,

@@ -13,6 +13,7 @@
 
 mod inline;
 
+use std::cell::OnceCell;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -25,7 +26,9 @@ use crate::cascade::{MessageTraits, RouteHints, combine_tiers, guess_language, w
 use crate::model::exemplars::{
     self, ExemplarFile, ExemplarFileError, ExemplarIndex, ExemplarMatch,
 };
-use crate::model::{DeepTier, DeepTierError, FastModel, ModelError, Runtime, RuntimeError};
+use crate::model::{
+    DeepTier, DeepTierError, FastModel, ModelError, Runtime, RuntimeError, StanceModel,
+};
 use crate::policy::{CascadePolicy, ExemplarPolicy, MessageDecision, Policy, TierScores};
 use crate::text::{
     Kind, Lexicon, LexiconError, LexiconHit, NormalizeOptions, Normalized, normalize,
@@ -163,6 +166,17 @@ impl ScorerBuilder {
             }
         };
 
+        let stance = match StanceModel::load(&models_dir) {
+            Ok(model) => Some(model),
+            Err(reason) => {
+                degraded.push(format!(
+                    "stance model unavailable (counter-speech is recognised by the lexicon \
+                     only): {reason}"
+                ));
+                None
+            }
+        };
+
         let deep = if self.without_deep_tier {
             None
         } else {
@@ -183,6 +197,7 @@ impl ScorerBuilder {
             normalize: self.normalize,
             lexicon,
             fast,
+            stance,
             deep,
             exemplars: ArcSwapOption::empty(),
             models_dir,
@@ -260,6 +275,10 @@ pub struct MessageScore {
     pub exemplars: Option<ExemplarMatch>,
     /// Lexicon entries found in the message.
     pub lexicon: Vec<LexiconHit>,
+    /// The stance model's probability that the message endorses the violence or extremism it
+    /// speaks of; `None` when it was not read (no hate or extremism score of 0.1 or more that a
+    /// counter-speech phrase had not already scaled, or the model is unavailable).
+    pub endorsement: Option<f32>,
     /// Model evidence (the tiers combined by `[cascade]`) and lexicon evidence combined, per category.
     pub scores: Scores,
     /// The deep tier's probabilities, exemplar and lexicon evidence combined, per category, when the deep
@@ -275,6 +294,7 @@ pub struct Scorer {
     normalize: NormalizeOptions,
     lexicon: Lexicon,
     fast: Option<FastModel>,
+    stance: Option<StanceModel>,
     deep: Option<DeepTier>,
     /// The embedded exemplars; swapped whole on policy reload.
     exemplars: ArcSwapOption<ExemplarIndex>,
@@ -312,6 +332,11 @@ impl Scorer {
     /// The deep tier's version (its head's), when loaded.
     pub fn deep_version(&self) -> Option<&str> {
         self.deep.as_ref().map(DeepTier::version)
+    }
+
+    /// The stance model's version, when loaded.
+    pub fn stance_version(&self) -> Option<&str> {
+        self.stance.as_ref().map(StanceModel::version)
     }
 
     /// Whether the deep tier is loaded.
@@ -498,16 +523,20 @@ impl Scorer {
         let evidence = combine_tiers(&policy.cascade, model, deep_evidence, traits)
             .or_else(|| exemplars.as_ref().map(|_| Scores::default()))
             .map(model_evidence);
-        let scores = with_lexicon(evidence, &lexicon, policy);
+        // Read at most once, and only when a score asks for it.
+        let stance = OnceCell::new();
+        let endorsement = || *stance.get_or_init(|| self.stance_inline(&normalized.text));
+        let scores = with_lexicon(evidence, &lexicon, policy, endorsement);
         // The deep tier's own evidence: its model evidence and the lexicon.
-        let deep_scores =
-            deep_evidence.map(|d| with_lexicon(Some(model_evidence(d)), &lexicon, policy));
+        let deep_scores = deep_evidence
+            .map(|d| with_lexicon(Some(model_evidence(d)), &lexicon, policy, endorsement));
         drop_stance_only(&mut lexicon);
         let decision = policy.message_decision(&TierScores {
             combined: scores,
             deep: deep_scores,
         });
         MessageScore {
+            endorsement: stance.get().copied().flatten(),
             normalized,
             model,
             deep,
@@ -612,11 +641,14 @@ fn names_hate_target(hits: &[LexiconHit]) -> bool {
 
 /// A message's scores from its model evidence (`None` when no model ran) and its lexicon hits:
 /// the two [combined](combine) with the policy's lexicon weight, then
-/// [scaled for counter-speech](with_counter_speech_scaled). Every scoring path ends here.
+/// [scaled for counter-speech](with_counter_speech_scaled), the stance model's reading of the
+/// message (`endorsement`, `None` without the model) read only if needed. Every scoring path
+/// ends here.
 pub(crate) fn with_lexicon(
     evidence: Option<Scores>,
     hits: &[LexiconHit],
     policy: &Policy,
+    endorsement: impl FnMut() -> Option<f32>,
 ) -> Scores {
     with_counter_speech_scaled(
         combine(
@@ -626,8 +658,14 @@ pub(crate) fn with_lexicon(
         ),
         hits,
         &policy.cascade,
+        endorsement,
     )
 }
+
+/// The smallest hate or extremism score for which the stance model is read: halving a smaller
+/// score changes no response, and ordinary chat keeps its inline check as cheap as without the
+/// model.
+const STANCE_READ_FLOOR: f32 = 0.1;
 
 /// Drops the hits that only told the scorer the stance (mentions, counter-speech phrases): they
 /// are no evidence to report.
@@ -643,26 +681,35 @@ pub(crate) fn drop_stance_only(hits: &mut Vec<LexiconHit>) {
 /// phrase elsewhere in the message does not outweigh a code read as such ("dont share this, but
 /// the day of the rope is coming"). A category whose every hit is discussed where it stands
 /// (explained or reported as someone else's use: "88 staat voor heil hitler", "the guy typing
-/// 1488 again") is scaled too, with or without a phrase. Threat and insult are left as they
-/// are: a threat stays a threat whatever else the message says.
+/// 1488 again") is scaled too, with or without a phrase.
+///
+/// A message the stance model reads as not endorsing what it speaks of (`endorsement` below
+/// `cascade.stance_threshold`, read only for a score of at least [`STANCE_READ_FLOOR`]) has
+/// both scaled too, plain lexicon evidence or not: the model weighs every word of the message,
+/// where a phrase is one hit next to others ("can a mod ban the guy spamming 1488", "1488 in ur
+/// name is gross bro"). Threat and insult are left as they are: a threat stays a threat
+/// whatever else the message says.
 fn with_counter_speech_scaled(
     mut scores: Scores,
     hits: &[LexiconHit],
     policy: &CascadePolicy,
+    mut endorsement: impl FnMut() -> Option<f32>,
 ) -> Scores {
     let phrase = hits.iter().any(LexiconHit::is_counter_speech);
+    let threshold = policy.stance_threshold;
+    let mut not_endorsing = || threshold > 0.0 && endorsement().is_some_and(|p| p < threshold);
     for category in Kind::COUNTERED {
         let evidence = || {
             hits.iter()
                 .filter(move |h| h.category == category && !h.kind.is_stance_only())
         };
-        let discussed = evidence().next().is_some() && evidence().all(|h| h.discussed);
+        let score = scores.get(category);
         let plain_evidence = evidence().any(|h| !h.softened);
-        if (phrase || discussed) && !plain_evidence {
-            scores.set(
-                category,
-                scores.get(category) * policy.counter_speech_factor,
-            );
+        let discussed = evidence().next().is_some() && evidence().all(|h| h.discussed);
+        if ((phrase || discussed) && !plain_evidence)
+            || (category == Category::Extremism && score >= STANCE_READ_FLOOR && not_endorsing())
+        {
+            scores.set(category, score * policy.counter_speech_factor);
         }
     }
     scores

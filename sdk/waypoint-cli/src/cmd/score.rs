@@ -43,6 +43,10 @@ struct Output<'a> {
     /// `message.<category>.deep` thresholds compare; for the messages the deep tier scored.
     #[serde(skip_serializing_if = "Option::is_none")]
     deep_scores: Option<Scores>,
+    /// The stance model's probability that the message endorses what it speaks of, when it was
+    /// read (a hate or extremism score of 0.1 or more).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    endorsement: Option<f32>,
     lexicon: &'a [LexiconHit],
     response: ResponseLevel,
     reasons: &'a [Reason],
@@ -58,6 +62,7 @@ impl<'a> From<&'a MessageScore> for Output<'a> {
             deep: m.deep,
             exemplars: m.exemplars.as_ref(),
             deep_scores: m.deep_scores,
+            endorsement: m.endorsement,
             lexicon: &m.lexicon,
             response: m.decision.level,
             reasons: &m.decision.reasons,

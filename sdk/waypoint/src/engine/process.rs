@@ -301,6 +301,7 @@ mod tests {
             deep: None,
             exemplars: None,
             lexicon: Vec::new(),
+            endorsement: None,
             scores,
             deep_scores: None,
             decision: policy.message_decision(&crate::policy::TierScores::combined_only(scores)),

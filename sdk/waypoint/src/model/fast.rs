@@ -17,7 +17,7 @@ use ort::value::TensorRef;
 use serde::Deserialize;
 
 use super::features::{FeatureCounts, SparseFeatures, featurize_into};
-use super::linear::{LinearGraphError, LinearModel};
+use super::linear::{CategoryModel, LinearGraphError};
 use super::runtime::{Runtime, SessionError, check_interface};
 use crate::Scores;
 
@@ -30,7 +30,7 @@ pub const FAST_MANIFEST_FILE: &str = "fast/manifest.json";
 #[derive(Debug, thiserror::Error)]
 pub enum ModelError {
     /// The model file does not exist.
-    #[error("model file {0} is missing; the models directory must contain {FAST_MODEL_FILE}")]
+    #[error("model file {0} is missing")]
     Missing(PathBuf),
     /// The manifest next to the model is unreadable or malformed.
     #[error("model manifest {path} is unreadable: {reason}")]
@@ -91,7 +91,7 @@ pub enum Backend {
 /// Reusable per-caller buffers for [`FastModel::score_one`].
 #[derive(Debug, Clone, Default)]
 pub struct FastScratch {
-    counts: FeatureCounts,
+    pub(super) counts: FeatureCounts,
 }
 
 impl FastScratch {
@@ -103,7 +103,8 @@ impl FastScratch {
     }
 }
 
-/// What `models/fast/manifest.json` says about the model.
+/// What a linear model's manifest (`models/fast/manifest.json`,
+/// `models/stance/manifest.json`) says about its model file.
 #[derive(Debug, Clone, Deserialize)]
 pub struct FastManifest {
     /// Model version, reported in responses and referral packets.
@@ -125,7 +126,7 @@ struct RuntimeSession {
 }
 
 enum Evaluator {
-    Native(LinearModel),
+    Native(CategoryModel),
     Runtime {
         session: RuntimeSession,
         native_refused: Option<LinearGraphError>,
@@ -161,7 +162,7 @@ impl FastModel {
         runtime: impl FnOnce() -> Result<Runtime, String>,
     ) -> Result<FastModel, ModelError> {
         let (model_path, bytes, manifest) = read_checked(models_dir)?;
-        let native_refused = match LinearModel::from_onnx(&bytes) {
+        let native_refused = match CategoryModel::from_onnx(&bytes) {
             Ok(model) => {
                 return Ok(FastModel {
                     engine: Evaluator::Native(model),
@@ -192,7 +193,7 @@ impl FastModel {
     /// Loads the model for native evaluation only: an error when the graph is not linear.
     pub fn load_native(models_dir: &Path) -> Result<FastModel, ModelError> {
         let (path, bytes, manifest) = read_checked(models_dir)?;
-        let model = LinearModel::from_onnx(&bytes)
+        let model = CategoryModel::from_onnx(&bytes)
             .map_err(|source| ModelError::NotLinear { path, source })?;
         Ok(FastModel {
             engine: Evaluator::Native(model),
@@ -262,13 +263,23 @@ impl FastModel {
     }
 }
 
-/// Reads the model file and its manifest and checks the file's sha256.
+/// The fast-tier model's file, its bytes and its manifest, the file's sha256 checked.
 fn read_checked(models_dir: &Path) -> Result<(PathBuf, Vec<u8>, FastManifest), ModelError> {
-    let model_path = models_dir.join(FAST_MODEL_FILE);
+    read_verified(models_dir, FAST_MODEL_FILE, FAST_MANIFEST_FILE)
+}
+
+/// Reads a model file and its manifest (both relative to `models_dir`) and checks the file's
+/// sha256 against the manifest.
+pub(crate) fn read_verified(
+    models_dir: &Path,
+    model_file: &str,
+    manifest_file: &str,
+) -> Result<(PathBuf, Vec<u8>, FastManifest), ModelError> {
+    let model_path = models_dir.join(model_file);
     if !model_path.is_file() {
         return Err(ModelError::Missing(model_path));
     }
-    let manifest = read_manifest(&models_dir.join(FAST_MANIFEST_FILE))?;
+    let manifest = read_manifest(&models_dir.join(manifest_file))?;
     let bytes = std::fs::read(&model_path).map_err(|e| ModelError::Manifest {
         path: model_path.clone(),
         reason: e.to_string(),

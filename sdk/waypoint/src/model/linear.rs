@@ -1,17 +1,18 @@
-//! The fast-tier model evaluated in Rust: the ONNX file stays the single source of truth, its
-//! initializers (weights, bias, Platt calibration) are read at load time and the sparse dot
-//! product is computed directly instead of through a dense, padded ONNX Runtime call.
+//! The linear models over hashed n-gram features evaluated in Rust: the fast tier (`K` = 4, one
+//! output per category) and the stance model (`K` = 1). The ONNX file stays the single source of
+//! truth, its initializers (weights, bias, Platt calibration) are read at load time and the
+//! sparse dot product is computed directly instead of through a dense, padded ONNX Runtime call.
 //!
 //! Only the graph `models/train/export_onnx.py` writes is accepted, checked node by node:
 //!
 //! ```text
-//! gathered      = Gather(W[FEATURE_DIM, 4], indices)        axis 0
+//! gathered      = Gather(W[FEATURE_DIM, K], indices)        axis 0
 //! values_3d     = Unsqueeze(values, [-1])
 //! weighted      = Mul(gathered, values_3d)
 //! raw_logits    = ReduceSum(weighted, [1])                   keepdims 0
-//! logits        = Add(raw_logits, bias[4])
-//! scaled        = Mul(logits, platt_scale[4])
-//! calibrated    = Add(scaled, platt_offset[4])
+//! logits        = Add(raw_logits, bias[K])
+//! scaled        = Mul(logits, platt_scale[K])
+//! calibrated    = Add(scaled, platt_offset[K])
 //! probabilities = Sigmoid(calibrated)
 //! ```
 //!
@@ -24,7 +25,7 @@ use super::features::{FEATURE_DIM, FeatureCounts, for_each_feature};
 use super::protobuf::{Reader, Value, WireError};
 use crate::{Category, Scores};
 
-/// Number of outputs: one per [`Category`].
+/// Number of outputs of the fast tier: one per [`Category`].
 const OUTPUTS: usize = Category::ALL.len();
 
 /// ONNX `TensorProto.DataType` codes used here.
@@ -37,8 +38,8 @@ pub enum LinearGraphError {
     /// The bytes are not a readable ONNX `ModelProto`.
     #[error("not a readable ONNX model: {0}")]
     Malformed(String),
-    /// The graph is readable but not the fast tier's linear shape.
-    #[error("the graph is not the fast tier's linear model: {0}")]
+    /// The graph is readable but not the linear shape.
+    #[error("the graph is not the linear model over hashed n-grams: {0}")]
     Shape(String),
 }
 
@@ -52,27 +53,28 @@ fn shape_error(reason: impl Into<String>) -> LinearGraphError {
     LinearGraphError::Shape(reason.into())
 }
 
-/// The calibrated linear model: `sigmoid((Σ value × W[bucket] + bias) × scale + offset)`.
+/// The calibrated linear model with `K` outputs:
+/// `sigmoid((Σ value × W[bucket] + bias) × scale + offset)`.
 #[derive(Clone)]
-pub(crate) struct LinearModel {
-    /// `[FEATURE_DIM][OUTPUTS]`, row-major, as in the ONNX initializer.
-    weights: Vec<[f32; OUTPUTS]>,
-    bias: [f32; OUTPUTS],
-    scale: [f32; OUTPUTS],
-    offset: [f32; OUTPUTS],
+pub(crate) struct LinearModel<const K: usize> {
+    /// `[FEATURE_DIM][K]`, row-major, as in the ONNX initializer.
+    weights: Vec<[f32; K]>,
+    bias: [f32; K],
+    scale: [f32; K],
+    offset: [f32; K],
 }
 
-impl LinearModel {
+impl<const K: usize> LinearModel<K> {
     /// Reads and checks a serialised ONNX model.
-    pub(crate) fn from_onnx(bytes: &[u8]) -> Result<LinearModel, LinearGraphError> {
+    pub(crate) fn from_onnx(bytes: &[u8]) -> Result<LinearModel<K>, LinearGraphError> {
         let model = parse_model(bytes)?;
         match_linear(&model)
     }
 
-    /// Scores one normalised text; allocates nothing once `counts` has grown.
-    pub(crate) fn score(&self, normalized: &str, counts: &mut FeatureCounts) -> Scores {
+    /// The probabilities of one normalised text; allocates nothing once `counts` has grown.
+    pub(crate) fn probabilities(&self, normalized: &str, counts: &mut FeatureCounts) -> [f32; K] {
         // Each product is rounded to f32 as ONNX Runtime's Mul does; sums run in f64.
-        let mut sums = [0_f64; OUTPUTS];
+        let mut sums = [0_f64; K];
         for_each_feature(normalized, counts, |bucket, value| {
             if let Some(row) = self.weights.get(bucket) {
                 for (sum, w) in sums.iter_mut().zip(row) {
@@ -80,11 +82,24 @@ impl LinearModel {
                 }
             }
         });
-        let mut scores = Scores::default();
-        for (k, category) in Category::ALL.into_iter().enumerate() {
+        std::array::from_fn(|k| {
             let logit = sums[k] + f64::from(self.bias[k]);
             let calibrated = logit * f64::from(self.scale[k]) + f64::from(self.offset[k]);
-            scores.set(category, (1.0 / (1.0 + (-calibrated).exp())) as f32);
+            (1.0 / (1.0 + (-calibrated).exp())) as f32
+        })
+    }
+}
+
+/// The fast tier's linear model: one output per [`Category`].
+pub(crate) type CategoryModel = LinearModel<OUTPUTS>;
+
+impl CategoryModel {
+    /// The fast tier's scores of one normalised text; allocates nothing once `counts` has grown.
+    pub(crate) fn score(&self, normalized: &str, counts: &mut FeatureCounts) -> Scores {
+        let mut scores = Scores::default();
+        let probabilities = self.probabilities(normalized, counts);
+        for (category, p) in Category::ALL.into_iter().zip(probabilities) {
+            scores.set(category, p);
         }
         scores
     }
@@ -351,7 +366,7 @@ fn parse_tensor(bytes: &[u8]) -> Result<(&str, Tensor<'_>), LinearGraphError> {
 }
 
 /// Checks the graph node by node and takes its initializers.
-fn match_linear(model: &Model<'_>) -> Result<LinearModel, LinearGraphError> {
+fn match_linear<const K: usize>(model: &Model<'_>) -> Result<LinearModel<K>, LinearGraphError> {
     check_opsets(model)?;
     if model.inputs != ["indices", "values"] || model.outputs != ["probabilities"] {
         return Err(shape_error(format!(
@@ -496,8 +511,11 @@ impl<'a> Graph<'_, 'a> {
         }
     }
 
-    /// `Gather(W, indices)` along axis 0, `W` float `[FEATURE_DIM, 4]`.
-    fn gather_weights(&self, node: &Node<'_>) -> Result<Vec<[f32; OUTPUTS]>, LinearGraphError> {
+    /// `Gather(W, indices)` along axis 0, `W` float `[FEATURE_DIM, K]`.
+    fn gather_weights<const K: usize>(
+        &self,
+        node: &Node<'_>,
+    ) -> Result<Vec<[f32; K]>, LinearGraphError> {
         self.expect_attributes(node, &[("axis", 0)])?;
         let [weights, indices] = node.inputs.as_slice() else {
             return Err(shape_error(format!("Gather reads {:?}", node.inputs)));
@@ -508,25 +526,25 @@ impl<'a> Graph<'_, 'a> {
             )));
         }
         let tensor = self.initializer(weights, node)?;
-        if tensor.dims != [FEATURE_DIM as i64, OUTPUTS as i64] {
+        if tensor.dims != [FEATURE_DIM as i64, K as i64] {
             return Err(shape_error(format!(
-                "weights {weights:?} have dims {:?}, expected [{FEATURE_DIM}, {OUTPUTS}]",
+                "weights {weights:?} have dims {:?}, expected [{FEATURE_DIM}, {K}]",
                 tensor.dims
             )));
         }
         let flat = tensor
             .f32_values()
             .map_err(|e| shape_error(format!("weights {weights:?} {e}")))?;
-        if flat.len() != FEATURE_DIM * OUTPUTS {
+        if flat.len() != FEATURE_DIM * K {
             return Err(shape_error(format!(
                 "weights {weights:?} hold {} values, expected {}",
                 flat.len(),
-                FEATURE_DIM * OUTPUTS
+                FEATURE_DIM * K
             )));
         }
         Ok(flat
-            .chunks_exact(OUTPUTS)
-            .map(|row| [row[0], row[1], row[2], row[3]])
+            .chunks_exact(K)
+            .map(|row| std::array::from_fn(|k| row[k]))
             .collect())
     }
 
@@ -577,12 +595,12 @@ impl<'a> Graph<'_, 'a> {
             .map_err(|e| shape_error(format!("{} axes {name:?} {e}", node.op_type)))
     }
 
-    /// A binary node combining `previous` with a float `[4]` initializer; returns the latter.
-    fn vector_operand(
+    /// A binary node combining `previous` with a float `[K]` initializer; returns the latter.
+    fn vector_operand<const K: usize>(
         &self,
         node: &Node<'_>,
         previous: &str,
-    ) -> Result<[f32; OUTPUTS], LinearGraphError> {
+    ) -> Result<[f32; K], LinearGraphError> {
         let operand = match node.inputs.as_slice() {
             [a, b] if *a == previous => *b,
             [a, b] if *b == previous => *a,
@@ -600,10 +618,13 @@ impl<'a> Graph<'_, 'a> {
         let values = tensor
             .f32_values()
             .map_err(|e| shape_error(format!("{} operand {operand:?} {e}", node.op_type)))?;
-        match (tensor.dims.as_slice(), values.as_slice()) {
-            ([4], &[a, b, c, d]) => Ok([a, b, c, d]),
+        match (
+            tensor.dims.as_slice(),
+            <[f32; K]>::try_from(values.as_slice()),
+        ) {
+            ([k], Ok(operand)) if *k == K as i64 => Ok(operand),
             _ => Err(shape_error(format!(
-                "{} operand {operand:?} has dims {:?}, expected [{OUTPUTS}]",
+                "{} operand {operand:?} has dims {:?}, expected [{K}]",
                 node.op_type, tensor.dims
             ))),
         }
@@ -711,7 +732,7 @@ mod tests {
 
     #[test]
     fn the_exported_shape_is_read_and_evaluated() -> Result<(), LinearGraphError> {
-        let model = LinearModel::from_onnx(&model_bytes("Sigmoid", 0))?;
+        let model = CategoryModel::from_onnx(&model_bytes("Sigmoid", 0))?;
         assert_eq!(model.bias, [0.1, -0.2, 0.3, -0.4]);
         assert_eq!(model.weights[1], [-0.5 + 4.0 * 0.25, 0.75, 1.0, -0.5]);
         // No features: sigmoid((0 + bias) * scale + offset).
@@ -723,17 +744,17 @@ mod tests {
 
     #[test]
     fn other_graphs_are_refused_with_the_reason() {
-        let err = LinearModel::from_onnx(&model_bytes("Softmax", 0)).err();
+        let err = CategoryModel::from_onnx(&model_bytes("Softmax", 0)).err();
         assert!(
             matches!(&err, Some(LinearGraphError::Shape(r)) if r.contains("Softmax")),
             "{err:?}"
         );
-        let err = LinearModel::from_onnx(&model_bytes("Sigmoid", 1)).err();
+        let err = CategoryModel::from_onnx(&model_bytes("Sigmoid", 1)).err();
         assert!(
             matches!(&err, Some(LinearGraphError::Shape(r)) if r.contains("keepdims")),
             "{err:?}"
         );
-        let err = LinearModel::from_onnx(b"not an onnx file").err();
+        let err = CategoryModel::from_onnx(b"not an onnx file").err();
         assert!(
             matches!(err, Some(LinearGraphError::Malformed(_))),
             "{err:?}"

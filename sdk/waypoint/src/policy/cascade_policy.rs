@@ -73,6 +73,12 @@ pub struct CascadePolicy {
     /// keeps them. A category with a lexicon hit that is neither softened nor condemned keeps
     /// its score, and threat and insult scores are never scaled.
     pub counter_speech_factor: f32,
+    /// Stance: the hate and extremism scores of a message the stance model reads as not
+    /// endorsing what it speaks of (probability of endorsement below this, in `[0, 1]`) are
+    /// multiplied by `counter_speech_factor`, as for a counter-speech phrase, but even when a
+    /// lexicon hit stands plain: the model weighs every word of the message. 0 turns the stance
+    /// model off. The model is read only for a score of 0.1 or more.
+    pub stance_threshold: f32,
     /// The deep tier's weight for [`CombineRule::Blend`], in `[0, 1]`.
     pub deep_weight: f32,
     /// Auto: the worker counts as behind, and falls back to the selective rules, while at least
@@ -94,6 +100,7 @@ impl Default for CascadePolicy {
             untargeted_condemnation_hate_factor: 0.0,
             untargeted_deep_hate_factor: UNTARGETED_DEEP_HATE_FACTOR,
             counter_speech_factor: COUNTER_SPEECH_FACTOR,
+            stance_threshold: STANCE_THRESHOLD,
             deep_weight: 0.5,
             busy_backlog: 64,
         }
@@ -113,6 +120,7 @@ pub(super) struct RawCascade {
     untargeted_condemnation_hate_factor: Option<Spanned<f64>>,
     untargeted_deep_hate_factor: Option<Spanned<f64>>,
     counter_speech_factor: Option<Spanned<f64>>,
+    stance_threshold: Option<Spanned<f64>>,
     deep_weight: Option<Spanned<f64>>,
     busy_backlog: Option<Spanned<i64>>,
 }
@@ -122,6 +130,9 @@ const UNTARGETED_DEEP_HATE_FACTOR: f32 = 0.3;
 
 /// `counter_speech_factor` when a policy does not set it.
 const COUNTER_SPEECH_FACTOR: f32 = 0.5;
+
+/// `stance_threshold` when a policy does not set it.
+const STANCE_THRESHOLD: f32 = 0.15;
 
 /// The largest accepted `busy_backlog`.
 const MAX_BUSY_BACKLOG: u32 = 1_000_000;
@@ -152,6 +163,11 @@ pub(super) fn parse_cascade(
         &raw.counter_speech_factor,
         "cascade.counter_speech_factor",
         d.counter_speech_factor,
+    )?;
+    let stance_threshold = unit(
+        &raw.stance_threshold,
+        "cascade.stance_threshold",
+        d.stance_threshold,
     )?;
     let elevated_risk = match &raw.elevated_risk {
         None => d.elevated_risk,
@@ -184,6 +200,7 @@ pub(super) fn parse_cascade(
         untargeted_condemnation_hate_factor,
         untargeted_deep_hate_factor,
         counter_speech_factor,
+        stance_threshold,
         deep_weight,
         busy_backlog,
     })
@@ -277,7 +294,8 @@ mod tests {
             "[cascade]\nmode = \"all\"\nfast_floor = 0.2\nnon_english = false\nelevated_risk = 0\n\
              combine = \"blend\"\nfast_tier_english_only = false\n\
              fast_tier_skips_condemnation = false\nuntargeted_condemnation_hate_factor = 0.5\n\
-             untargeted_deep_hate_factor = 0.8\ncounter_speech_factor = 0.6\ndeep_weight = 0.7\n",
+             untargeted_deep_hate_factor = 0.8\ncounter_speech_factor = 0.6\nstance_threshold = 0.2\n\
+             deep_weight = 0.7\n",
         )
         .expect("valid");
         assert_eq!(
@@ -293,6 +311,7 @@ mod tests {
                 untargeted_condemnation_hate_factor: 0.5,
                 untargeted_deep_hate_factor: 0.8,
                 counter_speech_factor: 0.6,
+                stance_threshold: 0.2,
                 deep_weight: 0.7,
                 busy_backlog: 64,
             }

@@ -77,7 +77,14 @@ impl Scorer {
             let evidence =
                 combine_tiers(&policy.cascade, model, None, MessageTraits::PLAIN_ENGLISH)
                     .map(|e| with_hate_scaled(e, hate_factor));
-            let scores = with_lexicon(evidence, &lexicon, policy);
+            let InlineScratch {
+                normalized, fast, ..
+            } = scratch;
+            let endorsement = || {
+                let stance = self.stance.as_ref()?;
+                Some(stance.endorsement(&normalized.text, fast))
+            };
+            let scores = with_lexicon(evidence, &lexicon, policy, endorsement);
             drop_stance_only(&mut lexicon);
             InlineScore {
                 model,
@@ -90,6 +97,13 @@ impl Scorer {
     /// The lexicon hits of one normalised message, with this thread's buffers.
     pub(super) fn lexicon_inline(&self, normalized: &Normalized) -> Vec<LexiconHit> {
         with_scratch(|scratch| self.lexicon.find_with(normalized, &mut scratch.lexicon))
+    }
+
+    /// The stance model's probability that one normalised text endorses what it speaks of, with
+    /// this thread's buffers; `None` without the model.
+    pub(super) fn stance_inline(&self, normalized: &str) -> Option<f32> {
+        let stance = self.stance.as_ref()?;
+        with_scratch(|scratch| Some(stance.endorsement(normalized, &mut scratch.fast)))
     }
 
     /// The fast tier's scores of one normalised text, with this thread's buffers.

@@ -1,0 +1,160 @@
+"""Trains the stance model: does a line about violence or extremism endorse it, or not?
+
+    python models/train/train_stance.py            # writes models/stance/*
+
+The models and the exemplars read a message's topic, not which side its speaker is on: "can a
+mod ban the guy spamming 1488" and "1488 brothers, the day is coming" share their strongest
+words. The stance model is a logistic regression on the fast tier's hashed n-gram features
+(featurize.py, the same function the SDK runs), trained only on the hand-written natural lines of
+`deep/templates/natural_violence_and_stance.toml`: lines that endorse an attacker, a code, a call
+or a threat (stance 1) next to lines with the same words from someone who reports, rejects,
+explains or quotes them, and game talk, news, faith and politics that use them (stance 0). The
+SDK reads its probability only for a message whose hate or extremism score is high enough to
+matter, and only to scale those scores (`cascade.stance_threshold`); it never clears a message
+on its own.
+
+Steps: template rows (deep/synthetic.py) → stance labels → the SDK's normaliser (normalize.py) →
+hashed features → five-fold cross-validated ROC-AUC (reported) → one fit on every row → ONNX graph
+(export_onnx.py, one output), checked in ONNX Runtime against sklearn → golden probabilities for
+the Rust test (`sdk/waypoint/tests/stance_golden.rs`) → manifest. Deterministic: fixed seeds,
+sorted keys.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+from sklearn.linear_model import LogisticRegression
+from sklearn.metrics import roc_auc_score
+from sklearn.model_selection import StratifiedKFold
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+sys.path.insert(0, str(HERE / "deep"))
+
+import export_onnx  # noqa: E402
+import normalize  # noqa: E402
+import synthetic  # noqa: E402
+from featurize import FEATURE_SPEC_VERSION, BatchFeaturizer, check_batch_matches_reference  # noqa: E402
+
+OUT = HERE.parent / "stance"
+MODEL_VERSION = "1.0.0"
+SEED = 20261207
+TEMPLATE_FILES = ("natural_violence_and_stance.toml",)
+# Inverse regularisation strength (lbfgs, L2), chosen by cross-validated ROC-AUC among 1, 4, 16
+# together with how the scores it scales behave on the extremism suite's dev part.
+C_VALUE = 4.0
+OUTPUTS = ("endorsement",)
+GOLDEN_ROWS = 80
+
+
+def log(msg: str) -> None:
+    print(msg, file=sys.stderr, flush=True)
+
+
+def stance_rows():
+    """(texts, labels): 1 for a line positive for hate, threat or extremism, 0 for a line
+    negative for both threat and extremism (and not positive for hate); others are left out."""
+    df = synthetic.generate()
+    df = df[df["template_file"].isin(TEMPLATE_FILES)]
+    texts, labels = [], []
+    for row in df.itertuples():
+        if row.hate == 1 or row.threat == 1 or row.extremism == 1:
+            label = 1
+        elif row.threat == 0 and row.extremism == 0:
+            label = 0
+        else:
+            continue
+        texts.append(row.text)
+        labels.append(label)
+    return texts, np.array(labels, dtype=np.int64)
+
+
+def fit(x, y) -> LogisticRegression:
+    return LogisticRegression(C=C_VALUE, max_iter=5000, class_weight="balanced").fit(x, y)
+
+
+def main() -> None:
+    t_start = time.time()
+    raw, y = stance_rows()
+    mapping, fingerprint = normalize.normalize_all(raw)
+    texts = [normalize.lookup(mapping, t) for t in raw]
+    log(f"{len(texts)} rows: {int(y.sum())} endorsing, {int((y == 0).sum())} not")
+    feats = BatchFeaturizer()
+    log(f"batch featuriser equals reference on {check_batch_matches_reference(texts[::25])} rows")
+    x = feats.transform(texts)
+
+    folds = StratifiedKFold(n_splits=5, shuffle=True, random_state=SEED)
+    out_of_fold = np.zeros(len(y))
+    for train, test in folds.split(x, y):
+        out_of_fold[test] = fit(x[train], y[train]).predict_proba(x[test])[:, 1]
+    cv_auc = float(roc_auc_score(y, out_of_fold))
+    below = {f"{t:.2f}": {"endorsing": float((out_of_fold[y == 1] < t).mean()),
+                          "not_endorsing": float((out_of_fold[y == 0] < t).mean())}
+             for t in (0.1, 0.15, 0.2, 0.3)}
+    log(f"five-fold ROC-AUC {cv_auc:.3f}")
+
+    model = fit(x, y)
+    weights = model.coef_.T.astype(np.float32)
+    bias = model.intercept_.astype(np.float32)
+    one = np.ones(1, dtype=np.float32)
+    OUT.mkdir(parents=True, exist_ok=True)
+    onnx_path = OUT / "stance.onnx"
+    graph = export_onnx.build_model(
+        weights, bias, one, np.zeros(1, dtype=np.float32),
+        "Waypoint stance model: hashed n-grams -> logistic regression, probability that a line "
+        "about violence or extremism endorses it.",
+        outputs=OUTPUTS, graph_name="waypoint_stance")
+    export_onnx.onnx.save(graph, str(onnx_path))
+    reference = model.predict_proba(x)[:, 1:2]
+    max_diff = export_onnx.check_against_reference(str(onnx_path), x, reference)
+    log(f"ONNX matches sklearn within {max_diff:.2e}")
+
+    # Golden probabilities: a seeded sample of training rows from both sides, plus edge cases.
+    rng = np.random.default_rng(SEED)
+    picked = sorted(rng.choice(len(texts), size=GOLDEN_ROWS, replace=False))
+    golden_texts = ["", "gg", "1488"] + [texts[i] for i in picked]
+    golden_probs = export_onnx.run_onnx(str(onnx_path), feats.transform(golden_texts), outputs=1)
+    with (OUT / "golden.jsonl").open("w", encoding="utf-8") as f:
+        for text, p in zip(golden_texts, golden_probs[:, 0]):
+            f.write(json.dumps({"text": text, "endorsement": float(p)}, ensure_ascii=False) + "\n")
+
+    onnx_sha = hashlib.sha256(onnx_path.read_bytes()).hexdigest()
+    manifest = {
+        "version": f"stance-{MODEL_VERSION}+{onnx_sha[:12]}",
+        "sha256": onnx_sha,
+        "file": "stance.onnx",
+        "bytes": onnx_path.stat().st_size,
+        "outputs": {"probabilities": "float32 [batch, 1]: probability that the line endorses"},
+        "features": {"spec_version": FEATURE_SPEC_VERSION, "same_as": "models/fast"},
+        "normalizer": normalize.normalizer_name(),
+        "normalizer_fingerprint": fingerprint,
+        "golden_rows": len(golden_texts),
+        "onnx_max_abs_diff_vs_sklearn": float(f"{max_diff:.3e}"),
+        "training": {
+            "template_files": list(TEMPLATE_FILES),
+            "rows": len(texts),
+            "endorsing_rows": int(y.sum()),
+            "c": C_VALUE,
+            "solver": "lbfgs L2 logistic regression, class_weight=balanced",
+            "labels": "1 = positive for hate, threat or extremism; 0 = negative for threat and "
+                      "extremism and not positive for hate",
+            "seed": SEED,
+        },
+        "cross_validation": {
+            "folds": 5,
+            "roc_auc": round(cv_auc, 4),
+            "share_below_threshold": below,
+        },
+    }
+    (OUT / "manifest.json").write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n")
+    log(f"wrote {OUT} in {time.time() - t_start:.0f}s")
+
+
+if __name__ == "__main__":
+    main()
