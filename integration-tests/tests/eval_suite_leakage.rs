@@ -5,8 +5,8 @@
 //! game-chat test set (`models/eval/nl_game_chat/test.txt`) is compared, after lowercasing and
 //! collapsing whitespace and punctuation, with every line and every quoted string of the deep
 //! head's training templates (`models/train/deep/templates/*.toml`), of the exemplars
-//! (`models/exemplars/*`, when that folder exists), of the Dutch game-chat training lines and of
-//! the suite's dev part. Any match fails the test and names the test line and the file it was
+//! (`models/exemplars/*`, when that folder exists), of the Dutch game-chat training lines, of the
+//! stance model's lines (`models/train/stance/lines.tsv`) and of the suite's dev part. Any match fails the test and names the test line and the file it was
 //! found in. The suite's dev part must also hold no near-duplicate of a test line:
 //! every pair is compared by the Jaccard similarity of their character 4-grams.
 
@@ -124,6 +124,7 @@ fn training_material(root: &Path) -> Vec<(PathBuf, BTreeSet<String>)> {
         }
     }
     files.push(root.join("models/eval/nl_game_chat/train.txt"));
+    files.push(root.join("models/train/stance/lines.tsv"));
     let mut material: Vec<(PathBuf, BTreeSet<String>)> = files
         .into_iter()
         .map(|path| {

@@ -5,13 +5,22 @@
 The models and the exemplars read a message's topic, not which side its speaker is on: "can a
 mod ban the guy spamming 1488" and "1488 brothers, the day is coming" share their strongest
 words. The stance model is a logistic regression on the fast tier's hashed n-gram features
-(featurize.py, the same function the SDK runs), trained only on the hand-written natural lines of
-`deep/templates/natural_violence_and_stance.toml`: lines that endorse an attacker, a code, a call
-or a threat (stance 1) next to lines with the same words from someone who reports, rejects,
-explains or quotes them, and game talk, news, faith and politics that use them (stance 0). The
-SDK reads its probability only for a message whose extremism score is high enough to matter,
-and only to scale that score (`cascade.stance_threshold`); it never clears a message on its
-own.
+(featurize.py, the same function the SDK runs), trained on three kinds of lines:
+
+- the hand-written natural lines of `deep/templates/natural_violence_and_stance.toml`: lines that
+  endorse an attacker, a code, a call or a threat (stance 1) next to lines with the same words
+  from someone who reports, rejects, explains or quotes them, and game talk, news, faith and
+  politics that use them (stance 0);
+- `stance/lines.tsv`: pairs of the same kind for hate against protected groups (English and
+  Dutch) and for extremism next to news, history, school-safety talk, faith and game lore;
+- hateful posts of the training corpora (datasets.py; positive for hate or extremism, at most
+  40 words, the quarter of each source whose text hashes to 0 modulo 4), all stance 1, so that
+  plainly hateful statements, which the chat lines hold few of, read as endorsing.
+
+The
+SDK reads its probability only for a message whose hate or extremism score is high enough to
+matter, and only to scale those scores (`cascade.stance_threshold`); it never clears a message
+on its own.
 
 Steps: template rows (deep/synthetic.py) → stance labels → the SDK's normaliser (normalize.py) →
 hashed features → five-fold cross-validated ROC-AUC (reported) → one fit on every row → ONNX graph
@@ -26,6 +35,7 @@ import hashlib
 import json
 import sys
 import time
+import zlib
 from pathlib import Path
 
 import numpy as np
@@ -37,6 +47,7 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 sys.path.insert(0, str(HERE / "deep"))
 
+import datasets  # noqa: E402
 import export_onnx  # noqa: E402
 import normalize  # noqa: E402
 import synthetic  # noqa: E402
@@ -46,6 +57,19 @@ OUT = HERE.parent / "stance"
 MODEL_VERSION = "1.0.0"
 SEED = 20261207
 TEMPLATE_FILES = ("natural_violence_and_stance.toml",)
+STANCE_LINES = HERE / "stance" / "lines.tsv"
+HATEFUL_SOURCES = {
+    "hatexplain": datasets.hatexplain_train,
+    "implicit_hate": datasets.implicit_hate,
+    "hateval": datasets.hateval,
+    "gab": datasets.gab_train,
+    "stormfront": datasets.stormfront,
+    "radical_tt": datasets.radical_tt,
+}
+HATEFUL_MAX_WORDS = 40
+# Posts whose text's crc32 is 0 modulo this are used; the others are left for measuring.
+HATEFUL_SHARE = 4
+HATEFUL_PER_SOURCE = 300
 # Inverse regularisation strength (lbfgs, L2), chosen among 1, 4 and 16 by how well the model
 # told counter-speech from calls on probe lines written apart from the training lines.
 C_VALUE = 4.0
@@ -57,22 +81,62 @@ def log(msg: str) -> None:
     print(msg, file=sys.stderr, flush=True)
 
 
-def stance_rows():
-    """(texts, labels): 1 for a line positive for hate, threat or extremism, 0 for a line
-    negative for both threat and extremism (and not positive for hate); others are left out."""
+def template_rows() -> list[tuple[str, int]]:
+    """Natural template lines: 1 when positive for hate, threat or extremism, 0 when negative
+    for both threat and extremism (and not positive for hate); others are left out."""
     df = synthetic.generate()
     df = df[df["template_file"].isin(TEMPLATE_FILES)]
-    texts, labels = [], []
+    rows = []
     for row in df.itertuples():
         if row.hate == 1 or row.threat == 1 or row.extremism == 1:
-            label = 1
+            rows.append((row.text, 1))
         elif row.threat == 0 and row.extremism == 0:
-            label = 0
-        else:
+            rows.append((row.text, 0))
+    return rows
+
+
+def stance_line_rows() -> list[tuple[str, int]]:
+    """`stance/lines.tsv`: stance, source, text; `#` lines are comments."""
+    rows = []
+    for line in STANCE_LINES.read_text(encoding="utf-8").splitlines():
+        if not line.strip() or line.startswith("#"):
             continue
-        texts.append(row.text)
-        labels.append(label)
-    return texts, np.array(labels, dtype=np.int64)
+        stance, _source, text = line.split("\t")
+        if stance not in ("endorse", "not"):
+            raise ValueError(f"{STANCE_LINES}: unknown stance {stance!r}")
+        rows.append((text, 1 if stance == "endorse" else 0))
+    return rows
+
+
+def hateful_rows() -> tuple[list[tuple[str, int]], dict]:
+    """A seeded sample of each source's hateful posts in the training share, all stance 1."""
+    rows, counts = [], {}
+    for name, load in HATEFUL_SOURCES.items():
+        df = load()
+        labelled = [c for c in ("hate", "extremism") if c in df.columns]
+        positive = df[df[labelled].max(axis=1) > 0]["text"]
+        eligible = sorted({t.replace("\n", " ") for t in positive
+                           if len(t.split()) <= HATEFUL_MAX_WORDS
+                           and zlib.crc32(t.encode("utf-8")) % HATEFUL_SHARE == 0})
+        rng = np.random.default_rng([SEED, zlib.crc32(name.encode())])
+        keep = min(HATEFUL_PER_SOURCE, len(eligible))
+        chosen = sorted(rng.choice(len(eligible), size=keep, replace=False))
+        rows += [(eligible[i], 1) for i in chosen]
+        counts[name] = keep
+    return rows, counts
+
+
+def stance_rows():
+    """(texts, labels, counts per part)."""
+    parts = {"natural_templates": template_rows(), "stance_lines": stance_line_rows()}
+    hateful, per_source = hateful_rows()
+    parts["hateful_posts"] = hateful
+    rows = [r for part in parts.values() for r in part]
+    counts = {name: {"rows": len(part), "endorsing": sum(y for _, y in part)}
+              for name, part in parts.items()}
+    counts["hateful_posts"]["per_source"] = per_source
+    texts = [t for t, _ in rows]
+    return texts, np.array([y for _, y in rows], dtype=np.int64), counts
 
 
 def fit(x, y) -> LogisticRegression:
@@ -81,7 +145,7 @@ def fit(x, y) -> LogisticRegression:
 
 def main() -> None:
     t_start = time.time()
-    raw, y = stance_rows()
+    raw, y, counts = stance_rows()
     mapping, fingerprint = normalize.normalize_all(raw)
     texts = [normalize.lookup(mapping, t) for t in raw]
     log(f"{len(texts)} rows: {int(y.sum())} endorsing, {int((y == 0).sum())} not")
@@ -138,12 +202,17 @@ def main() -> None:
         "onnx_max_abs_diff_vs_sklearn": float(f"{max_diff:.3e}"),
         "training": {
             "template_files": list(TEMPLATE_FILES),
+            "stance_lines": "models/train/stance/lines.tsv",
+            "hateful_posts": {"max_words": HATEFUL_MAX_WORDS, "share": f"crc32 % {HATEFUL_SHARE} == 0",
+                              "per_source": HATEFUL_PER_SOURCE},
+            "parts": counts,
             "rows": len(texts),
             "endorsing_rows": int(y.sum()),
             "c": C_VALUE,
             "solver": "lbfgs L2 logistic regression, class_weight=balanced",
-            "labels": "1 = positive for hate, threat or extremism; 0 = negative for threat and "
-                      "extremism and not positive for hate",
+            "labels": "templates: 1 = positive for hate, threat or extremism, 0 = negative for "
+                      "threat and extremism and not positive for hate; stance lines: endorse = 1, "
+                      "not = 0; hateful posts: 1",
             "seed": SEED,
         },
         "cross_validation": {

@@ -276,7 +276,7 @@ pub struct MessageScore {
     /// Lexicon entries found in the message.
     pub lexicon: Vec<LexiconHit>,
     /// The stance model's probability that the message endorses the violence or extremism it
-    /// speaks of; `None` when it was not read (no extremism score of 0.1 or more that a
+    /// speaks of; `None` when it was not read (no hate or extremism score of 0.1 or more that a
     /// counter-speech phrase had not already scaled, or the model is unavailable).
     pub endorsement: Option<f32>,
     /// Model evidence (the tiers combined by `[cascade]`) and lexicon evidence combined, per category.
@@ -662,7 +662,7 @@ pub(crate) fn with_lexicon(
     )
 }
 
-/// The smallest extremism score for which the stance model is read: halving a smaller
+/// The smallest hate or extremism score for which the stance model is read: halving a smaller
 /// score changes no response, and ordinary chat keeps its inline check as cheap as without the
 /// model.
 const STANCE_READ_FLOOR: f32 = 0.1;
@@ -685,11 +685,10 @@ pub(crate) fn drop_stance_only(hits: &mut Vec<LexiconHit>) {
 ///
 /// A message the stance model reads as not endorsing what it speaks of (`endorsement` below
 /// `cascade.stance_threshold`, read only for a score of at least [`STANCE_READ_FLOOR`]) has
-/// its extremism scaled too, plain lexicon evidence or not: the model weighs every word of the
-/// message, where a phrase is one hit next to others ("can a mod ban the guy spamming 1488",
-/// "1488 in ur name is gross bro"). Its hate is not: the model read long hateful forum posts as
-/// not endorsing. Threat and insult are left as they are: a threat stays a threat whatever else
-/// the message says.
+/// both scaled too, plain lexicon evidence or not: the model weighs every word of the message,
+/// where a phrase is one hit next to others ("can a mod ban the guy spamming 1488", "1488 in ur
+/// name is gross bro"). Threat and insult are left as they are: a threat stays a threat
+/// whatever else the message says.
 fn with_counter_speech_scaled(
     mut scores: Scores,
     hits: &[LexiconHit],
@@ -708,7 +707,7 @@ fn with_counter_speech_scaled(
         let plain_evidence = evidence().any(|h| !h.softened);
         let discussed = evidence().next().is_some() && evidence().all(|h| h.discussed);
         if ((phrase || discussed) && !plain_evidence)
-            || (category == Category::Extremism && score >= STANCE_READ_FLOOR && not_endorsing())
+            || (score >= STANCE_READ_FLOOR && not_endorsing())
         {
             scores.set(category, score * policy.counter_speech_factor);
         }

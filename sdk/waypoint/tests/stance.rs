@@ -84,8 +84,11 @@ fn a_line_that_rejects_a_code_has_its_extremism_scaled_and_an_endorsing_line_kee
         (with - without * factor).abs() < 1e-6,
         "{with} vs {without}"
     );
-    // Only extremism: hate and threat are left as they are.
-    for category in [Category::Hate, Category::Threat, Category::Insult] {
+    // Hate is scaled the same way once the model is read; threat and insult never are.
+    let hate = unscaled.scores.get(Category::Hate);
+    let expected_hate = if hate >= 0.1 { hate * factor } else { hate };
+    assert!((scored.scores.get(Category::Hate) - expected_hate).abs() < 1e-6);
+    for category in [Category::Threat, Category::Insult] {
         assert_eq!(scored.scores.get(category), unscaled.scores.get(category));
     }
     // The inline path scales the same way.

@@ -44,7 +44,7 @@ struct Output<'a> {
     #[serde(skip_serializing_if = "Option::is_none")]
     deep_scores: Option<Scores>,
     /// The stance model's probability that the message endorses what it speaks of, when it was
-    /// read (an extremism score of 0.1 or more).
+    /// read (a hate or extremism score of 0.1 or more).
     #[serde(skip_serializing_if = "Option::is_none")]
     endorsement: Option<f32>,
     lexicon: &'a [LexiconHit],

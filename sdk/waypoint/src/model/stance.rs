@@ -6,9 +6,9 @@
 //! share their strongest words. The stance model is a logistic regression on the fast tier's
 //! hashed n-gram features, trained on lines that endorse an attacker, a code, a call or a threat
 //! next to lines with the same words that do not (`models/train/train_stance.py`). The scorer
-//! reads it only for a message whose extremism score is high enough to matter, and only to
-//! scale that score (see `cascade.stance_threshold` in the policy); it never clears a message
-//! on its own.
+//! reads it only for a message whose hate or extremism score is high enough to matter, and only
+//! to scale those scores (see `cascade.stance_threshold` in the policy); it never clears a
+//! message on its own.
 //!
 //! Model contract: the linear graph of the fast tier with one output, `probabilities` float32
 //! `[batch, 1]`, evaluated natively (see [`super::linear`]); its sha256 is checked against

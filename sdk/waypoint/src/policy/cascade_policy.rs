@@ -73,12 +73,12 @@ pub struct CascadePolicy {
     /// keeps them. A category with a lexicon hit that is neither softened nor condemned keeps
     /// its score, and threat and insult scores are never scaled.
     pub counter_speech_factor: f32,
-    /// Stance: the extremism score of a message the stance model reads as not endorsing what it
-    /// speaks of (probability of endorsement below this, in `[0, 1]`) is multiplied by
-    /// `counter_speech_factor`, as for a counter-speech phrase, but even when a lexicon hit
-    /// stands plain: the model weighs every word of the message. Hate and threat are never
-    /// scaled by it. 0 turns the stance model off. The model is read only for an extremism
-    /// score of 0.1 or more.
+    /// Stance: the hate and extremism scores of a message the stance model reads as not
+    /// endorsing what it speaks of (probability of endorsement below this, in `[0, 1]`) are
+    /// multiplied by `counter_speech_factor`, as for a counter-speech phrase, but even when a
+    /// lexicon hit stands plain: the model weighs every word of the message. Threat scores are
+    /// never scaled. 0 turns the stance model off. The model is read only for a hate or
+    /// extremism score of 0.1 or more.
     pub stance_threshold: f32,
     /// The deep tier's weight for [`CombineRule::Blend`], in `[0, 1]`.
     pub deep_weight: f32,
