@@ -706,10 +706,10 @@ fn with_counter_speech_scaled(
         let score = scores.get(category);
         let plain_evidence = evidence().any(|h| !h.softened);
         let discussed = evidence().next().is_some() && evidence().all(|h| h.discussed);
-        if ((phrase || discussed) && !plain_evidence)
-            || (score >= STANCE_READ_FLOOR && not_endorsing())
-        {
+        if (phrase || discussed) && !plain_evidence {
             scores.set(category, score * policy.counter_speech_factor);
+        } else if score >= STANCE_READ_FLOOR && not_endorsing() {
+            scores.set(category, score * policy.stance_factor);
         }
     }
     scores

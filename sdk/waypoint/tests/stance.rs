@@ -66,7 +66,7 @@ fn a_line_that_rejects_a_code_has_its_extremism_scaled_and_an_endorsing_line_kee
         .expect("scorer builds");
     assert_eq!(scorer.health(), &Health::Ready);
     let (on, off) = (policy(0.15), policy(0.0));
-    let factor = on.cascade.counter_speech_factor;
+    let factor = on.cascade.stance_factor;
 
     let rejecting = "1488 in a profile pic basically means nazi, pls report that account";
     let scored = scorer.score_batch_with(&on, &[rejecting]).remove(0);

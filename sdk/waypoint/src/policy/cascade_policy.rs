@@ -75,11 +75,14 @@ pub struct CascadePolicy {
     pub counter_speech_factor: f32,
     /// Stance: the hate and extremism scores of a message the stance model reads as not
     /// endorsing what it speaks of (probability of endorsement below this, in `[0, 1]`) are
-    /// multiplied by `counter_speech_factor`, as for a counter-speech phrase, but even when a
-    /// lexicon hit stands plain: the model weighs every word of the message. Threat scores are
-    /// never scaled. 0 turns the stance model off. The model is read only for a hate or
-    /// extremism score of 0.1 or more.
+    /// multiplied by `stance_factor`, as for a counter-speech phrase, but even when a lexicon
+    /// hit stands plain: the model weighs every word of the message. Threat scores are never
+    /// scaled. 0 turns the stance model off. The model is read only for a hate or extremism
+    /// score of 0.1 or more.
     pub stance_threshold: f32,
+    /// The factor on the hate and extremism scores of a message below `stance_threshold`, in
+    /// `[0, 1]`; 1 keeps them.
+    pub stance_factor: f32,
     /// The deep tier's weight for [`CombineRule::Blend`], in `[0, 1]`.
     pub deep_weight: f32,
     /// Auto: the worker counts as behind, and falls back to the selective rules, while at least
@@ -102,6 +105,7 @@ impl Default for CascadePolicy {
             untargeted_deep_hate_factor: UNTARGETED_DEEP_HATE_FACTOR,
             counter_speech_factor: COUNTER_SPEECH_FACTOR,
             stance_threshold: STANCE_THRESHOLD,
+            stance_factor: STANCE_FACTOR,
             deep_weight: 0.5,
             busy_backlog: 64,
         }
@@ -122,6 +126,7 @@ pub(super) struct RawCascade {
     untargeted_deep_hate_factor: Option<Spanned<f64>>,
     counter_speech_factor: Option<Spanned<f64>>,
     stance_threshold: Option<Spanned<f64>>,
+    stance_factor: Option<Spanned<f64>>,
     deep_weight: Option<Spanned<f64>>,
     busy_backlog: Option<Spanned<i64>>,
 }
@@ -134,6 +139,9 @@ const COUNTER_SPEECH_FACTOR: f32 = 0.5;
 
 /// `stance_threshold` when a policy does not set it.
 const STANCE_THRESHOLD: f32 = 0.15;
+
+/// `stance_factor` when a policy does not set it.
+const STANCE_FACTOR: f32 = 0.3;
 
 /// The largest accepted `busy_backlog`.
 const MAX_BUSY_BACKLOG: u32 = 1_000_000;
@@ -170,6 +178,7 @@ pub(super) fn parse_cascade(
         "cascade.stance_threshold",
         d.stance_threshold,
     )?;
+    let stance_factor = unit(&raw.stance_factor, "cascade.stance_factor", d.stance_factor)?;
     let elevated_risk = match &raw.elevated_risk {
         None => d.elevated_risk,
         Some(v) => elevated_risk(&ctx, v)?,
@@ -202,6 +211,7 @@ pub(super) fn parse_cascade(
         untargeted_deep_hate_factor,
         counter_speech_factor,
         stance_threshold,
+        stance_factor,
         deep_weight,
         busy_backlog,
     })
@@ -296,6 +306,7 @@ mod tests {
              combine = \"blend\"\nfast_tier_english_only = false\n\
              fast_tier_skips_condemnation = false\nuntargeted_condemnation_hate_factor = 0.5\n\
              untargeted_deep_hate_factor = 0.8\ncounter_speech_factor = 0.6\nstance_threshold = 0.2\n\
+             stance_factor = 0.4\n\
              deep_weight = 0.7\n",
         )
         .expect("valid");
@@ -313,6 +324,7 @@ mod tests {
                 untargeted_deep_hate_factor: 0.8,
                 counter_speech_factor: 0.6,
                 stance_threshold: 0.2,
+                stance_factor: 0.4,
                 deep_weight: 0.7,
                 busy_backlog: 64,
             }
