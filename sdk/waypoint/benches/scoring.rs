@@ -21,7 +21,7 @@ use support::{best_pass, corpus, each, workspace_root};
 use waypoint::internals::{FeatureCounts, featurize, for_each_feature};
 use waypoint::model::{FastModel, Runtime};
 use waypoint::text::{NormalizeOptions, NormalizeScratch, Normalized, normalize, normalize_into};
-use waypoint::{ChatMessage, Engine, Health, Scorer};
+use waypoint::{ChatMessage, Engine, Health, Policy, Scorer};
 
 const CORPUS_LINES: usize = 2_000;
 
@@ -67,6 +67,18 @@ fn main() {
             .pseudonym_key(b"bench".to_vec())
             .build()
             .map_err(|e| eprintln!("scoring bench: no engine: {e}"))
+            .ok()
+    });
+    // The same engine with the stance model turned off: what reading it costs, in the same run.
+    let engine_without_stance = scorer.as_ref().and_then(|scorer| {
+        let mut policy = Policy::default();
+        policy.cascade.stance_threshold = 0.0;
+        Engine::builder()
+            .scorer(Arc::clone(scorer))
+            .policy(policy)
+            .pseudonym_key(b"bench".to_vec())
+            .build()
+            .map_err(|e| eprintln!("scoring bench: no engine without stance: {e}"))
             .ok()
     });
     let chats: Vec<ChatMessage> = lines
@@ -253,8 +265,10 @@ fn main() {
     if let Some(scorer) = &scorer {
         lexicon_on_typical_messages(scorer, &options);
     }
-    if let (Some(engine), Some(scorer)) = (&engine, &scorer) {
-        interleaved_rounds(&lines, &chats, engine, scorer);
+    if let (Some(engine), Some(without_stance), Some(scorer)) =
+        (&engine, &engine_without_stance, &scorer)
+    {
+        interleaved_rounds(&lines, &chats, [engine, without_stance], scorer);
     }
     if let Some(engine) = &engine {
         per_message_latency(engine, &chats);
@@ -337,12 +351,19 @@ fn lexicon_on_typical_messages(scorer: &Scorer, options: &NormalizeOptions) {
 
 /// Baseline and fast tier measured back to back, several times: on a shared machine the load
 /// changes between stages, so each round's ratio compares neighbours in time.
-fn interleaved_rounds(lines: &[String], chats: &[ChatMessage], engine: &Engine, scorer: &Scorer) {
+/// Rounds of rustrict, `check_chat` with and without the stance model, and `score_batch`, back
+/// to back, each as a ratio to that round's rustrict.
+fn interleaved_rounds(
+    lines: &[String],
+    chats: &[ChatMessage],
+    [engine, without_stance]: [&Engine; 2],
+    scorer: &Scorer,
+) {
     let n = lines.len();
     println!("\nInterleaved rounds (rustrict, then the fast tier, back to back)");
     println!(
-        "{:<6} {:>14} {:>22} {:>22}",
-        "round", "rustrict/s", "check_chat (batch 1)", "score_batch (64)"
+        "{:<6} {:>14} {:>22} {:>22} {:>22}",
+        "round", "rustrict/s", "check_chat (batch 1)", "  without stance model", "score_batch (64)"
     );
     for round in 1..=5 {
         let baseline = throughput(n, || {
@@ -353,9 +374,20 @@ fn interleaved_rounds(lines: &[String], chats: &[ChatMessage], engine: &Engine, 
                     .count(),
             );
         });
-        let single = throughput(n, || {
-            each(chats, |c| engine.check_chat(c));
-        });
+        // The two `check_chat` runs take turns going first: the second of two runs over the
+        // same lines is faster for it.
+        let run = |engine: &Engine| {
+            throughput(n, || {
+                each(chats, |c| engine.check_chat(c));
+            })
+        };
+        let (single, single_without_stance) = if round % 2 == 1 {
+            let with = run(engine);
+            (with, run(without_stance))
+        } else {
+            let without = run(without_stance);
+            (run(engine), without)
+        };
         let batched = throughput(n, || {
             black_box(
                 lines
@@ -365,9 +397,11 @@ fn interleaved_rounds(lines: &[String], chats: &[ChatMessage], engine: &Engine, 
             );
         });
         println!(
-            "{round:<6} {baseline:>14.0} {:>13.0} {:>6.2}x {:>13.0} {:>6.2}x",
+            "{round:<6} {baseline:>14.0} {:>13.0} {:>6.2}x {:>13.0} {:>6.2}x {:>13.0} {:>6.2}x",
             single,
             single / baseline,
+            single_without_stance,
+            single_without_stance / baseline,
             batched,
             batched / baseline
         );

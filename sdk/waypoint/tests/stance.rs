@@ -3,7 +3,6 @@
 //!
 //! Golden cases: `models/stance/golden.jsonl`, written by `models/train/train_stance.py` (a
 //! normalised text and the probability the exported ONNX graph gives it in ONNX Runtime).
-#![expect(clippy::expect_used, reason = "test set-up fails loudly")]
 
 use std::path::{Path, PathBuf};
 
