@@ -6,8 +6,8 @@
 //! collapsing whitespace and punctuation, with every line and every quoted string of the deep
 //! head's training templates (`models/train/deep/templates/*.toml`), of the exemplars
 //! (`models/exemplars/*`, when that folder exists), of the Dutch game-chat training lines, of the
-//! stance model's lines (`models/train/stance/lines.tsv`) and of the suite's dev part. Any match fails the test and names the test line and the file it was
-//! found in. The suite's dev part must also hold no near-duplicate of a test line:
+//! stance model's lines (`models/train/stance/lines.tsv`) and of the suite's dev part. Any match
+//! fails the test and names the test line and the file it was found in. The suite's dev part must also hold no near-duplicate of a test line:
 //! every pair is compared by the Jaccard similarity of their character 4-grams.
 
 // Test code: a missing or unreadable fixture fails the test, which is what expect() and panic!

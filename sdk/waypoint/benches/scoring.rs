@@ -350,9 +350,9 @@ fn lexicon_on_typical_messages(scorer: &Scorer, options: &NormalizeOptions) {
 }
 
 /// Baseline and fast tier measured back to back, several times: on a shared machine the load
-/// changes between stages, so each round's ratio compares neighbours in time.
-/// Rounds of rustrict, `check_chat` with and without the stance model, and `score_batch`, back
-/// to back, each as a ratio to that round's rustrict.
+/// changes between stages, so each round's ratio compares neighbours in time. Each round runs
+/// rustrict, `check_chat` with and without the stance model, and `score_batch`, each given as a
+/// ratio to that round's rustrict.
 fn interleaved_rounds(
     lines: &[String],
     chats: &[ChatMessage],

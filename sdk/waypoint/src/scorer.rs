@@ -7,9 +7,9 @@
 //! encoder + head) also scores and how the tiers combine (see [`crate::cascade`]).
 //!
 //! Building a [`Scorer`] never fails because a model is missing or corrupt: the scorer then runs
-//! in a declared degraded mode (without the deep tier, or lexicon only) and says so through
-//! [`Scorer::health`], so a game keeps running. Configuration errors a person made (a malformed
-//! policy or lexicon) are errors.
+//! in a declared degraded mode (without the deep tier or the stance model, or lexicon only) and
+//! says so through [`Scorer::health`], so a game keeps running. Configuration errors a person
+//! made (a malformed policy or lexicon) are errors.
 
 mod inline;
 
@@ -275,8 +275,8 @@ pub struct MessageScore {
     pub exemplars: Option<ExemplarMatch>,
     /// Lexicon entries found in the message.
     pub lexicon: Vec<LexiconHit>,
-    /// The stance model's probability that the message endorses the violence or extremism it
-    /// speaks of; `None` when it was not read (no hate or extremism score of 0.1 or more that a
+    /// The stance model's probability that the message endorses the hate, violence or extremism
+    /// it speaks of; `None` when it was not read (no hate or extremism score of 0.1 or more that a
     /// counter-speech phrase had not already scaled, or the model is unavailable).
     pub endorsement: Option<f32>,
     /// Model evidence (the tiers combined by `[cascade]`) and lexicon evidence combined, per category.
@@ -662,8 +662,8 @@ pub(crate) fn with_lexicon(
     )
 }
 
-/// The smallest hate or extremism score for which the stance model is read: halving a smaller
-/// score changes no response, and ordinary chat keeps its inline check as cheap as without the
+/// The smallest hate or extremism score for which the stance model is read: the default policy
+/// acts on none below 0.25, and ordinary chat keeps its inline check as cheap as without the
 /// model.
 const STANCE_READ_FLOOR: f32 = 0.1;
 

@@ -1,11 +1,12 @@
-//! The stance model: the probability that a message about violence or extremism endorses it,
-//! rather than reporting, rejecting, explaining or quoting it.
+//! The stance model: the probability that a message about hate, violence or extremism endorses
+//! it, rather than reporting, rejecting, explaining or quoting it.
 //!
 //! The fast tier, the deep head and the exemplars read a message's topic, not which side its
 //! speaker is on: "can a mod ban the guy spamming 1488" and "1488 brothers, the day is coming"
 //! share their strongest words. The stance model is a logistic regression on the fast tier's
-//! hashed n-gram features, trained on lines that endorse an attacker, a code, a call or a threat
-//! next to lines with the same words that do not (`models/train/train_stance.py`). The scorer
+//! hashed n-gram features, trained on lines that endorse an attacker, a code, a call, a threat or
+//! hate next to lines with the same words that do not, and on hateful posts
+//! (`models/train/train_stance.py`). The scorer
 //! reads it only for a message whose hate or extremism score is high enough to matter, and only
 //! to scale those scores (see `cascade.stance_threshold` in the policy); it never clears a
 //! message on its own.
@@ -54,8 +55,8 @@ impl StanceModel {
         &self.manifest.version
     }
 
-    /// The probability that one normalised text endorses the violence or extremism it speaks
-    /// of. Allocates nothing once `scratch` has grown to the text's length.
+    /// The probability that one normalised text endorses the hate, violence or extremism it
+    /// speaks of. Allocates nothing once `scratch` has grown to the text's length.
     pub fn endorsement(&self, normalized: &str, scratch: &mut FastScratch) -> f32 {
         let [p] = self.model.probabilities(normalized, &mut scratch.counts);
         p
