@@ -91,6 +91,11 @@ pub struct Reasons {
     pub model_version: Option<String>,
     /// The deep tier's version, when the deep tier scored the message.
     pub deep_model_version: Option<String>,
+    /// The stance model's probability that the message endorses the hate, violence or
+    /// extremism it speaks of, when the model read it (see `MessageScore::endorsement`).
+    pub endorsement: Option<f32>,
+    /// The stance model's version, when it read the message.
+    pub stance_model_version: Option<String>,
 }
 
 /// A private "are you sure?" note to the player.

@@ -5,12 +5,14 @@
 //! normalised text and the probability the exported ONNX graph gives it in ONNX Runtime).
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
 
 use serde::Deserialize;
 use waypoint::internals::{STANCE_MANIFEST_FILE, STANCE_MODEL_FILE};
 use waypoint::model::{FastScratch, StanceModel};
 use waypoint::policy::{CascadeMode, CascadePolicy};
-use waypoint::{Category, Health, Policy, Scorer};
+use waypoint::{Category, ChatMessage, Engine, Health, Policy, Scorer, Signal};
 
 #[derive(Deserialize)]
 struct Golden {
@@ -172,5 +174,35 @@ fn without_the_stance_model_the_scorer_is_declared_degraded_and_still_scores() {
         scorer
             .stance_version()
             .is_some_and(|v| v.starts_with("stance-"))
+    );
+}
+
+#[test]
+fn a_response_names_the_stance_models_reading_and_version_when_it_was_read() {
+    let scorer = Scorer::builder()
+        .models_dir(models_dir())
+        .deep_tier(false)
+        .build()
+        .expect("scorer builds");
+    let engine = Engine::builder()
+        .scorer(Arc::new(scorer))
+        .pseudonym_key(b"stance test".to_vec())
+        .build()
+        .expect("engine builds");
+    let endorsing = "1488 brothers, the day of the rope is coming";
+    engine
+        .submit(Signal::Chat(ChatMessage::new("p1", endorsing)))
+        .expect("queued");
+    assert!(engine.flush(Duration::from_secs(30)), "flushed");
+    let responses = engine.drain_responses();
+    let reasons = responses.first().expect("a response").reasons();
+    let endorsement = reasons.endorsement.expect("the stance model was read");
+    assert!(endorsement >= 0.15, "{endorsement}");
+    assert!(
+        reasons
+            .stance_model_version
+            .as_deref()
+            .is_some_and(|v| v.starts_with("stance-")),
+        "{reasons:?}"
     );
 }

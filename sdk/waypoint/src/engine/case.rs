@@ -145,7 +145,8 @@ fn earlier_responses(earlier: &[Earlier], clock: UnixClock) -> Vec<EarlierRespon
         .collect()
 }
 
-/// The model versions by tier (`fast`, `deep`), for the tiers that scored.
+/// The model versions by tier (`fast`, `deep`, `stance`), for the tiers that scored or read
+/// the message.
 fn models(reasons: &Reasons) -> BTreeMap<String, String> {
     let mut models = BTreeMap::new();
     if let Some(version) = &reasons.model_version {
@@ -153,6 +154,9 @@ fn models(reasons: &Reasons) -> BTreeMap<String, String> {
     }
     if let Some(version) = &reasons.deep_model_version {
         models.insert("deep".to_owned(), version.clone());
+    }
+    if let Some(version) = &reasons.stance_model_version {
+        models.insert("stance".to_owned(), version.clone());
     }
     models
 }

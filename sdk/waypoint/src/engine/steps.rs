@@ -192,6 +192,8 @@ pub struct ModelVersions<'a> {
     pub fast: Option<&'a str>,
     /// The deep tier's version (reported only for messages the deep tier scored).
     pub deep: Option<&'a str>,
+    /// The stance model's version (reported only for messages it read).
+    pub stance: Option<&'a str>,
 }
 
 /// Step 3a: the reasons of a response — the ladder's rules, the evidence and the player's
@@ -208,6 +210,7 @@ pub(super) fn reasons(
     let mut categories: Vec<Category> = decision.reasons.iter().map(|r| r.category).collect();
     categories.dedup();
     let deep_ran = scored.as_ref().is_some_and(|s| s.deep.is_some());
+    let endorsement = scored.as_ref().and_then(|s| s.endorsement);
     let (scores, lexicon) = match scored {
         Some(s) => (Some(s.scores), std::mem::take(&mut s.lexicon)),
         None => (None::<Scores>, Vec::new()),
@@ -234,6 +237,11 @@ pub(super) fn reasons(
         policy_version: step.policy.version.clone(),
         model_version: versions.fast.map(str::to_owned),
         deep_model_version: versions.deep.filter(|_| deep_ran).map(str::to_owned),
+        endorsement,
+        stance_model_version: versions
+            .stance
+            .filter(|_| endorsement.is_some())
+            .map(str::to_owned),
     }
 }
 

@@ -103,6 +103,7 @@ impl Worker {
         let versions = ModelVersions {
             fast: scorer.model_version(),
             deep: scorer.deep_version(),
+            stance: scorer.stance_version(),
         };
         let mut scored = scored.into_iter();
         let mut stop = false;
