@@ -31,6 +31,9 @@ fn policy(exemplars: ExemplarPolicy) -> Policy {
     Policy {
         cascade: CascadePolicy {
             mode: CascadeMode::All,
+            // The exemplars' own evidence: the stance model, which scales hate and extremism
+            // after it, is measured in tests/stance.rs.
+            stance_threshold: 0.0,
             ..CascadePolicy::default()
         },
         exemplars,
