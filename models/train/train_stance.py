@@ -57,9 +57,10 @@ OUT = HERE.parent / "stance"
 MODEL_VERSION = "1.1.0"
 SEED = 20261207
 TEMPLATE_FILES = ("natural_violence_and_stance.toml",)
-# Hate templates (Dutch and English) whose hateful lines have twins that quote, reject, negate or
-# answer the same hate: a seeded sample of each side per file, so the model also learns the
-# stance of hate statements in Dutch, where no corpus of hateful posts is at hand.
+# Hate templates (Dutch and English) whose hateful lines have benign twins that name the same
+# groups (quoting the hate to reject it, defending, negating, or neutral): a seeded sample of each
+# side per file, so the model also learns the stance of hate statements in Dutch, where no
+# corpus of hateful posts is at hand.
 HATE_STANCE_FILES = ("dutch_reference.toml", "dutch_contrast.toml",
                      "dutch_natural_statements.toml", "identity_hate.toml")
 HATE_STANCE_NOT_KINDS = ("reference_slur_counter", "reference_benign", "contrast_counter_quote",
@@ -92,11 +93,10 @@ def log(msg: str) -> None:
     print(msg, file=sys.stderr, flush=True)
 
 
-def template_rows() -> list[tuple[str, int]]:
+def template_rows(templates) -> list[tuple[str, int]]:
     """Natural template lines: 1 when positive for hate, threat or extremism, 0 when negative
     for both threat and extremism (and not positive for hate); others are left out."""
-    df = synthetic.generate()
-    df = df[df["template_file"].isin(TEMPLATE_FILES)]
+    df = templates[templates["template_file"].isin(TEMPLATE_FILES)]
     rows = []
     for row in df.itertuples():
         if row.hate == 1 or row.threat == 1 or row.extremism == 1:
@@ -106,13 +106,12 @@ def template_rows() -> list[tuple[str, int]]:
     return rows
 
 
-def hate_template_rows() -> list[tuple[str, int]]:
-    """Per hate template file, a seeded sample of its hateful lines (1) and of its lines that
-    quote, reject, negate or answer hate (0)."""
-    df = synthetic.generate()
+def hate_template_rows(templates) -> list[tuple[str, int]]:
+    """Per hate template file, a seeded sample of its hateful lines (1) and of its benign twins
+    of the kinds in `HATE_STANCE_NOT_KINDS` (0)."""
     rows = []
     for name in HATE_STANCE_FILES:
-        part = df[df["template_file"] == name]
+        part = templates[templates["template_file"] == name]
         sides = {1: part[part["hate"] == 1], 0: part[part["kind"].isin(HATE_STANCE_NOT_KINDS)]}
         for label, side in sides.items():
             texts = sorted(set(side["text"]))
@@ -155,7 +154,9 @@ def hateful_rows() -> tuple[list[tuple[str, int]], dict]:
 
 def stance_rows():
     """(texts, labels, counts per part)."""
-    parts = {"natural_templates": template_rows(), "hate_templates": hate_template_rows(),
+    templates = synthetic.generate()
+    parts = {"natural_templates": template_rows(templates),
+             "hate_templates": hate_template_rows(templates),
              "stance_lines": stance_line_rows()}
     hateful, per_source = hateful_rows()
     parts["hateful_posts"] = hateful
