@@ -1,8 +1,9 @@
 //! The evaluation-only sets stay out of everything a model learns or is tuned from.
 //!
 //! Every line of the extremism suite's test, check and blind parts
-//! (`models/eval/extremism_suite/test.jsonl`, `check.jsonl`, `blind.jsonl`) and of the Dutch
-//! game-chat test set (`models/eval/nl_game_chat/test.txt`) is compared, after lowercasing and
+//! (`models/eval/extremism_suite/test.jsonl`, `check.jsonl`, `blind.jsonl`), of the Dutch
+//! game-chat test set (`models/eval/nl_game_chat/test.txt`) and of the rough game-chat sets
+//! (`models/eval/rough_game_chat/en.txt`, `nl.txt`) is compared, after lowercasing and
 //! collapsing whitespace and punctuation, with every line and every quoted string of the deep
 //! head's training templates (`models/train/deep/templates/*.toml`), of the exemplars
 //! (`models/exemplars/*`, when that folder exists), of the Dutch game-chat training lines, of the
@@ -94,6 +95,10 @@ fn evaluation_only_lines(root: &Path) -> BTreeMap<String, String> {
         })
         .collect();
     sources.push((plain_lines(&chat), "nl_game_chat/test.txt".to_owned()));
+    for lang in ["en", "nl"] {
+        let rough = root.join(format!("models/eval/rough_game_chat/{lang}.txt"));
+        sources.push((plain_lines(&rough), format!("rough_game_chat/{lang}.txt")));
+    }
     for (texts, name) in sources {
         for text in texts {
             let key = normalise(&text);
@@ -144,7 +149,7 @@ fn no_evaluation_only_line_occurs_in_training_or_tuning_material() {
     let protected = evaluation_only_lines(&root);
     assert!(
         protected.len() >= 1000,
-        "expected the suite's test, check and blind parts and the Dutch game-chat test set, found {} lines",
+        "expected the suite's test, check and blind parts, the Dutch game-chat test set and the rough game-chat sets, found {} lines",
         protected.len()
     );
     let mut leaks = Vec::new();

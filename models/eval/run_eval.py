@@ -109,6 +109,7 @@ def gametox_rows() -> list[tuple[str, str]]:
 
 SUITE = HERE / "extremism_suite"
 NL_GAME_CHAT = HERE / "nl_game_chat"
+ROUGH_GAME_CHAT = HERE / "rough_game_chat"
 SUITE_GROUP = "functionality"
 # The suite's parts (`<part>.jsonl`): test (report only), dev (may be tuned on), check (never
 # trained on, used to choose builds), blind (report only).
@@ -129,6 +130,12 @@ def suite_rows(split: str, lang: str) -> list[tuple[str, str, str]]:
 
 def nl_game_chat_rows() -> list[tuple[str, str]]:
     with open(NL_GAME_CHAT / "test.txt", encoding="utf-8") as fh:
+        return [(line.strip(), "none") for line in fh if line.strip()]
+
+
+def rough_game_chat_rows(lang: str) -> list[tuple[str, str]]:
+    """Benign game chat in the gamer vocabulary of violence (evaluation only)."""
+    with open(ROUGH_GAME_CHAT / f"{lang}.txt", encoding="utf-8") as fh:
         return [(line.strip(), "none") for line in fh if line.strip()]
 
 
@@ -162,6 +169,11 @@ SETS: list[dict] = [
     ],
     {"name": "nl_game_chat_test", "rows": nl_game_chat_rows, "map": None, "perturb": False},
     {"name": "nl_game_chat_dev", "rows": nl_game_chat_dev_rows, "map": None, "perturb": False},
+    *[
+        {"name": f"rough_game_chat_{lang}", "rows": (lambda lang=lang: rough_game_chat_rows(lang)),
+         "map": None, "perturb": False}
+        for lang in ("en", "nl")
+    ],
     # Benign-only views.
     {"name": "conda_valid_actions", "rerun": "conda_valid", "map": "A=none,E=skip,I=skip,O=skip"},
     {"name": "gametox_test_class2", "rerun": "gametox_test",
@@ -461,6 +473,10 @@ def targets(results) -> list[dict]:
             _pooled_benign_flagged(results, [name]), "<= 5 %", lambda v: v <= 0.05, True)
     add("Dutch game-chat set (test) flagged (any response)",
         _pooled_benign_flagged(results, ["nl_game_chat_test"]), "<= 3 %", lambda v: v <= 0.03, True)
+    for lang in ("EN", "NL"):
+        add(f"Rough game chat ({lang}, written apart) flagged (any response)",
+            _pooled_benign_flagged(results, [f"rough_game_chat_{lang.lower()}"]), "<= 3 %",
+            lambda v: v <= 0.03, True)
     return out
 
 
