@@ -128,15 +128,19 @@ def suite_rows(split: str, lang: str) -> list[tuple[str, str, str]]:
     return rows
 
 
-def nl_game_chat_rows() -> list[tuple[str, str]]:
-    with open(NL_GAME_CHAT / "test.txt", encoding="utf-8") as fh:
+def benign_lines(path: Path) -> list[tuple[str, str]]:
+    """A file of benign chat, one message per line, every line labelled `none`."""
+    with open(path, encoding="utf-8") as fh:
         return [(line.strip(), "none") for line in fh if line.strip()]
+
+
+def nl_game_chat_rows() -> list[tuple[str, str]]:
+    return benign_lines(NL_GAME_CHAT / "test.txt")
 
 
 def rough_game_chat_rows(lang: str) -> list[tuple[str, str]]:
     """Benign game chat in the gamer vocabulary of violence (evaluation only)."""
-    with open(ROUGH_GAME_CHAT / f"{lang}.txt", encoding="utf-8") as fh:
-        return [(line.strip(), "none") for line in fh if line.strip()]
+    return benign_lines(ROUGH_GAME_CHAT / f"{lang}.txt")
 
 
 def nl_game_chat_dev_rows() -> list[tuple[str, str]]:
