@@ -697,7 +697,14 @@ fn with_counter_speech_scaled(
 ) -> Scores {
     let phrase = hits.iter().any(LexiconHit::is_counter_speech);
     let threshold = policy.stance_threshold;
-    let mut not_endorsing = || threshold > 0.0 && endorsement().is_some_and(|p| p < threshold);
+    // Read at most once here, whichever categories ask.
+    let mut reading = None;
+    let mut not_endorsing = || {
+        threshold > 0.0
+            && reading
+                .get_or_insert_with(&mut endorsement)
+                .is_some_and(|p| p < threshold)
+    };
     for category in Kind::COUNTERED {
         let evidence = || {
             hits.iter()
