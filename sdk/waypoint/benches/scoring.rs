@@ -61,25 +61,14 @@ fn main() {
     };
 
     // `check_chat` on a real engine: the inline pre-send path.
-    let engine = scorer.as_ref().and_then(|scorer| {
-        Engine::builder()
-            .scorer(Arc::clone(scorer))
-            .pseudonym_key(b"bench".to_vec())
-            .build()
-            .map_err(|e| eprintln!("scoring bench: no engine: {e}"))
-            .ok()
-    });
+    let engine = scorer
+        .as_ref()
+        .and_then(|scorer| bench_engine(scorer, Policy::default(), "no engine"));
     // The same engine with the stance model turned off: what reading it costs, in the same run.
     let engine_without_stance = scorer.as_ref().and_then(|scorer| {
         let mut policy = Policy::default();
         policy.cascade.stance_threshold = 0.0;
-        Engine::builder()
-            .scorer(Arc::clone(scorer))
-            .policy(policy)
-            .pseudonym_key(b"bench".to_vec())
-            .build()
-            .map_err(|e| eprintln!("scoring bench: no engine without stance: {e}"))
-            .ok()
+        bench_engine(scorer, policy, "no engine without stance")
     });
     let chats: Vec<ChatMessage> = lines
         .iter()
@@ -347,6 +336,17 @@ fn lexicon_on_typical_messages(scorer: &Scorer, options: &NormalizeOptions) {
         messages.len(),
         scorer.lexicon().len()
     );
+}
+
+/// An engine on `scorer` with `policy`, or `None` after saying why (`what`) on stderr.
+fn bench_engine(scorer: &Arc<Scorer>, policy: Policy, what: &str) -> Option<Engine> {
+    Engine::builder()
+        .scorer(Arc::clone(scorer))
+        .policy(policy)
+        .pseudonym_key(b"bench".to_vec())
+        .build()
+        .map_err(|e| eprintln!("scoring bench: {what}: {e}"))
+        .ok()
 }
 
 /// Baseline and fast tier measured back to back, several times: on a shared machine the load
