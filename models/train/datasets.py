@@ -374,6 +374,26 @@ def _lines(path: Path) -> list[str]:
         return [l.rstrip("\n") for l in fh if l.strip()]
 
 
+STANCE_LINES = REPO_ROOT / "models" / "train" / "stance" / "lines.tsv"
+# Writers' groups in `stance/lines.tsv` whose endorsing lines are hate against protected groups;
+# every other group's endorsing lines are violent extremism, attacks or threats.
+STANCE_HATE_GROUPS = ("hate_en", "hate_nl")
+
+
+def stance_lines() -> list[tuple[str, str, str]]:
+    """`models/train/stance/lines.tsv` as (stance, group, text) rows: stance `endorse` or `not`,
+    the writers' group; `#` lines are comments."""
+    rows = []
+    for n, line in enumerate(STANCE_LINES.read_text(encoding="utf-8").splitlines(), start=1):
+        if not line.strip() or line.startswith("#"):
+            continue
+        stance, group, text = line.split("\t")
+        if stance not in ("endorse", "not"):
+            raise ValueError(f"{STANCE_LINES}:{n}: unknown stance {stance!r}")
+        rows.append((stance, group, text))
+    return rows
+
+
 NL_GAME_CHAT_TRAIN = REPO_ROOT / "models" / "eval" / "nl_game_chat" / "train.txt"
 # Every NL_GAME_CHAT_DEV_EVERY-th line of the training file is held back as a dev part (an
 # evaluation row thresholds may be tuned on); the rest are hard negatives for the deep head.

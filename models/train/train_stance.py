@@ -67,7 +67,6 @@ HATE_STANCE_NOT_KINDS = ("reference_slur_counter", "reference_benign", "contrast
                          "contrast_defend", "contrast_negated", "dutch_natural_group_talk",
                          "counter_speech_quote", "counter_speech_reference", "negated_hate")
 HATE_STANCE_PER_SIDE = 250
-STANCE_LINES = HERE / "stance" / "lines.tsv"
 HATEFUL_SOURCES = {
     "hatexplain": datasets.hatexplain_train,
     "implicit_hate": datasets.implicit_hate,
@@ -122,16 +121,8 @@ def hate_template_rows(templates) -> list[tuple[str, int]]:
 
 
 def stance_line_rows() -> list[tuple[str, int]]:
-    """`stance/lines.tsv`: stance, source, text; `#` lines are comments."""
-    rows = []
-    for line in STANCE_LINES.read_text(encoding="utf-8").splitlines():
-        if not line.strip() or line.startswith("#"):
-            continue
-        stance, _source, text = line.split("\t")
-        if stance not in ("endorse", "not"):
-            raise ValueError(f"{STANCE_LINES}: unknown stance {stance!r}")
-        rows.append((text, 1 if stance == "endorse" else 0))
-    return rows
+    """`stance/lines.tsv`: endorsing lines stance 1, the others 0."""
+    return [(text, int(stance == "endorse")) for stance, _group, text in datasets.stance_lines()]
 
 
 def hateful_rows() -> tuple[list[tuple[str, int]], dict]:

@@ -43,7 +43,7 @@ sys.path.insert(0, str(HERE))
 import evaluate  # noqa: E402
 import normalize  # noqa: E402
 import train_fast  # noqa: E402
-from datasets import CATEGORIES, SEED, nl_game_chat_split  # noqa: E402
+from datasets import CATEGORIES, SEED, STANCE_HATE_GROUPS, nl_game_chat_split, stance_lines  # noqa: E402
 
 import embed  # noqa: E402
 import synthetic  # noqa: E402
@@ -53,8 +53,9 @@ HEAD_VERSION = "1.0.0"
 OPSET = 17
 # Inverse regularisation per category (lbfgs, L2), on standardised-free unit-norm embeddings.
 C_PER_CATEGORY = {"insult": 4.0, "hate": 4.0, "threat": 4.0, "extremism": 4.0}  # linear baseline (--explore)
-# Source weights: the fast tier's, plus the synthetic rows and the Dutch game-chat hard negatives.
-SOURCE_WEIGHTS = {**train_fast.SOURCE_WEIGHTS, "synthetic": 2.0, "nl_game_chat": 2.0}
+# Source weights: the fast tier's, plus the synthetic rows, the Dutch game-chat hard negatives and
+# the stance model's chat lines.
+SOURCE_WEIGHTS = {**train_fast.SOURCE_WEIGHTS, "synthetic": 2.0, "nl_game_chat": 2.0, "stance_lines": 2.0}
 MLP_HIDDEN = 64
 MLP_ALPHA = 1e-4
 MLP_EPOCHS = 20
@@ -149,6 +150,23 @@ def nl_game_chat_rows() -> pd.DataFrame:
                          for text in train])
 
 
+def stance_line_rows() -> pd.DataFrame:
+    """The stance model's chat lines (`models/train/stance/lines.tsv`, sixteen writers): an
+    endorsing line is hate (groups in `STANCE_HATE_GROUPS`) or extremism, its other categories
+    unknown; a line that does not endorse (reporting, rejecting, explaining, news, faith, game
+    talk with the same words) is negative for hate, threat and extremism, its insult unknown."""
+    rows = []
+    for stance, group, text in stance_lines():
+        labels = {c: np.nan for c in CATEGORIES}
+        if stance == "endorse":
+            labels["hate" if group in STANCE_HATE_GROUPS else "extremism"] = 1.0
+        else:
+            labels.update(hate=0.0, threat=0.0, extremism=0.0)
+        rows.append({"source": "stance_lines", "text": text, "kind": f"stance_lines_{stance}", "lang": "any",
+                     "template_file": "stance/lines.tsv", **labels})
+    return pd.DataFrame(rows)
+
+
 def extremism_suite_texts() -> list[str]:
     """Every line of the extremism suite, dev and test part: never trained on, so that the dev
     part stays a fair place to tune and the test part a fair place to report."""
@@ -161,7 +179,7 @@ def prepare():
     """Rows (fast-tier training rows + synthetic), calibration rows, held-out sets, embeddings."""
     train, calib, evals, info = train_fast.prepare()
 
-    syn = pd.concat([synthetic.generate(), nl_game_chat_rows()], ignore_index=True)
+    syn = pd.concat([synthetic.generate(), nl_game_chat_rows(), stance_line_rows()], ignore_index=True)
     suite = extremism_suite_texts()
     mapping, _ = normalize.normalize_all(list(syn["text"]) + suite)
     syn["norm"] = [normalize.lookup(mapping, t) for t in syn["text"]]
