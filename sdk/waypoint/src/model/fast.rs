@@ -14,10 +14,10 @@ use std::sync::Mutex;
 
 use ort::session::Session;
 use ort::value::TensorRef;
-use serde::Deserialize;
 
 use super::features::{FeatureCounts, SparseFeatures, featurize_into};
 use super::linear::{CategoryModel, LinearGraphError};
+use super::manifest::{LinearManifest, VerifyError, read_verified};
 use super::runtime::{Runtime, SessionError, check_interface};
 use crate::Scores;
 
@@ -76,6 +76,16 @@ pub enum ModelError {
     },
 }
 
+impl From<VerifyError> for ModelError {
+    fn from(e: VerifyError) -> Self {
+        match e {
+            VerifyError::Missing(path) => ModelError::Missing(path),
+            VerifyError::Unreadable { path, reason } => ModelError::Manifest { path, reason },
+            VerifyError::DigestMismatch { path, reason } => ModelError::Contract { path, reason },
+        }
+    }
+}
+
 /// Which engine evaluates the fast-tier model.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Backend {
@@ -103,16 +113,6 @@ impl FastScratch {
     }
 }
 
-/// What a linear model's manifest (`models/fast/manifest.json`,
-/// `models/stance/manifest.json`) says about its model file.
-#[derive(Debug, Clone, Deserialize)]
-pub struct FastManifest {
-    /// Model version, reported in responses and referral packets.
-    pub version: String,
-    /// sha256 of `fast.onnx`, checked at load time.
-    pub sha256: String,
-}
-
 struct Buffers {
     features: SparseFeatures,
     indices: Vec<i64>,
@@ -137,7 +137,7 @@ enum Evaluator {
 /// Runtime, callers on several threads take turns.
 pub struct FastModel {
     engine: Evaluator,
-    manifest: FastManifest,
+    manifest: LinearManifest,
 }
 
 impl std::fmt::Debug for FastModel {
@@ -264,37 +264,12 @@ impl FastModel {
 }
 
 /// The fast-tier model's file, its bytes and its manifest, the file's sha256 checked.
-fn read_checked(models_dir: &Path) -> Result<(PathBuf, Vec<u8>, FastManifest), ModelError> {
-    read_verified(models_dir, FAST_MODEL_FILE, FAST_MANIFEST_FILE)
-}
-
-/// Reads a model file and its manifest (both relative to `models_dir`) and checks the file's
-/// sha256 against the manifest.
-pub(crate) fn read_verified(
-    models_dir: &Path,
-    model_file: &str,
-    manifest_file: &str,
-) -> Result<(PathBuf, Vec<u8>, FastManifest), ModelError> {
-    let model_path = models_dir.join(model_file);
-    if !model_path.is_file() {
-        return Err(ModelError::Missing(model_path));
-    }
-    let manifest = read_manifest(&models_dir.join(manifest_file))?;
-    let bytes = std::fs::read(&model_path).map_err(|e| ModelError::Manifest {
-        path: model_path.clone(),
-        reason: e.to_string(),
-    })?;
-    let digest = crate::digest::sha256_hex(&bytes);
-    if digest != manifest.sha256 {
-        return Err(ModelError::Contract {
-            path: model_path,
-            reason: format!(
-                "sha256 is {digest}, the manifest expects {}",
-                manifest.sha256
-            ),
-        });
-    }
-    Ok((model_path, bytes, manifest))
+fn read_checked(models_dir: &Path) -> Result<(PathBuf, Vec<u8>, LinearManifest), ModelError> {
+    Ok(read_verified(
+        models_dir,
+        FAST_MODEL_FILE,
+        FAST_MANIFEST_FILE,
+    )?)
 }
 
 fn open_session(runtime: &Runtime, model_path: &Path) -> Result<RuntimeSession, ModelError> {
@@ -385,15 +360,6 @@ fn pad_rows(
         start += len;
     }
     (padded_indices, padded_values)
-}
-
-fn read_manifest(path: &Path) -> Result<FastManifest, ModelError> {
-    let manifest_error = |reason: String| ModelError::Manifest {
-        path: path.to_path_buf(),
-        reason,
-    };
-    let text = std::fs::read_to_string(path).map_err(|e| manifest_error(e.to_string()))?;
-    serde_json::from_str(&text).map_err(|e| manifest_error(e.to_string()))
 }
 
 #[cfg(test)]

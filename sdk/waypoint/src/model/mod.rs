@@ -10,6 +10,7 @@ pub(crate) mod exemplars;
 pub(crate) mod fast;
 pub(crate) mod features;
 pub(crate) mod linear;
+pub(crate) mod manifest;
 pub(crate) mod protobuf;
 pub(crate) mod runtime;
 pub(crate) mod sentencepiece;

@@ -17,8 +17,9 @@
 
 use std::path::Path;
 
-use super::fast::{FastManifest, FastScratch, ModelError, read_verified};
+use super::fast::{FastScratch, ModelError};
 use super::linear::LinearModel;
+use super::manifest::{LinearManifest, read_verified};
 
 /// File name of the stance model inside the models directory.
 pub const STANCE_MODEL_FILE: &str = "stance/stance.onnx";
@@ -28,7 +29,7 @@ pub const STANCE_MANIFEST_FILE: &str = "stance/manifest.json";
 /// The loaded stance model. Thread-safe: its weights are shared read-only.
 pub struct StanceModel {
     model: LinearModel<1>,
-    manifest: FastManifest,
+    manifest: LinearManifest,
 }
 
 impl std::fmt::Debug for StanceModel {
