@@ -17,9 +17,9 @@ use std::sync::Mutex;
 
 use ort::session::Session;
 use ort::value::TensorRef;
-use serde::Deserialize;
 
 use super::deep::{DeepEncoder, DeepError, EMBEDDING_DIM, Embedding};
+use super::manifest::{ModelManifest, VerifyError, read_verified};
 use super::runtime::{Runtime, SessionError, check_interface};
 use crate::{Category, Scores};
 
@@ -69,19 +69,22 @@ pub enum DeepTierError {
     },
 }
 
-/// What `models/deep/head_manifest.json` says about the head.
-#[derive(Debug, Clone, Deserialize)]
-pub struct HeadManifest {
-    /// Head version, reported in reasons and referral packets.
-    pub version: String,
-    /// sha256 of `head.onnx`, checked at load time.
-    pub sha256: String,
+impl From<VerifyError> for DeepTierError {
+    fn from(e: VerifyError) -> Self {
+        match e {
+            VerifyError::Missing(path) => DeepTierError::Missing(path),
+            VerifyError::Unreadable { path, reason }
+            | VerifyError::DigestMismatch { path, reason } => {
+                DeepTierError::Manifest { path, reason }
+            }
+        }
+    }
 }
 
 /// The deep tier's head alone: embeddings in, calibrated probabilities out.
 pub struct DeepHead {
     session: Mutex<Session>,
-    manifest: HeadManifest,
+    manifest: ModelManifest,
 }
 
 impl std::fmt::Debug for DeepHead {
@@ -95,31 +98,8 @@ impl std::fmt::Debug for DeepHead {
 impl DeepHead {
     /// Loads `deep/head.onnx` from `models_dir`, checking it against its manifest.
     pub fn load(runtime: &Runtime, models_dir: &Path) -> Result<DeepHead, DeepTierError> {
-        let model_path = models_dir.join(HEAD_MODEL_FILE);
-        if !model_path.is_file() {
-            return Err(DeepTierError::Missing(model_path));
-        }
-        let manifest_path = models_dir.join(HEAD_MANIFEST_FILE);
-        let manifest_error = |path: &Path, reason: String| DeepTierError::Manifest {
-            path: path.to_path_buf(),
-            reason,
-        };
-        let text = std::fs::read_to_string(&manifest_path)
-            .map_err(|e| manifest_error(&manifest_path, e.to_string()))?;
-        let manifest: HeadManifest = serde_json::from_str(&text)
-            .map_err(|e| manifest_error(&manifest_path, e.to_string()))?;
-        let bytes =
-            std::fs::read(&model_path).map_err(|e| manifest_error(&model_path, e.to_string()))?;
-        let digest = crate::digest::sha256_hex(&bytes);
-        if digest != manifest.sha256 {
-            return Err(manifest_error(
-                &model_path,
-                format!(
-                    "sha256 is {digest}, the manifest expects {}",
-                    manifest.sha256
-                ),
-            ));
-        }
+        let (model_path, _, manifest) =
+            read_verified(models_dir, HEAD_MODEL_FILE, HEAD_MANIFEST_FILE)?;
         let session = runtime.session(&model_path)?;
         check_interface(&session, &["embeddings"], "probabilities").map_err(|reason| {
             DeepTierError::Contract {

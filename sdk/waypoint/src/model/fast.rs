@@ -17,7 +17,7 @@ use ort::value::TensorRef;
 
 use super::features::{FeatureCounts, SparseFeatures, featurize_into};
 use super::linear::{CategoryModel, LinearGraphError};
-use super::manifest::{LinearManifest, VerifyError, read_verified};
+use super::manifest::{ModelManifest, VerifyError, read_verified};
 use super::runtime::{Runtime, SessionError, check_interface};
 use crate::Scores;
 
@@ -137,7 +137,7 @@ enum Evaluator {
 /// Runtime, callers on several threads take turns.
 pub struct FastModel {
     engine: Evaluator,
-    manifest: LinearManifest,
+    manifest: ModelManifest,
 }
 
 impl std::fmt::Debug for FastModel {
@@ -264,7 +264,7 @@ impl FastModel {
 }
 
 /// The fast-tier model's file, its bytes and its manifest, the file's sha256 checked.
-fn read_checked(models_dir: &Path) -> Result<(PathBuf, Vec<u8>, LinearManifest), ModelError> {
+fn read_checked(models_dir: &Path) -> Result<(PathBuf, Vec<u8>, ModelManifest), ModelError> {
     Ok(read_verified(
         models_dir,
         FAST_MODEL_FILE,

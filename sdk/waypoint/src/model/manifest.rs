@@ -1,5 +1,5 @@
-//! The manifest of a linear model file (`models/fast/manifest.json`,
-//! `models/stance/manifest.json`): its version and the sha256 the file is checked against at
+//! The manifest of a model file (`models/fast/manifest.json`, `models/stance/manifest.json`,
+//! `models/deep/head_manifest.json`): its version and the sha256 the file is checked against at
 //! load time.
 
 use std::path::{Path, PathBuf};
@@ -28,9 +28,9 @@ pub(crate) enum VerifyError {
     },
 }
 
-/// What a linear model's manifest says about its model file.
+/// What a model's manifest says about its model file (other fields are ignored here).
 #[derive(Debug, Clone, Deserialize)]
-pub(crate) struct LinearManifest {
+pub(crate) struct ModelManifest {
     /// Model version, reported in responses and referral packets.
     pub version: String,
     /// sha256 of the model file, checked at load time.
@@ -43,7 +43,7 @@ pub(crate) fn read_verified(
     models_dir: &Path,
     model_file: &str,
     manifest_file: &str,
-) -> Result<(PathBuf, Vec<u8>, LinearManifest), VerifyError> {
+) -> Result<(PathBuf, Vec<u8>, ModelManifest), VerifyError> {
     let model_path = models_dir.join(model_file);
     if !model_path.is_file() {
         return Err(VerifyError::Missing(model_path));
@@ -66,7 +66,7 @@ pub(crate) fn read_verified(
     Ok((model_path, bytes, manifest))
 }
 
-fn read_manifest(path: &Path) -> Result<LinearManifest, VerifyError> {
+fn read_manifest(path: &Path) -> Result<ModelManifest, VerifyError> {
     let manifest_error = |reason: String| VerifyError::Unreadable {
         path: path.to_path_buf(),
         reason,

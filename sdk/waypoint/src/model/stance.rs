@@ -19,7 +19,7 @@ use std::path::Path;
 
 use super::fast::{FastScratch, ModelError};
 use super::linear::LinearModel;
-use super::manifest::{LinearManifest, read_verified};
+use super::manifest::{ModelManifest, read_verified};
 
 /// File name of the stance model inside the models directory.
 pub const STANCE_MODEL_FILE: &str = "stance/stance.onnx";
@@ -29,7 +29,7 @@ pub const STANCE_MANIFEST_FILE: &str = "stance/manifest.json";
 /// The loaded stance model. Thread-safe: its weights are shared read-only.
 pub struct StanceModel {
     model: LinearModel<1>,
-    manifest: LinearManifest,
+    manifest: ModelManifest,
 }
 
 impl std::fmt::Debug for StanceModel {
