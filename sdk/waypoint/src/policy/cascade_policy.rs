@@ -135,7 +135,7 @@ pub(super) struct RawCascade {
 const UNTARGETED_DEEP_HATE_FACTOR: f32 = 0.3;
 
 /// `counter_speech_factor` when a policy does not set it.
-const COUNTER_SPEECH_FACTOR: f32 = 0.5;
+const COUNTER_SPEECH_FACTOR: f32 = 0.3;
 
 /// `stance_threshold` when a policy does not set it.
 const STANCE_THRESHOLD: f32 = 0.15;
