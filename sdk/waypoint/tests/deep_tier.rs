@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 use waypoint::internals::{
-    FAST_MANIFEST_FILE, FAST_MODEL_FILE, HEAD_MANIFEST_FILE, HEAD_MODEL_FILE,
+    FAST_MANIFEST_FILE, FAST_MODEL_FILE, HEAD_MANIFEST_FILE, HEAD_MODEL_FILE, sha256_hex,
 };
 use waypoint::model::{DeepHead, DeepTier, EMBEDDING_DIM, Runtime};
 use waypoint::policy::{CascadeMode, CascadePolicy, CombineRule};
@@ -598,6 +598,36 @@ fn missing_deep_tier_degrades_and_the_fast_tier_keeps_scoring() {
         .expect("degraded");
     assert!(
         matches!(scorer.health(), Health::Degraded { reasons } if reasons.iter().any(|r| r.contains("sha256")))
+    );
+
+    // A head whose bytes match their manifest but are not a model: the runtime refuses the
+    // verified bytes and the reason names the file.
+    let not_a_model = b"this is not an onnx file";
+    std::fs::write(dir.path().join(HEAD_MODEL_FILE), not_a_model).expect("write");
+    std::fs::write(
+        dir.path().join(HEAD_MANIFEST_FILE),
+        format!(
+            "{{\"version\":\"t\",\"sha256\":\"{}\"}}",
+            sha256_hex(not_a_model)
+        ),
+    )
+    .expect("write");
+    let scorer = Scorer::builder()
+        .models_dir(dir.path())
+        .encoder_dir(encoder_dir())
+        .build()
+        .expect("degraded");
+    let Health::Degraded { reasons } = scorer.health() else {
+        panic!("expected degraded health");
+    };
+    let reasons = reasons.join("; ");
+    assert!(reasons.contains("cannot load ONNX model"), "{reasons}");
+    assert!(reasons.contains("head.onnx"), "{reasons}");
+    assert!(!reasons.contains("sha256"), "{reasons}");
+    assert!(
+        scorer.score_batch(&["you are a worthless idiot"])[0]
+            .deep
+            .is_none()
     );
 
     // An encoder that is not there degrades too; asking for no deep tier is not degraded.

@@ -9,6 +9,7 @@
 use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
+use waypoint::internals::sha256_hex;
 use waypoint::model::{Backend, FastModel, FastScratch, Runtime};
 use waypoint::text::{NormalizeOptions, normalize};
 use waypoint::{Category, Scores};
@@ -199,12 +200,4 @@ fn a_graph_of_another_shape_falls_back_to_onnx_runtime_with_the_reason() {
         fallback.to_string().contains("fast-tier contract"),
         "{fallback}"
     );
-}
-
-fn sha256_hex(bytes: &[u8]) -> String {
-    use sha2::{Digest, Sha256};
-    Sha256::digest(bytes)
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
 }

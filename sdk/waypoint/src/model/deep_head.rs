@@ -98,9 +98,9 @@ impl std::fmt::Debug for DeepHead {
 impl DeepHead {
     /// Loads `deep/head.onnx` from `models_dir`, checking it against its manifest.
     pub fn load(runtime: &Runtime, models_dir: &Path) -> Result<DeepHead, DeepTierError> {
-        let (model_path, _, manifest) =
+        let (model_path, bytes, manifest) =
             read_verified(models_dir, HEAD_MODEL_FILE, HEAD_MANIFEST_FILE)?;
-        let session = runtime.session(&model_path)?;
+        let session = runtime.session_from_bytes(&bytes, &model_path)?;
         check_interface(&session, &["embeddings"], "probabilities").map_err(|reason| {
             DeepTierError::Contract {
                 path: model_path.clone(),

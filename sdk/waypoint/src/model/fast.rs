@@ -180,7 +180,7 @@ impl FastModel {
             reason: native_refused.clone(),
             runtime,
         })?;
-        let session = open_session(&runtime, &model_path)?;
+        let session = open_session(&runtime, &bytes, &model_path)?;
         Ok(FastModel {
             engine: Evaluator::Runtime {
                 session,
@@ -207,10 +207,10 @@ impl FastModel {
         runtime: &Runtime,
         models_dir: &Path,
     ) -> Result<FastModel, ModelError> {
-        let (model_path, _, manifest) = read_checked(models_dir)?;
+        let (model_path, bytes, manifest) = read_checked(models_dir)?;
         Ok(FastModel {
             engine: Evaluator::Runtime {
-                session: open_session(runtime, &model_path)?,
+                session: open_session(runtime, &bytes, &model_path)?,
                 native_refused: None,
             },
             manifest,
@@ -272,8 +272,13 @@ fn read_checked(models_dir: &Path) -> Result<(PathBuf, Vec<u8>, ModelManifest), 
     )?)
 }
 
-fn open_session(runtime: &Runtime, model_path: &Path) -> Result<RuntimeSession, ModelError> {
-    let session = runtime.session(model_path)?;
+/// A runtime session over the verified bytes; `model_path` names the file in errors.
+fn open_session(
+    runtime: &Runtime,
+    bytes: &[u8],
+    model_path: &Path,
+) -> Result<RuntimeSession, ModelError> {
+    let session = runtime.session_from_bytes(bytes, model_path)?;
     check_interface(&session, &["indices", "values"], "probabilities").map_err(|reason| {
         ModelError::Contract {
             path: model_path.to_path_buf(),

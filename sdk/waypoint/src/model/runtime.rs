@@ -18,7 +18,7 @@ use std::sync::Mutex;
 
 use ort::environment::Environment;
 use ort::session::Session;
-use ort::session::builder::GraphOptimizationLevel;
+use ort::session::builder::{GraphOptimizationLevel, SessionBuilder};
 
 /// Environment variable naming the ONNX Runtime shared library explicitly.
 pub const ORT_DYLIB_PATH_ENV: &str = "ORT_DYLIB_PATH";
@@ -131,20 +131,35 @@ impl Runtime {
     /// One intra-op thread keeps scoring from competing with the game for cores; callers batch
     /// instead.
     pub fn session(&self, model: &Path) -> Result<Session, SessionError> {
+        self.commit(model, |builder| builder.commit_from_file(model))
+    }
+
+    /// Like [`Runtime::session`], from a model's bytes already read (and checked) by the
+    /// caller, so the session runs exactly the bytes that were verified. `origin` names the
+    /// file in errors.
+    pub fn session_from_bytes(&self, bytes: &[u8], origin: &Path) -> Result<Session, SessionError> {
+        self.commit(origin, |builder| builder.commit_from_memory(bytes))
+    }
+
+    /// Configures a session builder the one way every model is run, then commits it.
+    fn commit(
+        &self,
+        origin: &Path,
+        commit: impl FnOnce(&mut SessionBuilder) -> ort::Result<Session>,
+    ) -> Result<Session, SessionError> {
         let wrap = |source: ort::Error| SessionError {
-            path: model.to_path_buf(),
+            path: origin.to_path_buf(),
             source,
         };
-        Session::builder(&self.environment)
+        let mut builder = Session::builder(&self.environment)
             .map_err(wrap)?
             .with_optimization_level(GraphOptimizationLevel::Level3)
             .map_err(|e| wrap(e.into()))?
             .with_intra_threads(1)
             .map_err(|e| wrap(e.into()))?
             .with_inter_threads(1)
-            .map_err(|e| wrap(e.into()))?
-            .commit_from_file(model)
-            .map_err(wrap)
+            .map_err(|e| wrap(e.into()))?;
+        commit(&mut builder).map_err(wrap)
     }
 }
 
