@@ -11,6 +11,8 @@ there, so it is exactly the split the fast tier never trained on).
 
 Usage: `python3 models/eval/run_eval.py [--bin target/release/waypoint] [--policy FILE]
 [--models DIR] [--only NAME,...] [--jobs N]` (normally through `run_all.sh`).
+`--render` writes `results.md` again from the stored `results.json` (targets and intervals
+recomputed) without scoring any line.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from __future__ import annotations
 import argparse
 import csv
 import json
+import math
 import os
 import subprocess
 import sys
@@ -290,7 +293,11 @@ def main() -> int:
     ap.add_argument("--out", default=str(HERE))
     ap.add_argument("--allow-degraded", action="store_true",
                     help="evaluate even when a model tier cannot be loaded (recorded in the results)")
+    ap.add_argument("--render", action="store_true",
+                    help="only re-render results.md (and the targets in results.json) from OUT/results.json")
     args = ap.parse_args()
+    if args.render:
+        return render_stored(Path(args.out))
     only = set(args.only.split(",")) if args.only else None
     started = time.time()
 
@@ -402,6 +409,34 @@ def main() -> int:
     return 0
 
 
+def render_stored(out: Path) -> int:
+    """Recomputes the targets of a stored `results.json` and writes both files again; no line
+    is scored."""
+    path = out / "results.json"
+    if not path.is_file():
+        print(f"run_eval: {path} does not exist; run the evaluation first", file=sys.stderr)
+        return 1
+    results = json.loads(path.read_text(encoding="utf-8"))
+    results["targets"] = targets(results)
+    path.write_text(json.dumps(results, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
+    (out / "results.md").write_text(markdown(results), encoding="utf-8")
+    print(f"re-rendered {out / 'results.md'} from {path}", file=sys.stderr)
+    return 0
+
+
+def wilson_interval(hits: int, lines: int, z: float = 1.96) -> tuple[float, float] | None:
+    """The Wilson score interval (95 % by default) of the share hits / lines; None for no lines.
+    Unlike the normal approximation it stays inside [0, 1] and is sound for small counts and
+    for shares near 0 or 1, which is what the suite's groups of 10 to 40 lines give."""
+    if lines <= 0:
+        return None
+    p = hits / lines
+    denominator = 1 + z * z / lines
+    centre = (p + z * z / (2 * lines)) / denominator
+    half = z * math.sqrt(p * (1 - p) / lines + z * z / (4 * lines * lines)) / denominator
+    return max(0.0, centre - half), min(1.0, centre + half)
+
+
 def _get(results, name, cat, key):
     try:
         return results["sets"][name]["categories"][cat][key]
@@ -409,22 +444,23 @@ def _get(results, name, cat, key):
         return None
 
 
-def _label_rate(results, name, label):
+def _label_count(results, name, label) -> tuple[int, int] | None:
+    """(lines flagged, lines) of one label of one set, None when the set did not run."""
     for l in results["sets"].get(name, {}).get("labels", []):
         if l["label"] == label:
-            return l["flagged_any_rate"], l["rows"]
-    return None, 0
+            return l["flagged_any"], l["rows"]
+    return None
 
 
-def _pooled_share(results, names, cat, hits, whole):
-    """Pooled hits / whole of one category over several sets (None when none of them ran)."""
+def _pooled_share(results, names, cat, hits, whole) -> tuple[int, int] | None:
+    """Pooled (hits, whole) of one category over several sets (None when none of them ran)."""
     h = w = 0
     for name in names:
         c = results["sets"].get(name, {}).get("categories", {}).get(cat)
         if c:
             h += c[hits]
             w += c[whole]
-    return h / w if w else None
+    return (h, w) if w else None
 
 
 def _pooled_recall(results, names, cat):
@@ -442,17 +478,25 @@ def targets(results) -> list[dict]:
     out = []
 
     def add(what, measured, goal, ok, percent=False):
-        out.append({"target": what, "measured": measured, "goal": goal, "percent": percent,
-                    "met": None if measured is None else bool(ok(measured))})
+        """`measured` is a value, or (hits, lines) for a share, which also gets its interval."""
+        entry = {"target": what, "goal": goal, "percent": percent}
+        if isinstance(measured, tuple):
+            hits, lines = measured
+            entry["hits"], entry["lines"] = hits, lines
+            entry["interval_95"] = wilson_interval(hits, lines)
+            measured = hits / lines
+        entry["measured"] = measured
+        entry["met"] = None if measured is None else bool(ok(measured))
+        out.append(entry)
 
     add("Multilingual HateCheck Dutch F1 (hateful vs non-hateful, any response, default policy)",
-        _get(results, "mhc_dutch", "any", "f1"), ">= 0.80", lambda v: v >= 0.80)
+        _get(results, "mhc_dutch", "any", "f1"), ">= 0.81", lambda v: v >= 0.81)
     add("HateCheck EN F1 (hateful vs non-hateful, any response, default policy)",
-        _get(results, "hatecheck_en", "any", "f1"), ">= 0.85", lambda v: v >= 0.85)
-    g, _ = _label_rate(results, "gametox_test", "0")
-    add("GameTox held-out class 0 flagged (any response)", g, "<= 0.03", lambda v: v <= 0.03)
-    c, _ = _label_rate(results, "conda_valid", "O")
-    add("CONDA valid class O flagged (any response)", c, "<= 0.03", lambda v: v <= 0.03)
+        _get(results, "hatecheck_en", "any", "f1"), ">= 0.86", lambda v: v >= 0.86)
+    add("GameTox held-out class 0 flagged (any response)", _label_count(results, "gametox_test", "0"),
+        "<= 3 %", lambda v: v <= 0.03, True)
+    add("CONDA valid class O flagged (any response)", _label_count(results, "conda_valid", "O"),
+        "<= 3 %", lambda v: v <= 0.03, True)
     drop = results.get("robustness_pooled_any", {}).get("f1_drop_points")
     add("Obfuscated lines: pooled F1 drop (any response, all labelled held-out sets), points",
         drop, "<= 5", lambda v: v <= 5)
@@ -490,6 +534,15 @@ def _f(x, pct=False):
     return f"{100 * x:.1f} %" if pct else f"{x:.2f}"
 
 
+def _interval(hits: int | None, lines: int | None) -> str:
+    """A share's 95 % Wilson interval as text, "–" without counts."""
+    bounds = None if hits is None or lines is None else wilson_interval(hits, lines)
+    if bounds is None:
+        return "–"
+    low, high = bounds
+    return f"{100 * low:.1f}–{100 * high:.1f} %"
+
+
 def functionality_table(results) -> list[str]:
     """Per functionality of the extremism suite: recall for attack groups, flagged for contrast."""
     suite = [n for n in results["sets"] if n.startswith("extremism_suite_") and results["sets"][n]["groups"]]
@@ -501,15 +554,23 @@ def functionality_table(results) -> list[str]:
         "or threat). Contrast functionalities (label none): share given any response. The test "
         "part is for reporting only; the dev part may be tuned on; the check part (written apart, "
         "`apart_*`) is never trained on and was used to choose between builds; the blind part "
-        "(`blind_*`, written after that choice) is for reporting only.", "",
-        "| set | functionality | label | lines | recall (own category) | any response |",
-        "|---|---|---|---|---|---|",
+        "(`blind_*`, written after that choice) is for reporting only. The interval is the 95 % "
+        "Wilson interval of the figure the functionality is judged by (recall for a positive "
+        "one, any response for a contrast one): with 10 to 40 lines a group's share is a rough "
+        "reading, and one line more or less moves it by several points.", "",
+        "| set | functionality | label | lines | recall (own category) | any response | 95 % interval |",
+        "|---|---|---|---|---|---|---|",
     ]
     labels = _suite_functionality_labels()
     for name in suite:
         for g in results["sets"][name]["groups"]:
-            lines.append(f"| {name} | {g['group']} | {labels.get(g['group'], '?')} | {g['rows']:,} | "
-                         f"{_f(g['own_category_recall'], True)} | {_f(g['flagged_any_rate'], True)} |")
+            label = labels.get(g["group"], "?")
+            if label == "none":
+                judged = _interval(g["flagged_any"], g["benign"])
+            else:
+                judged = _interval(g["flagged_own_category"], g["positive"])
+            lines.append(f"| {name} | {g['group']} | {label} | {g['rows']:,} | "
+                         f"{_f(g['own_category_recall'], True)} | {_f(g['flagged_any_rate'], True)} | {judged} |")
     return lines
 
 
@@ -540,15 +601,22 @@ def markdown(results) -> str:
         "",
         "## Targets",
         "",
-        "| target | goal | measured | met |",
-        "|---|---|---|---|",
+        "A target is met or missed on the measured figure. For a share the table also gives the "
+        "lines it counts and its 95 % Wilson interval: the range of true rates the lines are "
+        "consistent with, so a reader can tell a clear miss from one within a line or two of "
+        "the goal.",
+        "",
+        "| target | goal | measured | lines | 95 % interval | met |",
+        "|---|---|---|---|---|---|",
     ]
     for t in results["targets"]:
         m = t["measured"]
         as_percent = t.get("percent") or "flagged" in t["target"]
         shown = "not measured" if m is None else (f"{100 * m:.1f} %" if as_percent else f"{m:.3g}")
+        counted = f"{t['hits']:,} / {t['lines']:,}" if "lines" in t else "–"
         met = "–" if t["met"] is None else ("yes" if t["met"] else "**no**")
-        lines.append(f"| {t['target']} | {t['goal']} | {shown} | {met} |")
+        lines.append(f"| {t['target']} | {t['goal']} | {shown} | {counted} | "
+                     f"{_interval(t.get('hits'), t.get('lines'))} | {met} |")
     lines += [
         "",
         "## Per set and category (default policy)",
