@@ -434,7 +434,8 @@ def wilson_interval(hits: int, lines: int, z: float = 1.96) -> tuple[float, floa
     denominator = 1 + z * z / lines
     centre = (p + z * z / (2 * lines)) / denominator
     half = z * math.sqrt(p * (1 - p) / lines + z * z / (4 * lines * lines)) / denominator
-    return max(0.0, centre - half), min(1.0, centre + half)
+    # At a share of 0 or 1 the bound is exact; rounding would leave it a hair off.
+    return (0.0 if hits == 0 else centre - half), (1.0 if hits == lines else centre + half)
 
 
 def _get(results, name, cat, key):

@@ -15,7 +15,7 @@ use serde_json::Value;
 #[path = "../src/cmd/eval/metrics.rs"]
 mod metrics;
 
-use metrics::{Confusion, ScoreCounts, sweep_thresholds};
+use metrics::{Confusion, Interval, ScoreCounts, sweep_thresholds};
 
 fn repo() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
@@ -97,6 +97,52 @@ fn confusion_arithmetic_matches_hand_computation() {
             tn: 1
         }
     );
+}
+
+#[test]
+fn wilson_intervals_match_hand_computation() {
+    let near = |got: Option<Interval>, low: f64, high: f64| {
+        let got = got.expect("interval");
+        assert!(
+            (got.low - low).abs() < 1e-9 && (got.high - high).abs() < 1e-9,
+            "{got:?} against {low}..{high}"
+        );
+    };
+    // Hand-computed from the Wilson formula with z = 1.959964.
+    near(
+        Interval::wilson(11, 157),
+        0.039_569_789_431_698_54,
+        0.121_094_376_450_446_05,
+    );
+    near(
+        Interval::wilson(6, 20),
+        0.145_477_244_867_604_3,
+        0.518_972_818_353_523_5,
+    );
+    // A share of 0 or 1 still has a width, and the bounds stay inside [0, 1].
+    near(Interval::wilson(0, 18), 0.0, 0.175_879_223_646_657_65);
+    let all = Interval::wilson(18, 18).expect("interval");
+    assert!(
+        (all.high - 1.0).abs() < 1e-12 && (all.low - (1.0 - 0.175_879_223_646_657_65)).abs() < 1e-9
+    );
+    assert_eq!(Interval::wilson(0, 0), None);
+    // More hits than lines (never produced by a tally) is read as all lines.
+    assert_eq!(Interval::wilson(5, 3), Interval::wilson(3, 3));
+    // More lines, the same share: a narrower interval around it.
+    let small = Interval::wilson(3, 10).expect("interval");
+    let large = Interval::wilson(300, 1000).expect("interval");
+    assert!(small.low < large.low && large.high < small.high);
+    assert!(large.low < 0.3 && 0.3 < large.high);
+
+    let c = Confusion {
+        tp: 6,
+        fp: 11,
+        fn_: 14,
+        tn: 146,
+    };
+    assert_eq!(c.recall_interval(), Interval::wilson(6, 20));
+    assert_eq!(c.fpr_interval(), Interval::wilson(11, 157));
+    assert_eq!(Confusion::default().recall_interval(), None);
 }
 
 fn counts(positives: &[f32], negatives: &[f32]) -> ScoreCounts {
@@ -400,6 +446,22 @@ fn separates_clear_game_chat_from_clear_insults_end_to_end() {
     assert!(recall >= 0.5, "recall {recall}: {any}");
     assert!(fpr <= 1.0 / 6.0, "fpr {fpr}: {any}");
     assert!(auc >= 0.85, "auc {auc}: {any}");
+    // Recall, the share of benign lines flagged and the benign rate each come with their
+    // 95 % interval, computed from the report's own counts.
+    let tp = any["flagged_positives"].as_u64().expect("tp");
+    let fp = any["flagged_benign"].as_u64().expect("fp");
+    for (key, hits, lines) in [
+        (&any["recall_interval_95"], tp, 10),
+        (&any["fpr_interval_95"], fp, 12),
+        (&report["benign_flagged_interval_95"], fp, 12),
+    ] {
+        let expected = Interval::wilson(hits, lines).expect("lines");
+        assert!(
+            close(key["low"].as_f64().expect("low"), expected.low)
+                && close(key["high"].as_f64().expect("high"), expected.high),
+            "{key} against {expected:?}"
+        );
+    }
     let insult = category(&report, "insult");
     assert!(insult["roc_auc"].as_f64().expect("auc") >= 0.85, "{insult}");
     // The sweep in the report is monotone too.
@@ -560,6 +622,30 @@ fn groups_lines_by_a_field_with_own_category_recall_end_to_end() {
             (pos + benign > 0).then(|| any as f64 / (pos + benign) as f64),
             "{name}"
         );
+        // Each share comes with its 95 % interval, around it.
+        for (share, key, hits, lines) in [
+            (recall, "own_category_recall_interval_95", own, pos),
+            (rate, "flagged_any_interval_95", any, pos + benign),
+        ] {
+            let bounds = &g[key];
+            let Some(share) = share else {
+                assert!(bounds.is_null(), "{name} {key}: {bounds}");
+                continue;
+            };
+            let expected = Interval::wilson(hits, lines).expect("lines");
+            let (low, high) = (
+                bounds["low"].as_f64().expect("low"),
+                bounds["high"].as_f64().expect("high"),
+            );
+            assert!(
+                close(low, expected.low) && close(high, expected.high),
+                "{name} {key}: {bounds}"
+            );
+            assert!(
+                low <= share && share <= high,
+                "{name} {key}: {share} outside {bounds}"
+            );
+        }
     }
 
     // The table shows the same groups.
@@ -567,6 +653,7 @@ fn groups_lines_by_a_field_with_own_category_recall_end_to_end() {
     assert!(out.status.success());
     let table = String::from_utf8_lossy(&out.stdout);
     assert!(table.contains("by kind"), "{table}");
+    assert!(table.contains("any 95%"), "{table}");
     for name in expected.keys() {
         assert!(table.contains(name.as_str()), "{name} missing:\n{table}");
     }

@@ -23,7 +23,7 @@ use waypoint::{Health, Scorer};
 
 use self::groups::{GroupReport, GroupTallies};
 use self::labels::{LabelMap, Target};
-use self::metrics::sweep_thresholds;
+use self::metrics::{Interval, sweep_thresholds};
 use self::records::{BadRow, Fields, Format, Row, RowReader};
 use self::tally::{CategoryReport, FLAGGED_DEFINITION, LabelReport, LevelReport, Tally};
 use super::score::build_scorer;
@@ -120,6 +120,8 @@ pub struct EvalReport {
     pub rows: RowCounts,
     /// Share of benign rows given any response.
     pub benign_flagged_rate: Option<f64>,
+    /// The 95 % interval of `benign_flagged_rate`.
+    pub benign_flagged_interval_95: Option<Interval>,
     /// Response levels given to benign and to positive rows.
     pub levels: LevelReport,
     /// Per category, then `any`.
@@ -298,6 +300,7 @@ impl State {
             flagged_definition: FLAGGED_DEFINITION,
             benign_flagged_rate: (rows.benign > 0)
                 .then(|| benign_flagged as f64 / rows.benign as f64),
+            benign_flagged_interval_95: Interval::wilson(benign_flagged, rows.benign),
             levels,
             categories: self.tally.categories(scorer.policy(), thresholds),
             labels: self.tally.labels(),

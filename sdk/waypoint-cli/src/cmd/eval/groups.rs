@@ -13,6 +13,7 @@ use serde::Serialize;
 use waypoint::{MessageScore, ResponseLevel};
 
 use super::labels::Target;
+use super::metrics::Interval;
 
 /// Distinct group values tracked one by one; further values are counted under [`OTHER_GROUPS`].
 const MAX_GROUPS: usize = 1000;
@@ -82,8 +83,13 @@ impl GroupTallies {
                     skipped: t.skipped,
                     flagged_own_category: t.flagged_own_category,
                     own_category_recall: share(t.flagged_own_category, t.positive),
+                    own_category_recall_interval_95: Interval::wilson(
+                        t.flagged_own_category,
+                        t.positive,
+                    ),
                     flagged_any: t.flagged_any,
                     flagged_any_rate: share(t.flagged_any, rows),
+                    flagged_any_interval_95: Interval::wilson(t.flagged_any, rows),
                 }
             })
             .collect()
@@ -111,8 +117,12 @@ pub struct GroupReport {
     pub flagged_own_category: u64,
     /// `flagged_own_category / positive`: the group's recall (`None` without positive lines).
     pub own_category_recall: Option<f64>,
+    /// The 95 % interval of `own_category_recall`.
+    pub own_category_recall_interval_95: Option<Interval>,
     /// Lines given any response.
     pub flagged_any: u64,
     /// `flagged_any / rows` (for a benign group: the share of false alarms).
     pub flagged_any_rate: Option<f64>,
+    /// The 95 % interval of `flagged_any_rate`.
+    pub flagged_any_interval_95: Option<Interval>,
 }

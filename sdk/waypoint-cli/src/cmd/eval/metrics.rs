@@ -62,10 +62,57 @@ impl Confusion {
     pub fn fpr(&self) -> Option<f64> {
         ratio(self.fp, self.fp + self.tn)
     }
+
+    /// The 95 % [`Interval`] of [`Confusion::recall`]; `None` without positives.
+    pub fn recall_interval(&self) -> Option<Interval> {
+        Interval::wilson(self.tp, self.tp + self.fn_)
+    }
+
+    /// The 95 % [`Interval`] of [`Confusion::fpr`]; `None` without negatives.
+    pub fn fpr_interval(&self) -> Option<Interval> {
+        Interval::wilson(self.fp, self.fp + self.tn)
+    }
 }
 
 fn ratio(numerator: u64, denominator: u64) -> Option<f64> {
     (denominator > 0).then(|| numerator as f64 / denominator as f64)
+}
+
+/// The normal quantile for a two-sided 95 % interval.
+const Z_95: f64 = 1.959_963_984_540_054;
+
+/// A 95 % confidence interval of a share: the range of true rates the counted lines are
+/// consistent with. A share of 6 in 20 is anywhere from about 15 % to 52 %; reading the
+/// interval tells a clear miss of a goal from one within a line or two of it.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct Interval {
+    /// Lower bound, in [0, 1].
+    pub low: f64,
+    /// Upper bound, in [0, 1].
+    pub high: f64,
+}
+
+impl Interval {
+    /// The Wilson score interval of `hits / lines`; `None` for no lines. Unlike the normal
+    /// approximation it stays inside [0, 1] and holds for small counts and for shares of 0 or 1
+    /// (0 of 18 gives 0 to 17.6 %).
+    pub fn wilson(hits: u64, lines: u64) -> Option<Interval> {
+        if lines == 0 {
+            return None;
+        }
+        let hits = hits.min(lines);
+        let n = lines as f64;
+        let p = hits as f64 / n;
+        let z2 = Z_95 * Z_95;
+        let denominator = 1.0 + z2 / n;
+        let centre = (p + z2 / (2.0 * n)) / denominator;
+        let half = Z_95 * (p * (1.0 - p) / n + z2 / (4.0 * n * n)).sqrt() / denominator;
+        // At a share of 0 or 1 the bound is exact; rounding would leave it a hair off.
+        Some(Interval {
+            low: if hits == 0 { 0.0 } else { centre - half },
+            high: if hits == lines { 1.0 } else { centre + half },
+        })
+    }
 }
 
 /// The ordering key of a score: the bits of a non-negative `f32` order like the numbers.

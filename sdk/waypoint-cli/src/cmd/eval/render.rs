@@ -3,6 +3,7 @@
 use std::fmt::Write as _;
 
 use super::EvalReport;
+use super::metrics::Interval;
 use super::tally::{ANY, FLAGGED_DEFINITION};
 
 fn num(value: Option<f64>) -> String {
@@ -11,6 +12,14 @@ fn num(value: Option<f64>) -> String {
 
 fn pct(value: Option<f64>) -> String {
     value.map_or_else(|| "–".to_owned(), |v| format!("{:.1}%", v * 100.0))
+}
+
+/// A 95 % interval in percent: `4.0–12.1%`.
+fn interval(value: Option<Interval>) -> String {
+    value.map_or_else(
+        || "–".to_owned(),
+        |i| format!("{:.1}–{:.1}%", i.low * 100.0, i.high * 100.0),
+    )
 }
 
 /// Renders the report as plain-text tables.
@@ -55,13 +64,28 @@ pub fn render(report: &EvalReport) -> String {
             c.flagged_positives
         );
     }
+    let _ = writeln!(
+        s,
+        "\n95% intervals (Wilson; the true rates these lines are consistent with):"
+    );
+    let _ = writeln!(s, "{:<10} {:>14} {:>14}", "category", "recall", "FPR");
+    for c in &report.categories {
+        let _ = writeln!(
+            s,
+            "{:<10} {:>14} {:>14}",
+            c.category,
+            interval(c.recall_interval_95),
+            interval(c.fpr_interval_95)
+        );
+    }
     let b = &report.levels.benign;
     let _ = writeln!(
         s,
-        "\nbenign lines flagged (any response): {} of {} = {}   (nudge {}, help {}, review {})",
+        "\nbenign lines flagged (any response): {} of {} = {} (95%: {})   (nudge {}, help {}, review {})",
         b.nudge + b.help + b.review,
         r.benign,
         pct(report.benign_flagged_rate),
+        interval(report.benign_flagged_interval_95),
         b.nudge,
         b.help,
         b.review
@@ -101,11 +125,12 @@ pub fn render(report: &EvalReport) -> String {
         for l in &report.labels {
             let _ = writeln!(
                 s,
-                "  {:<24} → {:<22} {:>8} rows, {:>7} any response",
+                "  {:<24} → {:<22} {:>8} rows, {:>7} any response (95%: {})",
                 l.label,
                 l.target,
                 l.rows,
-                pct(l.flagged_any_rate)
+                pct(l.flagged_any_rate),
+                interval(l.flagged_any_interval_95)
             );
         }
     }
@@ -124,20 +149,22 @@ fn render_groups(s: &mut String, report: &EvalReport) {
     );
     let _ = writeln!(
         s,
-        "  {:<32} {:>6} {:>6} {:>7} {:>7} {:>10} {:>7}",
-        "group", "rows", "pos", "benign", "skipped", "own recall", "any"
+        "  {:<32} {:>6} {:>6} {:>7} {:>7} {:>10} {:>12} {:>7} {:>12}",
+        "group", "rows", "pos", "benign", "skipped", "own recall", "own 95%", "any", "any 95%"
     );
     for g in &report.groups {
         let _ = writeln!(
             s,
-            "  {:<32} {:>6} {:>6} {:>7} {:>7} {:>10} {:>7}",
+            "  {:<32} {:>6} {:>6} {:>7} {:>7} {:>10} {:>12} {:>7} {:>12}",
             g.group,
             g.rows,
             g.positive,
             g.benign,
             g.skipped,
             pct(g.own_category_recall),
-            pct(g.flagged_any_rate)
+            interval(g.own_category_recall_interval_95),
+            pct(g.flagged_any_rate),
+            interval(g.flagged_any_interval_95)
         );
     }
 }

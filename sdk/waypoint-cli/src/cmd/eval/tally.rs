@@ -22,7 +22,7 @@ use serde::Serialize;
 use waypoint::{Category, MessageScore, Policy, ResponseLevel};
 
 use super::labels::Target;
-use super::metrics::{Confusion, ScoreCounts, SweepRow};
+use super::metrics::{Confusion, Interval, ScoreCounts, SweepRow};
 
 /// Distinct raw labels tracked one by one; further labels are counted under [`OTHER_LABELS`].
 const MAX_LABELS: usize = 1000;
@@ -182,8 +182,10 @@ impl Tally {
                     flagged_benign: c.fp,
                     precision: c.precision(),
                     recall: c.recall(),
+                    recall_interval_95: c.recall_interval(),
                     f1: c.f1(),
                     fpr: c.fpr(),
+                    fpr_interval_95: c.fpr_interval(),
                     roc_auc: tally.scores.roc_auc(),
                     sweep: tally.scores.sweep(thresholds),
                 }
@@ -216,6 +218,9 @@ impl Tally {
                 flagged_any: t.flagged_any,
                 flagged_any_rate: (t.target != "skip" && t.rows > 0)
                     .then(|| t.flagged_any as f64 / t.rows as f64),
+                flagged_any_interval_95: (t.target != "skip")
+                    .then(|| Interval::wilson(t.flagged_any, t.rows))
+                    .flatten(),
             })
             .collect()
     }
@@ -241,10 +246,14 @@ pub struct CategoryReport {
     pub precision: Option<f64>,
     /// Recall at the policy.
     pub recall: Option<f64>,
+    /// The 95 % interval of `recall`.
+    pub recall_interval_95: Option<Interval>,
     /// F1 at the policy.
     pub f1: Option<f64>,
     /// Share of benign lines flagged at the policy.
     pub fpr: Option<f64>,
+    /// The 95 % interval of `fpr`.
+    pub fpr_interval_95: Option<Interval>,
     /// Exact rank-based ROC-AUC of the combined score.
     pub roc_auc: Option<f64>,
     /// What each sweep threshold would flag.
@@ -286,4 +295,6 @@ pub struct LabelReport {
     pub flagged_any: u64,
     /// `flagged_any / rows` (not for skipped labels).
     pub flagged_any_rate: Option<f64>,
+    /// The 95 % interval of `flagged_any_rate`.
+    pub flagged_any_interval_95: Option<Interval>,
 }
