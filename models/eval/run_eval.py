@@ -472,6 +472,17 @@ def _pooled_benign_flagged(results, names):
     return _pooled_share(results, names, "any", "fp", "negatives")
 
 
+def _pooled_benign_referred(results, names) -> tuple[int, int] | None:
+    """Pooled (benign lines referred to human review, benign lines) over several sets."""
+    referred = lines = 0
+    for name in names:
+        levels = results["sets"].get(name, {}).get("levels", {}).get("benign")
+        if levels:
+            referred += levels["review"]
+            lines += sum(levels.values())
+    return (referred, lines) if lines else None
+
+
 SUITE_TEST = ("extremism_suite_test_en", "extremism_suite_test_nl")
 
 
@@ -479,7 +490,8 @@ def targets(results) -> list[dict]:
     out = []
 
     def add(what, measured, goal, ok, percent=False):
-        """`measured` is a value, or (hits, lines) for a share, which also gets its interval."""
+        """`measured` is a value, or (hits, lines) for a share, which also gets its interval;
+        `ok` None reports the figure without a goal."""
         entry = {"target": what, "goal": goal, "percent": percent}
         if isinstance(measured, tuple):
             hits, lines = measured
@@ -487,7 +499,7 @@ def targets(results) -> list[dict]:
             entry["interval_95"] = wilson_interval(hits, lines)
             measured = hits / lines
         entry["measured"] = measured
-        entry["met"] = None if measured is None else bool(ok(measured))
+        entry["met"] = None if measured is None or ok is None else bool(ok(measured))
         out.append(entry)
 
     add("Multilingual HateCheck Dutch F1 (hateful vs non-hateful, any response, default policy)",
@@ -520,12 +532,20 @@ def targets(results) -> list[dict]:
     for name, lang in ((en, "EN"), (nl, "NL")):
         add(f"Extremism suite (test, {lang}): contrast cases flagged (any response)",
             _pooled_benign_flagged(results, [name]), "<= 5 %", lambda v: v <= 0.05, True)
+    for name, lang in ((en, "EN"), (nl, "NL")):
+        add(f"Extremism suite (test, {lang}): contrast cases referred to human review",
+            _pooled_benign_referred(results, [name]), "report only", None, True)
     add("Dutch game-chat set (test) flagged (any response)",
         _pooled_benign_flagged(results, ["nl_game_chat_test"]), "<= 3 %", lambda v: v <= 0.03, True)
     for lang in ("EN", "NL"):
         add(f"Rough game chat ({lang}, written apart) flagged (any response)",
             _pooled_benign_flagged(results, [f"rough_game_chat_{lang.lower()}"]), "<= 3 %",
             lambda v: v <= 0.03, True)
+    add("Benign game chat referred to human review (GameTox class 0, CONDA class O, Dutch "
+        "game-chat test set, rough game chat EN and NL, pooled)",
+        _pooled_benign_referred(results, ["gametox_test", "conda_valid", "nl_game_chat_test",
+                                          "rough_game_chat_en", "rough_game_chat_nl"]),
+        "report only", None, True)
     return out
 
 

@@ -489,7 +489,7 @@ fn separates_clear_game_chat_from_clear_insults_end_to_end() {
 }
 
 /// One line of the grouping fixture: group (or none: the field is absent), label, text.
-const GROUPED: [(Option<&str>, &str, &str); 14] = [
+const GROUPED: [(Option<&str>, &str, &str); 15] = [
     (Some("insults"), "insult", "you are a worthless idiot"),
     (Some("insults"), "insult", "shut up you stupid moron"),
     (
@@ -515,13 +515,20 @@ const GROUPED: [(Option<&str>, &str, &str); 14] = [
     (Some("game_chat"), "none", "you are a pathetic loser"),
     (Some("game_chat"), "skip", "brb getting water"),
     (Some("mixed"), "insult", "go die you useless trash"),
+    // A real-world threat: referred to human review.
+    (
+        Some("mixed"),
+        "threat",
+        "i know where you live, tomorrow i will come to your house and stab you",
+    ),
     (Some("mixed"), "none", "thanks for the carry"),
     (None, "none", "who wants to queue again"),
 ];
 
 /// What `waypoint score` (the same scorer) says of one line: any response, and the categories
 /// its reasons name.
-fn scored_line(text: &str) -> (bool, Vec<String>) {
+/// `waypoint score`'s response level for one line and the categories its reasons name.
+fn scored_line(text: &str) -> (String, Vec<String>) {
     let mut child = Command::new(env!("CARGO_BIN_EXE_waypoint"))
         .arg("score")
         .current_dir(repo())
@@ -547,7 +554,8 @@ fn scored_line(text: &str) -> (bool, Vec<String>) {
         .iter()
         .map(|r| r["category"].as_str().expect("category").to_owned())
         .collect();
-    (line["response"] != "none", categories)
+    let response = line["response"].as_str().expect("response").to_owned();
+    (response, categories)
 }
 
 #[test]
@@ -567,7 +575,8 @@ fn groups_lines_by_a_field_with_own_category_recall_end_to_end() {
     assert_eq!(report["group_field"], "kind");
 
     // Expected figures, computed line by line from `waypoint score`.
-    let mut expected: std::collections::BTreeMap<String, [u64; 5]> = Default::default();
+    let mut expected: std::collections::BTreeMap<String, [u64; 6]> = Default::default();
+    let mut referred_somewhere = false;
     let mut trap_exercised = false;
     for (group, label, text) in GROUPED {
         let e = expected
@@ -577,13 +586,20 @@ fn groups_lines_by_a_field_with_own_category_recall_end_to_end() {
             e[2] += 1;
             continue;
         }
-        let (any, categories) = scored_line(text);
+        let (response, categories) = scored_line(text);
+        let any = response != "none";
         let own = categories.iter().any(|c| c == label);
+        referred_somewhere |= response == "review";
         trap_exercised |= label == "threat" && any && !own;
         e[if label == "none" { 1 } else { 0 }] += 1;
         e[3] += u64::from(label != "none" && own);
         e[4] += u64::from(any);
+        e[5] += u64::from(response == "review");
     }
+    assert!(
+        referred_somewhere,
+        "a line of the fixture should be referred"
+    );
     assert!(
         trap_exercised,
         "an insult labelled as a threat should be flagged for insult only"
@@ -600,7 +616,7 @@ fn groups_lines_by_a_field_with_own_category_recall_end_to_end() {
     );
     for g in groups {
         let name = g["group"].as_str().expect("name");
-        let [pos, benign, skipped, own, any] = expected[name];
+        let [pos, benign, skipped, own, any, referred] = expected[name];
         let n = |key: &str| g[key].as_u64().expect(key);
         assert_eq!(
             [
@@ -608,9 +624,10 @@ fn groups_lines_by_a_field_with_own_category_recall_end_to_end() {
                 n("benign"),
                 n("skipped"),
                 n("flagged_own_category"),
-                n("flagged_any")
+                n("flagged_any"),
+                n("referred")
             ],
-            [pos, benign, skipped, own, any],
+            [pos, benign, skipped, own, any, referred],
             "{name}: {g}"
         );
         assert_eq!(n("rows"), pos + benign, "{name}");

@@ -4,7 +4,8 @@
 //! For each value of the grouping field: the lines scored, how many of the group's positive lines
 //! were flagged for their own category (a line labelled `threat` counts only when the policy
 //! names `threat`; a line mapped to several categories counts when any of them is named), and how
-//! many lines got any response at all (for a benign group, the share of false alarms). Lines
+//! many lines got any response at all (for a benign group, the share of false alarms), and how
+//! many were referred to human review (for a benign group, the most serious false alarm). Lines
 //! whose label maps to `skip` are counted apart and never scored.
 
 use std::collections::BTreeMap;
@@ -27,6 +28,7 @@ struct GroupTally {
     skipped: u64,
     flagged_own_category: u64,
     flagged_any: u64,
+    referred: u64,
 }
 
 /// Running per-group counts.
@@ -54,6 +56,7 @@ impl GroupTallies {
     pub fn add(&mut self, group: &str, target: Target, scored: &MessageScore) {
         let tally = self.entry(group);
         tally.flagged_any += u64::from(scored.decision.level != ResponseLevel::None);
+        tally.referred += u64::from(scored.decision.level == ResponseLevel::Review);
         match target {
             Target::Skip => tally.skipped += 1,
             Target::Benign => tally.benign += 1,
@@ -90,6 +93,8 @@ impl GroupTallies {
                     flagged_any: t.flagged_any,
                     flagged_any_rate: share(t.flagged_any, rows),
                     flagged_any_interval_95: Interval::wilson(t.flagged_any, rows),
+                    referred: t.referred,
+                    referred_rate: share(t.referred, rows),
                 }
             })
             .collect()
@@ -125,4 +130,8 @@ pub struct GroupReport {
     pub flagged_any_rate: Option<f64>,
     /// The 95 % interval of `flagged_any_rate`.
     pub flagged_any_interval_95: Option<Interval>,
+    /// Lines referred to human review.
+    pub referred: u64,
+    /// `referred / rows`.
+    pub referred_rate: Option<f64>,
 }

@@ -145,17 +145,27 @@ fn render_groups(s: &mut String, report: &EvalReport) {
     };
     let _ = writeln!(
         s,
-        "\nby {field} (own = flagged for the line's own category; any = any response):"
+        "\nby {field} (own = flagged for the line's own category; any = any response; review = \
+         referred to human review):"
     );
     let _ = writeln!(
         s,
-        "  {:<32} {:>6} {:>6} {:>7} {:>7} {:>10} {:>12} {:>7} {:>12}",
-        "group", "rows", "pos", "benign", "skipped", "own recall", "own 95%", "any", "any 95%"
+        "  {:<32} {:>6} {:>6} {:>7} {:>7} {:>10} {:>12} {:>7} {:>12} {:>7}",
+        "group",
+        "rows",
+        "pos",
+        "benign",
+        "skipped",
+        "own recall",
+        "own 95%",
+        "any",
+        "any 95%",
+        "review"
     );
     for g in &report.groups {
         let _ = writeln!(
             s,
-            "  {:<32} {:>6} {:>6} {:>7} {:>7} {:>10} {:>12} {:>7} {:>12}",
+            "  {:<32} {:>6} {:>6} {:>7} {:>7} {:>10} {:>12} {:>7} {:>12} {:>7}",
             g.group,
             g.rows,
             g.positive,
@@ -164,7 +174,8 @@ fn render_groups(s: &mut String, report: &EvalReport) {
             pct(g.own_category_recall),
             interval(g.own_category_recall_interval_95),
             pct(g.flagged_any_rate),
-            interval(g.flagged_any_interval_95)
+            interval(g.flagged_any_interval_95),
+            pct(g.referred_rate)
         );
     }
 }
