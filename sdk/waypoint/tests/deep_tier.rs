@@ -560,18 +560,34 @@ fn models_without_head() -> tempfile::TempDir {
     dir
 }
 
-#[test]
-fn missing_deep_tier_degrades_and_the_fast_tier_keeps_scoring() {
-    let dir = models_without_head();
+/// Builds a scorer on `models` with the encoder, expects it degraded, and returns its reasons.
+fn degraded_reasons(models: &Path) -> (Scorer, String) {
     let scorer = Scorer::builder()
-        .models_dir(dir.path())
+        .models_dir(models)
         .encoder_dir(encoder_dir())
         .build()
         .expect("degraded, not an error");
-    let Health::Degraded { reasons } = scorer.health() else {
-        panic!("expected degraded health");
-    };
-    let reasons = reasons.join("; ");
+    let reasons = match scorer.health() {
+        Health::Degraded { reasons } => Some(reasons.join("; ")),
+        _ => None,
+    }
+    .expect("expected degraded health");
+    (scorer, reasons)
+}
+
+/// Writes the deep head's manifest in `models` with `sha256`.
+fn write_head_manifest(models: &Path, sha256: &str) {
+    std::fs::write(
+        models.join(HEAD_MANIFEST_FILE),
+        format!("{{\"version\":\"t\",\"sha256\":\"{sha256}\"}}"),
+    )
+    .expect("write");
+}
+
+#[test]
+fn missing_deep_tier_degrades_and_the_fast_tier_keeps_scoring() {
+    let dir = models_without_head();
+    let (scorer, reasons) = degraded_reasons(dir.path());
     assert!(reasons.contains("deep tier unavailable"), "{reasons}");
     assert!(reasons.contains("head.onnx"), "{reasons}");
     assert!(!reasons.contains("fast-tier"), "{reasons}");
@@ -586,41 +602,16 @@ fn missing_deep_tier_degrades_and_the_fast_tier_keeps_scoring() {
         dir.path().join(HEAD_MODEL_FILE),
     )
     .expect("copy");
-    std::fs::write(
-        dir.path().join(HEAD_MANIFEST_FILE),
-        format!("{{\"version\":\"t\",\"sha256\":\"{}\"}}", "0".repeat(64)),
-    )
-    .expect("write");
-    let scorer = Scorer::builder()
-        .models_dir(dir.path())
-        .encoder_dir(encoder_dir())
-        .build()
-        .expect("degraded");
-    assert!(
-        matches!(scorer.health(), Health::Degraded { reasons } if reasons.iter().any(|r| r.contains("sha256")))
-    );
+    write_head_manifest(dir.path(), &"0".repeat(64));
+    let (_, reasons) = degraded_reasons(dir.path());
+    assert!(reasons.contains("sha256"), "{reasons}");
 
     // A head whose bytes match their manifest but are not a model: the runtime refuses the
     // verified bytes and the reason names the file.
     let not_a_model = b"this is not an onnx file";
     std::fs::write(dir.path().join(HEAD_MODEL_FILE), not_a_model).expect("write");
-    std::fs::write(
-        dir.path().join(HEAD_MANIFEST_FILE),
-        format!(
-            "{{\"version\":\"t\",\"sha256\":\"{}\"}}",
-            sha256_hex(not_a_model)
-        ),
-    )
-    .expect("write");
-    let scorer = Scorer::builder()
-        .models_dir(dir.path())
-        .encoder_dir(encoder_dir())
-        .build()
-        .expect("degraded");
-    let Health::Degraded { reasons } = scorer.health() else {
-        panic!("expected degraded health");
-    };
-    let reasons = reasons.join("; ");
+    write_head_manifest(dir.path(), &sha256_hex(not_a_model));
+    let (scorer, reasons) = degraded_reasons(dir.path());
     assert!(reasons.contains("cannot load ONNX model"), "{reasons}");
     assert!(reasons.contains("head.onnx"), "{reasons}");
     assert!(!reasons.contains("sha256"), "{reasons}");
