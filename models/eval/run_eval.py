@@ -424,7 +424,11 @@ def render_stored(out: Path) -> int:
     return 0
 
 
-def wilson_interval(hits: int, lines: int, z: float = 1.96) -> tuple[float, float] | None:
+# The normal quantile for a two-sided 95 % interval (as `waypoint eval` uses).
+Z_95 = 1.959963984540054
+
+
+def wilson_interval(hits: int, lines: int, z: float = Z_95) -> tuple[float, float] | None:
     """The Wilson score interval (95 % by default) of the share hits / lines; None for no lines.
     Unlike the normal approximation it stays inside [0, 1] and is sound for small counts and
     for shares near 0 or 1, which is what the suite's groups of 10 to 40 lines give."""

@@ -525,9 +525,8 @@ const GROUPED: [(Option<&str>, &str, &str); 15] = [
     (None, "none", "who wants to queue again"),
 ];
 
-/// What `waypoint score` (the same scorer) says of one line: any response, and the categories
-/// its reasons name.
-/// `waypoint score`'s response level for one line and the categories its reasons name.
+/// What `waypoint score` (the same scorer) says of one line: its response level, and the
+/// categories its reasons name.
 fn scored_line(text: &str) -> (String, Vec<String>) {
     let mut child = Command::new(env!("CARGO_BIN_EXE_waypoint"))
         .arg("score")
