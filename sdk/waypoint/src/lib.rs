@@ -89,6 +89,7 @@ pub use uuid::Uuid;
 #[doc(hidden)]
 pub mod internals {
     // Model file names and the setup command, as the manifests and caches name them.
+    pub use crate::model::deep::{ENCODER_MANIFEST_FILE, ENCODER_MODEL_FILE, SENTENCEPIECE_FILE};
     pub use crate::model::deep_head::{HEAD_MANIFEST_FILE, HEAD_MODEL_FILE};
     pub use crate::model::fast::{FAST_MANIFEST_FILE, FAST_MODEL_FILE};
     pub use crate::model::runtime::SETUP_COMMAND;

@@ -132,8 +132,8 @@ impl ScorerBuilder {
         self
     }
 
-    /// The deep tier's encoder directory (holding `encoder.onnx` and `sentencepiece.model`),
-    /// instead of looking in the set-up cache.
+    /// The deep tier's encoder directory (holding `encoder.onnx`, `sentencepiece.model` and
+    /// their manifest `encoder.json`), instead of looking in the set-up cache.
     pub fn encoder_dir(mut self, dir: impl Into<PathBuf>) -> Self {
         self.encoder_dir = Some(dir.into());
         self

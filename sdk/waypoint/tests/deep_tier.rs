@@ -10,7 +10,8 @@ use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 use waypoint::internals::{
-    FAST_MANIFEST_FILE, FAST_MODEL_FILE, HEAD_MANIFEST_FILE, HEAD_MODEL_FILE, sha256_hex,
+    ENCODER_MANIFEST_FILE, ENCODER_MODEL_FILE, FAST_MANIFEST_FILE, FAST_MODEL_FILE,
+    HEAD_MANIFEST_FILE, HEAD_MODEL_FILE, SENTENCEPIECE_FILE, sha256_hex,
 };
 use waypoint::model::{DeepHead, DeepTier, EMBEDDING_DIM, Runtime};
 use waypoint::policy::{CascadeMode, CascadePolicy, CombineRule};
@@ -560,11 +561,11 @@ fn models_without_head() -> tempfile::TempDir {
     dir
 }
 
-/// Builds a scorer on `models` with the encoder, expects it degraded, and returns its reasons.
-fn degraded_reasons(models: &Path) -> (Scorer, String) {
+/// Builds a scorer on `models` and `encoder`, expects it degraded, and returns its reasons.
+fn degraded_reasons(models: &Path, encoder: &Path) -> (Scorer, String) {
     let scorer = Scorer::builder()
         .models_dir(models)
-        .encoder_dir(encoder_dir())
+        .encoder_dir(encoder)
         .build()
         .expect("degraded, not an error");
     let reasons = match scorer.health() {
@@ -587,7 +588,7 @@ fn write_head_manifest(models: &Path, sha256: &str) {
 #[test]
 fn missing_deep_tier_degrades_and_the_fast_tier_keeps_scoring() {
     let dir = models_without_head();
-    let (scorer, reasons) = degraded_reasons(dir.path());
+    let (scorer, reasons) = degraded_reasons(dir.path(), &encoder_dir());
     assert!(reasons.contains("deep tier unavailable"), "{reasons}");
     assert!(reasons.contains("head.onnx"), "{reasons}");
     assert!(!reasons.contains("fast-tier"), "{reasons}");
@@ -603,7 +604,7 @@ fn missing_deep_tier_degrades_and_the_fast_tier_keeps_scoring() {
     )
     .expect("copy");
     write_head_manifest(dir.path(), &"0".repeat(64));
-    let (_, reasons) = degraded_reasons(dir.path());
+    let (_, reasons) = degraded_reasons(dir.path(), &encoder_dir());
     assert!(reasons.contains("sha256"), "{reasons}");
 
     // A head whose bytes match their manifest but are not a model: the runtime refuses the
@@ -611,7 +612,7 @@ fn missing_deep_tier_degrades_and_the_fast_tier_keeps_scoring() {
     let not_a_model = b"this is not an onnx file";
     std::fs::write(dir.path().join(HEAD_MODEL_FILE), not_a_model).expect("write");
     write_head_manifest(dir.path(), &sha256_hex(not_a_model));
-    let (scorer, reasons) = degraded_reasons(dir.path());
+    let (scorer, reasons) = degraded_reasons(dir.path(), &encoder_dir());
     assert!(reasons.contains("cannot load ONNX model"), "{reasons}");
     assert!(reasons.contains("head.onnx"), "{reasons}");
     assert!(!reasons.contains("sha256"), "{reasons}");
@@ -642,6 +643,75 @@ fn missing_deep_tier_degrades_and_the_fast_tier_keeps_scoring() {
             .deep
             .is_none()
     );
+}
+
+#[test]
+fn an_encoder_file_that_does_not_match_its_manifest_degrades() {
+    let prepared = encoder_dir();
+    let manifest_text =
+        std::fs::read_to_string(prepared.join(ENCODER_MANIFEST_FILE)).expect("encoder.json");
+    let manifest: serde_json::Value = serde_json::from_str(&manifest_text).expect("json");
+    let dir = tempfile::tempdir().expect("tempdir");
+    for file in [
+        ENCODER_MODEL_FILE,
+        SENTENCEPIECE_FILE,
+        ENCODER_MANIFEST_FILE,
+    ] {
+        std::fs::copy(prepared.join(file), dir.path().join(file)).expect("copy");
+    }
+    let with_digest = |file: &str, sha256: &str| {
+        let mut changed = manifest.clone();
+        changed["files"][file] = sha256.into();
+        std::fs::write(dir.path().join(ENCODER_MANIFEST_FILE), changed.to_string()).expect("write");
+    };
+
+    // The prepared files load.
+    let scorer = Scorer::builder()
+        .models_dir(models_dir())
+        .encoder_dir(dir.path())
+        .build()
+        .expect("builds");
+    assert_eq!(scorer.health(), &Health::Ready);
+
+    // A model whose sha256 is not the manifest's is refused, with the way to mend it.
+    with_digest(ENCODER_MODEL_FILE, &"0".repeat(64));
+    let (scorer, reasons) = degraded_reasons(&models_dir(), dir.path());
+    assert!(reasons.contains("deep tier unavailable"), "{reasons}");
+    assert!(reasons.contains(ENCODER_MODEL_FILE), "{reasons}");
+    assert!(reasons.contains("sha256"), "{reasons}");
+    assert!(reasons.contains("python3 models/fetch.py"), "{reasons}");
+    let scored = scorer.score_batch(&["you are a worthless idiot"]);
+    assert!(scored[0].deep.is_none() && scored[0].model.is_some());
+
+    // So is a tokenizer replaced by other bytes, and a manifest without its entry.
+    std::fs::write(dir.path().join(ENCODER_MANIFEST_FILE), &manifest_text).expect("write");
+    std::fs::write(
+        dir.path().join(SENTENCEPIECE_FILE),
+        b"not a sentencepiece model",
+    )
+    .expect("write");
+    let (_, reasons) = degraded_reasons(&models_dir(), dir.path());
+    assert!(reasons.contains(SENTENCEPIECE_FILE), "{reasons}");
+    assert!(reasons.contains("sha256"), "{reasons}");
+    let mut without = manifest.clone();
+    without["files"]
+        .as_object_mut()
+        .expect("files")
+        .remove(SENTENCEPIECE_FILE);
+    std::fs::write(dir.path().join(ENCODER_MANIFEST_FILE), without.to_string()).expect("write");
+    let (_, reasons) = degraded_reasons(&models_dir(), dir.path());
+    assert!(
+        reasons.contains("no sha256 for sentencepiece.model"),
+        "{reasons}"
+    );
+
+    // And a directory without the manifest, or with one that is not JSON.
+    std::fs::write(dir.path().join(ENCODER_MANIFEST_FILE), "{ not json").expect("write");
+    let (_, reasons) = degraded_reasons(&models_dir(), dir.path());
+    assert!(reasons.contains(ENCODER_MANIFEST_FILE), "{reasons}");
+    std::fs::remove_file(dir.path().join(ENCODER_MANIFEST_FILE)).expect("remove");
+    let (_, reasons) = degraded_reasons(&models_dir(), dir.path());
+    assert!(reasons.contains("encoder.json is missing"), "{reasons}");
 }
 
 #[test]

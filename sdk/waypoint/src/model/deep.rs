@@ -8,17 +8,23 @@
 //! - `encoder.onnx`: inputs `token_ids` int32 `[n_tokens]` (every text's ids, BOS and EOS
 //!   included, concatenated) and `row_splits` int64 `[n_texts + 1]`; output `outputs` float32
 //!   `[n_texts, 512]`, L2-normalised sentence embeddings;
-//! - `sentencepiece.model`: the op's tokenizer, which [`SentencePiece`] reproduces in Rust.
+//! - `sentencepiece.model`: the op's tokenizer, which [`SentencePiece`] reproduces in Rust;
+//! - `encoder.json`: the sha256 of both files. [`DeepEncoder::load`] checks each file against
+//!   it and loads the bytes it checked, so a damaged or replaced file leaves the scorer in its
+//!   declared degraded mode instead of scoring with a different model.
 //!
 //! [`DeepEncoder::embed_batch`] tokenises in Rust and runs the stripped model, giving the same
 //! embeddings as the original model on raw text.
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
 use ort::session::Session;
 use ort::value::TensorRef;
+use serde::Deserialize;
 
+use super::manifest::{VerifyError, read_file_checked, read_manifest};
 use super::runtime::{Runtime, SETUP_COMMAND, SessionError, cache_dirs, check_interface};
 use super::sentencepiece::{Scratch, SentencePiece, SentencePieceError};
 
@@ -30,6 +36,8 @@ pub const ENCODER_DIR: &str = "encoder";
 pub const ENCODER_MODEL_FILE: &str = "encoder.onnx";
 /// File name of the SentencePiece model inside the encoder directory.
 pub const SENTENCEPIECE_FILE: &str = "sentencepiece.model";
+/// File name of the manifest (the sha256 of the two files above) inside the encoder directory.
+pub const ENCODER_MANIFEST_FILE: &str = "encoder.json";
 
 /// One sentence embedding.
 pub type Embedding = [f32; EMBEDDING_DIM];
@@ -49,6 +57,14 @@ pub enum DeepError {
     /// A file the encoder needs is missing from its directory.
     #[error("deep-tier encoder file {0} is missing; run `{SETUP_COMMAND}` to prepare it")]
     Missing(PathBuf),
+    /// The manifest is unreadable or malformed, or a file does not match its sha256 there.
+    #[error("deep-tier encoder file {path}: {reason}; run `{SETUP_COMMAND}` to prepare it again")]
+    Manifest {
+        /// The manifest or the file that did not match it.
+        path: PathBuf,
+        /// What was wrong.
+        reason: String,
+    },
     /// The SentencePiece model could not be loaded.
     #[error(transparent)]
     Tokenizer(#[from] SentencePieceError),
@@ -79,6 +95,42 @@ pub enum DeepError {
     },
 }
 
+impl From<VerifyError> for DeepError {
+    fn from(e: VerifyError) -> Self {
+        match e {
+            VerifyError::Missing(path) => DeepError::Missing(path),
+            VerifyError::Unreadable { path, reason }
+            | VerifyError::DigestMismatch { path, reason } => DeepError::Manifest { path, reason },
+        }
+    }
+}
+
+/// What `encoder.json` says of the encoder's files (other fields are ignored here).
+#[derive(Debug, Deserialize)]
+struct EncoderManifest {
+    /// sha256 per file name.
+    files: BTreeMap<String, String>,
+}
+
+impl EncoderManifest {
+    fn read(path: &Path) -> Result<EncoderManifest, DeepError> {
+        if !path.is_file() {
+            return Err(DeepError::Missing(path.to_path_buf()));
+        }
+        Ok(read_manifest(path)?)
+    }
+
+    /// Reads `file` from `dir`, checked against its sha256 here.
+    fn read_checked(&self, dir: &Path, file: &str) -> Result<Vec<u8>, DeepError> {
+        let path = dir.join(file);
+        let expected = self.files.get(file).ok_or_else(|| DeepError::Manifest {
+            path: dir.join(ENCODER_MANIFEST_FILE),
+            reason: format!("no sha256 for {file}"),
+        })?;
+        Ok(read_file_checked(&path, expected)?)
+    }
+}
+
 struct Buffers {
     scratch: Scratch,
     ids: Vec<u32>,
@@ -105,7 +157,7 @@ impl std::fmt::Debug for DeepEncoder {
 impl DeepEncoder {
     /// Finds the encoder directory in the set-up cache (`$WAYPOINT_CACHE_DIR`, then
     /// `.cache/waypoint` in the current directory and each ancestor): the first
-    /// `<cache>/encoder/` that holds both files.
+    /// `<cache>/encoder/` that holds the model, the tokenizer and their manifest.
     pub fn locate() -> Result<PathBuf, DeepError> {
         locate_in(cache_dirs())
     }
@@ -115,17 +167,20 @@ impl DeepEncoder {
         DeepEncoder::load(runtime, &DeepEncoder::locate()?)
     }
 
-    /// Loads `encoder.onnx` and `sentencepiece.model` from `dir`.
+    /// Loads `encoder.onnx` and `sentencepiece.model` from `dir`, each checked against its
+    /// sha256 in `encoder.json`.
     pub fn load(runtime: &Runtime, dir: &Path) -> Result<DeepEncoder, DeepError> {
         let model_path = dir.join(ENCODER_MODEL_FILE);
-        let spm_path = dir.join(SENTENCEPIECE_FILE);
-        for path in [&model_path, &spm_path] {
+        for path in [&model_path, &dir.join(SENTENCEPIECE_FILE)] {
             if !path.is_file() {
                 return Err(DeepError::Missing(path.clone()));
             }
         }
-        let tokenizer = SentencePiece::from_file(&spm_path)?;
-        let session = runtime.session(&model_path)?;
+        let manifest = EncoderManifest::read(&dir.join(ENCODER_MANIFEST_FILE))?;
+        let tokenizer =
+            SentencePiece::from_bytes(&manifest.read_checked(dir, SENTENCEPIECE_FILE)?)?;
+        let model = manifest.read_checked(dir, ENCODER_MODEL_FILE)?;
+        let session = runtime.session_from_bytes(&model, &model_path)?;
         check_interface(&session, &["token_ids", "row_splits"], "outputs").map_err(|reason| {
             DeepError::Contract {
                 path: model_path.clone(),
@@ -219,8 +274,14 @@ fn locate_in(dirs: Vec<PathBuf>) -> Result<PathBuf, DeepError> {
     let mut searched = Vec::new();
     for dir in dirs {
         let encoder = dir.join(ENCODER_DIR);
-        if encoder.join(ENCODER_MODEL_FILE).is_file() && encoder.join(SENTENCEPIECE_FILE).is_file()
-        {
+        let complete = [
+            ENCODER_MODEL_FILE,
+            SENTENCEPIECE_FILE,
+            ENCODER_MANIFEST_FILE,
+        ]
+        .iter()
+        .all(|file| encoder.join(file).is_file());
+        if complete {
             return Ok(encoder);
         }
         searched.push(encoder.display().to_string());
@@ -266,13 +327,15 @@ mod tests {
     }
 
     #[test]
-    fn encoder_is_found_when_both_files_exist() {
+    fn encoder_is_found_when_its_three_files_exist() {
         let dir = tempfile::tempdir().expect("tempdir");
         let encoder = dir.path().join(ENCODER_DIR);
         std::fs::create_dir_all(&encoder).expect("mkdir");
-        std::fs::write(encoder.join(ENCODER_MODEL_FILE), b"").expect("write");
-        assert!(locate_in(vec![dir.path().to_path_buf()]).is_err());
-        std::fs::write(encoder.join(SENTENCEPIECE_FILE), b"").expect("write");
+        for file in [ENCODER_MODEL_FILE, SENTENCEPIECE_FILE] {
+            std::fs::write(encoder.join(file), b"").expect("write");
+            assert!(locate_in(vec![dir.path().to_path_buf()]).is_err());
+        }
+        std::fs::write(encoder.join(ENCODER_MANIFEST_FILE), b"").expect("write");
         assert_eq!(
             locate_in(vec![dir.path().to_path_buf()]).ok(),
             Some(encoder)

@@ -1,10 +1,11 @@
 //! The manifest of a model file (`models/fast/manifest.json`, `models/stance/manifest.json`,
 //! `models/deep/head_manifest.json`): its version and the sha256 the file is checked against at
-//! load time.
+//! load time; and the check itself, which the encoder's files share.
 
 use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
+use serde::de::DeserializeOwned;
 
 /// Why a model file could not be verified against its manifest (converted into the loading
 /// model's own error).
@@ -48,25 +49,33 @@ pub(crate) fn read_verified(
     if !model_path.is_file() {
         return Err(VerifyError::Missing(model_path));
     }
-    let manifest = read_manifest(&models_dir.join(manifest_file))?;
-    let bytes = std::fs::read(&model_path).map_err(|e| VerifyError::Unreadable {
-        path: model_path.clone(),
-        reason: e.to_string(),
-    })?;
-    let digest = crate::digest::sha256_hex(&bytes);
-    if digest != manifest.sha256 {
-        return Err(VerifyError::DigestMismatch {
-            path: model_path,
-            reason: format!(
-                "sha256 is {digest}, the manifest expects {}",
-                manifest.sha256
-            ),
-        });
-    }
+    let manifest: ModelManifest = read_manifest(&models_dir.join(manifest_file))?;
+    let bytes = read_file_checked(&model_path, &manifest.sha256)?;
     Ok((model_path, bytes, manifest))
 }
 
-fn read_manifest(path: &Path) -> Result<ModelManifest, VerifyError> {
+/// Reads a file and checks its sha256 against `expected` (lowercase hex), returning its bytes:
+/// the caller loads these bytes, never the file again, so what runs is what was checked.
+pub(crate) fn read_file_checked(path: &Path, expected: &str) -> Result<Vec<u8>, VerifyError> {
+    if !path.is_file() {
+        return Err(VerifyError::Missing(path.to_path_buf()));
+    }
+    let bytes = std::fs::read(path).map_err(|e| VerifyError::Unreadable {
+        path: path.to_path_buf(),
+        reason: e.to_string(),
+    })?;
+    let digest = crate::digest::sha256_hex(&bytes);
+    if digest != expected {
+        return Err(VerifyError::DigestMismatch {
+            path: path.to_path_buf(),
+            reason: format!("sha256 is {digest}, the manifest expects {expected}"),
+        });
+    }
+    Ok(bytes)
+}
+
+/// Reads and parses a JSON manifest (any shape the caller deserialises).
+pub(crate) fn read_manifest<T: DeserializeOwned>(path: &Path) -> Result<T, VerifyError> {
     let manifest_error = |reason: String| VerifyError::Unreadable {
         path: path.to_path_buf(),
         reason,
