@@ -559,9 +559,8 @@ def _f(x, pct=False):
     return f"{100 * x:.1f} %" if pct else f"{x:.2f}"
 
 
-def _interval(hits: int | None, lines: int | None) -> str:
-    """A share's 95 % Wilson interval as text, "–" without counts."""
-    bounds = None if hits is None or lines is None else wilson_interval(hits, lines)
+def _interval(bounds) -> str:
+    """A share's 95 % interval (low, high) as text, "–" without one."""
     if bounds is None:
         return "–"
     low, high = bounds
@@ -591,9 +590,9 @@ def functionality_table(results) -> list[str]:
         for g in results["sets"][name]["groups"]:
             label = labels.get(g["group"], "?")
             if label == "none":
-                judged = _interval(g["flagged_any"], g["benign"])
+                judged = _interval(wilson_interval(g["flagged_any"], g["benign"]))
             else:
-                judged = _interval(g["flagged_own_category"], g["positive"])
+                judged = _interval(wilson_interval(g["flagged_own_category"], g["positive"]))
             lines.append(f"| {name} | {g['group']} | {label} | {g['rows']:,} | "
                          f"{_f(g['own_category_recall'], True)} | {_f(g['flagged_any_rate'], True)} | {judged} |")
     return lines
@@ -641,7 +640,7 @@ def markdown(results) -> str:
         counted = f"{t['hits']:,} / {t['lines']:,}" if "lines" in t else "–"
         met = "–" if t["met"] is None else ("yes" if t["met"] else "**no**")
         lines.append(f"| {t['target']} | {t['goal']} | {shown} | {counted} | "
-                     f"{_interval(t.get('hits'), t.get('lines'))} | {met} |")
+                     f"{_interval(t.get('interval_95'))} | {met} |")
     lines += [
         "",
         "## Per set and category (default policy)",
